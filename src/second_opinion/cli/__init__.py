@@ -1,0 +1,57 @@
+"""The ``second-opinion`` command line: thin commands over the library.
+
+Each command parses its options, calls one library function and renders the result. Errors are
+turned into a message on stderr and an exit code in :func:`main`, the one place that does so.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from second_opinion import __version__
+from second_opinion.cli.join import join_command
+from second_opinion.cli.render import err_console
+from second_opinion.errors import SecondOpinionError, exit_code_for
+
+app = typer.Typer(
+    name="second-opinion",
+    help="Join second-opinion scorer sidecars onto video-quality corpus tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"second-opinion {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Join second-opinion scorer sidecars onto video-quality corpus tables."""
+
+
+app.command("join")(join_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI and exit with the code the outcome maps to (see ``errors.py``).
+
+    Usage errors are reported by typer (exit 2); every :class:`SecondOpinionError` is reported here.
+    """
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="second-opinion")
+    except SecondOpinionError as exc:
+        err_console.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(exit_code_for(exc))

@@ -1,0 +1,143 @@
+"""``second-opinion join``: join sidecars onto one corpus table and write the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from second_opinion.cli.options import (
+    parse_fraction,
+    parse_key_maps,
+    parse_sidecars,
+    scoped,
+    split_list,
+)
+from second_opinion.cli.render import console, print_coverage, print_json
+from second_opinion.errors import PolicyError, UsageError
+from second_opinion.join import join_to_file
+from second_opinion.spec import build_join_spec
+
+_SCOPED = "Prefix with SCORER: for one sidecar; without it, applies to all."
+_LISTS = ("normalize_keys", "pool", "columns", "derived")
+
+
+def join_command(  # noqa: PLR0917 - one parameter per CLI option is how typer works
+    features: Annotated[Path, typer.Option("--features", "-f", help="The base (corpus) table.")],
+    sidecar: Annotated[
+        list[str], typer.Option("--sidecar", "-s", help="A sidecar as SCORER=PATH; repeat.")
+    ],
+    key: Annotated[
+        list[str], typer.Option("--key", "-k", help="A key column of the base table; repeat.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="The joined table to write (.jsonl, .csv, .tsv, .parquet)."
+        ),
+    ],
+    key_map: Annotated[
+        list[str] | None,
+        typer.Option(help="[SCORER:]SIDE=BASE: the sidecar's key column SIDE is base key BASE."),
+    ] = None,
+    normalize_keys: Annotated[
+        list[str] | None, typer.Option(help=f"Steps strip,lower,basename,stem. {_SCOPED}")
+    ] = None,
+    frame_column: Annotated[
+        list[str] | None, typer.Option(help=f"Frame column of a per-frame sidecar. {_SCOPED}")
+    ] = None,
+    pool: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Pooling: mean,median,min,max,std,p5,p95,harmonic_mean. {_SCOPED}"),
+    ] = None,
+    columns: Annotated[
+        list[str] | None, typer.Option(help=f"Score columns to take, comma-separated. {_SCOPED}")
+    ] = None,
+    prefix: Annotated[
+        list[str] | None, typer.Option(help="SCORER:PREFIX to use instead of so_<scorer>_.")
+    ] = None,
+    on_missing: Annotated[
+        list[str] | None, typer.Option(help=f"null (default), drop or error. {_SCOPED}")
+    ] = None,
+    min_coverage: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Fail (exit 1) below this matched fraction. {_SCOPED}"),
+    ] = None,
+    on_duplicate: Annotated[
+        list[str] | None, typer.Option(help=f"error (default), first, last or mean. {_SCOPED}")
+    ] = None,
+    lower_is_better: Annotated[
+        list[str] | None, typer.Option(help="A SCORER whose scores are better when lower; repeat.")
+    ] = None,
+    derived: Annotated[
+        list[str] | None, typer.Option(help=f"zscore,rank,delta:<base column>. {_SCOPED}")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Join scorer sidecars onto a corpus table, print coverage, write the result atomically.
+
+    Exit status: 0 written; 1 a policy failed (--min-coverage, --on-missing error);
+    2 bad usage or invalid input. Nothing is written unless the join succeeds.
+    """
+    sidecars = parse_sidecars(sidecar)
+    scorers = list(sidecars)
+    lower = lower_is_better or []
+    for name in lower:
+        if name not in sidecars:
+            msg = f"--lower-is-better {name!r}: not a sidecar (sidecars: {', '.join(scorers)})"
+            raise UsageError(msg)
+    maps = parse_key_maps(key_map or [], scorers)
+    per_option = {
+        "normalize_keys": scoped("--normalize-keys", normalize_keys or [], scorers),
+        "frame_column": scoped("--frame-column", frame_column or [], scorers),
+        "pool": scoped("--pool", pool or [], scorers),
+        "columns": scoped("--columns", columns or [], scorers),
+        "prefix": scoped("--prefix", prefix or [], scorers),
+        "on_missing": scoped("--on-missing", on_missing or [], scorers),
+        "min_coverage": scoped("--min-coverage", min_coverage or [], scorers),
+        "on_duplicate": scoped("--on-duplicate", on_duplicate or [], scorers),
+        "derived": scoped("--derived", derived or [], scorers),
+    }
+    specs = []
+    for scorer, path in sidecars.items():
+        spec: dict[str, object] = {
+            "scorer": scorer,
+            "path": path,
+            "key_map": maps[scorer],
+            "higher_is_better": scorer not in lower,
+        }
+        for field, values in per_option.items():
+            if scorer in values:
+                value = values[scorer]
+                if field in _LISTS:
+                    spec[field] = split_list(value)
+                elif field == "min_coverage":
+                    spec[field] = parse_fraction("--min-coverage", value)
+                else:
+                    spec[field] = value
+        specs.append(spec)
+    join_spec = build_join_spec(features=features, key=key, sidecars=specs)
+    try:
+        report = join_to_file(join_spec, output)
+    except PolicyError as exc:
+        if isinstance(exc.report, tuple):
+            if as_json:
+                print_json(
+                    {
+                        "ok": False,
+                        "error": exc.message,
+                        "coverage": [c.to_dict() for c in exc.report],
+                    }
+                )
+            else:
+                print_coverage(exc.report)
+        raise
+    if as_json:
+        print_json({"ok": True} | report.to_dict())
+        return
+    print_coverage(report.coverage)
+    console.print(
+        f"wrote {report.rows} rows x {len(report.columns)} columns to {report.output}",
+        markup=False,
+    )

@@ -1,0 +1,78 @@
+"""Parsing the CLI's per-sidecar options: ``[SCORER:]VALUE``, ``SCORER=PATH``, ``SIDE=BASE``.
+
+A value prefixed with a declared scorer name and ``:`` applies to that sidecar only; without the
+prefix it applies to every sidecar. A scoped value wins over an unscoped one, whatever the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from second_opinion.errors import UsageError
+
+
+def parse_sidecars(values: Sequence[str]) -> dict[str, str]:
+    """``SCORER=PATH`` pairs, in order; a scorer may appear once."""
+    sidecars: dict[str, str] = {}
+    for value in values:
+        scorer, sep, path = value.partition("=")
+        if not sep or not scorer or not path:
+            msg = f"--sidecar {value!r}: expected SCORER=PATH, e.g. --sidecar niqe=niqe.jsonl"
+            raise UsageError(msg)
+        if scorer in sidecars:
+            msg = f"--sidecar: scorer {scorer!r} given twice; give each sidecar its own name"
+            raise UsageError(msg)
+        sidecars[scorer] = path
+    return sidecars
+
+
+def scoped(option: str, values: Sequence[str], scorers: Sequence[str]) -> dict[str, str]:
+    """The value of ``option`` for each scorer that has one."""
+    everyone: str | None = None
+    per_scorer: dict[str, str] = {}
+    for value in values:
+        head, sep, rest = value.partition(":")
+        if sep and head in scorers:
+            per_scorer[head] = rest
+        elif sep and head and head.isidentifier() and option in ("--columns", "--prefix"):
+            msg = f"{option} {value!r}: {head!r} is not a sidecar (sidecars: {', '.join(scorers)})"
+            raise UsageError(msg)
+        else:
+            everyone = value
+    result = dict.fromkeys(scorers, everyone) if everyone is not None else {}
+    result.update(per_scorer)
+    return {k: v for k, v in result.items() if v is not None}
+
+
+def parse_key_maps(values: Sequence[str], scorers: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``[SCORER:]SIDE=BASE`` mappings for each scorer."""
+    maps: dict[str, dict[str, str]] = {s: {} for s in scorers}
+    for value in values:
+        head, sep, rest = value.partition(":")
+        targets = [head] if sep and head in scorers else list(scorers)
+        pair = rest if sep and head in scorers else value
+        side, eq, base = pair.partition("=")
+        if not eq or not side or not base:
+            msg = (
+                f"--key-map {value!r}: expected [SCORER:]SIDE=BASE, "
+                "e.g. --key-map niqe:video=clip_id"
+            )
+            raise UsageError(msg)
+        for scorer in targets:
+            maps[scorer][side] = base
+    return maps
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated list, blanks removed."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parse_fraction(option: str, value: str) -> float:
+    """A number in [0, 1]."""
+    try:
+        number = float(value)
+    except ValueError:
+        msg = f"{option} {value!r}: expected a number between 0 and 1"
+        raise UsageError(msg) from None
+    return number

@@ -1,0 +1,67 @@
+"""Errors raised by second-opinion, and the exit code each one maps to.
+
+Every error the tool raises on purpose derives from one base, so callers can catch
+``SecondOpinionError`` and the CLI can turn any of them into a message and an exit code::
+
+    SecondOpinionError          base; never raised directly
+    ├── InputError              exit 2: unreadable or invalid input (a table, a spec)
+    │   └── UsageError          exit 2: options that make no sense together
+    ├── PolicyError             exit 1: input was valid, but a policy the user set failed
+    └── InternalError           exit 3: a bug in second-opinion; please report it
+
+Messages follow one style: sentence case, what is wrong, where (file, line or row, column),
+the offending value, and the fix.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_POLICY = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class SecondOpinionError(Exception):
+    """Base of every error second-opinion raises on purpose."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str) -> None:
+        if not message:
+            msg = "an error needs a message"
+            raise ValueError(msg)
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(SecondOpinionError):
+    """A table or a spec cannot be read or is invalid."""
+
+    exit_code = EXIT_INPUT
+
+
+class UsageError(InputError):
+    """Options or arguments that contradict each other or name nothing."""
+
+
+class PolicyError(SecondOpinionError):
+    """A policy failed: coverage below the minimum, missing keys under ``on_missing='error'``."""
+
+    exit_code = EXIT_POLICY
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class InternalError(SecondOpinionError):
+    """Something second-opinion did not expect: a bug to report."""
+
+    exit_code = EXIT_INTERNAL
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The process exit code for ``error``: the one place that maps errors to codes."""
+    if isinstance(error, SecondOpinionError):
+        return error.exit_code
+    return EXIT_INTERNAL

@@ -1,0 +1,619 @@
+"""Joining sidecars onto a base table: the semantics of docs/join.md, executed in DuckDB.
+
+The base table and every sidecar are read once each. The base is loaded into a temporary table
+(its ``rowid`` is the file order); a per-clip sidecar is loaded and reduced to one row per key;
+a per-frame sidecar is streamed straight into its per-key pooled aggregate. Coverage, policies and
+the final left join then run on those small tables, and the result is either returned as Arrow
+(:func:`join`) or written atomically to a file (:func:`join_to_file`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self, cast
+
+import duckdb
+import pyarrow as pa
+
+from second_opinion._typing import KEY_NORMALIZATIONS, PoolStat
+from second_opinion.coverage import Coverage, UnmatchedKey, coverage_failures
+from second_opinion.errors import InputError, InternalError, PolicyError, UsageError
+from second_opinion.keys import normalize_sql
+from second_opinion.pooling import pool_sql
+from second_opinion.spec import JoinSpec, SidecarSpec
+from second_opinion.tables import (
+    TableFile,
+    explain_scan_error,
+    is_numeric_type,
+    open_table,
+    quote_ident,
+    scan_sql,
+    write_query,
+)
+
+EXAMPLES = 5
+_ROW = "__so_row"
+_COUNT = "__so_n"
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """One column a sidecar adds: its output name, source column and pooling statistic."""
+
+    name: str
+    source: str
+    stat: PoolStat | None
+    index: int  # position of the source among the sidecar's taken columns
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    """The joined table (base rows in base order) and one coverage report per sidecar."""
+
+    table: pa.Table
+    coverage: tuple[Coverage, ...]
+
+
+@dataclass(frozen=True)
+class JoinReport:
+    """What :func:`join_to_file` wrote."""
+
+    output: Path
+    rows: int
+    columns: tuple[str, ...]
+    coverage: tuple[Coverage, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict with a fixed key order."""
+        return {
+            "output": str(self.output),
+            "rows": self.rows,
+            "columns": list(self.columns),
+            "coverage": [c.to_dict() for c in self.coverage],
+        }
+
+
+@dataclass
+class _Sidecar:
+    spec: SidecarSpec
+    table: TableFile
+    keys: tuple[str, ...]  # sidecar key columns, in the order of the base key
+    columns: tuple[str, ...]  # score columns taken
+    outputs: tuple[OutputColumn, ...]
+    derived: tuple[tuple[str, str, str], ...]  # (output name, kind, source output name)
+    name: str  # temporary table name
+
+    @property
+    def n_frames_name(self) -> str:
+        return f"{self.spec.column_prefix}n_frames"
+
+
+def join(spec: JoinSpec) -> JoinResult:
+    """Join ``spec.sidecars`` onto ``spec.features``; return the table and coverage reports.
+
+    Raises :class:`InputError` for unreadable or invalid input and :class:`PolicyError` when a
+    policy fails (``on_missing='error'`` with missing keys, coverage below ``min_coverage``).
+    """
+    with _Joiner(spec) as joiner:
+        coverage = joiner.prepare()
+        table = joiner.con.execute(joiner.final_query()).to_arrow_table()
+    return JoinResult(table=table, coverage=coverage)
+
+
+def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
+    """Like :func:`join`, but write the result to ``output`` atomically (format from its suffix).
+
+    ``output`` may not be one of the inputs. On any failure no file is left at ``output``.
+    """
+    output = Path(output)
+    inputs = [spec.features, *(s.path for s in spec.sidecars)]
+    for path in inputs:
+        if _same_file(Path(path), output):
+            msg = f"{output}: the output is also an input; write to another file"
+            raise UsageError(msg)
+    with _Joiner(spec) as joiner:
+        coverage = joiner.prepare()
+        query = joiner.final_query()
+        columns = tuple(str(r[0]) for r in joiner.con.execute(f"DESCRIBE {query}").fetchall())
+        joiner.con.execute(f"CREATE TEMP TABLE so_result AS {query}")
+        write_query(joiner.con, "SELECT * FROM so_result ORDER BY rowid", output)
+        rows = _scalar(joiner.con, "SELECT count(*) FROM so_result")
+    return JoinReport(output=output, rows=rows, columns=columns, coverage=coverage)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    row = con.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _key_text(values: Sequence[object]) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in values)
+
+
+class _Joiner:
+    """One join, in one private in-memory DuckDB connection."""
+
+    def __init__(self, spec: JoinSpec) -> None:
+        self.spec = spec
+        spill = Path(tempfile.gettempdir()) / "second-opinion-spill"
+        self.con = duckdb.connect(":memory:", config={"temp_directory": str(spill)})
+        self.sidecars: list[_Sidecar] = []
+        self._base: TableFile | None = None
+
+    @property
+    def base(self) -> TableFile:
+        if self._base is None:
+            msg = "the base table was used before it was opened"
+            raise InternalError(msg)
+        return self._base
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.con.close()
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def prepare(self) -> tuple[Coverage, ...]:
+        """Read every input once, check it, and compute coverage; raise on policy failure."""
+        self._base = base = open_table(self.con, self.spec.features)
+        base.require(self.spec.key, "key column", "name the key with --key (or 'key' in the spec)")
+        others = [c for c in base.columns if c not in self.spec.key]
+        self._load(
+            base, "so_base", scan_sql(base, text=self.spec.key, numbers=(), others=others), ()
+        )
+        if _scalar(self.con, "SELECT count(*) FROM so_base") == 0:
+            msg = f"{base.path}: the table has no rows"
+            raise InputError(msg)
+        self._check_base_keys(base)
+        taken = set(base.columns)
+        owners = dict.fromkeys(base.columns, f"base table {base.name}")
+        for index, sidecar_spec in enumerate(self.spec.sidecars):
+            sidecar = self._plan(sidecar_spec, index, owners)
+            taken.update(o.name for o in sidecar.outputs)
+            self.sidecars.append(sidecar)
+            if sidecar_spec.per_frame:
+                self._load_per_frame(sidecar)
+            else:
+                self._load_per_clip(sidecar)
+        coverage = tuple(self._coverage(s) for s in self.sidecars)
+        self._check_policies(coverage)
+        return coverage
+
+    def _load(self, table: TableFile, name: str, query: str, numbers: Sequence[str]) -> None:
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+        except duckdb.Error as exc:
+            raise explain_scan_error(table, exc, text=(), numbers=numbers) from None
+
+    def _check_base_keys(self, base: TableFile) -> None:
+        keys = ", ".join(quote_ident(k) for k in self.spec.key)
+        null_test = " OR ".join(f"{quote_ident(k)} IS NULL" for k in self.spec.key)
+        row = self.con.execute(
+            f"SELECT rowid FROM so_base WHERE {null_test} ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        if row is not None:
+            msg = (
+                f"{base.path} {base.location(int(row[0]))}: the key "
+                f"({', '.join(self.spec.key)}) is empty; every clip needs a key"
+            )
+            raise InputError(msg)
+        dupes = self.con.execute(
+            f"SELECT {keys}, count(*) AS n FROM so_base GROUP BY ALL HAVING n > 1 "
+            f"ORDER BY min(rowid) LIMIT {EXAMPLES}"
+        ).fetchall()
+        if dupes:
+            total = _scalar(
+                self.con,
+                f"SELECT count(*) FROM (SELECT 1 FROM so_base GROUP BY {keys} HAVING count(*) > 1)",
+            )
+            shown = ", ".join(f"{'|'.join(_key_text(d[:-1]))!r} x{d[-1]}" for d in dupes)
+            msg = (
+                f"{base.path}: {total} duplicate key(s) in the base table ({shown}); "
+                "each clip must appear once"
+            )
+            raise InputError(msg)
+
+    def _plan(self, spec: SidecarSpec, index: int, owners: dict[str, str]) -> _Sidecar:
+        table = open_table(self.con, spec.path)
+        keys = tuple(spec.sidecar_key(k) for k in self.spec.key)
+        for side in spec.key_map:
+            if side not in keys:  # pragma: no cover - JoinSpec validation prevents this
+                msg = f"sidecar {spec.scorer!r}: key_map column {side!r} maps to no base key"
+                raise UsageError(msg)
+        table.require(
+            keys,
+            "key column",
+            f"map it to the base key with --key-map {spec.scorer}:<column>={self.spec.key[0]}",
+        )
+        if spec.frame_column is not None:
+            table.require(
+                [spec.frame_column], "frame column", "set --frame-column to the frame index column"
+            )
+        not_scores = {*keys, spec.frame_column}
+        if spec.columns is None:
+            columns = tuple(
+                c
+                for c, t in zip(table.columns, table.types, strict=True)
+                if c not in not_scores and is_numeric_type(t)
+            )
+            if not columns:
+                msg = (
+                    f"{table.path}: no numeric score columns besides the key "
+                    f"(columns: {', '.join(table.columns)}); choose them with --columns "
+                    f"{spec.scorer}:<column>"
+                )
+                raise InputError(msg)
+        else:
+            columns = spec.columns
+            table.require(columns, "score column", f"fix --columns {spec.scorer}:…")
+            for column in columns:
+                if column in not_scores:
+                    msg = f"{table.path}: column {column!r} is a key or frame column, not a score"
+                    raise UsageError(msg)
+        outputs: list[OutputColumn] = []
+        for i, column in enumerate(columns):
+            if spec.per_frame:
+                outputs.extend(
+                    OutputColumn(f"{spec.column_prefix}{column}_{stat}", column, stat, i)
+                    for stat in spec.pool
+                )
+            else:
+                outputs.append(OutputColumn(f"{spec.column_prefix}{column}", column, None, i))
+        derived = self._plan_derived(spec, outputs)
+        names = [o.name for o in outputs]
+        if spec.per_frame:
+            names.append(f"{spec.column_prefix}n_frames")
+        names.extend(d[0] for d in derived)
+        for name in names:
+            if name in owners:
+                msg = (
+                    f"output column {name!r} of sidecar {spec.scorer!r} collides with "
+                    f"{owners[name]}; set a different prefix for {spec.scorer!r}"
+                )
+                raise UsageError(msg)
+            owners[name] = f"sidecar {spec.scorer!r}"
+        return _Sidecar(
+            spec, table, keys, columns, tuple(outputs), derived, name=f"so_sidecar_{index}"
+        )
+
+    def _plan_derived(
+        self, spec: SidecarSpec, outputs: Sequence[OutputColumn]
+    ) -> tuple[tuple[str, str, str], ...]:
+        derived: list[tuple[str, str, str]] = []
+        for kind in spec.derived:
+            if kind.startswith("delta:"):
+                column = kind.removeprefix("delta:")
+                self.base.require(
+                    [column], "base column for delta", f"fix derived 'delta:…' of {spec.scorer!r}"
+                )
+                if not is_numeric_type(self.base.type_of(column)):
+                    msg = (
+                        f"{self.base.path}: column {column!r} is {self.base.type_of(column)}, "
+                        f"not a number; delta:{column} needs a numeric base column"
+                    )
+                    raise UsageError(msg)
+                derived.extend((f"{o.name}_delta_{column}", kind, o.name) for o in outputs)
+            else:
+                derived.extend((f"{o.name}_{kind}", kind, o.name) for o in outputs)
+        return tuple(derived)
+
+    def _scan(self, sidecar: _Sidecar) -> str:
+        aliases = {k: f"k{i}" for i, k in enumerate(sidecar.keys)}
+        aliases |= {c: f"c{i}" for i, c in enumerate(sidecar.columns)}
+        return scan_sql(sidecar.table, text=sidecar.keys, numbers=sidecar.columns, aliases=aliases)
+
+    def _normalized(self, prefix: str, spec: SidecarSpec) -> list[str]:
+        return [
+            normalize_sql(f"{prefix}k{i}", spec.normalize_keys) for i in range(len(self.spec.key))
+        ]
+
+    def _key_lists(self) -> tuple[str, str]:
+        n = len(self.spec.key)
+        return ", ".join(f"k{i}" for i in range(n)), ", ".join(f"nk{i}" for i in range(n))
+
+    def _finite(self, sidecar: _Sidecar) -> str:
+        return ", ".join(
+            f"CASE WHEN isfinite(c{i}) THEN c{i} END AS v{i}, "
+            f"(c{i} IS NOT NULL AND NOT isfinite(c{i})) AS bad{i}"
+            for i in range(len(sidecar.columns))
+        )
+
+    def _load_per_clip(self, sidecar: _Sidecar) -> None:
+        spec, n = sidecar.spec, len(self.spec.key)
+        raw = f"{sidecar.name}_raw"
+        self._load(sidecar.table, raw, self._scan(sidecar), sidecar.columns)
+        self._check_sidecar_null_keys(sidecar, raw)
+        ks, nks = self._key_lists()
+        norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized("", spec)))
+        if spec.on_duplicate == "error":
+            self._refuse_duplicates(sidecar, raw, norm)
+        aggs = []
+        for i in range(len(sidecar.columns)):
+            if spec.on_duplicate == "last":
+                aggs.append(f"last(v{i} ORDER BY rowid) AS c{i}")
+            elif spec.on_duplicate == "mean":
+                aggs.append(f"avg(v{i}) AS c{i}")
+            else:
+                aggs.append(f"first(v{i} ORDER BY rowid) AS c{i}")
+            aggs.append(f"count(*) FILTER (WHERE bad{i}) AS bad{i}")
+        originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
+        self.con.execute(
+            f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
+            f"count(*) AS {_COUNT}, min(rowid) AS {_ROW}, {', '.join(aggs)} "
+            f"FROM (SELECT rowid, {ks}, {norm}, {self._finite(sidecar)} FROM {raw}) "
+            f"GROUP BY {nks}"
+        )
+        self.con.execute(f"DROP TABLE {raw}")
+
+    def _check_sidecar_null_keys(self, sidecar: _Sidecar, raw: str) -> None:
+        null_test = " OR ".join(f"k{i} IS NULL" for i in range(len(self.spec.key)))
+        row = self.con.execute(
+            f"SELECT rowid FROM {raw} WHERE {null_test} ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        if row is not None:
+            msg = (
+                f"{sidecar.table.path} {sidecar.table.location(int(row[0]))}: the key "
+                f"({', '.join(sidecar.keys)}) is empty; every row needs a key"
+            )
+            raise InputError(msg)
+
+    def _refuse_duplicates(self, sidecar: _Sidecar, raw: str, norm: str) -> None:
+        ks, nks = self._key_lists()
+        n = len(self.spec.key)
+        originals = ", ".join(f"first(k{i} ORDER BY rowid)" for i in range(n))
+        grouped = (
+            f"SELECT {originals}, count(*) AS n, min(rowid) AS first_row "
+            f"FROM (SELECT rowid, {ks}, {norm} FROM {raw}) "
+            f"GROUP BY {nks} HAVING n > 1"
+        )
+        dupes = self.con.execute(f"{grouped} ORDER BY first_row LIMIT {EXAMPLES}").fetchall()
+        if dupes:
+            total = _scalar(self.con, f"SELECT count(*) FROM ({grouped})")
+            shown = ", ".join(f"{'|'.join(_key_text(d[:n]))!r} x{d[n]}" for d in dupes)
+            msg = (
+                f"{sidecar.table.path}: {total} duplicate key(s) ({shown}); "
+                f"choose --on-duplicate {sidecar.spec.scorer}:first|last|mean, "
+                "or fix the sidecar"
+            )
+            raise InputError(msg)
+
+    def _load_per_frame(self, sidecar: _Sidecar) -> None:
+        spec, n = sidecar.spec, len(self.spec.key)
+        ks, nks = self._key_lists()
+        norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized("", spec)))
+        aggs = []
+        for output in sidecar.outputs:
+            stat = cast(PoolStat, output.stat)
+            aggs.append(f"{pool_sql(stat, f'v{output.index}')} AS {quote_ident(output.name)}")
+        for i in range(len(sidecar.columns)):
+            aggs.append(f"count(*) FILTER (WHERE bad{i}) AS bad{i}")
+            if "harmonic_mean" in spec.pool:
+                aggs.append(f"count(*) FILTER (WHERE v{i} <= 0) AS nonpos{i}")
+                aggs.append(f"arg_min(k0, v{i}) FILTER (WHERE v{i} <= 0) AS nonpos_key{i}")
+                aggs.append(f"min(v{i}) AS min{i}")
+        originals = ", ".join(f"min(k{i}) AS ok{i}" for i in range(n))
+        source = f"SELECT {ks}, {norm}, {self._finite(sidecar)} FROM ({self._scan(sidecar)})"
+        query = (
+            f"SELECT {nks}, {originals}, count(*) AS {_COUNT}, NULL::BIGINT AS {_ROW}, "
+            f"{', '.join(aggs)} FROM ({source}) GROUP BY {nks}"
+        )
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {sidecar.name} AS {query}")
+        except duckdb.Error as exc:
+            raise explain_scan_error(
+                sidecar.table, exc, text=sidecar.keys, numbers=sidecar.columns
+            ) from None
+        null_test = " OR ".join(f"nk{i} IS NULL" for i in range(n))
+        empty = _scalar(self.con, f"SELECT sum({_COUNT}) FROM {sidecar.name} WHERE {null_test}")
+        if empty:
+            msg = (
+                f"{sidecar.table.path}: {empty} row(s) have an empty key "
+                f"({', '.join(sidecar.keys)}); every row needs a key"
+            )
+            raise InputError(msg)
+        if "harmonic_mean" in spec.pool:
+            self._check_positive(sidecar)
+
+    def _check_positive(self, sidecar: _Sidecar) -> None:
+        for i, column in enumerate(sidecar.columns):
+            row = self.con.execute(
+                f"SELECT sum(nonpos{i}), min(min{i}), arg_min(nonpos_key{i}, min{i}) "
+                f"FROM {sidecar.name} WHERE nonpos{i} > 0"
+            ).fetchone()
+            if row and row[0]:
+                msg = (
+                    f"{sidecar.table.path}: harmonic_mean needs values > 0, but column "
+                    f"{column!r} has {int(row[0])} value(s) <= 0 (smallest {row[1]!r}, key "
+                    f"{row[2]!r}); pool it with another statistic"
+                )
+                raise InputError(msg)
+
+    # --- coverage -----------------------------------------------------------------------------
+
+    def _match(self, sidecar: _Sidecar, base_alias: str = "b", side_alias: str = "s") -> str:
+        base_norm = [
+            normalize_sql(f"{base_alias}.{quote_ident(k)}", sidecar.spec.normalize_keys)
+            for k in self.spec.key
+        ]
+        return " AND ".join(f"{e} = {side_alias}.nk{i}" for i, e in enumerate(base_norm))
+
+    def _check_base_normalized(self, sidecar: _Sidecar) -> None:
+        if not sidecar.spec.normalize_keys:
+            return
+        norm = [normalize_sql(quote_ident(k), sidecar.spec.normalize_keys) for k in self.spec.key]
+        keys = ", ".join(quote_ident(k) for k in self.spec.key)
+        row = self.con.execute(
+            f"SELECT list({'[' + keys + ']'} ORDER BY rowid) FROM so_base "
+            f"GROUP BY {', '.join(norm)} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 1"
+        ).fetchone()
+        if row is not None:
+            clash = " and ".join(repr("|".join(_key_text(k))) for k in row[0][:2])
+            msg = (
+                f"{self.base.path}: base keys {clash} become the same key after "
+                f"normalising with {', '.join(sidecar.spec.normalize_keys)} for sidecar "
+                f"{sidecar.spec.scorer!r}; normalise less, or fix the keys"
+            )
+            raise InputError(msg)
+
+    def _coverage(self, sidecar: _Sidecar) -> Coverage:
+        self._check_base_normalized(sidecar)
+        con, s, n = self.con, sidecar.name, len(self.spec.key)
+        base_rows = _scalar(con, "SELECT count(*) FROM so_base")
+        match = self._match(sidecar)
+        matched = _scalar(con, f"SELECT count(*) FROM so_base b SEMI JOIN {s} s ON {match}")
+        extra = _scalar(con, f"SELECT count(*) FROM {s} s ANTI JOIN so_base b ON {match}")
+        keys = ", ".join(f"b.{quote_ident(k)}" for k in self.spec.key)
+        missing_examples = con.execute(
+            f"SELECT {keys} FROM so_base b ANTI JOIN {s} s ON {match} "
+            f"ORDER BY b.rowid LIMIT {EXAMPLES}"
+        ).fetchall()
+        order = "s.ok0" if sidecar.spec.per_frame else f"s.{_ROW}"
+        oks = ", ".join(f"s.ok{i}" for i in range(n))
+        extra_examples = con.execute(
+            f"SELECT {oks} FROM {s} s ANTI JOIN so_base b ON {match} "
+            f"ORDER BY {order} LIMIT {EXAMPLES}"
+        ).fetchall()
+        stats = (
+            con.execute(
+                f"SELECT count(*), coalesce(sum({_COUNT}), 0), "
+                f"count(*) FILTER (WHERE {_COUNT} > 1), "
+                + ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
+                + f" FROM {s}"
+            ).fetchone()
+            or ()
+        )
+        values = self._value_columns(sidecar, "s")
+        nulls_row = (
+            con.execute(
+                "SELECT "
+                + ", ".join(f"count(*) FILTER (WHERE {v} IS NULL)" for v in values)
+                + f" FROM so_base b JOIN {s} s ON {match}"
+            ).fetchone()
+            or ()
+        )
+        base_display = f"concat_ws('|', {keys})"
+        side_display = f"concat_ws('|', {oks})"
+        return Coverage(
+            scorer=sidecar.spec.scorer,
+            path=str(sidecar.table.path),
+            base_rows=base_rows,
+            sidecar_rows=int(stats[1]),
+            sidecar_keys=int(stats[0]),
+            matched=matched,
+            missing=base_rows - matched,
+            extra=extra,
+            duplicate_keys=0 if sidecar.spec.per_frame else int(stats[2]),
+            nulls={o.name: int(v) for o, v in zip(sidecar.outputs, nulls_row, strict=True)},
+            non_finite={c: int(stats[3 + i]) for i, c in enumerate(sidecar.columns)},
+            coverage=matched / base_rows,
+            unmatched_base=tuple(
+                UnmatchedKey(_key_text(k), self._closest(_key_text(k), f"{s} s", side_display))
+                for k in missing_examples
+            ),
+            unmatched_sidecar=tuple(
+                UnmatchedKey(_key_text(k), self._closest(_key_text(k), "so_base b", base_display))
+                for k in extra_examples
+            ),
+            per_frame=sidecar.spec.per_frame,
+            higher_is_better=sidecar.spec.higher_is_better,
+        )
+
+    def _value_columns(self, sidecar: _Sidecar, alias: str) -> list[str]:
+        if sidecar.spec.per_frame:
+            return [f"{alias}.{quote_ident(o.name)}" for o in sidecar.outputs]
+        return [f"{alias}.c{o.index}" for o in sidecar.outputs]
+
+    def _closest(self, key: tuple[str, ...], source: str, display: str) -> tuple[str, ...] | None:
+        """The other side's key closest to ``key``: equal after full normalisation first."""
+        target = "|".join(key)
+        loose = KEY_NORMALIZATIONS
+        row = self.con.execute(
+            f"SELECT {display} AS d FROM {source} ORDER BY "
+            f"levenshtein({normalize_sql('d', loose)}, {normalize_sql('?', loose)}), "
+            f"levenshtein(d, ?), d LIMIT 1",
+            [target, target],
+        ).fetchone()
+        return tuple(str(row[0]).split("|")) if row else None
+
+    def _check_policies(self, coverage: tuple[Coverage, ...]) -> None:
+        problems = []
+        for report, sidecar in zip(coverage, self.sidecars, strict=True):
+            if sidecar.spec.on_missing == "error" and report.missing:
+                shown = ", ".join(repr("|".join(u.key)) for u in report.unmatched_base)
+                problems.append(
+                    f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
+                    f"(on_missing=error), e.g. {shown}"
+                )
+        minimums = {s.spec.scorer: s.spec.min_coverage for s in self.sidecars}
+        problems.extend(coverage_failures(coverage, minimums))
+        if problems:
+            raise PolicyError("join policy failed:\n  " + "\n  ".join(problems), coverage)
+
+    # --- the result ---------------------------------------------------------------------------
+
+    def final_query(self) -> str:
+        """The query producing the joined table, base rows in base order."""
+        selects = [f"b.{quote_ident(c)}" for c in self.base.columns]
+        joins, drops, outer = [], [], [quote_ident(c) for c in self.base.columns]
+        for i, sidecar in enumerate(self.sidecars):
+            alias = f"s{i}"
+            for output, value in zip(
+                sidecar.outputs, self._value_columns(sidecar, alias), strict=True
+            ):
+                selects.append(f"{value} AS {quote_ident(output.name)}")
+                outer.append(quote_ident(output.name))
+            if sidecar.spec.per_frame:
+                selects.append(f"{alias}.{_COUNT} AS {quote_ident(sidecar.n_frames_name)}")
+                outer.append(quote_ident(sidecar.n_frames_name))
+            outer.extend(self._derived_sql(sidecar))
+            joins.append(f"LEFT JOIN {sidecar.name} {alias} ON {self._match(sidecar, 'b', alias)}")
+            if sidecar.spec.on_missing == "drop":
+                drops.append(f"{alias}.{_COUNT} IS NOT NULL")
+        where = f" WHERE {' AND '.join(drops)}" if drops else ""
+        inner = (
+            f"SELECT b.rowid AS {_ROW}, {', '.join(selects)} FROM so_base b "
+            f"{' '.join(joins)}{where}"
+        )
+        return f"SELECT {', '.join(outer)} FROM ({inner}) ORDER BY {_ROW}"
+
+    def _derived_sql(self, sidecar: _Sidecar) -> list[str]:
+        sign = "" if sidecar.spec.higher_is_better else "-"
+        items = []
+        for name, kind, source in sidecar.derived:
+            x = quote_ident(source)
+            if kind == "zscore":
+                expr = _zscore(x)
+            elif kind == "rank":
+                expr = (
+                    f"CASE WHEN {x} IS NOT NULL THEN (rank() OVER (ORDER BY {x} NULLS LAST) - 1 "
+                    f"+ (count(*) OVER (PARTITION BY {x}) - 1) / 2.0) "
+                    f"/ NULLIF(count({x}) OVER () - 1, 0) END"
+                )
+            else:
+                base = quote_ident(kind.removeprefix("delta:"))
+                finite = f"(CASE WHEN isfinite({base}::DOUBLE) THEN {base}::DOUBLE END)"
+                expr = f"{sign}{_zscore(x)} - {_zscore(finite)}"
+            items.append(f"{expr} AS {quote_ident(name)}")
+        return items
+
+
+def _zscore(x: str) -> str:
+    return f"(({x} - avg({x}) OVER ()) / NULLIF(stddev_pop({x}) OVER (), 0))"

@@ -1,0 +1,73 @@
+"""Key normalisation: how clip ids are made comparable before matching.
+
+Normalisation is applied to both sides, for matching only; the base table's key values are written
+unchanged. Steps always run in this order, whatever order they are asked for in:
+
+``strip``    remove leading and trailing whitespace
+``basename`` drop directories (everything up to the last ``/`` or ``\\``)
+``stem``     drop the extension (the last ``.suffix`` of the last path part, unless the
+             name starts with that dot: ``.hidden`` stays)
+``lower``    lower-case, character by character (Unicode's simple case mapping, as DuckDB's
+             ``lower()``: ``İ`` becomes ``i``, and a final ``Σ`` becomes ``σ``)
+
+So ``/data/konvid/3339962845.MP4`` with ``basename, stem, lower`` becomes ``3339962845``.
+:func:`normalize_key` is the plain-Python definition; :func:`normalize_sql` builds the same
+transformation as a DuckDB expression, and a property test holds the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from second_opinion._typing import KEY_NORMALIZATIONS, KeyNormalization
+from second_opinion.errors import UsageError
+
+_DIRS = re.compile(r"^.*[/\\]", re.DOTALL)
+_EXTENSION = re.compile(r"([^/\\])\.[^./\\]*$", re.DOTALL)
+# Python's str.strip() and DuckDB's trim() differ in what whitespace is; we define it as this set.
+WHITESPACE = " \t\n\r\v\f"
+
+
+def canonical_steps(steps: Iterable[str]) -> tuple[KeyNormalization, ...]:
+    """The requested steps, validated, without repeats, in their fixed order."""
+    wanted = set()
+    for step in steps:
+        if step not in KEY_NORMALIZATIONS:
+            msg = f"unknown key normalisation {step!r}; choose from {', '.join(KEY_NORMALIZATIONS)}"
+            raise UsageError(msg)
+        wanted.add(step)
+    return tuple(s for s in KEY_NORMALIZATIONS if s in wanted)
+
+
+def normalize_key(key: str, steps: Iterable[KeyNormalization]) -> str:
+    """Normalise one key (the reference definition)."""
+    ordered = canonical_steps(steps)
+    if "strip" in ordered:
+        key = key.strip(WHITESPACE)
+    if "basename" in ordered:
+        key = _DIRS.sub("", key)
+    if "stem" in ordered:
+        key = _EXTENSION.sub(r"\1", key)
+    if "lower" in ordered:
+        key = "".join(ch.lower()[:1] for ch in key)
+    return key
+
+
+def normalize_sql(expr: str, steps: Iterable[KeyNormalization]) -> str:
+    """A DuckDB expression applying ``steps`` to the text expression ``expr``."""
+    ordered = canonical_steps(steps)
+    if "strip" in ordered:
+        expr = f"trim({expr}, {_sql_string(WHITESPACE)})"
+    if "basename" in ordered:
+        expr = f"regexp_replace({expr}, '^.*[/\\\\]', '', 's')"
+    if "stem" in ordered:
+        expr = f"regexp_replace({expr}, '([^/\\\\])\\.[^./\\\\]*$', '\\1', 's')"
+    if "lower" in ordered:
+        expr = f"lower({expr})"
+    return expr
+
+
+def _sql_string(text: str) -> str:
+    """A DuckDB string literal for text that may hold control characters."""
+    return "(" + " || ".join(f"chr({ord(ch)})" for ch in text) + ")"

@@ -1,0 +1,188 @@
+"""What to join: the validated description of a base table and its sidecars.
+
+These pydantic models are the library's contract (the CLI and, later, the batch manifest build
+them); every rule that does not need to read a file is checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from second_opinion._typing import (
+    POOL_STATS,
+    KeyNormalization,
+    OnDuplicate,
+    OnMissing,
+    PoolStat,
+)
+from second_opinion.errors import UsageError
+from second_opinion.keys import canonical_steps
+
+SLUG = re.compile(r"^[a-z0-9_]+$")
+_DERIVED = re.compile(r"^(zscore|rank|delta:.+)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SidecarSpec(_Model):
+    """One scorer's sidecar and how to join it."""
+
+    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
+    path: Annotated[Path, Field(description="The sidecar table file.")]
+    key_map: Annotated[
+        dict[str, str],
+        Field(description="Sidecar key column -> base key column, for keys named differently."),
+    ] = {}
+    normalize_keys: Annotated[
+        tuple[KeyNormalization, ...],
+        Field(description="Steps applied to keys on both sides before matching."),
+    ] = ()
+    frame_column: Annotated[
+        str | None, Field(description="Set for per-frame sidecars: rows are pooled per key.")
+    ] = None
+    pool: Annotated[
+        tuple[PoolStat, ...], Field(description="Pooling statistics for per-frame sidecars.")
+    ] = ("mean",)
+    columns: Annotated[
+        tuple[str, ...] | None,
+        Field(description="Score columns to take; default every non-key numeric column."),
+    ] = None
+    prefix: Annotated[
+        str | None, Field(description="Replaces 'so_<scorer>_' in output column names.")
+    ] = None
+    on_missing: OnMissing = "null"
+    min_coverage: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    on_duplicate: OnDuplicate = "error"
+    higher_is_better: bool = True
+    derived: Annotated[
+        tuple[str, ...], Field(description="zscore, rank, and delta:<base column>.")
+    ] = ()
+
+    @field_validator("scorer")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            msg = f"scorer {value!r} is not a slug; use lower-case letters, digits and '_'"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("normalize_keys")
+    @classmethod
+    def _steps(cls, value: tuple[KeyNormalization, ...]) -> tuple[KeyNormalization, ...]:
+        return canonical_steps(value)
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: tuple[PoolStat, ...]) -> tuple[PoolStat, ...]:
+        if not value:
+            msg = f"pool needs at least one statistic ({', '.join(POOL_STATS)})"
+            raise ValueError(msg)
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and not value:
+            msg = "columns is empty; leave it out to take every numeric column"
+            raise ValueError(msg)
+        if value is not None and len(set(value)) != len(value):
+            msg = f"columns repeats a name: {list(value)}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("derived")
+    @classmethod
+    def _derived(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not _DERIVED.match(item):
+                msg = f"unknown derived feature {item!r}; use zscore, rank or delta:<base column>"
+                raise ValueError(msg)
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _frame_and_keys(self) -> Self:
+        if self.frame_column is not None and self.frame_column in self.key_map:
+            msg = f"frame_column {self.frame_column!r} is also a key in key_map"
+            raise ValueError(msg)
+        if self.columns and self.frame_column in self.columns:
+            msg = f"frame_column {self.frame_column!r} cannot also be a score column"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def column_prefix(self) -> str:
+        """The prefix of this sidecar's output columns."""
+        return self.prefix if self.prefix is not None else f"so_{self.scorer}_"
+
+    @property
+    def per_frame(self) -> bool:
+        """Whether rows are frames to pool."""
+        return self.frame_column is not None
+
+    def sidecar_key(self, base_key: str) -> str:
+        """The sidecar column that matches base key column ``base_key``."""
+        for side, base in self.key_map.items():
+            if base == base_key:
+                return side
+        return base_key
+
+
+class JoinSpec(_Model):
+    """A base (corpus) table, its key columns, and the sidecars to join onto it."""
+
+    features: Path
+    key: Annotated[tuple[str, ...], Field(min_length=1)]
+    sidecars: tuple[SidecarSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if len(set(self.key)) != len(self.key):
+            msg = f"key repeats a column: {list(self.key)}"
+            raise ValueError(msg)
+        scorers = [s.scorer for s in self.sidecars]
+        for scorer in scorers:
+            if scorers.count(scorer) > 1:
+                msg = f"scorer {scorer!r} appears twice; give each sidecar its own scorer name"
+                raise ValueError(msg)
+        for sidecar in self.sidecars:
+            for side, base in sidecar.key_map.items():
+                if base not in self.key:
+                    msg = (
+                        f"sidecar {sidecar.scorer!r}: key_map maps {side!r} to {base!r}, "
+                        f"which is not a key column (key: {', '.join(self.key)})"
+                    )
+                    raise ValueError(msg)
+            if len(set(sidecar.key_map.values())) != len(sidecar.key_map):
+                msg = f"sidecar {sidecar.scorer!r}: key_map maps two columns to one base key"
+                raise ValueError(msg)
+        return self
+
+
+def build_join_spec(**fields: object) -> JoinSpec:
+    """Build a :class:`JoinSpec`, turning validation errors into a :class:`UsageError`."""
+    try:
+        return JoinSpec.model_validate(fields)
+    except ValidationError as exc:
+        raise UsageError(format_validation_error(exc)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each with its location."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{loc or 'spec'}: {message}" + _shown_input(err))
+    return "invalid join spec:\n  " + "\n  ".join(lines)
+
+
+def _shown_input(err: object) -> str:
+    if isinstance(err, dict) and err.get("type") in ("literal_error", "enum"):
+        return f" (got {err.get('input')!r})"
+    return ""

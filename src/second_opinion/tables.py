@@ -1,0 +1,448 @@
+"""Reading and writing corpus and score tables with DuckDB.
+
+Formats come from the file's suffix: ``.jsonl``/``.ndjson`` (one JSON object per line), ``.csv``,
+``.tsv`` (header row), each optionally ``.gz``, and ``.parquet``. A table is first *opened*
+(:func:`open_table`: existence, emptiness, duplicate column names, the schema from a sample), then
+*scanned* once by a query built with :func:`scan_sql`, which reads key columns as text and score
+columns as float64. When a scan fails on a value, :func:`explain_scan_error` re-reads the file in
+Python to name the line (JSONL, CSV) or row (Parquet), the column and the value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import json
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+import pyarrow.parquet as pq
+
+from second_opinion._typing import TableFormat
+from second_opinion.errors import InputError, UsageError
+
+_READ_SUFFIXES: dict[str, TableFormat] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+}
+SUPPORTED_SUFFIXES = ".jsonl, .ndjson, .csv, .tsv (each optionally .gz) and .parquet"
+_NUMERIC_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL",
+)  # fmt: skip
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def is_numeric_type(duckdb_type: str) -> bool:
+    """Whether a DuckDB type name is a number type (integers, floats, decimals)."""
+    upper = duckdb_type.upper()
+    return upper in _NUMERIC_TYPES or upper.startswith("DECIMAL")
+
+
+def table_format(path: Path) -> tuple[TableFormat, bool]:
+    """The format of ``path`` from its suffix, and whether it is gzip-compressed."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    if compressed:
+        suffixes = suffixes[:-1]
+    fmt = _READ_SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt is None or (compressed and fmt == "parquet"):
+        msg = (
+            f"{path}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
+            f"use {SUPPORTED_SUFFIXES}"
+        )
+        raise InputError(msg)
+    return fmt, compressed
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """An opened table file: its format and the schema DuckDB sniffed from it."""
+
+    path: Path
+    format: TableFormat
+    compressed: bool
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The file name, as used in messages."""
+        return self.path.name
+
+    def type_of(self, column: str) -> str:
+        """The sniffed DuckDB type of ``column``."""
+        return self.types[self.columns.index(column)]
+
+    def require(self, columns: Sequence[str], what: str, fix: str) -> None:
+        """Raise an :class:`InputError` naming the first of ``columns`` the file lacks."""
+        for column in columns:
+            if column not in self.columns:
+                msg = (
+                    f"{self.path}: {what} {column!r} not found "
+                    f"(columns: {', '.join(self.columns)}); {fix}"
+                )
+                raise InputError(msg)
+
+    def location(self, index: int) -> str:
+        """How messages name the ``index``-th (0-based) data record: a line or a row."""
+        if self.format == "parquet":
+            return f"row {index + 1}"
+        return f"line {index + (1 if self.format == 'jsonl' else 2)}"
+
+
+def _open_text(path: Path, compressed: bool) -> TextIO:
+    if compressed:
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def _first_json_object(path: Path, compressed: bool) -> None:
+    """Check that the first non-blank line of a JSONL file is a JSON object."""
+    with _open_text(path, compressed) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                msg = f"{path} line {number}: invalid JSON ({exc.msg}, column {exc.colno})"
+                raise InputError(msg) from None
+            if not isinstance(value, dict):
+                msg = (
+                    f"{path} line {number}: expected a JSON object per line, "
+                    f"got {type(value).__name__}"
+                )
+                raise InputError(msg)
+            return
+    msg = f"{path}: file is empty (no JSON objects); write one JSON object per line"
+    raise InputError(msg)
+
+
+def _csv_header(path: Path, compressed: bool, delimiter: str) -> list[str]:
+    with _open_text(path, compressed) as handle:
+        try:
+            header = next(csv.reader(handle, delimiter=delimiter), None)
+        except UnicodeDecodeError as exc:
+            msg = f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise InputError(msg) from None
+    if not header or not any(cell.strip() for cell in header):
+        msg = f"{path}: file is empty (no header row); the first line must name the columns"
+        raise InputError(msg)
+    return header
+
+
+def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
+    lit = quote_literal(str(path))
+    if fmt == "jsonl":
+        return f"read_json({lit}, format='newline_delimited'{options})"
+    if fmt == "parquet":
+        return f"read_parquet({lit}{options})"
+    delim = "\t" if fmt == "tsv" else ","
+    return f"read_csv({lit}, header=true, delim={quote_literal(delim)}{options})"
+
+
+def _check_duplicates(path: Path, names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            msg = (
+                f"{path}: duplicate column name {name!r} "
+                f"(columns: {', '.join(names)}); give each column a unique name"
+            )
+            raise InputError(msg)
+        seen.add(name)
+
+
+def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> TableFile:
+    """Open a table file: check it is readable and non-empty, and sniff its schema."""
+    path = Path(path)
+    fmt, compressed = table_format(path)
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "no such file"
+        msg = f"{path}: {what}"
+        raise InputError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{path}: file is empty (0 bytes)"
+        raise InputError(msg)
+    try:
+        if fmt == "jsonl":
+            _first_json_object(path, compressed)
+        elif fmt == "parquet":
+            _check_duplicates(path, pq.read_schema(path).names)
+        else:
+            _check_duplicates(path, _csv_header(path, compressed, "\t" if fmt == "tsv" else ","))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        msg = f"{path}: cannot read ({exc})"
+        raise InputError(msg) from None
+    except Exception as exc:  # pyarrow raises its own errors for files that are not Parquet
+        if isinstance(exc, InputError):
+            raise
+        msg = f"{path}: not a readable {fmt} file ({exc})"
+        raise InputError(msg) from None
+    try:
+        schema = con.execute(f"DESCRIBE SELECT * FROM {_reader_sql(path, fmt)}").fetchall()
+    except duckdb.Error as exc:
+        raise explain_scan_error(
+            TableFile(path, fmt, compressed, (), ()), exc, text=(), numbers=()
+        ) from None
+    columns = tuple(str(row[0]) for row in schema)
+    return TableFile(path, fmt, compressed, columns, tuple(str(row[1]) for row in schema))
+
+
+def _text_expr(table: TableFile, column: str) -> str:
+    """An expression giving ``column`` as text; integral floats lose their ``.0``."""
+    ident = quote_ident(column)
+    if table.format == "parquet" and table.type_of(column).upper() in _FLOAT_TYPES:
+        return (
+            f"CASE WHEN isfinite({ident}) AND {ident} = trunc({ident}) "
+            f"THEN CAST(CAST({ident} AS HUGEINT) AS VARCHAR) ELSE CAST({ident} AS VARCHAR) END"
+        )
+    if table.format == "parquet":
+        return f"CAST({ident} AS VARCHAR)"
+    return ident
+
+
+def scan_sql(
+    table: TableFile,
+    *,
+    text: Sequence[str],
+    numbers: Sequence[str],
+    others: Sequence[str] = (),
+    aliases: dict[str, str] | None = None,
+) -> str:
+    """A ``SELECT`` that reads ``table`` once, in file order.
+
+    ``text`` columns (keys) come out as VARCHAR, ``numbers`` as DOUBLE (numeric strings coerced),
+    ``others`` as sniffed. Output columns keep their names unless ``aliases`` renames them; the
+    select list follows the order of ``table.columns``.
+    """
+    aliases = aliases or {}
+    wanted = set(text) | set(numbers) | set(others)
+    forced: dict[str, str] = dict.fromkeys(text, "VARCHAR") | dict.fromkeys(numbers, "DOUBLE")
+    if table.format == "jsonl":
+        # Listing the columns makes DuckDB cast while parsing; unlisted fields are skipped.
+        fields = ", ".join(
+            f"{quote_literal(c)}: {quote_literal(forced.get(c, table.type_of(c)))}"
+            for c in table.columns
+            if c in wanted
+        )
+        reader = _reader_sql(table.path, table.format, f", columns={{{fields}}}")
+    elif table.format in ("csv", "tsv"):
+        types = ", ".join(f"{quote_literal(c)}: {quote_literal(t)}" for c, t in forced.items())
+        reader = _reader_sql(table.path, table.format, f", types={{{types}}}" if types else "")
+    else:
+        reader = _reader_sql(table.path, table.format)
+    select = []
+    for column in table.columns:
+        if column not in wanted:
+            continue
+        if column in forced and table.format == "parquet":
+            expr = (
+                _text_expr(table, column)
+                if forced[column] == "VARCHAR"
+                else f"CAST({quote_ident(column)} AS DOUBLE)"
+            )
+        else:
+            expr = quote_ident(column)
+        select.append(f"{expr} AS {quote_ident(aliases.get(column, column))}")
+    return f"SELECT {', '.join(select)} FROM {reader}"
+
+
+def _is_number_text(value: str) -> bool:
+    stripped = value.strip()
+    if not stripped:
+        return True  # an empty cell is a missing value
+    try:
+        float(stripped)
+    except ValueError:
+        return False
+    return "_" not in stripped
+
+
+def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
+    """Yield (0-based record index, record) in file order, raising on malformed JSON lines."""
+    with _open_text(table.path, table.compressed) as handle:
+        if table.format == "jsonl":
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    msg = (
+                        f"{table.path} line {number}: invalid JSON ({exc.msg}, column {exc.colno})"
+                    )
+                    raise InputError(msg) from None
+                if not isinstance(value, dict):
+                    msg = (
+                        f"{table.path} line {number}: expected a JSON object per line, "
+                        f"got {type(value).__name__}"
+                    )
+                    raise InputError(msg)
+                yield number - 1, value  # blank lines count: messages name the real line
+        else:
+            reader = csv.reader(handle, delimiter="\t" if table.format == "tsv" else ",")
+            header = next(reader)
+            for index, row in enumerate(reader):
+                yield index, dict(zip(header, row, strict=False))
+
+
+def _bad_number(value: object) -> bool:
+    if value is None or isinstance(value, bool | int | float):
+        return False
+    if isinstance(value, str):
+        return not _is_number_text(value)
+    return True
+
+
+def explain_scan_error(
+    table: TableFile, error: duckdb.Error, *, text: Sequence[str], numbers: Sequence[str]
+) -> InputError:
+    """Turn a DuckDB error while scanning ``table`` into a message naming line, column and value.
+
+    Only runs on the error path, so re-reading the file here costs nothing on success.
+    """
+    if table.format == "parquet":
+        located = _locate_in_parquet(table, numbers)
+    else:
+        located = None
+        try:
+            for index, record in _iter_records(table):
+                for column in numbers:
+                    value = record.get(column)
+                    if _bad_number(value):
+                        located = (index, column, value)
+                        break
+                if located:
+                    break
+        except InputError as exc:
+            return exc
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+            return InputError(f"{table.path}: cannot read ({exc})")
+    if located is not None:
+        index, column, value = located
+        shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+        return InputError(
+            f"{table.path} {table.location(index)}: column {column!r} has {shown}, "
+            "which is not a number; fix the value, or leave the column out "
+            "(choose columns explicitly)"
+        )
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return InputError(f"{table.path}: cannot read as {table.format} ({first_line})")
+
+
+def _locate_in_parquet(table: TableFile, numbers: Sequence[str]) -> tuple[int, str, object] | None:
+    con = duckdb.connect()
+    try:
+        for column in numbers:
+            if is_numeric_type(table.type_of(column)):
+                continue
+            ident = quote_ident(column)
+            row = con.execute(
+                f"SELECT file_row_number, CAST({ident} AS VARCHAR) "
+                f"FROM read_parquet(?, file_row_number=true) "
+                f"WHERE {ident} IS NOT NULL AND TRY_CAST({ident} AS DOUBLE) IS NULL "
+                "ORDER BY file_row_number LIMIT 1",
+                [str(table.path)],
+            ).fetchone()
+            if row is not None:
+                return int(row[0]), column, row[1]
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+_WRITE_SUFFIXES: dict[str, TableFormat] = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
+}  # fmt: skip
+
+
+def output_format(path: Path) -> tuple[TableFormat, bool]:
+    """The format to write ``path`` in, from its suffix, and whether to gzip it."""
+    try:
+        return table_format(path)
+    except InputError:
+        msg = (
+            f"{path}: cannot write {''.join(path.suffixes) or 'a file with no suffix'}; "
+            f"name the output with one of {SUPPORTED_SUFFIXES}"
+        )
+        raise UsageError(msg) from None
+
+
+def copy_options(fmt: TableFormat, compressed: bool) -> str:
+    """The options of DuckDB's ``COPY … TO`` for a format."""
+    gz = ", COMPRESSION gzip" if compressed else ""
+    if fmt == "jsonl":
+        return f"(FORMAT json{gz})"
+    if fmt == "parquet":
+        return "(FORMAT parquet, COMPRESSION zstd)"
+    delim = "\t" if fmt == "tsv" else ","
+    return f"(FORMAT csv, HEADER true, DELIMITER {quote_literal(delim)}{gz})"
+
+
+def finite_for_json(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """Select-list items that turn NaN and infinities into null (JSON has no NaN)."""
+    items = []
+    for name, duck_type in columns:
+        ident = quote_ident(name)
+        if duck_type.upper() in _FLOAT_TYPES:
+            items.append(f"CASE WHEN isfinite({ident}) THEN {ident} END AS {ident}")
+        else:
+            items.append(ident)
+    return items
+
+
+def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> None:
+    """Write the result of ``query`` to ``output`` atomically: temporary file, then rename.
+
+    On any failure nothing is left at ``output`` (a previous file there is kept as it was) and the
+    temporary file is removed.
+    """
+    fmt, compressed = output_format(output)
+    if fmt == "jsonl":
+        described = con.execute(f"DESCRIBE {query}").fetchall()
+        query = (
+            f"SELECT {', '.join(finite_for_json([(str(r[0]), str(r[1])) for r in described]))} "
+            f"FROM ({query})"
+        )
+    folder = output.parent if str(output.parent) else Path()
+    if not folder.is_dir():
+        msg = f"{output}: the folder {folder} does not exist; create it first"
+        raise UsageError(msg)
+    tmp = folder / f".{output.name}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} {copy_options(fmt, compressed)}")
+        tmp.replace(output)
+    except duckdb.Error as exc:
+        msg = f"{output}: cannot write ({str(exc).strip().splitlines()[0]})"
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"{output}: cannot write ({exc.strerror or exc})"
+        raise InputError(msg) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
