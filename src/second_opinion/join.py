@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self, cast
+from typing import Any, Self, cast
 
 import duckdb
 import pyarrow as pa
@@ -100,7 +100,7 @@ def join(spec: JoinSpec) -> JoinResult:
     """
     with _Joiner(spec) as joiner:
         coverage = joiner.prepare()
-        table = joiner.con.execute(joiner.final_query()).to_arrow_table()
+        table = joiner.con.sql(joiner.final_query()).to_arrow_table()
     return JoinResult(table=table, coverage=coverage)
 
 
@@ -132,8 +132,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def first_row(
+    con: duckdb.DuckDBPyConnection, query: str, params: Sequence[object] = ()
+) -> tuple[Any, ...] | None:
+    """The first row of ``query``, reading the result to its end (DuckDB needs that)."""
+    rows = con.execute(query, list(params)).fetchall()
+    return tuple(rows[0]) if rows else None
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
-    row = con.execute(query).fetchone()
+    row = first_row(con, query)
     return int(row[0]) if row and row[0] is not None else 0
 
 
@@ -206,9 +214,9 @@ class _Joiner:
     def _check_base_keys(self, base: TableFile) -> None:
         keys = ", ".join(quote_ident(k) for k in self.spec.key)
         null_test = " OR ".join(f"{quote_ident(k)} IS NULL" for k in self.spec.key)
-        row = self.con.execute(
-            f"SELECT rowid FROM so_base WHERE {null_test} ORDER BY rowid LIMIT 1"
-        ).fetchone()
+        row = first_row(
+            self.con, f"SELECT rowid FROM so_base WHERE {null_test} ORDER BY rowid LIMIT 1"
+        )
         if row is not None:
             msg = (
                 f"{base.path} {base.location(int(row[0]))}: the key "
@@ -365,9 +373,9 @@ class _Joiner:
 
     def _check_sidecar_null_keys(self, sidecar: _Sidecar, raw: str) -> None:
         null_test = " OR ".join(f"k{i} IS NULL" for i in range(len(self.spec.key)))
-        row = self.con.execute(
-            f"SELECT rowid FROM {raw} WHERE {null_test} ORDER BY rowid LIMIT 1"
-        ).fetchone()
+        row = first_row(
+            self.con, f"SELECT rowid FROM {raw} WHERE {null_test} ORDER BY rowid LIMIT 1"
+        )
         if row is not None:
             msg = (
                 f"{sidecar.table.path} {sidecar.table.location(int(row[0]))}: the key "
@@ -434,10 +442,11 @@ class _Joiner:
 
     def _check_positive(self, sidecar: _Sidecar) -> None:
         for i, column in enumerate(sidecar.columns):
-            row = self.con.execute(
+            row = first_row(
+                self.con,
                 f"SELECT sum(nonpos{i}), min(min{i}), arg_min(nonpos_key{i}, min{i}) "
-                f"FROM {sidecar.name} WHERE nonpos{i} > 0"
-            ).fetchone()
+                f"FROM {sidecar.name} WHERE nonpos{i} > 0",
+            )
             if row and row[0]:
                 msg = (
                     f"{sidecar.table.path}: harmonic_mean needs values > 0, but column "
@@ -460,10 +469,11 @@ class _Joiner:
             return
         norm = [normalize_sql(quote_ident(k), sidecar.spec.normalize_keys) for k in self.spec.key]
         keys = ", ".join(quote_ident(k) for k in self.spec.key)
-        row = self.con.execute(
+        row = first_row(
+            self.con,
             f"SELECT list({'[' + keys + ']'} ORDER BY rowid) FROM so_base "
-            f"GROUP BY {', '.join(norm)} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 1"
-        ).fetchone()
+            f"GROUP BY {', '.join(norm)} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT 1",
+        )
         if row is not None:
             clash = " and ".join(repr("|".join(_key_text(k))) for k in row[0][:2])
             msg = (
@@ -492,21 +502,23 @@ class _Joiner:
             f"ORDER BY {order} LIMIT {EXAMPLES}"
         ).fetchall()
         stats = (
-            con.execute(
+            first_row(
+                con,
                 f"SELECT count(*), coalesce(sum({_COUNT}), 0), "
                 f"count(*) FILTER (WHERE {_COUNT} > 1), "
                 + ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
-                + f" FROM {s}"
-            ).fetchone()
+                + f" FROM {s}",
+            )
             or ()
         )
         values = self._value_columns(sidecar, "s")
         nulls_row = (
-            con.execute(
+            first_row(
+                con,
                 "SELECT "
                 + ", ".join(f"count(*) FILTER (WHERE {v} IS NULL)" for v in values)
-                + f" FROM so_base b JOIN {s} s ON {match}"
-            ).fetchone()
+                + f" FROM so_base b JOIN {s} s ON {match}",
+            )
             or ()
         )
         base_display = f"concat_ws('|', {keys})"
@@ -545,12 +557,13 @@ class _Joiner:
         """The other side's key closest to ``key``: equal after full normalisation first."""
         target = "|".join(key)
         loose = KEY_NORMALIZATIONS
-        row = self.con.execute(
+        row = first_row(
+            self.con,
             f"SELECT {display} AS d FROM {source} ORDER BY "
             f"levenshtein({normalize_sql('d', loose)}, {normalize_sql('?', loose)}), "
             f"levenshtein(d, ?), d LIMIT 1",
             [target, target],
-        ).fetchone()
+        )
         return tuple(str(row[0]).split("|")) if row else None
 
     def _check_policies(self, coverage: tuple[Coverage, ...]) -> None:

@@ -358,14 +358,15 @@ def _locate_in_parquet(table: TableFile, numbers: Sequence[str]) -> tuple[int, s
             if is_numeric_type(table.type_of(column)):
                 continue
             ident = quote_ident(column)
-            row = con.execute(
+            rows = con.execute(
                 f"SELECT file_row_number, CAST({ident} AS VARCHAR) "
                 f"FROM read_parquet(?, file_row_number=true) "
                 f"WHERE {ident} IS NOT NULL AND TRY_CAST({ident} AS DOUBLE) IS NULL "
                 "ORDER BY file_row_number LIMIT 1",
                 [str(table.path)],
-            ).fetchone()
-            if row is not None:
+            ).fetchall()
+            if rows:
+                row = rows[0]
                 return int(row[0]), column, row[1]
     except duckdb.Error:
         return None
