@@ -20,7 +20,8 @@ from second_opinion import (
     join,
     join_to_file,
 )
-from tests._tables import assert_rows_equal, read_rows, write_table
+from second_opinion._typing import POOL_STATS, PoolStat
+from tests._tables import assert_rows_equal, read_rows, same_value, write_table
 
 join_module = importlib.import_module("second_opinion.join")
 
@@ -147,7 +148,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def test_every_pooling_statistic(tmp_path: Path) -> None:
-    stats = ("mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean")
+    stats: tuple[PoolStat, ...] = POOL_STATS
     spec = SidecarSpec(scorer="d", path=_frames(tmp_path), frame_column="frame", pool=stats)
     result = _run(tmp_path, [spec])
     for clip_index, clip in enumerate(("a", "b", "c")):
@@ -164,7 +165,7 @@ def test_every_pooling_statistic(tmp_path: Path) -> None:
         }
         for stat, want in expected.items():
             got = _column(result, f"so_d_s_{stat}")[clip_index]
-            assert (got is None and want is None) or math.isclose(got, want), (clip, stat)
+            assert same_value(got, want), (clip, stat, got, want)
         assert _column(result, "so_d_n_frames")[clip_index] == len(FRAMES[clip])
     assert _column(result, "so_d_s_mean")[3] is None
     assert _column(result, "so_d_n_frames")[3] is None
@@ -390,7 +391,7 @@ def test_each_input_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     def counting(table: Any, **kwargs: Any) -> str:
         scans[table.path.name] += 1
-        return real(table, **kwargs)
+        return str(real(table, **kwargs))
 
     monkeypatch.setattr(join_module, "scan_sql", counting)
     frames = _frames(tmp_path)
