@@ -24,54 +24,88 @@ _LISTS = ("normalize_keys", "pool", "columns", "derived")
 
 
 def join_command(  # noqa: PLR0917 - one parameter per CLI option is how typer works
-    features: Annotated[Path, typer.Option("--features", "-f", help="The base (corpus) table.")],
+    features: Annotated[
+        Path, typer.Option("--features", "-f", metavar="PATH", help="The base (corpus) table.")
+    ],
     sidecar: Annotated[
-        list[str], typer.Option("--sidecar", "-s", help="A sidecar as SCORER=PATH; repeat.")
+        list[str],
+        typer.Option(
+            "--sidecar", "-s", metavar="SCORER=PATH", help="A sidecar as SCORER=PATH; repeat."
+        ),
     ],
     key: Annotated[
-        list[str], typer.Option("--key", "-k", help="A key column of the base table; repeat.")
+        list[str],
+        typer.Option(
+            "--key", "-k", metavar="COLUMN", help="A key column of the base table; repeat."
+        ),
     ],
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="The joined table to write (.jsonl, .csv, .tsv, .parquet)."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="The joined table to write (.jsonl, .csv, .tsv, .parquet).",
         ),
     ],
     key_map: Annotated[
         list[str] | None,
-        typer.Option(help="[SCORER:]SIDE=BASE: the sidecar's key column SIDE is base key BASE."),
+        typer.Option(
+            metavar="[SCORER:]SIDE=BASE",
+            help=f"The sidecar's key column SIDE is base key BASE. {_SCOPED}",
+        ),
     ] = None,
     normalize_keys: Annotated[
-        list[str] | None, typer.Option(help=f"Steps strip,lower,basename,stem. {_SCOPED}")
+        list[str] | None,
+        typer.Option(metavar="[SCORER:]STEPS", help=f"strip,basename,stem,lower. {_SCOPED}"),
     ] = None,
     frame_column: Annotated[
-        list[str] | None, typer.Option(help=f"Frame column of a per-frame sidecar. {_SCOPED}")
+        list[str] | None,
+        typer.Option(
+            metavar="[SCORER:]COLUMN", help=f"Frame column of a per-frame sidecar. {_SCOPED}"
+        ),
     ] = None,
     pool: Annotated[
         list[str] | None,
-        typer.Option(help=f"Pooling: mean,median,min,max,std,p5,p95,harmonic_mean. {_SCOPED}"),
+        typer.Option(
+            metavar="[SCORER:]STATS",
+            help=f"mean,median,min,max,std,p5,p95,harmonic_mean. {_SCOPED}",
+        ),
     ] = None,
     columns: Annotated[
-        list[str] | None, typer.Option(help=f"Score columns to take, comma-separated. {_SCOPED}")
+        list[str] | None,
+        typer.Option(
+            metavar="[SCORER:]COLUMNS", help=f"Score columns to take, comma-separated. {_SCOPED}"
+        ),
     ] = None,
     prefix: Annotated[
-        list[str] | None, typer.Option(help="SCORER:PREFIX to use instead of so_<scorer>_.")
+        list[str] | None,
+        typer.Option(metavar="SCORER:PREFIX", help="Use PREFIX instead of so_<scorer>_."),
     ] = None,
     on_missing: Annotated[
-        list[str] | None, typer.Option(help=f"null (default), drop or error. {_SCOPED}")
+        list[str] | None,
+        typer.Option(metavar="[SCORER:]MODE", help=f"null (default), drop or error. {_SCOPED}"),
     ] = None,
     min_coverage: Annotated[
         list[str] | None,
-        typer.Option(help=f"Fail (exit 1) below this matched fraction. {_SCOPED}"),
+        typer.Option(
+            metavar="[SCORER:]FRACTION",
+            help=f"Fail (exit 1) below this matched fraction. {_SCOPED}",
+        ),
     ] = None,
     on_duplicate: Annotated[
-        list[str] | None, typer.Option(help=f"error (default), first, last or mean. {_SCOPED}")
+        list[str] | None,
+        typer.Option(
+            metavar="[SCORER:]MODE", help=f"error (default), first, last or mean. {_SCOPED}"
+        ),
     ] = None,
     lower_is_better: Annotated[
-        list[str] | None, typer.Option(help="A SCORER whose scores are better when lower; repeat.")
+        list[str] | None,
+        typer.Option(metavar="SCORER", help="A scorer whose scores are better when lower; repeat."),
     ] = None,
     derived: Annotated[
-        list[str] | None, typer.Option(help=f"zscore,rank,delta:<base column>. {_SCOPED}")
+        list[str] | None,
+        typer.Option(metavar="[SCORER:]KINDS", help=f"zscore,rank,delta:<base column>. {_SCOPED}"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
