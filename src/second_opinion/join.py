@@ -191,13 +191,13 @@ class _Joiner:
             msg = f"{base.path}: the table has no rows"
             raise InputError(msg)
         self._check_base_keys(base)
-        taken = set(base.columns)
         owners = dict.fromkeys(base.columns, f"base table {base.name}")
-        for index, sidecar_spec in enumerate(self.spec.sidecars):
-            sidecar = self._plan(sidecar_spec, index, owners)
-            taken.update(o.name for o in sidecar.outputs)
-            self.sidecars.append(sidecar)
-            if sidecar_spec.per_frame:
+        # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast.
+        self.sidecars = [
+            self._plan(spec, index, owners) for index, spec in enumerate(self.spec.sidecars)
+        ]
+        for sidecar in self.sidecars:
+            if sidecar.spec.per_frame:
                 self._load_per_frame(sidecar)
             else:
                 self._load_per_clip(sidecar)
@@ -209,7 +209,7 @@ class _Joiner:
         try:
             self.con.execute(f"CREATE TEMP TABLE {name} AS {query}")
         except duckdb.Error as exc:
-            raise explain_scan_error(table, exc, text=(), numbers=numbers) from None
+            raise explain_scan_error(table, exc, numbers=numbers) from None
 
     def _check_base_keys(self, base: TableFile) -> None:
         keys = ", ".join(quote_ident(k) for k in self.spec.key)
@@ -242,10 +242,6 @@ class _Joiner:
     def _plan(self, spec: SidecarSpec, index: int, owners: dict[str, str]) -> _Sidecar:
         table = open_table(self.con, spec.path)
         keys = tuple(spec.sidecar_key(k) for k in self.spec.key)
-        for side in spec.key_map:
-            if side not in keys:  # pragma: no cover - JoinSpec validation prevents this
-                msg = f"sidecar {spec.scorer!r}: key_map column {side!r} maps to no base key"
-                raise UsageError(msg)
         table.require(
             keys,
             "key column",
@@ -338,9 +334,12 @@ class _Joiner:
         return ", ".join(f"k{i}" for i in range(n)), ", ".join(f"nk{i}" for i in range(n))
 
     def _finite(self, sidecar: _Sidecar) -> str:
+        """Select-list items: each score ``c{i}`` kept as read, and as ``v{i}``, finite or null.
+
+        Non-finite values are counted as ``count(c{i}) - count(v{i})``.
+        """
         return ", ".join(
-            f"CASE WHEN isfinite(c{i}) THEN c{i} END AS v{i}, "
-            f"(c{i} IS NOT NULL AND NOT isfinite(c{i})) AS bad{i}"
+            f"c{i}, CASE WHEN isfinite(c{i}) THEN c{i} END AS v{i}"
             for i in range(len(sidecar.columns))
         )
 
@@ -356,12 +355,12 @@ class _Joiner:
         aggs = []
         for i in range(len(sidecar.columns)):
             if spec.on_duplicate == "last":
-                aggs.append(f"last(v{i} ORDER BY rowid) AS c{i}")
+                aggs.append(f"last(v{i} ORDER BY rowid) AS p{i}")
             elif spec.on_duplicate == "mean":
-                aggs.append(f"avg(v{i}) AS c{i}")
+                aggs.append(f"avg(v{i}) AS p{i}")
             else:
-                aggs.append(f"first(v{i} ORDER BY rowid) AS c{i}")
-            aggs.append(f"count(*) FILTER (WHERE bad{i}) AS bad{i}")
+                aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
+            aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
         originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
         self.con.execute(
             f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
@@ -412,12 +411,15 @@ class _Joiner:
             stat = cast(PoolStat, output.stat)
             aggs.append(f"{pool_sql(stat, f'v{output.index}')} AS {quote_ident(output.name)}")
         for i in range(len(sidecar.columns)):
-            aggs.append(f"count(*) FILTER (WHERE bad{i}) AS bad{i}")
+            aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
             if "harmonic_mean" in spec.pool:
                 aggs.append(f"count(*) FILTER (WHERE v{i} <= 0) AS nonpos{i}")
                 aggs.append(f"arg_min(k0, v{i}) FILTER (WHERE v{i} <= 0) AS nonpos_key{i}")
                 aggs.append(f"min(v{i}) AS min{i}")
-        originals = ", ".join(f"min(k{i}) AS ok{i}" for i in range(n))
+        if spec.normalize_keys:
+            originals = ", ".join(f"min(k{i}) AS ok{i}" for i in range(n))
+        else:  # the group key is the original key: no need to aggregate it again
+            originals = ", ".join(f"nk{i} AS ok{i}" for i in range(n))
         source = f"SELECT {ks}, {norm}, {self._finite(sidecar)} FROM ({self._scan(sidecar)})"
         query = (
             f"SELECT {nks}, {originals}, count(*) AS {_COUNT}, NULL::BIGINT AS {_ROW}, "
@@ -426,9 +428,7 @@ class _Joiner:
         try:
             self.con.execute(f"CREATE TEMP TABLE {sidecar.name} AS {query}")
         except duckdb.Error as exc:
-            raise explain_scan_error(
-                sidecar.table, exc, text=sidecar.keys, numbers=sidecar.columns
-            ) from None
+            raise explain_scan_error(sidecar.table, exc, numbers=sidecar.columns) from None
         null_test = " OR ".join(f"nk{i} IS NULL" for i in range(n))
         empty = _scalar(self.con, f"SELECT sum({_COUNT}) FROM {sidecar.name} WHERE {null_test}")
         if empty:
@@ -551,7 +551,7 @@ class _Joiner:
     def _value_columns(self, sidecar: _Sidecar, alias: str) -> list[str]:
         if sidecar.spec.per_frame:
             return [f"{alias}.{quote_ident(o.name)}" for o in sidecar.outputs]
-        return [f"{alias}.c{o.index}" for o in sidecar.outputs]
+        return [f"{alias}.p{o.index}" for o in sidecar.outputs]
 
     def _closest(self, key: tuple[str, ...], source: str, display: str) -> tuple[str, ...] | None:
         """The other side's key closest to ``key``: equal after full normalisation first."""

@@ -203,7 +203,7 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
         schema = con.execute(f"DESCRIBE SELECT * FROM {_reader_sql(path, fmt)}").fetchall()
     except duckdb.Error as exc:
         raise explain_scan_error(
-            TableFile(path, fmt, compressed, (), ()), exc, text=(), numbers=()
+            TableFile(path, fmt, compressed, (), ()), exc, numbers=()
         ) from None
     columns = tuple(str(row[0]) for row in schema)
     return TableFile(path, fmt, compressed, columns, tuple(str(row[1]) for row in schema))
@@ -316,7 +316,7 @@ def _bad_number(value: object) -> bool:
 
 
 def explain_scan_error(
-    table: TableFile, error: duckdb.Error, *, text: Sequence[str], numbers: Sequence[str]
+    table: TableFile, error: duckdb.Error, *, numbers: Sequence[str]
 ) -> InputError:
     """Turn a DuckDB error while scanning ``table`` into a message naming line, column and value.
 
