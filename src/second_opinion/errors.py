@@ -4,9 +4,12 @@ Every error the tool raises on purpose derives from one base, so callers can cat
 ``SecondOpinionError`` and the CLI can turn any of them into a message and an exit code::
 
     SecondOpinionError          base; never raised directly
-    ├── InputError              exit 2: unreadable or invalid input (a table, a spec)
-    │   └── UsageError          exit 2: options that make no sense together
+    ├── InputError              exit 2: unreadable or invalid input (a table, a spec, a manifest)
+    │   ├── UsageError          exit 2: options that make no sense together
+    │   └── BusyError           exit 2: another batch holds the output folder's lock
     ├── PolicyError             exit 1: input was valid, but a policy the user set failed
+    ├── JobsFailedError         exit 1: a batch ran, and at least one of its jobs failed
+    ├── InterruptedRunError     exit 130: stopped by Ctrl-C or SIGTERM; no partial output left
     └── InternalError           exit 3: a bug in second-opinion; please report it
 
 Messages follow one style: sentence case, what is wrong, where (file, line or row, column),
@@ -19,6 +22,7 @@ EXIT_OK = 0
 EXIT_POLICY = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 class SecondOpinionError(Exception):
@@ -44,6 +48,10 @@ class UsageError(InputError):
     """Options or arguments that contradict each other or name nothing."""
 
 
+class BusyError(InputError):
+    """Another batch holds the lock of the output folder."""
+
+
 class PolicyError(SecondOpinionError):
     """A policy failed: coverage below the minimum, missing keys under ``on_missing='error'``."""
 
@@ -52,6 +60,18 @@ class PolicyError(SecondOpinionError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class JobsFailedError(SecondOpinionError):
+    """A batch ran to its end, and at least one job failed (each job says why)."""
+
+    exit_code = EXIT_POLICY
+
+
+class InterruptedRunError(SecondOpinionError):
+    """The run was stopped by a signal; running jobs were stopped and left nothing behind."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class InternalError(SecondOpinionError):

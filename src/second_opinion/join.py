@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from second_opinion._typing import KEY_NORMALIZATIONS, PoolStat
 from second_opinion.coverage import Coverage, UnmatchedKey, coverage_failures
-from second_opinion.errors import InputError, InternalError, PolicyError, UsageError
+from second_opinion.errors import (
+    InputError,
+    InternalError,
+    PolicyError,
+    SecondOpinionError,
+    UsageError,
+)
 from second_opinion.keys import normalize_sql
 from second_opinion.pooling import pool_sql
 from second_opinion.spec import JoinSpec, SidecarSpec
@@ -102,6 +108,37 @@ def join(spec: JoinSpec) -> JoinResult:
         coverage = joiner.prepare()
         table = joiner.con.sql(joiner.final_query()).to_arrow_table()
     return JoinResult(table=table, coverage=coverage)
+
+
+def join_coverage(spec: JoinSpec) -> tuple[Coverage, ...]:
+    """The coverage :func:`join` would report, without building or writing the table.
+
+    Policies are checked as in :func:`join`: a failing one raises :class:`PolicyError`.
+    """
+    with _Joiner(spec) as joiner:
+        return joiner.prepare()
+
+
+def check_spec(spec: JoinSpec) -> list[str]:
+    """Problems a join would meet that the files' headers already show; reads no data.
+
+    Opens every table (schema from a sample), and checks key, frame and requested columns,
+    output-name collisions and derived-feature base columns. Returns one message per problem.
+    """
+    problems: list[str] = []
+    with _Joiner(spec) as joiner:
+        try:
+            base = joiner._base = open_table(joiner.con, spec.features)
+            base.require(spec.key, "key column", "fix 'key'")
+        except SecondOpinionError as exc:
+            return [exc.message]
+        owners = dict.fromkeys(base.columns, f"base table {base.name}")
+        for index, sidecar in enumerate(spec.sidecars):
+            try:
+                joiner._plan(sidecar, index, owners)
+            except SecondOpinionError as exc:
+                problems.append(exc.message)
+    return problems
 
 
 def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:

@@ -30,11 +30,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SidecarSpec(_Model):
-    """One scorer's sidecar and how to join it."""
+class SidecarOptions(_Model):
+    """How a sidecar is joined: every option but its scorer name and path.
 
-    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
-    path: Annotated[Path, Field(description="The sidecar table file.")]
+    Shared by :class:`SidecarSpec` and by the batch manifest's ``defaults`` and sidecar entries,
+    so each option is declared and validated in one place.
+    """
+
     key_map: Annotated[
         dict[str, str],
         Field(description="Sidecar key column -> base key column, for keys named differently."),
@@ -63,14 +65,6 @@ class SidecarSpec(_Model):
     derived: Annotated[
         tuple[str, ...], Field(description="zscore, rank, and delta:<base column>.")
     ] = ()
-
-    @field_validator("scorer")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            msg = f"scorer {value!r} is not a slug; use lower-case letters, digits and '_'"
-            raise ValueError(msg)
-        return value
 
     @field_validator("normalize_keys")
     @classmethod
@@ -104,6 +98,29 @@ class SidecarSpec(_Model):
                 msg = f"unknown derived feature {item!r}; use zscore, rank or delta:<base column>"
                 raise ValueError(msg)
         return tuple(dict.fromkeys(value))
+
+
+OPTION_FIELDS: tuple[str, ...] = tuple(SidecarOptions.model_fields)
+
+
+def check_scorer(value: str) -> str:
+    """A scorer name must be a slug: it becomes part of column names."""
+    if not SLUG.match(value):
+        msg = f"scorer {value!r} is not a slug; use lower-case letters, digits and '_'"
+        raise ValueError(msg)
+    return value
+
+
+class SidecarSpec(SidecarOptions):
+    """One scorer's sidecar and how to join it."""
+
+    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
+    path: Annotated[Path, Field(description="The sidecar table file.")]
+
+    @field_validator("scorer")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return check_scorer(value)
 
     @model_validator(mode="after")
     def _frame_and_keys(self) -> Self:

@@ -13,8 +13,12 @@ from typing import Annotated
 import typer
 
 from second_opinion import __version__
+from second_opinion.cli.batch import batch_command
+from second_opinion.cli.inspect import inspect_command
 from second_opinion.cli.join import join_command
+from second_opinion.cli.manifest import schema_command, validate_command
 from second_opinion.cli.render import err_console
+from second_opinion.cli.smoke import smoke_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
 
 app = typer.Typer(
@@ -43,6 +47,11 @@ def _root(
 
 
 app.command("join")(join_command)
+app.command("batch")(batch_command)
+app.command("validate")(validate_command)
+app.command("schema")(schema_command)
+app.command("inspect")(inspect_command)
+app.command("smoke")(smoke_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -23,7 +23,7 @@ _SCOPED = "Prefix with SCORER: for one sidecar; without it, applies to all."
 _LISTS = ("normalize_keys", "pool", "columns", "derived")
 
 
-def join_command(  # noqa: PLR0917 - one parameter per CLI option is how typer works
+def join_command(
     features: Annotated[
         Path, typer.Option("--features", "-f", metavar="PATH", help="The base (corpus) table.")
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -65,3 +66,19 @@ def print_coverage(reports: Sequence[Coverage]) -> None:
                     f"closest {other} key {_fmt_key(item.closest)}",
                     markup=False,
                 )
+
+
+def print_coverage_dicts(reports: Sequence[dict[str, Any]]) -> None:
+    """The coverage table from JSON-shaped reports (as stored in provenance)."""
+    table = Table(title="coverage", title_justify="left")
+    for header in ("scorer", "matched", "coverage", "missing", "extra"):
+        table.add_column(header, justify="left" if header == "scorer" else "right")
+    for r in reports:
+        table.add_row(
+            str(r["scorer"]),
+            f"{r['matched']}/{r['base_rows']}",
+            f"{100 * float(r['coverage']):.2f} %",
+            str(r["missing"]),
+            str(r["extra"]),
+        )
+    console.print(table)

@@ -1,0 +1,38 @@
+"""``second-opinion validate`` and ``second-opinion schema``: manifests without running them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from second_opinion.cli.render import console, print_json
+from second_opinion.manifest import manifest_schema
+from second_opinion.validate import validate_manifest
+
+
+def validate_command(
+    manifest: Annotated[Path, typer.Argument(help="The manifest (.json, .yaml).")],
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Check as if outputs went here instead of output_dir.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check a manifest: schema, inputs exist, key/frame/score columns exist. Runs nothing.
+
+    Exit status: 0 valid; 2 invalid (every problem is listed with its location).
+    """
+    report = validate_manifest(manifest, out_dir=out_dir)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(
+        f"{report.manifest}: valid, {len(report.jobs)} job(s), outputs in {report.output_dir}",
+        markup=False,
+    )
+
+
+def schema_command() -> None:
+    """Print the JSON Schema of batch manifests (version 1)."""
+    print_json(manifest_schema())

@@ -1,0 +1,79 @@
+"""File hashes, and a cache that skips re-reading files whose size and mtime did not change."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+class HashCache:
+    """SHA-256 of files by (path, size, mtime_ns), kept in a JSON file between runs.
+
+    A file whose size or modification time changed is hashed again; touching a file without
+    changing its bytes costs one re-read and keeps its hash. A missing or corrupt cache file is
+    treated as empty.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, int | str]] = {}
+        self.changed = False
+        if path is not None and path.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and isinstance(data.get("files"), dict):
+                    self.entries = data["files"]
+
+    def sha256(self, path: Path) -> str:
+        """The file's SHA-256, from the cache when its size and mtime are unchanged."""
+        stat = path.stat()
+        key = str(path.absolute())
+        entry = self.entries.get(key)
+        if (
+            entry
+            and entry.get("size") == stat.st_size
+            and entry.get("mtime_ns") == stat.st_mtime_ns
+        ):
+            return str(entry["sha256"])
+        digest = sha256_file(path)
+        self.entries[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        """Write the cache back, atomically, if anything changed."""
+        if self.path is None or not self.changed:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"version": 1, "files": self.entries}, sort_keys=True, indent=1)
+        write_text_atomic(self.path, text + "\n")
+        self.changed = False

@@ -1,0 +1,367 @@
+"""Batch manifests: many join jobs in one JSON (or YAML) file, validated before anything runs.
+
+Loading happens in three steps, and every problem of a step is reported at once, each with its
+location (``jobs[1].sidecars[0].path: no such file: …``):
+
+1. parse the file (JSON or YAML) and check it against the schema (pydantic models below; unknown
+   fields are errors with a "did you mean" suggestion);
+2. expand ``~`` and ``${VAR}`` / ``${VAR:-default}`` in paths, and resolve relative paths: inputs
+   against the manifest's folder, outputs against ``output_dir``;
+3. check meaning: unique job names and outputs, inputs that exist, no output equal to an input.
+
+The result is a :class:`Manifest` of :class:`Job` objects, each holding the :class:`JoinSpec`
+the joiner runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from second_opinion.errors import InputError
+from second_opinion.spec import OPTION_FIELDS, JoinSpec, SidecarOptions, SidecarSpec, check_scorer
+
+MANIFEST_VERSION = 1
+_M = TypeVar("_M", bound=BaseModel)
+JOB_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SidecarEntry(SidecarOptions):
+    """A sidecar of a job: a scorer, its table, and any option that overrides the defaults."""
+
+    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
+    path: Annotated[str, Field(description="The sidecar table; relative to the manifest.")]
+    description: Annotated[
+        str | None, Field(description="Free text; not part of the fingerprint.")
+    ] = None
+
+    @field_validator("scorer")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return check_scorer(value)
+
+
+class Defaults(SidecarOptions):
+    """Options every job and sidecar inherits unless it sets its own."""
+
+    key: Annotated[list[str] | None, Field(description="Key columns of the base tables.")] = None
+
+
+class JobEntry(_Strict):
+    """One join job: a corpus table, its sidecars, and where the result goes."""
+
+    name: Annotated[str, Field(pattern=JOB_NAME, description="Unique slug naming the job.")]
+    description: Annotated[str | None, Field(description="Free text; not fingerprinted.")] = None
+    features: Annotated[
+        str, Field(description="The base (corpus) table; relative to the manifest.")
+    ]
+    key: Annotated[list[str] | None, Field(description="Key columns; default from defaults.")] = (
+        None
+    )
+    sidecars: Annotated[list[SidecarEntry], Field(min_length=1)]
+    output: Annotated[
+        str, Field(description="Output table, relative to output_dir; its suffix picks the format.")
+    ]
+
+
+class ManifestFile(_Strict):
+    """The manifest as written (schema version 1)."""
+
+    version: Literal[1]
+    output_dir: Annotated[str, Field(description="Folder for outputs; relative to the manifest.")]
+    description: str | None = None
+    defaults: Defaults = Defaults()
+    jobs: Annotated[list[JobEntry], Field(min_length=1)]
+
+
+_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): ManifestFile,
+    ("defaults",): Defaults,
+    ("jobs",): JobEntry,
+    ("jobs", "sidecars"): SidecarEntry,
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A resolved job: absolute paths and the join spec to run."""
+
+    name: str
+    index: int
+    spec: JoinSpec
+    output: Path
+    description: str | None = None
+
+    @property
+    def inputs(self) -> list[tuple[str, str | None, Path]]:
+        """(role, scorer, path) of each input, base first."""
+        return [("features", None, self.spec.features)] + [
+            ("sidecar", s.scorer, s.path) for s in self.spec.sidecars
+        ]
+
+    def canonical(self) -> dict[str, Any]:
+        """The job as JSON-ready data, without cosmetic fields (descriptions)."""
+        spec = self.spec.model_dump(mode="json")
+        return {"name": self.name, "output": str(self.output), "spec": spec}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A loaded, validated manifest."""
+
+    path: Path
+    output_dir: Path
+    jobs: tuple[Job, ...]
+
+    def job(self, name: str) -> Job:
+        """The job called ``name``."""
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        msg = f"{self.path}: no job named {name!r} (jobs: {', '.join(j.name for j in self.jobs)})"
+        raise InputError(msg)
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The JSON Schema of manifest files."""
+    schema = ManifestFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "second-opinion batch manifest, version 1"
+    return schema
+
+
+def location(loc: tuple[str | int, ...]) -> str:
+    """``("jobs", 1, "sidecars", 0, "path")`` as ``jobs[1].sidecars[0].path``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "(top level)"
+
+
+def _read(path: Path) -> object:
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        msg = f"{path}: a manifest must be .json, .yaml or .yml"
+        raise InputError(msg)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"{path}: no such manifest"
+        raise InputError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{path}: cannot read the manifest ({exc})"
+        raise InputError(msg) from None
+    if not text.strip():
+        msg = f"{path}: the manifest is empty"
+        raise InputError(msg)
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = f"{path} line {exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})"
+            raise InputError(msg) from None
+        except RecursionError:
+            msg = f"{path}: JSON nested too deeply"
+            raise InputError(msg) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        msg = f"{path}{where}: invalid YAML ({problem})"
+        raise InputError(msg) from None
+
+
+def _schema_problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        where = location(loc)
+        if err["type"] == "extra_forbidden":
+            model = _MODELS.get(tuple(p for p in loc[:-1] if isinstance(p, str)))
+            fields = list(model.model_fields) if model else []
+            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (fields: {', '.join(fields)})"
+            problems.append(f"{where}: unknown field{hint}")
+            continue
+        message = str(err["msg"]).removeprefix("Value error, ")
+        shown = err.get("input")
+        if err["type"] in ("missing",):
+            problems.append(f"{where}: required field is missing")
+        elif isinstance(shown, str | int | float | bool) or shown is None:
+            problems.append(f"{where}: {message} (got {shown!r})")
+        else:
+            problems.append(f"{where}: {message}")
+    return problems
+
+
+def _expand(text: str, where: str, problems: list[str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                problems.append(
+                    f"{where}: environment variable {name} is not set "
+                    f"(set it, or write ${{{name}:-default}})"
+                )
+                return match.group(0)
+            return default
+        return value
+
+    return _ENV.sub(substitute, text)
+
+
+def _resolve(text: str, base: Path, where: str, problems: list[str]) -> Path:
+    path = Path(_expand(text, where, problems)).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _merge(defaults: Defaults, entry: SidecarEntry, path: Path) -> dict[str, Any]:
+    """Sidecar options: the entry's own where set, else the defaults' where set."""
+    merged: dict[str, Any] = {"scorer": entry.scorer, "path": path}
+    for field in OPTION_FIELDS:
+        if field in entry.model_fields_set:
+            merged[field] = getattr(entry, field)
+        elif field in defaults.model_fields_set:
+            merged[field] = getattr(defaults, field)
+    return merged
+
+
+def load_manifest(
+    path: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None
+) -> Manifest:
+    """Load and validate a manifest; raise one :class:`InputError` listing every problem."""
+    path = Path(path).absolute()
+    data = _read(path)
+    if not isinstance(data, dict):
+        msg = f"{path}: a manifest is a JSON object with version, output_dir and jobs"
+        raise InputError(msg)
+    problems: list[str] = []
+    try:
+        manifest = ManifestFile.model_validate(data)
+        defaults = manifest.defaults
+        output_text: str | None = manifest.output_dir
+        entries = list(enumerate(manifest.jobs))
+    except ValidationError as exc:
+        # Keep going with the parts that are valid, so every problem is reported in one go.
+        problems.extend(_schema_problems(exc))
+        defaults = _valid(Defaults, data.get("defaults", {})) or Defaults()
+        output_text = data.get("output_dir") if isinstance(data.get("output_dir"), str) else None
+        raw_jobs = data.get("jobs")
+        raw_jobs = raw_jobs if isinstance(raw_jobs, list) else []
+        entries = [(i, e) for i, raw in enumerate(raw_jobs) if (e := _valid(JobEntry, raw))]
+    folder = path.parent
+    if out_dir is not None:
+        output_dir = Path(out_dir).absolute()
+    else:
+        output_dir = _resolve(output_text or ".", folder, "output_dir", problems)
+    jobs = []
+    for index, entry in entries:
+        job = _resolve_job(defaults, entry, index, folder, output_dir, problems)
+        if job is not None:
+            jobs.append(job)
+    _check_jobs(data.get("jobs"), jobs, problems)
+    _raise(path, problems)
+    return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs))
+
+
+def _valid(model: type[_M], data: object) -> _M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _resolve_job(
+    defaults: Defaults,
+    entry: JobEntry,
+    index: int,
+    folder: Path,
+    output_dir: Path,
+    problems: list[str],
+) -> Job | None:
+    at = f"jobs[{index}]"
+    count = len(problems)
+    features = _resolve(entry.features, folder, f"{at}.features", problems)
+    key = entry.key if entry.key is not None else defaults.key
+    if not key:
+        problems.append(f"{at}.key: no key columns (set 'key' on the job or in defaults)")
+    sidecars = []
+    for j, sidecar in enumerate(entry.sidecars):
+        where = f"{at}.sidecars[{j}]"
+        sidecar_path = _resolve(sidecar.path, folder, f"{where}.path", problems)
+        merged = _merge(defaults, sidecar, sidecar_path)
+        try:
+            sidecars.append(SidecarSpec.model_validate(merged))
+        except ValidationError as exc:
+            problems.extend(f"{where}.{p}" for p in _schema_problems(exc))
+    output = _resolve(entry.output, output_dir, f"{at}.output", problems)
+    if len(problems) > count or not key:
+        return None
+    try:
+        spec = JoinSpec(features=features, key=tuple(key), sidecars=tuple(sidecars))
+    except ValidationError as exc:
+        problems.extend(f"{at}: {p}" for p in _schema_problems(exc))
+        return None
+    return Job(entry.name, index, spec, output, entry.description)
+
+
+def _check_jobs(raw_jobs: object, jobs: list[Job], problems: list[str]) -> None:
+    names: dict[str, int] = {}
+    outputs: dict[Path, int] = {}
+    for index, raw in enumerate(raw_jobs if isinstance(raw_jobs, list) else []):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in names:
+            problems.append(
+                f"jobs[{index}].name: {name!r} is also the name of "
+                f"jobs[{names[name]}]; job names must be unique"
+            )
+        names.setdefault(name, index)
+    all_inputs = {path.resolve(): (job, role) for job in jobs for role, _, path in job.inputs}
+    for job in jobs:
+        at = f"jobs[{job.index}]"
+        resolved = job.output.resolve()
+        if resolved in outputs:
+            problems.append(
+                f"{at}.output: {job.output} is also the output of jobs[{outputs[resolved]}]; "
+                "give each job its own output"
+            )
+        outputs.setdefault(resolved, job.index)
+        if resolved in all_inputs:
+            other, role = all_inputs[resolved]
+            problems.append(
+                f"{at}.output: {job.output} is also an input ({role} of jobs[{other.index}]); "
+                "write the output elsewhere"
+            )
+        for j, (role, _, path) in enumerate(job.inputs):
+            where = f"{at}.features" if role == "features" else f"{at}.sidecars[{j - 1}].path"
+            if not path.exists():
+                problems.append(f"{where}: no such file: {path}")
+            elif not path.is_file():
+                problems.append(f"{where}: not a file: {path}")
+            elif not os.access(path, os.R_OK):
+                problems.append(f"{where}: not readable: {path}")
+
+
+def _raise(path: Path, problems: list[str]) -> None:
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        msg = f"{path}: invalid manifest ({count}):\n  " + "\n  ".join(problems)
+        raise InputError(msg)

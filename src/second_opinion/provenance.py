@@ -1,0 +1,185 @@
+"""Provenance records: ``<output>.provenance.json`` beside every output (docs/provenance.md).
+
+A record says what produced an output — tool and environment versions, the run, the resolved job
+spec, every input's size, SHA-256 and rows, the output's, and the coverage report — and carries
+the job's *fingerprint*, which decides whether a later run may skip the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import platform
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from second_opinion import __version__
+from second_opinion.hashing import sha256_file, write_text_atomic
+
+SCHEMA = "second-opinion.provenance/1"
+SCHEMA_NAME, SCHEMA_VERSION = SCHEMA.rsplit("/", 1)
+
+
+def provenance_path(output: Path) -> Path:
+    """Where the provenance record of ``output`` lives."""
+    return output.with_name(output.name + ".provenance.json")
+
+
+def tool_series(version: str = __version__) -> str:
+    """The tool's major.minor version: a new one invalidates every fingerprint."""
+    return ".".join(version.split(".")[:2])
+
+
+def canonical_json(data: object) -> str:
+    """Sorted keys, no whitespace: the form that is hashed."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """SHA-256 of a job spec's canonical JSON, paths left out (inputs count by content)."""
+    stripped = json.loads(json.dumps(spec))
+    stripped.pop("features", None)
+    for sidecar in stripped.get("sidecars", []):
+        sidecar.pop("path", None)
+    return hashlib.sha256(canonical_json(stripped).encode()).hexdigest()
+
+
+def fingerprint(spec_sha256: str, input_sha256: list[str], output_suffix: str) -> str:
+    """The job fingerprint: spec digest + input digests + output format + tool major.minor."""
+    payload = {
+        "spec": spec_sha256,
+        "inputs": input_sha256,
+        "output_format": output_suffix,
+        "tool": tool_series(),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The commit of the checkout second-opinion runs from, if it runs from one."""
+    source = Path(__file__).resolve().parent
+    for folder in (source, *source.parents):
+        if (folder / ".git").exists():
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                result = subprocess.run(  # noqa: S603 - fixed arguments, no user input
+                    ["git", "-C", str(folder), "rev-parse", "HEAD"],  # noqa: S607
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
+                    check=False,
+                )
+                if result.returncode == 0:
+                    return result.stdout.strip() or None
+            return None
+    return None
+
+
+def tool_info() -> dict[str, Any]:
+    """Name, version and (from a checkout) git commit of the tool."""
+    return {"name": "second-opinion", "version": __version__, "git_commit": git_commit()}
+
+
+def environment() -> dict[str, Any]:
+    """Python, DuckDB and platform versions, and the host."""
+    return {
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "executable": sys.executable,
+    }
+
+
+def describe_file(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Path, size and SHA-256 of a file."""
+    return {
+        "path": str(path),
+        "size": path.stat().st_size,
+        "sha256": sha256 or sha256_file(path),
+    }
+
+
+def write_record(record: dict[str, Any], output: Path) -> Path:
+    """Write ``record`` beside ``output``, atomically, with a deterministic key order."""
+    target = provenance_path(output)
+    write_text_atomic(target, json.dumps(record, sort_keys=True, indent=2) + "\n")
+    return target
+
+
+class ProvenanceUnreadable(Exception):  # noqa: N818 - a reason, not an error the user sees
+    """The record is missing, corrupt, or from a newer schema: the output is treated as stale."""
+
+
+def read_record(output: Path) -> dict[str, Any]:
+    """The provenance record of ``output``; :class:`ProvenanceUnreadable` says why not."""
+    path = provenance_path(output)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = "no provenance"
+        raise ProvenanceUnreadable(msg) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        msg = f"provenance unreadable ({type(exc).__name__})"
+        raise ProvenanceUnreadable(msg) from None
+    if not isinstance(data, dict) or not isinstance(data.get("schema"), str):
+        msg = "provenance unreadable (no schema)"
+        raise ProvenanceUnreadable(msg)
+    name, _, version = data["schema"].rpartition("/")
+    if name != SCHEMA_NAME or version != SCHEMA_VERSION:
+        msg = f"provenance schema {data['schema']!r} is not {SCHEMA!r}"
+        raise ProvenanceUnreadable(msg)
+    return data
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What ``inspect`` found: the record, and whether the output still matches it."""
+
+    output: Path
+    record: dict[str, Any] | None
+    matches: bool
+    problems: tuple[str, ...]
+    changed_inputs: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "output": str(self.output),
+            "matches": self.matches,
+            "problems": list(self.problems),
+            "changed_inputs": list(self.changed_inputs),
+            "provenance": self.record,
+        }
+
+
+def inspect_output(output: str | Path) -> Inspection:
+    """Read an output's provenance and check the output and its inputs against it."""
+    output = Path(output).absolute()
+    try:
+        record = read_record(output)
+    except ProvenanceUnreadable as exc:
+        return Inspection(output, None, matches=False, problems=(f"{exc}",))
+    problems = []
+    expected = record.get("output", {})
+    if not output.is_file():
+        problems.append(f"the output {output} does not exist")
+    elif sha256_file(output) != expected.get("sha256"):
+        problems.append("the output no longer matches its provenance (its SHA-256 changed)")
+    changed = []
+    for item in record.get("inputs", []):
+        path = Path(item.get("path", ""))
+        label = item.get("role", "input") + (f" {item['scorer']}" if item.get("scorer") else "")
+        if not path.is_file():
+            changed.append(f"{label} {path} no longer exists")
+        elif sha256_file(path) != item.get("sha256"):
+            changed.append(f"{label} {path} changed since the run")
+    return Inspection(output, record, not problems, tuple(problems), tuple(changed))

@@ -1,0 +1,530 @@
+"""Running a manifest's jobs: incrementally, in parallel worker processes, with provenance.
+
+For each selected job the runner first decides, in this process, whether it must run (see
+:func:`plan_job`: no output, provenance unreadable, output edited, input/spec/tool changed, or
+``force``); jobs that must run go to worker processes, at most ``jobs`` at a time. A worker joins
+(writing the output atomically), hashes the output and writes ``<output>.provenance.json``. The
+run holds the output folder's lock throughout, saves the hash cache, and records a summary in
+``<output_dir>/runs/<run_id>.json``. Ctrl-C or SIGTERM stops the workers; nothing partial remains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+from second_opinion.coverage import Coverage
+from second_opinion.errors import (
+    InterruptedRunError,
+    SecondOpinionError,
+    UsageError,
+)
+from second_opinion.hashing import HashCache, sha256_file, write_text_atomic
+from second_opinion.join import join_coverage, join_to_file
+from second_opinion.lock import output_lock
+from second_opinion.manifest import Job, Manifest, load_manifest
+from second_opinion.provenance import (
+    SCHEMA,
+    ProvenanceUnreadable,
+    canonical_json,
+    environment,
+    fingerprint,
+    read_record,
+    spec_digest,
+    tool_info,
+    tool_series,
+    write_record,
+)
+
+Status = Literal["done", "up-to-date", "failed", "planned", "skipped"]
+STATE_DIR = ".second-opinion"
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 with a Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class JobResult:
+    """How one job ended (or would end, under ``dry_run``)."""
+
+    name: str
+    status: Status
+    reason: str
+    output: str
+    rows: int | None = None
+    coverage: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the documented keys."""
+        return asdict(self)
+
+
+@dataclass
+class BatchResult:
+    """The outcome of a batch: one result per selected job, in manifest order."""
+
+    run_id: str
+    manifest: str
+    output_dir: str
+    started: str
+    finished: str
+    dry_run: bool
+    jobs: list[JobResult]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every job is done, up to date, or (dry run) planned."""
+        return all(j.status in ("done", "up-to-date", "planned") for j in self.jobs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "run_id": self.run_id,
+            "manifest": self.manifest,
+            "output_dir": self.output_dir,
+            "started": self.started,
+            "finished": self.finished,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "jobs": [j.to_dict() for j in self.jobs],
+        }
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """Progress, for displays: a job was planned, started, changed phase, or finished."""
+
+    kind: Literal["planned", "started", "phase", "finished"]
+    job: str
+    detail: str = ""
+    result: JobResult | None = None
+
+
+EventHandler = Callable[[BatchEvent], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Whether a job must run, why, and the digests that make up its fingerprint."""
+
+    job: Job
+    run: bool
+    reason: str
+    input_sha256: tuple[str, ...]
+    spec_sha256: str
+    fingerprint: str
+    record: dict[str, Any] | None
+
+
+def _coverage_fractions(coverage: Sequence[dict[str, Any]]) -> dict[str, float]:
+    return {str(c["scorer"]): float(c["coverage"]) for c in coverage}
+
+
+def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
+    """Decide whether ``job`` must run, comparing its fingerprint with its provenance."""
+    spec_sha = spec_digest(job.spec.model_dump(mode="json"))
+    try:
+        inputs = tuple(cache.sha256(path) for _, _, path in job.inputs)
+    except OSError as exc:
+        msg = f"cannot read input {exc.filename}: {exc.strerror}"
+        raise UsageError(msg) from None
+    fp = fingerprint(spec_sha, list(inputs), "".join(job.output.suffixes))
+
+    def plan(run: bool, reason: str, record: dict[str, Any] | None = None) -> Plan:
+        return Plan(job, run, reason, inputs, spec_sha, fp, record)
+
+    if not job.output.is_file():
+        return plan(True, "no output")
+    try:
+        record = read_record(job.output)
+    except ProvenanceUnreadable as exc:
+        return plan(True, str(exc))
+    if force:
+        return plan(True, "forced", record)
+    if cache.sha256(job.output) != record.get("output", {}).get("sha256"):
+        return plan(True, "output changed since its run", record)
+    if record.get("fingerprint") == fp:
+        return plan(False, "unchanged", record)
+    recorded_tool = tool_series(str(record.get("tool", {}).get("version", "")))
+    if recorded_tool != tool_series():
+        return plan(True, f"tool version changed ({recorded_tool} -> {tool_series()})", record)
+    if record.get("spec_sha256") != spec_sha:
+        return plan(True, "spec changed", record)
+    old = [i.get("sha256") for i in record.get("inputs", [])]
+    for (role, scorer, _), new, before in zip(job.inputs, inputs, old, strict=False):
+        if new != before:
+            return plan(True, f"input changed ({scorer or role})", record)
+    return plan(True, "fingerprint changed", record)
+
+
+# --- the worker ---------------------------------------------------------------------------------
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    sys.exit(128 + signum)  # unwinds, so join_to_file's cleanup removes its temporary file
+
+
+def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a multiprocessing queue
+    """Run one job in a worker process and put its outcome on ``events``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    job = plan.job
+    started, clock = utc_now(), time.monotonic()
+    try:
+        events.put(("phase", job.name, "joining"))
+        report = join_to_file(job.spec, job.output)
+        events.put(("phase", job.name, "provenance"))
+        output_sha = sha256_file(job.output)
+        coverage = [c.to_dict() for c in report.coverage]
+        rows_by_scorer = {c.scorer: c.sidecar_rows for c in report.coverage}
+        base_rows = report.coverage[0].base_rows if report.coverage else report.rows
+        inputs = []
+        for (role, scorer, path), digest in zip(job.inputs, plan.input_sha256, strict=True):
+            item: dict[str, Any] = {
+                "role": role,
+                "path": str(path),
+                "size": path.stat().st_size,
+                "sha256": digest,
+            }
+            item["rows"] = base_rows if role == "features" else rows_by_scorer.get(scorer or "")
+            if scorer:
+                item["scorer"] = scorer
+            inputs.append(item)
+        stat = job.output.stat()
+        finished = utc_now()
+        record = {
+            "schema": SCHEMA,
+            "tool": tool_info(),
+            "environment": environment(),
+            "run": {
+                "run_id": run_id,
+                "started": started,
+                "finished": finished,
+                "seconds": round(time.monotonic() - clock, 6),
+            },
+            "job": job.canonical(),
+            "spec_sha256": plan.spec_sha256,
+            "fingerprint": plan.fingerprint,
+            "inputs": inputs,
+            "output": {
+                "path": str(job.output),
+                "size": stat.st_size,
+                "sha256": output_sha,
+                "rows": report.rows,
+                "columns": list(report.columns),
+            },
+            "coverage": coverage,
+        }
+        write_record(record, job.output)
+        events.put(("result", job.name, {
+            "status": "done", "rows": report.rows, "coverage": _coverage_fractions(coverage),
+            "seconds": time.monotonic() - clock,
+            "output_stat": (stat.st_size, stat.st_mtime_ns, output_sha),
+        }))  # fmt: skip
+    except SecondOpinionError as exc:
+        report_coverage = getattr(exc, "report", None)
+        fractions = (
+            {c.scorer: c.coverage for c in report_coverage if isinstance(c, Coverage)}
+            if isinstance(report_coverage, tuple)
+            else {}
+        )
+        events.put(
+            (
+                "result",
+                job.name,
+                {
+                    "status": "failed",
+                    "error": exc.message,
+                    "coverage": fractions,
+                    "seconds": time.monotonic() - clock,
+                },
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - a worker reports every failure instead of dying
+        events.put(
+            (
+                "result",
+                job.name,
+                {
+                    "status": "failed",
+                    "error": f"internal error: {type(exc).__name__}: {exc}",
+                    "seconds": time.monotonic() - clock,
+                },
+            )
+        )
+
+
+# --- the scheduler ------------------------------------------------------------------------------
+
+
+def _context() -> BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["second_opinion.runner"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _sweep_temporaries(output: Path) -> None:
+    """Remove temporary files a killed worker may have left beside ``output``."""
+    if output.parent.is_dir():
+        for stray in output.parent.glob(f".{output.name}.*tmp"):
+            with contextlib.suppress(OSError):
+                stray.unlink()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Scheduler:
+    def __init__(self, plans: list[Plan], run_id: str, workers: int, *, keep_going: bool,
+                 on_event: EventHandler | None, cache: HashCache) -> None:  # fmt: skip
+        self.pending = list(plans)
+        self.run_id = run_id
+        self.workers = max(1, workers)
+        self.keep_going = keep_going
+        self.on_event = on_event or (lambda event: None)
+        self.cache = cache
+        self.ctx = _context()
+        self.events: Any = self.ctx.Queue()
+        self.running: dict[str, tuple[BaseProcess, Plan]] = {}
+        self.results: dict[str, JobResult] = {}
+        self.failed_first: str | None = None
+
+    def run(self) -> dict[str, JobResult]:
+        try:
+            while self.pending or self.running:
+                self._start_more()
+                self._drain(timeout=0.1)
+                self._reap()
+        except KeyboardInterrupt:
+            self._stop_all()
+            msg = "interrupted: stopped the running jobs; no partial output was left"
+            raise InterruptedRunError(msg) from None
+        return self.results
+
+    def _start_more(self) -> None:
+        while self.pending and len(self.running) < self.workers:
+            if self.failed_first and not self.keep_going:
+                for plan in self.pending:
+                    self._finish(plan, JobResult(
+                        plan.job.name, "skipped", f"--fail-fast: {self.failed_first} failed",
+                        str(plan.job.output)))  # fmt: skip
+                self.pending.clear()
+                return
+            plan = self.pending.pop(0)
+            _sweep_temporaries(plan.job.output)
+            plan.job.output.parent.mkdir(parents=True, exist_ok=True)
+            process = self.ctx.Process(  # type: ignore[attr-defined]
+                target=_worker, args=(plan, self.run_id, self.events), name=plan.job.name
+            )
+            process.start()
+            self.running[plan.job.name] = (process, plan)
+            self.on_event(BatchEvent("started", plan.job.name, plan.reason))
+
+    def _drain(self, timeout: float) -> None:
+        with contextlib.suppress(queue.Empty):
+            kind, name, payload = self.events.get(timeout=timeout)
+            while True:
+                self._handle(kind, name, payload)
+                kind, name, payload = self.events.get_nowait()
+
+    def _handle(self, kind: str, name: str, payload: Any) -> None:  # noqa: ANN401
+        if kind == "phase":
+            self.on_event(BatchEvent("phase", name, str(payload)))
+            return
+        process, plan = self.running.pop(name)
+        process.join()
+        size_mtime_sha = payload.pop("output_stat", None)
+        if size_mtime_sha is not None:
+            size, mtime_ns, sha = size_mtime_sha
+            self.cache.entries[str(plan.job.output.absolute())] = {
+                "size": size, "mtime_ns": mtime_ns, "sha256": sha}  # fmt: skip
+            self.cache.changed = True
+        result = JobResult(plan.job.name, reason=plan.reason, output=str(plan.job.output),
+                           **payload)  # fmt: skip
+        if result.status == "failed":
+            self.failed_first = self.failed_first or name
+        self._finish(plan, result)
+
+    def _reap(self) -> None:
+        for name, (process, plan) in list(self.running.items()):
+            if process.is_alive() or process.exitcode is None:
+                continue
+            self._drain(timeout=0.5)  # its result may still be in the queue
+            if name in self.running:
+                del self.running[name]
+                _sweep_temporaries(plan.job.output)
+                self.failed_first = self.failed_first or name
+                self._finish(plan, JobResult(
+                    name, "failed", plan.reason, str(plan.job.output),
+                    error=f"the worker process died (exit code {process.exitcode}); "
+                    "the previous output, if any, is unchanged"))  # fmt: skip
+
+    def _finish(self, plan: Plan, result: JobResult) -> None:
+        self.results[plan.job.name] = result
+        self.on_event(BatchEvent("finished", plan.job.name, result.status, result))
+
+    def _stop_all(self) -> None:
+        for process, _ in self.running.values():
+            process.terminate()
+        deadline = time.monotonic() + 10
+        for process, plan in self.running.values():
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+            _sweep_temporaries(plan.job.output)
+        self.running.clear()
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+
+def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[Job]:
+    """The jobs named by ``only`` (all when empty), in manifest order."""
+    if not only:
+        return list(manifest.jobs)
+    names = {j.name for j in manifest.jobs}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        msg = (
+            f"--only {unknown[0]!r}: no such job in {manifest.path} "
+            f"(jobs: {', '.join(sorted(names))})"
+        )
+        raise UsageError(msg)
+    return [j for j in manifest.jobs if j.name in only]
+
+
+def _from_record(plan: Plan, status: Status) -> JobResult:
+    record = plan.record or {}
+    return JobResult(
+        plan.job.name,
+        status,
+        plan.reason,
+        str(plan.job.output),
+        rows=record.get("output", {}).get("rows"),
+        coverage=_coverage_fractions(record.get("coverage", [])),
+    )
+
+
+def _dry_run(plan: Plan) -> JobResult:
+    if not plan.run:
+        return _from_record(plan, "up-to-date")
+    clock = time.monotonic()
+    try:
+        coverage = join_coverage(plan.job.spec)
+    except SecondOpinionError as exc:
+        report = getattr(exc, "report", None)
+        fractions = {c.scorer: c.coverage for c in report} if isinstance(report, tuple) else {}
+        return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
+                         coverage=fractions, seconds=time.monotonic() - clock,
+                         error=exc.message)  # fmt: skip
+    return JobResult(
+        plan.job.name,
+        "planned",
+        plan.reason,
+        str(plan.job.output),
+        rows=coverage[0].base_rows if coverage else None,
+        coverage={c.scorer: c.coverage for c in coverage},
+        seconds=time.monotonic() - clock,
+    )
+
+
+def run_batch(
+    manifest: str | os.PathLike[str] | Manifest,
+    *,
+    only: Sequence[str] = (),
+    jobs: int | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    keep_going: bool = True,
+    out_dir: str | os.PathLike[str] | None = None,
+    lock_timeout: float = 0.0,
+    on_event: EventHandler | None = None,
+) -> BatchResult:
+    """Run (or, with ``dry_run``, plan) the manifest's jobs; see the module docstring.
+
+    Raises :class:`InputError` for an invalid manifest (before anything runs), :class:`BusyError`
+    when another batch holds the output folder, :class:`InterruptedRunError` on Ctrl-C/SIGTERM.
+    Failed jobs do not raise: they are in the result (``result.ok`` is false).
+    """
+    if not isinstance(manifest, Manifest):
+        manifest = load_manifest(manifest, out_dir=out_dir)
+    if jobs is not None and jobs < 1:
+        msg = f"--jobs {jobs}: give at least 1"
+        raise UsageError(msg)
+    selected = select_jobs(manifest, only)
+    run_id, started = new_run_id(), utc_now()
+    state = manifest.output_dir / STATE_DIR
+    if dry_run:
+        cache = HashCache(state / "hashes.json")
+        plans = [plan_job(job, cache, force=force) for job in selected]
+        planned = []
+        for plan in plans:
+            result = _dry_run(plan)
+            (on_event or (lambda e: None))(BatchEvent("finished", plan.job.name, "", result))
+            planned.append(result)
+        return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
+                           utc_now(), True, planned)  # fmt: skip
+    manifest.output_dir.mkdir(parents=True, exist_ok=True)
+    with output_lock(manifest.output_dir, run_id, started, lock_timeout), _sigterm_as_interrupt():
+        cache = HashCache(state / "hashes.json")
+        plans = [plan_job(job, cache, force=force) for job in selected]
+        for plan in plans:
+            detail = plan.reason if plan.run else "up-to-date"
+            (on_event or (lambda e: None))(BatchEvent("planned", plan.job.name, detail))
+        to_run = [p for p in plans if p.run]
+        workers = jobs or min(os.cpu_count() or 1, max(1, len(to_run)))
+        results = {p.job.name: _from_record(p, "up-to-date") for p in plans if not p.run}
+        for name, result in results.items():
+            (on_event or (lambda e: None))(BatchEvent("finished", name, result.status, result))
+        try:
+            results |= _Scheduler(to_run, run_id, workers, keep_going=keep_going,
+                                  on_event=on_event, cache=cache).run()  # fmt: skip
+        finally:
+            cache.save()
+        ordered = [results[j.name] for j in selected]
+        batch = BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
+                            utc_now(), False, ordered)  # fmt: skip
+        runs = manifest.output_dir / "runs"
+        runs.mkdir(exist_ok=True)
+        write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
+    return batch

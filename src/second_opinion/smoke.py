@@ -1,0 +1,98 @@
+"""``smoke``: run the bundled smoke scaffold in a fresh folder and compare with its goldens."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from second_opinion.errors import InputError
+from second_opinion.runner import BatchResult, run_batch
+from second_opinion.tables import open_table, quote_ident, scan_sql
+
+SCAFFOLD = "smoke-second-opinion-batch"
+TOLERANCE = 1e-9
+
+
+def default_scaffold() -> Path:
+    """The scaffold folder: packaged with the wheel, or ``testdata/`` of a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_testdata" / SCAFFOLD, here.parents[1] / "testdata" / SCAFFOLD):
+        if (candidate / "batch.json").is_file():
+            return candidate
+    msg = f"cannot find the {SCAFFOLD} scaffold (looked beside the package and in testdata/)"
+    raise InputError(msg)
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    """PASS, or the first difference between an output and its golden file."""
+
+    scaffold: str
+    passed: bool
+    difference: str | None
+    batch: BatchResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"scaffold": self.scaffold, "passed": self.passed, "difference": self.difference,
+                "batch": self.batch.to_dict()}  # fmt: skip
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
+    con = duckdb.connect()
+    try:
+        table = open_table(con, path)
+        rel = con.execute(scan_sql(table, text=(), numbers=(), others=table.columns))
+        return list(table.columns), [tuple(r) for r in rel.fetchall()]
+    finally:
+        con.close()
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+    return a == b
+
+
+def compare_tables(actual: Path, expected: Path) -> str | None:
+    """The first difference between two tables (columns and rows exactly, values to 1e-9)."""
+    got_columns, got_rows = _read(actual)
+    want_columns, want_rows = _read(expected)
+    name = expected.name
+    if got_columns != want_columns:
+        return f"{name}: columns {got_columns} != expected {want_columns}"
+    if len(got_rows) != len(want_rows):
+        return f"{name}: {len(got_rows)} rows != expected {len(want_rows)}"
+    for index, (got, want) in enumerate(zip(got_rows, want_rows, strict=True)):
+        for column, a, b in zip(want_columns, got, want, strict=True):
+            if not _same(a, b):
+                return (
+                    f"{name} row {index + 1}, column {quote_ident(column)}: {a!r} != expected {b!r}"
+                )
+    return None
+
+
+def run_smoke(scaffold: Path | None = None) -> SmokeResult:
+    """Run the scaffold's manifest in a new temporary folder; compare every output."""
+    scaffold = scaffold or default_scaffold()
+    with tempfile.TemporaryDirectory(prefix="second-opinion-smoke-") as tmp:
+        batch = run_batch(scaffold / "batch.json", out_dir=tmp)
+        difference = next((f"{j.name}: {j.status}: {j.error}" for j in batch.jobs
+                           if j.status != "done"), None)  # fmt: skip
+        for job in batch.jobs:
+            if difference:
+                break
+            output = Path(job.output)
+            golden = scaffold / "expected" / output.name
+            if not golden.is_file():
+                difference = f"no golden file {golden} for job {job.name}"
+            else:
+                difference = compare_tables(output, golden)
+    return SmokeResult(str(scaffold), difference is None, difference, batch)
