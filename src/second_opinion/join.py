@@ -156,9 +156,7 @@ def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
         coverage = joiner.prepare()
         query = joiner.final_query()
         columns = tuple(str(r[0]) for r in joiner.con.execute(f"DESCRIBE {query}").fetchall())
-        joiner.con.execute(f"CREATE TEMP TABLE so_result AS {query}")
-        write_query(joiner.con, "SELECT * FROM so_result ORDER BY rowid", output)
-        rows = _scalar(joiner.con, "SELECT count(*) FROM so_result")
+        rows = write_query(joiner.con, query, output)
     return JoinReport(output=output, rows=rows, columns=columns, coverage=coverage)
 
 
@@ -203,6 +201,10 @@ class _Joiner:
             raise InternalError(msg)
         return self._base
 
+    def bcol(self, column: str) -> str:
+        """The internal name of base column ``column``: positional, so no user name can clash."""
+        return f"b{self.base.columns.index(column)}"
+
     def __enter__(self) -> Self:
         return self
 
@@ -222,7 +224,16 @@ class _Joiner:
         base.require(self.spec.key, "key column", "name the key with --key (or 'key' in the spec)")
         others = [c for c in base.columns if c not in self.spec.key]
         self._load(
-            base, "so_base", scan_sql(base, text=self.spec.key, numbers=(), others=others), ()
+            base,
+            "so_base",
+            scan_sql(
+                base,
+                text=self.spec.key,
+                numbers=(),
+                others=others,
+                aliases={c: self.bcol(c) for c in base.columns},
+            ),
+            (),
         )
         if _scalar(self.con, "SELECT count(*) FROM so_base") == 0:
             msg = f"{base.path}: the table has no rows"
@@ -249,8 +260,8 @@ class _Joiner:
             raise explain_scan_error(table, exc, numbers=numbers) from None
 
     def _check_base_keys(self, base: TableFile) -> None:
-        keys = ", ".join(quote_ident(k) for k in self.spec.key)
-        null_test = " OR ".join(f"{quote_ident(k)} IS NULL" for k in self.spec.key)
+        keys = ", ".join(self.bcol(k) for k in self.spec.key)
+        null_test = " OR ".join(f"{self.bcol(k)} IS NULL" for k in self.spec.key)
         row = first_row(
             self.con, f"SELECT rowid FROM so_base WHERE {null_test} ORDER BY rowid LIMIT 1"
         )
@@ -496,7 +507,7 @@ class _Joiner:
 
     def _match(self, sidecar: _Sidecar, base_alias: str = "b", side_alias: str = "s") -> str:
         base_norm = [
-            normalize_sql(f"{base_alias}.{quote_ident(k)}", sidecar.spec.normalize_keys)
+            normalize_sql(f"{base_alias}.{self.bcol(k)}", sidecar.spec.normalize_keys)
             for k in self.spec.key
         ]
         return " AND ".join(f"{e} = {side_alias}.nk{i}" for i, e in enumerate(base_norm))
@@ -504,8 +515,8 @@ class _Joiner:
     def _check_base_normalized(self, sidecar: _Sidecar) -> None:
         if not sidecar.spec.normalize_keys:
             return
-        norm = [normalize_sql(quote_ident(k), sidecar.spec.normalize_keys) for k in self.spec.key]
-        keys = ", ".join(quote_ident(k) for k in self.spec.key)
+        norm = [normalize_sql(self.bcol(k), sidecar.spec.normalize_keys) for k in self.spec.key]
+        keys = ", ".join(self.bcol(k) for k in self.spec.key)
         row = first_row(
             self.con,
             f"SELECT list({'[' + keys + ']'} ORDER BY rowid) FROM so_base "
@@ -527,7 +538,7 @@ class _Joiner:
         match = self._match(sidecar)
         matched = _scalar(con, f"SELECT count(*) FROM so_base b SEMI JOIN {s} s ON {match}")
         extra = _scalar(con, f"SELECT count(*) FROM {s} s ANTI JOIN so_base b ON {match}")
-        keys = ", ".join(f"b.{quote_ident(k)}" for k in self.spec.key)
+        keys = ", ".join(f"b.{self.bcol(k)}" for k in self.spec.key)
         missing_examples = con.execute(
             f"SELECT {keys} FROM so_base b ANTI JOIN {s} s ON {match} "
             f"ORDER BY b.rowid LIMIT {EXAMPLES}"
@@ -620,20 +631,27 @@ class _Joiner:
     # --- the result ---------------------------------------------------------------------------
 
     def final_query(self) -> str:
-        """The query producing the joined table, base rows in base order."""
-        selects = [f"b.{quote_ident(c)}" for c in self.base.columns]
-        joins, drops, outer = [], [], [quote_ident(c) for c in self.base.columns]
+        """The query producing the joined table, base rows in base order.
+
+        Inside, every column has an internal name (``b<i>`` for base columns, ``o<j>`` for sidecar
+        outputs); user names appear only as the final aliases, so none can clash with ours.
+        """
+        base = self.base
+        selects = [f"b.{self.bcol(c)}" for c in base.columns]
+        outer = [f"j.{self.bcol(c)} AS {quote_ident(c)}" for c in base.columns]
+        joins, drops = [], []
+        internal: dict[str, str] = {}
         for i, sidecar in enumerate(self.sidecars):
             alias = f"s{i}"
-            for output, value in zip(
-                sidecar.outputs, self._value_columns(sidecar, alias), strict=True
-            ):
-                selects.append(f"{value} AS {quote_ident(output.name)}")
-                outer.append(quote_ident(output.name))
+            named = list(zip(sidecar.outputs, self._value_columns(sidecar, alias), strict=True))
+            pairs = [(o.name, v) for o, v in named]
             if sidecar.spec.per_frame:
-                selects.append(f"{alias}.{_COUNT} AS {quote_ident(sidecar.n_frames_name)}")
-                outer.append(quote_ident(sidecar.n_frames_name))
-            outer.extend(self._derived_sql(sidecar))
+                pairs.append((sidecar.n_frames_name, f"{alias}.{_COUNT}"))
+            for name, value in pairs:
+                internal[name] = f"o{len(internal)}"
+                selects.append(f"{value} AS {internal[name]}")
+                outer.append(f"j.{internal[name]} AS {quote_ident(name)}")
+            outer.extend(self._derived_sql(sidecar, internal))
             joins.append(f"LEFT JOIN {sidecar.name} {alias} ON {self._match(sidecar, 'b', alias)}")
             if sidecar.spec.on_missing == "drop":
                 drops.append(f"{alias}.{_COUNT} IS NOT NULL")
@@ -642,13 +660,13 @@ class _Joiner:
             f"SELECT b.rowid AS {_ROW}, {', '.join(selects)} FROM so_base b "
             f"{' '.join(joins)}{where}"
         )
-        return f"SELECT {', '.join(outer)} FROM ({inner}) ORDER BY {_ROW}"
+        return f"SELECT {', '.join(outer)} FROM ({inner}) AS j ORDER BY j.{_ROW}"
 
-    def _derived_sql(self, sidecar: _Sidecar) -> list[str]:
+    def _derived_sql(self, sidecar: _Sidecar, internal: dict[str, str]) -> list[str]:
         sign = "" if sidecar.spec.higher_is_better else "-"
         items = []
         for name, kind, source in sidecar.derived:
-            x = quote_ident(source)
+            x = f"j.{internal[source]}"
             if kind == "zscore":
                 expr = _zscore(x)
             elif kind == "rank":
@@ -658,7 +676,7 @@ class _Joiner:
                     f"/ NULLIF(count({x}) OVER () - 1, 0) END"
                 )
             else:
-                base = quote_ident(kind.removeprefix("delta:"))
+                base = f"j.{self.bcol(kind.removeprefix('delta:'))}"
                 finite = f"(CASE WHEN isfinite({base}::DOUBLE) THEN {base}::DOUBLE END)"
                 expr = f"{sign}{_zscore(x)} - {_zscore(finite)}"
             items.append(f"{expr} AS {quote_ident(name)}")

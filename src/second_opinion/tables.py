@@ -104,10 +104,18 @@ class TableFile:
                 raise InputError(msg)
 
     def location(self, index: int) -> str:
-        """How messages name the ``index``-th (0-based) data record: a line or a row."""
+        """How messages name the ``index``-th (0-based) record: ``row N`` or the real ``line N``.
+
+        For text formats the file is re-read to count lines exactly (blank JSONL lines and quoted
+        newlines in CSV cells count); this runs on error paths only.
+        """
         if self.format == "parquet":
             return f"row {index + 1}"
-        return f"line {index + (1 if self.format == 'jsonl' else 2)}"
+        with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, InputError):
+            for position, (line, _) in enumerate(_iter_records(self)):
+                if position == index:
+                    return f"line {line}"
+        return f"record {index + 1}"
 
 
 def _open_text(path: Path, compressed: bool) -> TextIO:
@@ -133,6 +141,7 @@ def _first_json_object(path: Path, compressed: bool) -> None:
                     f"got {type(value).__name__}"
                 )
                 raise InputError(msg)
+            _check_duplicates(path, list(value))
             return
     msg = f"{path}: file is empty (no JSON objects); write one JSON object per line"
     raise InputError(msg)
@@ -162,15 +171,18 @@ def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
 
 
 def _check_duplicates(path: Path, names: Sequence[str]) -> None:
-    seen: set[str] = set()
+    """Refuse repeated column names; DuckDB compares names ignoring case, and so do we."""
+    seen: dict[str, str] = {}
     for name in names:
-        if name in seen:
+        if name.casefold() in seen:
+            first = seen[name.casefold()]
+            same = "" if first == name else f" (same as {first!r} but for case)"
             msg = (
-                f"{path}: duplicate column name {name!r} "
+                f"{path}: duplicate column name {name!r}{same} "
                 f"(columns: {', '.join(names)}); give each column a unique name"
             )
             raise InputError(msg)
-        seen.add(name)
+        seen[name.casefold()] = name
 
 
 def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> TableFile:
@@ -206,7 +218,13 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
             TableFile(path, fmt, compressed, (), ()), exc, numbers=()
         ) from None
     columns = tuple(str(row[0]) for row in schema)
-    return TableFile(path, fmt, compressed, columns, tuple(str(row[1]) for row in schema))
+    table = TableFile(path, fmt, compressed, columns, tuple(str(row[1]) for row in schema))
+    if fmt == "jsonl" and columns == ("json",) and table.types == ("JSON",):
+        # DuckDB falls back to one 'json' column when a sampled line is not an object: find it.
+        with contextlib.suppress(OSError, EOFError, UnicodeDecodeError):
+            for _ in _iter_records(table):
+                pass
+    return table
 
 
 def _text_expr(table: TableFile, column: str) -> str:
@@ -280,7 +298,10 @@ def _is_number_text(value: str) -> bool:
 
 
 def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
-    """Yield (0-based record index, record) in file order, raising on malformed JSON lines."""
+    """Yield (line number where the record starts, record) in file order.
+
+    Raises :class:`InputError` on a malformed JSONL line or one that is not an object.
+    """
     with _open_text(table.path, table.compressed) as handle:
         if table.format == "jsonl":
             for number, line in enumerate(handle, start=1):
@@ -299,19 +320,23 @@ def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
                         f"got {type(value).__name__}"
                     )
                     raise InputError(msg)
-                yield number - 1, value  # blank lines count: messages name the real line
+                yield number, value
         else:
             reader = csv.reader(handle, delimiter="\t" if table.format == "tsv" else ",")
             header = next(reader)
-            for index, row in enumerate(reader):
-                yield index, dict(zip(header, row, strict=False))
+            start = reader.line_num + 1
+            for row in reader:
+                yield start, dict(zip(header, row, strict=False))
+                start = reader.line_num + 1
 
 
-def _bad_number(value: object) -> bool:
+def _bad_number(value: object, fmt: TableFormat) -> bool:
     if value is None or isinstance(value, bool | int | float):
         return False
     if isinstance(value, str):
-        return not _is_number_text(value)
+        # DuckDB's JSON reader refuses numeric strings with surrounding spaces; its CSV reader not.
+        padded = fmt == "jsonl" and value != value.strip()
+        return padded or not _is_number_text(value)
     return True
 
 
@@ -327,11 +352,11 @@ def explain_scan_error(
     else:
         located = None
         try:
-            for index, record in _iter_records(table):
+            for line, record in _iter_records(table):
                 for column in numbers:
                     value = record.get(column)
-                    if _bad_number(value):
-                        located = (index, column, value)
+                    if _bad_number(value, table.format):
+                        located = (line, column, value)
                         break
                 if located:
                     break
@@ -340,10 +365,11 @@ def explain_scan_error(
         except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
             return InputError(f"{table.path}: cannot read ({exc})")
     if located is not None:
-        index, column, value = located
+        where, column, value = located
+        place = f"row {where + 1}" if table.format == "parquet" else f"line {where}"
         shown = json.dumps(value) if not isinstance(value, str) else repr(value)
         return InputError(
-            f"{table.path} {table.location(index)}: column {column!r} has {shown}, "
+            f"{table.path} {place}: column {column!r} has {shown}, "
             "which is not a number; fix the value, or leave the column out "
             "(choose columns explicitly)"
         )
@@ -417,27 +443,29 @@ def finite_for_json(columns: Sequence[tuple[str, str]]) -> list[str]:
     return items
 
 
-def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> None:
-    """Write the result of ``query`` to ``output`` atomically: temporary file, then rename.
+def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int:
+    """Write the result of ``query`` to ``output`` atomically; return the number of rows.
 
-    On any failure nothing is left at ``output`` (a previous file there is kept as it was) and the
-    temporary file is removed.
+    The rows go to a temporary file in ``output``'s folder, renamed over ``output`` only when
+    complete: on any failure nothing new is left at ``output`` (a previous file there is kept as
+    it was) and the temporary file is removed.
     """
     fmt, compressed = output_format(output)
-    if fmt == "jsonl":
-        described = con.execute(f"DESCRIBE {query}").fetchall()
-        query = (
-            f"SELECT {', '.join(finite_for_json([(str(r[0]), str(r[1])) for r in described]))} "
-            f"FROM ({query})"
-        )
     folder = output.parent if str(output.parent) else Path()
     if not folder.is_dir():
         msg = f"{output}: the folder {folder} does not exist; create it first"
         raise UsageError(msg)
     tmp = folder / f".{output.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} {copy_options(fmt, compressed)}")
+        if fmt == "jsonl":
+            described = con.execute(f"DESCRIBE {query}").fetchall()
+            finite = finite_for_json([(str(r[0]), str(r[1])) for r in described])
+            query = f"SELECT {', '.join(finite)} FROM ({query})"
+        copied = con.execute(
+            f"COPY ({query}) TO {quote_literal(str(tmp))} {copy_options(fmt, compressed)}"
+        ).fetchall()
         tmp.replace(output)
+        return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
     except duckdb.Error as exc:
         msg = f"{output}: cannot write ({str(exc).strip().splitlines()[0]})"
         raise InputError(msg) from None

@@ -7,6 +7,7 @@ turned into a message on stderr and an exit code in :func:`main`, the one place 
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -63,4 +64,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         app(args=list(argv) if argv is not None else None, prog_name="second-opinion")
     except SecondOpinionError as exc:
         err_console.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(exit_code_for(exc))
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
+        trace = "".join(traceback.format_exception(exc))
+        err_console.print(trace, markup=False, highlight=False)
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc}; this is a bug in second-opinion, "
+            "please report it with the traceback above",
+            markup=False,
+            highlight=False,
+        )
         sys.exit(exit_code_for(exc))

@@ -45,7 +45,7 @@ def join_command(
             "--output",
             "-o",
             metavar="PATH",
-            help="The joined table to write (.jsonl, .csv, .tsv, .parquet).",
+            help="The table to write: .jsonl, .ndjson, .csv, .tsv (optionally .gz), .parquet.",
         ),
     ],
     key_map: Annotated[

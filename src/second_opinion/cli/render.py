@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,10 @@ from second_opinion.coverage import Coverage
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# In a pipe or CI rich assumes 80 columns and would squeeze tables; logs read better wide.
+for _console in (console, err_console):
+    if not _console.is_terminal and "COLUMNS" not in os.environ:
+        _console.width = 160
 
 
 def print_json(data: object) -> None:

@@ -1,0 +1,881 @@
+"""Reading and writing tables (second_opinion.tables): formats, types, error messages, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from second_opinion.errors import InputError, UsageError
+from second_opinion.tables import (
+    SUPPORTED_SUFFIXES,
+    TableFile,
+    copy_options,
+    explain_scan_error,
+    finite_for_json,
+    is_numeric_type,
+    open_table,
+    output_format,
+    quote_ident,
+    quote_literal,
+    scan_sql,
+    table_format,
+    write_query,
+)
+from tests._tables import write_table
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def scan(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    text: Sequence[str] = (),
+    numbers: Sequence[str] = (),
+    others: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Open and scan ``path`` the way the joiner does, explaining a failed scan."""
+    table = open_table(con, path)
+    query = scan_sql(table, text=text, numbers=numbers, others=others)
+    try:
+        return [tuple(row) for row in con.execute(query).fetchall()]
+    except duckdb.Error as exc:
+        raise explain_scan_error(table, exc, numbers=numbers) from None
+
+
+def scan_types(
+    con: duckdb.DuckDBPyConnection, path: Path, *, text: Sequence[str], numbers: Sequence[str]
+) -> dict[str, str]:
+    table = open_table(con, path)
+    query = scan_sql(table, text=text, numbers=numbers)
+    return {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {query}").fetchall()}
+
+
+def at(path: Path) -> str:
+    """``path`` as the start of a message pattern."""
+    return re.escape(str(path))
+
+
+# --- formats from suffixes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("t.jsonl", ("jsonl", False)),
+        ("t.ndjson", ("jsonl", False)),
+        ("t.jsonl.gz", ("jsonl", True)),
+        ("t.ndjson.gz", ("jsonl", True)),
+        ("t.csv", ("csv", False)),
+        ("t.csv.gz", ("csv", True)),
+        ("t.tsv", ("tsv", False)),
+        ("t.tsv.gz", ("tsv", True)),
+        ("t.parquet", ("parquet", False)),
+        ("T.CSV.GZ", ("csv", True)),
+        ("konvid.v2.csv", ("csv", False)),
+        ("dir.parquet/t.jsonl", ("jsonl", False)),
+    ],
+)
+def test_table_format_comes_from_the_suffix(name: str, expected: tuple[str, bool]) -> None:
+    assert table_format(Path(name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("scores.xlsx", "'.xlsx'"),
+        ("scores", "'(no suffix)'"),
+        ("scores.parquet.gz", "'.parquet.gz'"),
+        ("scores.gz", "'.gz'"),
+        ("scores.json", "'.json'"),
+    ],
+)
+def test_unsupported_suffix_is_named_and_the_supported_ones_listed(name: str, shown: str) -> None:
+    with pytest.raises(
+        InputError,
+        match=rf"^{re.escape(name)}: unsupported file type {re.escape(shown)}; "
+        rf"use {re.escape(SUPPORTED_SUFFIXES)}$",
+    ):
+        table_format(Path(name))
+
+
+def test_supported_suffixes_message_names_every_format() -> None:
+    for suffix in (".jsonl", ".ndjson", ".csv", ".tsv", ".gz", ".parquet"):
+        assert suffix in SUPPORTED_SUFFIXES
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("out.jsonl", ("jsonl", False)),
+        ("out.ndjson", ("jsonl", False)),
+        ("out.jsonl.gz", ("jsonl", True)),
+        ("out.csv", ("csv", False)),
+        ("out.csv.gz", ("csv", True)),
+        ("out.tsv", ("tsv", False)),
+        ("out.parquet", ("parquet", False)),
+    ],
+)
+def test_output_format_comes_from_the_suffix(name: str, expected: tuple[str, bool]) -> None:
+    assert output_format(Path(name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("out.xlsx", ".xlsx"), ("out", "a file with no suffix"), ("out.parquet.gz", ".parquet.gz")],
+)
+def test_unwritable_output_suffix_is_a_usage_error_listing_the_formats(
+    name: str, shown: str
+) -> None:
+    with pytest.raises(
+        UsageError,
+        match=rf"^{re.escape(name)}: cannot write {re.escape(shown)}; "
+        rf"name the output with one of {re.escape(SUPPORTED_SUFFIXES)}$",
+    ):
+        output_format(Path(name))
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def test_identifiers_and_literals_are_quoted_for_duckdb(con: duckdb.DuckDBPyConnection) -> None:
+    assert quote_ident('we"ird') == '"we""ird"'
+    assert quote_literal("it's") == "'it''s'"
+    literal, ident = quote_literal("it's"), quote_ident('we"ird')
+    assert con.execute(f"SELECT {literal} AS {ident}").fetchall() == [("it's",)]
+    assert con.execute(f"SELECT {ident} FROM (SELECT 2 AS {ident})").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("duck_type", "numeric"),
+    [
+        ("BIGINT", True),
+        ("double", True),
+        ("FLOAT", True),
+        ("UBIGINT", True),
+        ("DECIMAL(18,3)", True),
+        ("VARCHAR", False),
+        ("JSON", False),
+        ("BOOLEAN", False),
+        ("DATE", False),
+    ],
+)
+def test_is_numeric_type(duck_type: str, numeric: bool) -> None:
+    assert is_numeric_type(duck_type) is numeric
+
+
+def test_table_file_names_real_lines_and_rows_the_way_messages_do(tmp_path: Path) -> None:
+    def table(path: Path, fmt: Any) -> TableFile:
+        return TableFile(path, fmt, compressed=False, columns=("k",), types=("VARCHAR",))
+
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"k": "a"}\n\n{"k": "b"}\n', encoding="utf-8")
+    assert table(jsonl, "jsonl").location(0) == "line 1"
+    assert table(jsonl, "jsonl").location(1) == "line 3"  # the blank line counts
+    csv_file = tmp_path / "t.csv"
+    csv_file.write_text('k,note\na,"two\nlines"\nb,x\n', encoding="utf-8")
+    assert table(csv_file, "csv").location(0) == "line 2"  # the header is line 1
+    assert table(csv_file, "csv").location(1) == "line 4"  # the quoted newline counts
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text("k\n" + "".join(f"{i}\n" for i in range(5)), encoding="utf-8")
+    assert table(tsv, "tsv").location(4) == "line 6"
+    assert table(tmp_path / "t.parquet", "parquet").location(0) == "row 1"
+
+
+def test_require_names_the_missing_column_and_lists_the_existing_ones(tmp_path: Path) -> None:
+    table = TableFile(
+        tmp_path / "s.csv",
+        "csv",
+        compressed=False,
+        columns=("video", "s"),
+        types=("VARCHAR", "DOUBLE"),
+    )
+    table.require(["video"], "key column", "fix it")
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(tmp_path / 's.csv')}: key column 'clip_id' not found "
+        r"\(columns: video, s\); map it$",
+    ):
+        table.require(["video", "clip_id"], "key column", "map it")
+
+
+# --- reading: every format ------------------------------------------------------------------
+
+ROWS: list[dict[str, Any]] = [
+    {"clip_id": "a", "score": 1.5, "note": "x"},
+    {"clip_id": "b", "score": 2.0, "note": "y"},
+    {"clip_id": "c", "score": None, "note": "z"},
+]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "t.jsonl",
+        "t.ndjson",
+        "t.jsonl.gz",
+        "t.csv",
+        "t.csv.gz",
+        "t.tsv",
+        "t.tsv.gz",
+        "t.parquet",
+    ],
+)
+def test_every_format_reads_keys_as_text_and_scores_as_float64_in_file_order(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    path = write_table(tmp_path / name, ROWS)
+    table = open_table(con, path)
+    assert table.columns == ("clip_id", "score", "note")
+    assert table.name == name
+    assert scan(con, path, text=["clip_id"], numbers=["score"]) == [
+        ("a", 1.5),
+        ("b", 2.0),
+        ("c", None),
+    ]
+    assert scan_types(con, path, text=["clip_id"], numbers=["score"]) == {
+        "clip_id": "VARCHAR",
+        "score": "DOUBLE",
+    }
+
+
+def test_scan_keeps_other_columns_renames_aliases_and_follows_file_column_order(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    row: dict[str, Any] = {"note": "x", "score": 1, "clip_id": "7", "n": 3}
+    path = write_table(tmp_path / "t.csv", [row])
+    table = open_table(con, path)
+    query = scan_sql(
+        table, text=["clip_id"], numbers=["score"], others=["n"], aliases={"clip_id": "k0"}
+    )
+    described = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {query}").fetchall()]
+    assert described == [("score", "DOUBLE"), ("k0", "VARCHAR"), ("n", "BIGINT")]
+    assert con.execute(query).fetchall() == [(1.0, "7", 3)]
+
+
+def test_json_number_key_and_json_string_key_read_as_the_same_text(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    as_number = write_table(tmp_path / "n.jsonl", [{"flickr_id": 3339962845, "s": 1.0}])
+    as_string = write_table(tmp_path / "s.jsonl", [{"flickr_id": "3339962845", "s": 1.0}])
+    keys = [scan(con, p, text=["flickr_id"])[0][0] for p in (as_number, as_string)]
+    assert keys == ["3339962845", "3339962845"]
+
+
+def test_csv_keys_keep_leading_zeros(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("clip_id,s\n007,1\n010,2\n", encoding="utf-8")
+    assert scan(con, path, text=["clip_id"], numbers=["s"]) == [("007", 1.0), ("010", 2.0)]
+
+
+def test_tsv_gz_keys_keep_leading_zeros(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.tsv.gz"
+    path.write_bytes(gzip.compress(b"clip_id\ts\n007\t1.5\n"))
+    assert scan(con, path, text=["clip_id"], numbers=["s"]) == [("007", 1.5)]
+
+
+def test_parquet_float_keys_holding_integers_lose_their_point_zero(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write_table(
+        tmp_path / "t.parquet",
+        [{"clip_id": 3.0, "s": 1.0}, {"clip_id": 2.5, "s": 2.0}, {"clip_id": None, "s": 3.0}],
+    )
+    assert [r[0] for r in scan(con, path, text=["clip_id"], numbers=["s"])] == ["3", "2.5", None]
+
+
+def test_parquet_integer_keys_read_as_text(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = write_table(tmp_path / "t.parquet", [{"clip_id": 3339962845, "s": 1.0}])
+    assert scan(con, path, text=["clip_id"], numbers=["s"]) == [("3339962845", 1.0)]
+
+
+def test_numeric_strings_in_score_columns_are_coerced_in_every_text_format(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"k": "a", "s": 1.5}\n{"k": "b", "s": "2.5"}\n{"k": "c", "s": "3"}\n')
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text('k,s\na,1.5\nb,"2.5"\nc, 3 \n', encoding="utf-8")
+    parquet = write_table(tmp_path / "t.parquet", [{"k": "a", "s": "1.5"}, {"k": "b", "s": "2.5"}])
+    assert scan(con, jsonl, text=["k"], numbers=["s"]) == [("a", 1.5), ("b", 2.5), ("c", 3.0)]
+    assert scan(con, csv_path, text=["k"], numbers=["s"]) == [("a", 1.5), ("b", 2.5), ("c", 3.0)]
+    assert scan(con, parquet, text=["k"], numbers=["s"]) == [("a", 1.5), ("b", 2.5)]
+    assert scan_types(con, jsonl, text=["k"], numbers=["s"])["s"] == "DOUBLE"
+
+
+def test_nan_and_infinities_parse_in_csv(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("k,s\na,NaN\nb,inf\nc,-inf\nd,\ne,1e3\n", encoding="utf-8")
+    values = [r[1] for r in scan(con, path, text=["k"], numbers=["s"])]
+    assert math.isnan(values[0])
+    assert values[1:3] == [math.inf, -math.inf]
+    assert values[3] is None  # an empty cell is null
+    assert values[4] == 1000.0
+
+
+def test_nan_and_infinities_parse_in_jsonl(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "s": NaN}\n{"k": "b", "s": "inf"}\n{"k": "c", "s": "-Infinity"}\n')
+    values = [r[1] for r in scan(con, path, text=["k"], numbers=["s"])]
+    assert math.isnan(values[0])
+    assert values[1:] == [math.inf, -math.inf]
+
+
+def test_nan_and_infinities_survive_in_parquet(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write_table(
+        tmp_path / "t.parquet", [{"k": "a", "s": math.nan}, {"k": "b", "s": -math.inf}]
+    )
+    values = [r[1] for r in scan(con, path, text=["k"], numbers=["s"])]
+    assert math.isnan(values[0])
+    assert values[1] == -math.inf
+
+
+def test_blank_jsonl_lines_are_skipped(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('\n{"k": "a", "s": 1}\n\n   \n{"k": "b", "s": 2}\n\n', encoding="utf-8")
+    assert scan(con, path, text=["k"], numbers=["s"]) == [("a", 1.0), ("b", 2.0)]
+
+
+def test_header_only_csv_opens_and_scans_to_no_rows(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("k,s\n", encoding="utf-8")
+    assert open_table(con, path).columns == ("k", "s")
+    assert scan(con, path, text=["k"], numbers=["s"]) == []
+
+
+# --- reading: malformed input ---------------------------------------------------------------
+
+
+def test_malformed_jsonl_line_names_the_real_line_counting_blank_lines(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "s": 1}\n\n{"k": "b", "s": \n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 3: invalid JSON \(Expecting value, column \d+\)$"
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_malformed_first_jsonl_line_is_caught_when_opening(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('\n\n{"k": "a", "s": 1,}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{at(path)} line 3: invalid JSON \(.*, column 19\)$"):
+        open_table(con, path)
+
+
+def test_malformed_jsonl_line_beyond_duckdbs_sample_names_the_real_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lines = [json.dumps({"k": str(i), "s": i}) for i in range(25_000)]
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        "\n".join(lines[:10]) + "\n\n" + "\n".join(lines[10:]) + '\n{"k": "x", "s": 1\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=rf"^{at(path)} line 25002: invalid JSON \("):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_malformed_jsonl_gz_line_names_the_real_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"k": "a", "s": 1}\n{"k": "b" "s": 2}\n'))
+    with pytest.raises(InputError, match=rf"^{at(path)} line 2: invalid JSON \(Expecting ','"):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+@pytest.mark.parametrize(("line", "kind"), [("[1, 2]", "list"), ("42", "int"), ('"a"', "str")])
+def test_first_jsonl_line_that_is_not_an_object_is_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, line: str, kind: str
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(f"\n{line}\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 2: expected a JSON object per line, got {kind}$"
+    ):
+        open_table(con, path)
+
+
+def test_later_jsonl_line_that_is_not_an_object_is_refused_when_opening(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # Within DuckDB's sample the file is sniffed as one column named 'json'; opening it must not
+    # succeed (a join would then report "key column 'k' not found (columns: json)").
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "s": 1}\n"b"\n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 2: expected a JSON object per line, got str$"
+    ):
+        open_table(con, path)
+
+
+def test_later_jsonl_line_that_is_not_an_object_is_refused_when_scanning(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lines = [json.dumps({"k": str(i), "s": i}) for i in range(25_000)]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n\n[1, 2]\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 25002: expected a JSON object per line, got list$"
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+@pytest.mark.parametrize("name", ["t.jsonl", "t.csv", "t.tsv", "t.parquet", "t.csv.gz"])
+def test_a_zero_byte_file_is_empty(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match=rf"^{at(path)}: file is empty \(0 bytes\)$"):
+        open_table(con, path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("t.jsonl", b"\n\n   \n"), ("t.jsonl.gz", gzip.compress(b"\n\n"))]
+)
+def test_jsonl_with_only_blank_lines_is_empty(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)}: file is empty \(no JSON objects\); write one JSON object per line$",
+    ):
+        open_table(con, path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("t.csv", b"\n\n"),
+        ("t.csv", b",,\n1,2,3\n"),
+        ("t.tsv", b"\n"),
+        ("t.csv.gz", gzip.compress(b"")),
+    ],
+)
+def test_csv_without_a_header_row_is_empty(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)}: file is empty \(no header row\); "
+        "the first line must name the columns$",
+    ):
+        open_table(con, path)
+
+
+def test_non_numeric_score_in_jsonl_names_file_line_column_and_value(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "scores.jsonl"
+    path.write_text('{"k": "a", "s": 1}\n\n{"k": "b", "s": "high"}\n', encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} line 3: column 's' has 'high', which is not a number; "
+        r"fix the value, or leave the column out",
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_non_numeric_jsonl_value_that_is_not_a_string_is_shown_as_json(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "scores.jsonl"
+    path.write_text('{"k": "a", "s": 1}\n{"k": "b", "s": [1, 2]}\n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 2: column 's' has \[1, 2\], which is not a number"
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_non_numeric_score_beyond_duckdbs_sample_names_the_real_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lines = [json.dumps({"k": str(i), "s": i}) for i in range(25_000)]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("\n".join(lines) + '\n{"k": "x", "s": "oops"}\n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 25001: column 's' has 'oops', which is not a number"
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        ("scores.csv", "k,s\na,1\nb,abc\n", 3),
+        ("scores.csv", "k,s\na,1\n\nb,abc\n", 4),
+        ("scores.tsv", "k\ts\na\t1\nb\t2\nc\tx y\n", 4),
+    ],
+)
+def test_non_numeric_score_in_csv_names_the_line_with_the_header_as_line_1(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str, content: str, line: int
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    value = "x y" if name.endswith(".tsv") else "abc"
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} line {line}: column 's' has '{value}', which is not a number",
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_non_numeric_score_in_csv_gz_names_the_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "scores.csv.gz"
+    path.write_bytes(gzip.compress(b"k,s\na,1\nb,n/a\n"))
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 3: column 's' has 'n/a', which is not a number"
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_non_numeric_score_line_counts_file_lines_not_csv_records(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # A quoted cell holding a newline spans two lines; the bad value is on line 4 of the file.
+    path = tmp_path / "scores.csv"
+    path.write_text('k,note,s\na,"two\nlines",1\nb,x,abc\n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=rf"^{at(path)} line 4: column 's' has 'abc', which is not a number"
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_non_numeric_score_in_parquet_names_the_row(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write_table(
+        tmp_path / "scores.parquet",
+        [{"k": "a", "s": "1.5"}, {"k": "b", "s": None}, {"k": "c", "s": "high"}],
+    )
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} row 3: column 's' has 'high', which is not a number; "
+        r"fix the value, or leave the column out",
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_scan_error_without_a_bad_value_says_the_file_cannot_be_read(tmp_path: Path) -> None:
+    path = write_table(tmp_path / "t.csv", [{"k": "a", "s": 1.0}])
+    table = TableFile(
+        path, "csv", compressed=False, columns=("k", "s"), types=("VARCHAR", "DOUBLE")
+    )
+    error = explain_scan_error(
+        table, duckdb.Error("Something broke\nLINE 1: details"), numbers=["s"]
+    )
+    assert isinstance(error, InputError)
+    assert error.message == f"{path}: cannot read as csv (Something broke)"
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.csv.gz"])
+def test_duplicate_column_names_in_csv_are_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    sep = "\t" if ".tsv" in name else ","
+    content = sep.join(["k", "s", "s"]) + "\n" + sep.join(["a", "1", "2"]) + "\n"
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(content.encode()))
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)}: duplicate column name 's' \(columns: k, s, s\); "
+        "give each column a unique name$",
+    ):
+        open_table(con, path)
+
+
+def test_csv_column_names_differing_only_in_case_are_refused_not_renamed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # DuckDB's names are case-insensitive: it would silently rename the second column to 'k_1'.
+    path = tmp_path / "t.csv"
+    path.write_text("K,k,s\na,b,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{at(path)}: duplicate column name .*K, k, s"):
+        open_table(con, path)
+
+
+def test_duplicate_column_names_in_parquet_are_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.parquet"
+    table = pa.Table.from_arrays(
+        [pa.array(["a"]), pa.array([1.0]), pa.array([2.0])], ["k", "s", "s"]
+    )
+    pq.write_table(table, path)
+    assert pq.read_schema(path).names == ["k", "s", "s"]
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)}: duplicate column name 's' \(columns: k, s, s\); "
+        "give each column a unique name$",
+    ):
+        open_table(con, path)
+
+
+def test_a_missing_file_is_named(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "nope.csv"
+    with pytest.raises(InputError, match=rf"^{at(path)}: no such file$"):
+        open_table(con, path)
+
+
+def test_a_directory_is_not_a_table(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "scores.parquet"
+    path.mkdir()
+    with pytest.raises(InputError, match=rf"^{at(path)}: is a directory, not a file$"):
+        open_table(con, path)
+
+
+def test_unsupported_suffix_is_refused_before_the_file_is_looked_at(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "scores.xlsx"
+    with pytest.raises(InputError, match=rf"^{at(path)}: unsupported file type '.xlsx'; use "):
+        open_table(con, path)
+
+
+def test_a_file_that_is_not_parquet_is_named(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.parquet"
+    path.write_bytes(b"clip_id,s\na,1\n")
+    with pytest.raises(InputError, match=rf"^{at(path)}: not a readable parquet file \("):
+        open_table(con, path)
+
+
+@pytest.mark.parametrize("name", ["t.jsonl.gz", "t.csv.gz"])
+def test_a_gz_file_that_is_not_gzip_cannot_be_read(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b'{"k": "a"}\n')
+    with pytest.raises(InputError, match=rf"^{at(path)}: cannot read \(Not a gzipped file"):
+        open_table(con, path)
+
+
+def test_a_csv_that_is_not_utf8_is_named(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("clé,s\na,1\n".encode("latin-1"))
+    with pytest.raises(InputError, match=rf"^{at(path)}: not UTF-8 text \(.* at byte 2\)$"):
+        open_table(con, path)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+QUERY = (
+    "SELECT * FROM (VALUES ('007', 1.5, 3), ('b', 'nan'::DOUBLE, NULL), "
+    "('c', '-inf'::DOUBLE, 1)) AS t(clip_id, score, n)"
+)
+# Fails on its 200 001st row, after DuckDB has started writing.
+FAILING_QUERY = (
+    "SELECT i, CAST(CASE WHEN i < 200000 THEN i::VARCHAR ELSE 'oops' END AS INTEGER) AS v "
+    "FROM range(200001) AS r(i)"
+)
+
+
+def read_back(path: Path) -> list[dict[str, Any]]:
+    """Read a written file with plain Python (csv, json, gzip) or pyarrow."""
+    if path.suffix == ".parquet":
+        return list(pq.read_table(path).to_pylist())
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        assert data[:2] == b"\x1f\x8b", "not gzip-compressed"
+        data = gzip.decompress(data)
+    text = data.decode("utf-8")
+    if ".csv" in path.suffixes or ".tsv" in path.suffixes:
+        delimiter = "\t" if ".tsv" in path.suffixes else ","
+        return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.ndjson", "out.jsonl.gz"])
+def test_jsonl_output_writes_nan_and_infinities_as_null(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    write_query(con, QUERY, out)
+    assert read_back(out) == [
+        {"clip_id": "007", "score": 1.5, "n": 3},
+        {"clip_id": "b", "score": None, "n": None},
+        {"clip_id": "c", "score": None, "n": 1},
+    ]
+    assert leftovers(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz", "out.tsv", "out.tsv.gz"])
+def test_csv_and_tsv_output_has_a_header_and_keeps_the_values(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    write_query(con, QUERY, out)
+    rows = read_back(out)
+    assert [list(r) for r in rows] == [["clip_id", "score", "n"]] * 3
+    assert [r["clip_id"] for r in rows] == ["007", "b", "c"]
+    assert [r["n"] for r in rows] == ["3", "", "1"]
+    assert float(rows[0]["score"]) == 1.5
+    assert math.isnan(float(rows[1]["score"]))
+    assert float(rows[2]["score"]) == -math.inf
+    assert leftovers(tmp_path) == [name]
+
+
+def test_tsv_output_is_tab_delimited(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = tmp_path / "out.tsv"
+    write_query(con, QUERY, out)
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "clip_id\tscore\tn"
+
+
+def test_parquet_output_keeps_types_nan_and_infinities(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.parquet"
+    write_query(con, QUERY, out)
+    assert out.read_bytes()[:4] == b"PAR1"
+    table = pq.read_table(out)
+    assert table.column_names == ["clip_id", "score", "n"]
+    assert str(table.schema.field("clip_id").type) == "string"
+    assert str(table.schema.field("score").type) == "double"
+    scores = table.column("score").to_pylist()
+    assert scores[0] == 1.5
+    assert math.isnan(scores[1])
+    assert scores[2] == -math.inf
+    assert table.column("clip_id").to_pylist() == ["007", "b", "c"]
+    assert leftovers(tmp_path) == ["out.parquet"]
+
+
+def test_written_file_reads_back_through_open_table(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl.gz"
+    write_query(con, QUERY, out)
+    assert scan(con, out, text=["clip_id"], numbers=["score"]) == [
+        ("007", 1.5),
+        ("b", None),
+        ("c", None),
+    ]
+
+
+def test_write_replaces_an_existing_file(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("old\n", encoding="utf-8")
+    write_query(con, QUERY, out)
+    assert out.read_text(encoding="utf-8").startswith("clip_id,score,n\n")
+    assert leftovers(tmp_path) == ["out.csv"]
+
+
+def test_write_to_a_bare_file_name_uses_the_current_folder(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_query(con, QUERY, Path("out.csv"))
+    assert leftovers(tmp_path) == ["out.csv"]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.jsonl", "out.parquet", "out.jsonl.gz"])
+def test_a_query_failing_midway_leaves_no_output_and_no_temporary_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    with pytest.raises(InputError, match=rf"^{at(out)}: cannot write \(.*'oops'"):
+        write_query(con, FAILING_QUERY, out)
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.jsonl", "out.parquet"])
+def test_a_failed_write_keeps_an_existing_output_as_it_was(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    out.write_bytes(b"previous result\n")
+    with pytest.raises(InputError, match=rf"^{at(out)}: cannot write \("):
+        write_query(con, FAILING_QUERY, out)
+    assert out.read_bytes() == b"previous result\n"
+    assert leftovers(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.jsonl"])
+def test_output_folder_that_does_not_exist_is_a_usage_error_and_not_created(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / "missing" / name
+    with pytest.raises(
+        UsageError,
+        match=rf"^{at(out)}: the folder {at(out.parent)} does not exist; create it first$",
+    ):
+        write_query(con, QUERY, out)
+    assert leftovers(tmp_path) == []
+
+
+def test_output_that_is_a_directory_cannot_be_written_and_leaves_no_temporary_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    out.mkdir()
+    with pytest.raises(InputError, match=rf"^{at(out)}: cannot write \("):
+        write_query(con, QUERY, out)
+    assert out.is_dir()
+    assert leftovers(tmp_path) == ["out.csv"]
+
+
+def test_unsupported_output_suffix_writes_nothing(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.xlsx"
+    with pytest.raises(UsageError, match=rf"^{at(out)}: cannot write .xlsx; name the output"):
+        write_query(con, QUERY, out)
+    assert leftovers(tmp_path) == []
+
+
+def test_copy_options_per_format() -> None:
+    assert copy_options("jsonl", compressed=False) == "(FORMAT json)"
+    assert copy_options("jsonl", compressed=True) == "(FORMAT json, COMPRESSION gzip)"
+    assert copy_options("parquet", compressed=False) == "(FORMAT parquet, COMPRESSION zstd)"
+    assert (
+        copy_options("tsv", compressed=True)
+        == "(FORMAT csv, HEADER true, DELIMITER '\t', COMPRESSION gzip)"
+    )
+
+
+def test_finite_for_json_only_wraps_float_columns() -> None:
+    assert finite_for_json([("k", "VARCHAR"), ("s", "DOUBLE"), ("n", "BIGINT")]) == [
+        '"k"',
+        'CASE WHEN isfinite("s") THEN "s" END AS "s"',
+        '"n"',
+    ]
