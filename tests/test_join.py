@@ -119,8 +119,8 @@ def test_missing_key_column_lists_the_columns(tmp_path: Path) -> None:
     side = write_table(tmp_path / "s.csv", [{"video": "a", "s": 1.0}])
     with pytest.raises(
         InputError,
-        match=r"s.csv: key column 'clip_id' not found \(columns: video, s\); map it .*"
-        r"--key-map x:<column>=clip_id",
+        match=r"s.csv: key column 'clip_id' not found \(columns: video, s\); map the sidecar's "
+        r"key column to 'clip_id' with key_map of 'x'",
     ):
         _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
 
@@ -332,7 +332,7 @@ def _dupes(tmp_path: Path) -> Path:
 
 
 def test_duplicates_are_an_error_by_default_listing_keys_with_counts(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"1 duplicate key\(s\) \('b' x3\); choose --on-dup"):
+    with pytest.raises(InputError, match=r"1 duplicate key\(s\) \('b' x3\); set on_duplicate of 'x' to first, last or mean"):
         _run(tmp_path, [SidecarSpec(scorer="x", path=_dupes(tmp_path))])
 
 

@@ -221,7 +221,7 @@ class _Joiner:
     def prepare(self) -> tuple[Coverage, ...]:
         """Read every input once, check it, and compute coverage; raise on policy failure."""
         self._base = base = open_table(self.con, self.spec.features)
-        base.require(self.spec.key, "key column", "name the key with --key (or 'key' in the spec)")
+        base.require(self.spec.key, "key column", "fix the key (option key)")
         others = [c for c in base.columns if c not in self.spec.key]
         self._load(
             base,
@@ -293,11 +293,13 @@ class _Joiner:
         table.require(
             keys,
             "key column",
-            f"map it to the base key with --key-map {spec.scorer}:<column>={self.spec.key[0]}",
+            f"map the sidecar's key column to {self.spec.key[0]!r} with key_map of {spec.scorer!r}",
         )
         if spec.frame_column is not None:
             table.require(
-                [spec.frame_column], "frame column", "set --frame-column to the frame index column"
+                [spec.frame_column],
+                "frame column",
+                f"set frame_column of {spec.scorer!r} to its frame index column",
             )
         not_scores = {*keys, spec.frame_column}
         if spec.columns is None:
@@ -309,13 +311,13 @@ class _Joiner:
             if not columns:
                 msg = (
                     f"{table.path}: no numeric score columns besides the key "
-                    f"(columns: {', '.join(table.columns)}); choose them with --columns "
-                    f"{spec.scorer}:<column>"
+                    f"(columns: {', '.join(table.columns)}); name them in columns of "
+                    f"{spec.scorer!r}"
                 )
                 raise InputError(msg)
         else:
             columns = spec.columns
-            table.require(columns, "score column", f"fix --columns {spec.scorer}:…")
+            table.require(columns, "score column", f"fix columns of {spec.scorer!r}")
             for column in columns:
                 if column in not_scores:
                     msg = f"{table.path}: column {column!r} is a key or frame column, not a score"
@@ -445,7 +447,7 @@ class _Joiner:
             shown = ", ".join(f"{'|'.join(_key_text(d[:n]))!r} x{d[n]}" for d in dupes)
             msg = (
                 f"{sidecar.table.path}: {total} duplicate key(s) ({shown}); "
-                f"choose --on-duplicate {sidecar.spec.scorer}:first|last|mean, "
+                f"set on_duplicate of {sidecar.spec.scorer!r} to first, last or mean, "
                 "or fix the sidecar"
             )
             raise InputError(msg)

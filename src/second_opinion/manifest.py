@@ -15,7 +15,6 @@ the joiner runs.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -26,8 +25,17 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from second_opinion.errors import InputError
-from second_opinion.spec import OPTION_FIELDS, JoinSpec, SidecarOptions, SidecarSpec, check_scorer
+from second_opinion.errors import InputError, SecondOpinionError
+from second_opinion.spec import (
+    OPTION_FIELDS,
+    JoinSpec,
+    SidecarOptions,
+    SidecarSpec,
+    check_scorer,
+    join_spec_problems,
+    validation_problems,
+)
+from second_opinion.tables import output_format
 
 MANIFEST_VERSION = 1
 _M = TypeVar("_M", bound=BaseModel)
@@ -169,7 +177,7 @@ def _read(path: Path) -> object:
         raise InputError(msg)
     if suffix == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
             msg = f"{path} line {exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})"
             raise InputError(msg) from None
@@ -186,27 +194,23 @@ def _read(path: Path) -> object:
         raise InputError(msg) from None
 
 
-def _schema_problems(exc: ValidationError) -> list[str]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        where = location(loc)
-        if err["type"] == "extra_forbidden":
-            model = _MODELS.get(tuple(p for p in loc[:-1] if isinstance(p, str)))
-            fields = list(model.model_fields) if model else []
-            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (fields: {', '.join(fields)})"
-            problems.append(f"{where}: unknown field{hint}")
-            continue
-        message = str(err["msg"]).removeprefix("Value error, ")
-        shown = err.get("input")
-        if err["type"] in ("missing",):
-            problems.append(f"{where}: required field is missing")
-        elif isinstance(shown, str | int | float | bool) or shown is None:
-            problems.append(f"{where}: {message} (got {shown!r})")
-        else:
-            problems.append(f"{where}: {message}")
-    return problems
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    model = _MODELS.get(tuple(p for p in loc if isinstance(p, str)))
+    return list(model.model_fields) if model else []
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            msg = f"duplicate key {key!r} in one JSON object; the second would silently win"
+            raise InputError(msg)
+        data[key] = value
+    return data
+
+
+def _schema_problems(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[str]:
+    return validation_problems(exc, prefix, _fields_at)
 
 
 def _expand(text: str, where: str, problems: list[str]) -> str:
@@ -228,7 +232,7 @@ def _expand(text: str, where: str, problems: list[str]) -> str:
 
 def _resolve(text: str, base: Path, where: str, problems: list[str]) -> Path:
     path = Path(_expand(text, where, problems)).expanduser()
-    return path if path.is_absolute() else base / path
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
 def _merge(defaults: Defaults, entry: SidecarEntry, path: Path) -> dict[str, Any]:
@@ -247,9 +251,18 @@ def load_manifest(
 ) -> Manifest:
     """Load and validate a manifest; raise one :class:`InputError` listing every problem."""
     path = Path(path).absolute()
-    data = _read(path)
+    try:
+        data = _read(path)
+    except InputError as exc:
+        if exc.message.startswith("duplicate key"):
+            msg = f"{path}: {exc.message}"
+            raise InputError(msg) from None
+        raise
     if not isinstance(data, dict):
-        msg = f"{path}: a manifest is a JSON object with version, output_dir and jobs"
+        msg = (
+            f"{path}: a manifest is a mapping with version, output_dir and jobs, "
+            f"not {type(data).__name__}"
+        )
         raise InputError(msg)
     problems: list[str] = []
     try:
@@ -260,14 +273,14 @@ def load_manifest(
     except ValidationError as exc:
         # Keep going with the parts that are valid, so every problem is reported in one go.
         problems.extend(_schema_problems(exc))
-        defaults = _valid(Defaults, data.get("defaults", {})) or Defaults()
+        defaults = _partial_defaults(data.get("defaults", {}))
         output_text = data.get("output_dir") if isinstance(data.get("output_dir"), str) else None
         raw_jobs = data.get("jobs")
         raw_jobs = raw_jobs if isinstance(raw_jobs, list) else []
         entries = [(i, e) for i, raw in enumerate(raw_jobs) if (e := _valid(JobEntry, raw))]
     folder = path.parent
     if out_dir is not None:
-        output_dir = Path(out_dir).absolute()
+        output_dir = Path(os.path.normpath(Path(out_dir).expanduser().absolute()))
     else:
         output_dir = _resolve(output_text or ".", folder, "output_dir", problems)
     jobs = []
@@ -275,9 +288,20 @@ def load_manifest(
         job = _resolve_job(defaults, entry, index, folder, output_dir, problems)
         if job is not None:
             jobs.append(job)
-    _check_jobs(data.get("jobs"), jobs, problems)
+    _check_jobs(path, data.get("jobs"), jobs, problems)
     _raise(path, problems)
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs))
+
+
+def _partial_defaults(data: object) -> Defaults:
+    """The defaults that are valid, leaving out the fields already reported as problems."""
+    if not isinstance(data, dict):
+        return Defaults()
+    fields = {k: v for k, v in data.items() if k in Defaults.model_fields}
+    for name in list(fields):
+        if _valid(Defaults, {name: fields[name]}) is None:
+            del fields[name]
+    return _valid(Defaults, fields) or Defaults()
 
 
 def _valid(model: type[_M], data: object) -> _M | None:
@@ -309,19 +333,25 @@ def _resolve_job(
         try:
             sidecars.append(SidecarSpec.model_validate(merged))
         except ValidationError as exc:
-            problems.extend(f"{where}.{p}" for p in _schema_problems(exc))
+            problems.extend(_schema_problems(exc, ("jobs", index, "sidecars", j)))
     output = _resolve(entry.output, output_dir, f"{at}.output", problems)
     if len(problems) > count or not key:
+        return None
+    for loc, message in join_spec_problems(key, sidecars):
+        problems.append(f"{location(('jobs', index, *loc))}: {message}")
+    if len(problems) > count:
         return None
     try:
         spec = JoinSpec(features=features, key=tuple(key), sidecars=tuple(sidecars))
     except ValidationError as exc:
-        problems.extend(f"{at}: {p}" for p in _schema_problems(exc))
+        problems.extend(_schema_problems(exc, ("jobs", index)))
         return None
     return Job(entry.name, index, spec, output, entry.description)
 
 
-def _check_jobs(raw_jobs: object, jobs: list[Job], problems: list[str]) -> None:
+def _check_jobs(
+    manifest_path: Path, raw_jobs: object, jobs: list[Job], problems: list[str]
+) -> None:
     names: dict[str, int] = {}
     outputs: dict[Path, int] = {}
     for index, raw in enumerate(raw_jobs if isinstance(raw_jobs, list) else []):
@@ -344,6 +374,15 @@ def _check_jobs(raw_jobs: object, jobs: list[Job], problems: list[str]) -> None:
                 "give each job its own output"
             )
         outputs.setdefault(resolved, job.index)
+        if resolved == manifest_path.resolve():
+            problems.append(f"{at}.output: {job.output} is the manifest itself")
+        elif job.output.is_dir():
+            problems.append(f"{at}.output: {job.output} is a folder; name a file")
+        else:
+            try:
+                output_format(job.output)
+            except SecondOpinionError as exc:
+                problems.append(f"{at}.output: {exc.message}")
         if resolved in all_inputs:
             other, role = all_inputs[resolved]
             problems.append(

@@ -6,7 +6,9 @@ them); every rule that does not need to read a file is checked here.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -65,6 +67,12 @@ class SidecarOptions(_Model):
     derived: Annotated[
         tuple[str, ...], Field(description="zscore, rank, and delta:<base column>.")
     ] = ()
+
+    @field_validator("on_missing", mode="before")
+    @classmethod
+    def _yaml_null(cls, value: object) -> object:
+        # YAML reads an unquoted `on_missing: null` as None; it means the "null" policy.
+        return "null" if value is None else value
 
     @field_validator("normalize_keys")
     @classmethod
@@ -159,26 +167,49 @@ class JoinSpec(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if len(set(self.key)) != len(self.key):
-            msg = f"key repeats a column: {list(self.key)}"
+        problems = join_spec_problems(self.key, self.sidecars)
+        if problems:
+            loc, message = problems[0]
+            msg = f"{_dotted(loc)}: {message}"
             raise ValueError(msg)
-        scorers = [s.scorer for s in self.sidecars]
-        for scorer in scorers:
-            if scorers.count(scorer) > 1:
-                msg = f"scorer {scorer!r} appears twice; give each sidecar its own scorer name"
-                raise ValueError(msg)
-        for sidecar in self.sidecars:
-            for side, base in sidecar.key_map.items():
-                if base not in self.key:
-                    msg = (
-                        f"sidecar {sidecar.scorer!r}: key_map maps {side!r} to {base!r}, "
-                        f"which is not a key column (key: {', '.join(self.key)})"
-                    )
-                    raise ValueError(msg)
-            if len(set(sidecar.key_map.values())) != len(sidecar.key_map):
-                msg = f"sidecar {sidecar.scorer!r}: key_map maps two columns to one base key"
-                raise ValueError(msg)
         return self
+
+
+Loc = tuple[str | int, ...]
+
+
+def _dotted(loc: Loc) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def join_spec_problems(
+    key: Sequence[str], sidecars: Sequence[SidecarSpec]
+) -> list[tuple[Loc, str]]:
+    """Problems between the key and the sidecars, each with the field it belongs to."""
+    problems: list[tuple[Loc, str]] = []
+    if len(set(key)) != len(key):
+        problems.append((("key",), f"key repeats a column: {list(key)}"))
+    seen: set[str] = set()
+    for index, sidecar in enumerate(sidecars):
+        if sidecar.scorer in seen:
+            problems.append((
+                ("sidecars", index, "scorer"),
+                f"scorer {sidecar.scorer!r} appears twice; give each sidecar its own scorer name",
+            ))  # fmt: skip
+        seen.add(sidecar.scorer)
+        for side, base in sidecar.key_map.items():
+            if base not in key:
+                message = (
+                    f"sidecar {sidecar.scorer!r}: key_map maps {side!r} to {base!r}, "
+                    f"which is not a key column (key: {', '.join(key)})"
+                )
+                problems.append((("sidecars", index, "key_map"), message))
+        if len(set(sidecar.key_map.values())) != len(sidecar.key_map):
+            problems.append((
+                ("sidecars", index, "key_map"),
+                f"sidecar {sidecar.scorer!r}: key_map maps two columns to one base key",
+            ))  # fmt: skip
+    return problems
 
 
 def build_join_spec(**fields: object) -> JoinSpec:
@@ -191,15 +222,41 @@ def build_join_spec(**fields: object) -> JoinSpec:
 
 def format_validation_error(exc: ValidationError) -> str:
     """One line per problem, each with its location."""
-    lines = []
+    return "invalid join spec:\n  " + "\n  ".join(validation_problems(exc, fields_at=_spec_fields))
+
+
+def _spec_fields(loc: Loc) -> list[str]:
+    model = SidecarSpec if "sidecars" in loc else JoinSpec
+    return list(model.model_fields)
+
+
+def validation_problems(
+    exc: ValidationError,
+    prefix: Loc = (),
+    fields_at: Callable[[Loc], list[str]] | None = None,
+) -> list[str]:
+    """One message per pydantic error: location, what is wrong, the value, the fix.
+
+    ``fields_at`` gives the field names valid at a location, for "did you mean" suggestions.
+    """
+    problems = []
     for err in exc.errors(include_url=False):
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        loc = prefix + tuple(err["loc"])
+        where = _dotted(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            fields = (
+                fields_at(tuple(p for p in loc[:-1] if isinstance(p, str))) if fields_at else []
+            )
+            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (fields: {', '.join(fields)})"
+            problems.append(f"{where}: unknown field{hint}")
+            continue
+        if err["type"] == "missing":
+            problems.append(f"{where}: required field is missing")
+            continue
         message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"{loc or 'spec'}: {message}" + _shown_input(err))
-    return "invalid join spec:\n  " + "\n  ".join(lines)
-
-
-def _shown_input(err: object) -> str:
-    if isinstance(err, dict) and err.get("type") in ("literal_error", "enum"):
-        return f" (got {err.get('input')!r})"
-    return ""
+        shown = err.get("input")
+        if not isinstance(shown, dict | list | tuple) and repr(shown) not in message:
+            message += f" (got {shown!r})"
+        problems.append(f"{where}: {message}")
+    return problems

@@ -423,7 +423,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
         lambda c: ["-f", str(c.base), "-k", "clip", "-s", f"vmaf2={c.vmaf2}", *_out(c)],
         (
             r"^error: .*base\.csv: key column 'clip' not found \(columns: clip_id, mos, vmaf\); "
-            r"name the key with --key"
+            r"fix the key \(option key\)"
         ),
     ),
     (
@@ -431,7 +431,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
         lambda c: ["-f", str(c.base), "-k", "clip_id", "-s", f"niqe={c.niqe}", *_out(c)],
         (
             r"^error: .*niqe\.jsonl: key column 'clip_id' not found \(columns: video, score\); "
-            r"map it to the base key with --key-map niqe:<column>=clip_id$"
+            r"map the sidecar's key column to 'clip_id' with key_map of 'niqe'$"
         ),
     ),
     (
@@ -444,7 +444,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
         _duplicates,
         (
             r"^error: .*dup\.csv: 1 duplicate key\(s\) \('a' x2\); "
-            r"choose --on-duplicate dup:first\|last\|mean, or fix the sidecar$"
+            r"set on_duplicate of 'dup' to first, last or mean, or fix the sidecar$"
         ),
     ),
     (

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from second_opinion.cli.render import console, print_json
+from second_opinion.errors import InputError
 from second_opinion.manifest import manifest_schema
 from second_opinion.validate import validate_manifest
 
@@ -23,7 +24,12 @@ def validate_command(
 
     Exit status: 0 valid; 2 invalid (every problem is listed with its location).
     """
-    report = validate_manifest(manifest, out_dir=out_dir)
+    try:
+        report = validate_manifest(manifest, out_dir=out_dir)
+    except InputError as exc:
+        if as_json:
+            print_json({"manifest": str(manifest), "valid": False, "error": exc.message})
+        raise
     if as_json:
         print_json(report.to_dict())
         return
