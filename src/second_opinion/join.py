@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import duckdb
-import pyarrow as pa
 
 from second_opinion._typing import KEY_NORMALIZATIONS, PoolStat
 from second_opinion.coverage import Coverage, UnmatchedKey, coverage_failures
@@ -28,7 +27,7 @@ from second_opinion.errors import (
     SecondOpinionError,
     UsageError,
 )
-from second_opinion.keys import normalize_sql
+from second_opinion.keys import edit_distance, normalize_key, normalize_sql
 from second_opinion.pooling import pool_sql
 from second_opinion.spec import JoinSpec, SidecarSpec
 from second_opinion.tables import (
@@ -41,7 +40,11 @@ from second_opinion.tables import (
     write_query,
 )
 
+if TYPE_CHECKING:  # pyarrow is imported by DuckDB when a table is asked for, not at start-up
+    import pyarrow as pa
+
 EXAMPLES = 5
+NEIGHBOURS = 8  # keys on each side, in sorted order, considered as a closest key
 _ROW = "__so_row"
 _COUNT = "__so_n"
 
@@ -400,8 +403,25 @@ class _Joiner:
         self._check_sidecar_null_keys(sidecar, raw)
         ks, nks = self._key_lists()
         norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized("", spec)))
-        if spec.on_duplicate == "error":
-            self._refuse_duplicates(sidecar, raw, norm)
+        source = f"SELECT rowid, {ks}, {norm}, {self._finite(sidecar)} FROM {raw}"
+        duplicated = _scalar(
+            self.con,
+            f"SELECT count(*) FROM (SELECT 1 FROM ({source}) GROUP BY {nks} HAVING count(*) > 1)",
+        )
+        if duplicated and spec.on_duplicate == "error":
+            self._refuse_duplicates(sidecar, raw, norm, duplicated)
+        if not duplicated:  # one row per key already: no (ordered) aggregation needed
+            columns = [f"{nks}, {', '.join(f'k{i} AS ok{i}' for i in range(n))}"]
+            columns.append(f"1 AS {_COUNT}, rowid AS {_ROW}")
+            columns.extend(
+                f"v{i} AS p{i}, (c{i} IS NOT NULL AND v{i} IS NULL)::INTEGER AS bad{i}"
+                for i in range(len(sidecar.columns))
+            )
+            self.con.execute(
+                f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
+            )
+            self.con.execute(f"DROP TABLE {raw}")
+            return
         aggs = []
         for i in range(len(sidecar.columns)):
             if spec.on_duplicate == "last":
@@ -415,8 +435,7 @@ class _Joiner:
         self.con.execute(
             f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
             f"count(*) AS {_COUNT}, min(rowid) AS {_ROW}, {', '.join(aggs)} "
-            f"FROM (SELECT rowid, {ks}, {norm}, {self._finite(sidecar)} FROM {raw}) "
-            f"GROUP BY {nks}"
+            f"FROM ({source}) GROUP BY {nks}"
         )
         self.con.execute(f"DROP TABLE {raw}")
 
@@ -432,7 +451,7 @@ class _Joiner:
             )
             raise InputError(msg)
 
-    def _refuse_duplicates(self, sidecar: _Sidecar, raw: str, norm: str) -> None:
+    def _refuse_duplicates(self, sidecar: _Sidecar, raw: str, norm: str, total: int) -> None:
         ks, nks = self._key_lists()
         n = len(self.spec.key)
         originals = ", ".join(f"first(k{i} ORDER BY rowid)" for i in range(n))
@@ -443,7 +462,6 @@ class _Joiner:
         )
         dupes = self.con.execute(f"{grouped} ORDER BY first_row LIMIT {EXAMPLES}").fetchall()
         if dupes:
-            total = _scalar(self.con, f"SELECT count(*) FROM ({grouped})")
             shown = ", ".join(f"{'|'.join(_key_text(d[:n]))!r} x{d[n]}" for d in dupes)
             msg = (
                 f"{sidecar.table.path}: {total} duplicate key(s) ({shown}); "
@@ -536,85 +554,122 @@ class _Joiner:
     def _coverage(self, sidecar: _Sidecar) -> Coverage:
         self._check_base_normalized(sidecar)
         con, s, n = self.con, sidecar.name, len(self.spec.key)
-        base_rows = _scalar(con, "SELECT count(*) FROM so_base")
         match = self._match(sidecar)
-        matched = _scalar(con, f"SELECT count(*) FROM so_base b SEMI JOIN {s} s ON {match}")
-        extra = _scalar(con, f"SELECT count(*) FROM {s} s ANTI JOIN so_base b ON {match}")
+        # One pass over the base (left join): rows, matched rows, nulls per output column.
+        nulls = "".join(
+            f", count(*) FILTER (WHERE s.{_COUNT} IS NOT NULL AND {v} IS NULL)"
+            for v in self._value_columns(sidecar, "s")
+        )
+        base_pass = first_row(
+            con,
+            f"SELECT count(*), count(s.{_COUNT}){nulls} FROM so_base b LEFT JOIN {s} s ON {match}",
+        ) or (0, 0)
+        base_rows, matched = int(base_pass[0]), int(base_pass[1])
+        # One pass over the sidecar: keys, rows, duplicate keys, extra keys, non-finite values.
+        bad = "".join(f", coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
+        side_pass = first_row(
+            con,
+            f"SELECT count(*), coalesce(sum({_COUNT}), 0), "
+            f"count(*) FILTER (WHERE {_COUNT} > 1), "
+            f"count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM so_base b WHERE {match})){bad} "
+            f"FROM {s} s",
+        ) or (0, 0, 0, 0)
+        extra = int(side_pass[3])
         keys = ", ".join(f"b.{self.bcol(k)}" for k in self.spec.key)
-        missing_examples = con.execute(
-            f"SELECT {keys} FROM so_base b ANTI JOIN {s} s ON {match} "
-            f"ORDER BY b.rowid LIMIT {EXAMPLES}"
-        ).fetchall()
-        order = "s.ok0" if sidecar.spec.per_frame else f"s.{_ROW}"
         oks = ", ".join(f"s.ok{i}" for i in range(n))
-        extra_examples = con.execute(
-            f"SELECT {oks} FROM {s} s ANTI JOIN so_base b ON {match} "
-            f"ORDER BY {order} LIMIT {EXAMPLES}"
-        ).fetchall()
-        stats = (
-            first_row(
-                con,
-                f"SELECT count(*), coalesce(sum({_COUNT}), 0), "
-                f"count(*) FILTER (WHERE {_COUNT} > 1), "
-                + ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
-                + f" FROM {s}",
+        missing_examples: list[tuple[str, ...]] = []
+        extra_examples: list[tuple[str, ...]] = []
+        if matched < base_rows:
+            query = (
+                f"SELECT {keys} FROM so_base b ANTI JOIN {s} s ON {match} "
+                f"ORDER BY b.rowid LIMIT {EXAMPLES}"
             )
-            or ()
-        )
-        values = self._value_columns(sidecar, "s")
-        nulls_row = (
-            first_row(
-                con,
-                "SELECT "
-                + ", ".join(f"count(*) FILTER (WHERE {v} IS NULL)" for v in values)
-                + f" FROM so_base b JOIN {s} s ON {match}",
+            missing_examples = [_key_text(r) for r in con.execute(query).fetchall()]
+        if extra:
+            order = "s.ok0" if sidecar.spec.per_frame else f"s.{_ROW}"
+            query = (
+                f"SELECT {oks} FROM {s} s ANTI JOIN so_base b ON {match} "
+                f"ORDER BY {order} LIMIT {EXAMPLES}"
             )
-            or ()
-        )
-        base_display = f"concat_ws('|', {keys})"
-        side_display = f"concat_ws('|', {oks})"
+            extra_examples = [_key_text(r) for r in con.execute(query).fetchall()]
+        side_closest = self._closest(missing_examples, f"{s} s", self._display(oks))
+        base_closest = self._closest(extra_examples, "so_base b", self._display(keys))
         return Coverage(
             scorer=sidecar.spec.scorer,
             path=str(sidecar.table.path),
             base_rows=base_rows,
-            sidecar_rows=int(stats[1]),
-            sidecar_keys=int(stats[0]),
+            sidecar_rows=int(side_pass[1]),
+            sidecar_keys=int(side_pass[0]),
             matched=matched,
             missing=base_rows - matched,
             extra=extra,
-            duplicate_keys=0 if sidecar.spec.per_frame else int(stats[2]),
-            nulls={o.name: int(v) for o, v in zip(sidecar.outputs, nulls_row, strict=True)},
-            non_finite={c: int(stats[3 + i]) for i, c in enumerate(sidecar.columns)},
+            duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
+            nulls={o.name: int(v) for o, v in zip(sidecar.outputs, base_pass[2:], strict=True)},
+            non_finite={c: int(side_pass[4 + i]) for i, c in enumerate(sidecar.columns)},
             coverage=matched / base_rows,
-            unmatched_base=tuple(
-                UnmatchedKey(_key_text(k), self._closest(_key_text(k), f"{s} s", side_display))
-                for k in missing_examples
-            ),
-            unmatched_sidecar=tuple(
-                UnmatchedKey(_key_text(k), self._closest(_key_text(k), "so_base b", base_display))
-                for k in extra_examples
-            ),
+            unmatched_base=tuple(map(UnmatchedKey, missing_examples, side_closest)),
+            unmatched_sidecar=tuple(map(UnmatchedKey, extra_examples, base_closest)),
             per_frame=sidecar.spec.per_frame,
             higher_is_better=sidecar.spec.higher_is_better,
         )
+
+    @staticmethod
+    def _display(columns: str) -> str:
+        """Key columns as one text: the column itself, or the parts joined with ``|``."""
+        return columns if "," not in columns else f"concat_ws('|', {columns})"
 
     def _value_columns(self, sidecar: _Sidecar, alias: str) -> list[str]:
         if sidecar.spec.per_frame:
             return [f"{alias}.{quote_ident(o.name)}" for o in sidecar.outputs]
         return [f"{alias}.p{o.index}" for o in sidecar.outputs]
 
-    def _closest(self, key: tuple[str, ...], source: str, display: str) -> tuple[str, ...] | None:
-        """The other side's key closest to ``key``: equal after full normalisation first."""
-        target = "|".join(key)
-        loose = KEY_NORMALIZATIONS
-        row = first_row(
-            self.con,
-            f"SELECT {display} AS d FROM {source} ORDER BY "
-            f"levenshtein({normalize_sql('d', loose)}, {normalize_sql('?', loose)}), "
-            f"levenshtein(d, ?), d LIMIT 1",
-            [target, target],
+    def _closest(
+        self, keys: Sequence[tuple[str, ...]], source: str, display: str
+    ) -> list[tuple[str, ...] | None]:
+        """For each key, a key of the other side to show beside it as its likely partner.
+
+        First choice: the shortest other key that contains this key once it is normalised with
+        every step, compared in lower case (``3339962845`` finds ``/data/3339962845.mp4``, which
+        tells the user which normalisation would match them). Otherwise: among the
+        ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest by edit distance
+        after normalisation, then by raw edit distance, then alphabetically (so a typo in a later
+        character is found). One scan of the other side's keys, never an all-pairs distance.
+        """
+        if not keys:
+            return []
+        texts = ["|".join(k) for k in keys]
+        loose = [normalize_key(t, KEY_NORMALIZATIONS) for t in texts]
+        aggregates, params = [], []
+        for text, target in zip(texts, loose, strict=True):
+            aggregates.append(
+                "arg_min(d, (length(d), d)) FILTER (WHERE contains(ld, ?)), "
+                f"min(d, {NEIGHBOURS}) FILTER (WHERE d >= ?), "
+                f"max(d, {NEIGHBOURS}) FILTER (WHERE d < ?)"
+            )
+            params.extend([target or None, text, text])
+        row = (
+            first_row(
+                self.con,
+                f"SELECT {', '.join(aggregates)} "
+                f"FROM (SELECT {display} AS d, lower({display}) AS ld FROM {source})",
+                params,
+            )
+            or ()
         )
-        return tuple(str(row[0]).split("|")) if row else None
+        closest: list[tuple[str, ...] | None] = []
+        for i, (text, target) in enumerate(zip(texts, loose, strict=True)):
+            containing, above, below = row[3 * i : 3 * i + 3] if row else (None, None, None)
+            neighbours = [str(d) for d in (above or []) + (below or [])]
+            if containing is not None:
+                closest.append(tuple(str(containing).split("|")))
+            elif neighbours:
+                best = min(neighbours, key=lambda d: (
+                    edit_distance(normalize_key(d, KEY_NORMALIZATIONS), target),
+                    edit_distance(d, text), d))  # fmt: skip
+                closest.append(tuple(best.split("|")))
+            else:
+                closest.append(None)
+        return closest
 
     def _check_policies(self, coverage: tuple[Coverage, ...]) -> None:
         problems = []

@@ -71,3 +71,16 @@ def normalize_sql(expr: str, steps: Iterable[KeyNormalization]) -> str:
 def _sql_string(text: str) -> str:
     """A DuckDB string literal for text that may hold control characters."""
     return "(" + " || ".join(f"chr({ord(ch)})" for ch in text) + ")"
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions), as DuckDB's levenshtein()."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]

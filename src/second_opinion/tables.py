@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TextIO
 
 import duckdb
-import pyarrow.parquet as pq
 
 from second_opinion._typing import TableFormat
 from second_opinion.errors import InputError, UsageError
@@ -160,6 +159,26 @@ def _csv_header(path: Path, compressed: bool, delimiter: str) -> list[str]:
     return header
 
 
+def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The top-level column names of a Parquet file, as stored (DuckDB renames duplicates)."""
+    rows = con.execute(
+        "SELECT name, coalesce(num_children, 0) FROM parquet_schema(?)", [str(path)]
+    ).fetchall()
+    names, position = [], 1
+
+    def skip(index: int) -> int:
+        children = int(rows[index][1])
+        index += 1
+        for _ in range(children):
+            index = skip(index)
+        return index
+
+    for _ in range(int(rows[0][1]) if rows else 0):
+        names.append(str(rows[position][0]))
+        position = skip(position)
+    return names
+
+
 def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
     lit = quote_literal(str(path))
     if fmt == "jsonl":
@@ -200,16 +219,14 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
         if fmt == "jsonl":
             _first_json_object(path, compressed)
         elif fmt == "parquet":
-            _check_duplicates(path, pq.read_schema(path).names)
+            _check_duplicates(path, _parquet_names(con, path))
         else:
             _check_duplicates(path, _csv_header(path, compressed, "\t" if fmt == "tsv" else ","))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         msg = f"{path}: cannot read ({exc})"
         raise InputError(msg) from None
-    except Exception as exc:  # pyarrow raises its own errors for files that are not Parquet
-        if isinstance(exc, InputError):
-            raise
-        msg = f"{path}: not a readable {fmt} file ({exc})"
+    except duckdb.Error as exc:
+        msg = f"{path}: not a readable {fmt} file ({str(exc).strip().splitlines()[0]})"
         raise InputError(msg) from None
     try:
         schema = con.execute(f"DESCRIBE SELECT * FROM {_reader_sql(path, fmt)}").fetchall()
