@@ -332,7 +332,10 @@ def _dupes(tmp_path: Path) -> Path:
 
 
 def test_duplicates_are_an_error_by_default_listing_keys_with_counts(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"1 duplicate key\(s\) \('b' x3\); set on_duplicate of 'x' to first, last or mean"):
+    with pytest.raises(
+        InputError,
+        match=r"1 duplicate key\(s\) \('b' x3\); set on_duplicate of 'x' to first, last or mean",
+    ):
         _run(tmp_path, [SidecarSpec(scorer="x", path=_dupes(tmp_path))])
 
 

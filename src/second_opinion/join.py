@@ -194,6 +194,8 @@ class _Joiner:
         self.spec = spec
         spill = Path(tempfile.gettempdir()) / "second-opinion-spill"
         self.con = duckdb.connect(":memory:", config={"temp_directory": str(spill)})
+        # No progress bar: DuckDB would draw it on stdout, into a --json document.
+        self.con.execute("SET enable_progress_bar = false")
         self.sidecars: list[_Sidecar] = []
         self._base: TableFile | None = None
 

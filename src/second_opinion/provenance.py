@@ -137,7 +137,45 @@ def read_record(output: Path) -> dict[str, Any]:
     if name != SCHEMA_NAME or version != SCHEMA_VERSION:
         msg = f"provenance schema {data['schema']!r} is not {SCHEMA!r}"
         raise ProvenanceUnreadable(msg)
+    problem = _shape_problem(data)
+    if problem:
+        msg = f"provenance unreadable (malformed: {problem})"
+        raise ProvenanceUnreadable(msg)
     return data
+
+
+# field -> the type it must have; for lists of objects, the fields each object must have
+_SHAPE: dict[str, type] = {
+    "tool": dict, "environment": dict, "run": dict, "job": dict, "inputs": list,
+    "output": dict, "coverage": list, "fingerprint": str, "spec_sha256": str,
+}  # fmt: skip
+_NESTED: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "tool": {"name": str, "version": str},
+    "run": {"run_id": str, "started": str, "finished": str},
+    "job": {"name": str},
+    "output": {"path": str, "sha256": str, "rows": int, "columns": list},
+}
+_INPUT: dict[str, type | tuple[type, ...]] = {"role": str, "path": str, "sha256": str}
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """The first field of a record that is missing or of the wrong type, if any."""
+    for field, kind in _SHAPE.items():
+        if not isinstance(data.get(field), kind):
+            return field
+    for field, members in _NESTED.items():
+        for member, member_kind in members.items():
+            if not isinstance(data[field].get(member), member_kind):
+                return f"{field}.{member}"
+    for index, item in enumerate(data["inputs"]):
+        if not isinstance(item, dict):
+            return f"inputs[{index}]"
+        for member, member_kind in _INPUT.items():
+            if not isinstance(item.get(member), member_kind):
+                return f"inputs[{index}].{member}"
+    if not all(isinstance(c, dict) for c in data["coverage"]):
+        return "coverage"
+    return None
 
 
 @dataclass(frozen=True)

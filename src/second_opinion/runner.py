@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from second_opinion.coverage import Coverage
 from second_opinion.errors import (
+    InputError,
     InterruptedRunError,
     SecondOpinionError,
     UsageError,
@@ -134,6 +135,7 @@ class Plan:
     run: bool
     reason: str
     input_sha256: tuple[str, ...]
+    input_stats: tuple[tuple[int, int], ...]  # (size, mtime_ns) when hashed
     spec_sha256: str
     fingerprint: str
     record: dict[str, Any] | None
@@ -143,10 +145,16 @@ def _coverage_fractions(coverage: Sequence[dict[str, Any]]) -> dict[str, float]:
     return {str(c["scorer"]): float(c["coverage"]) for c in coverage}
 
 
+def _stat(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
     """Decide whether ``job`` must run, comparing its fingerprint with its provenance."""
     spec_sha = spec_digest(job.spec.model_dump(mode="json"))
     try:
+        stats = tuple(_stat(path) for _, _, path in job.inputs)
         inputs = tuple(cache.sha256(path) for _, _, path in job.inputs)
     except OSError as exc:
         msg = f"cannot read input {exc.filename}: {exc.strerror}"
@@ -154,7 +162,7 @@ def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
     fp = fingerprint(spec_sha, list(inputs), "".join(job.output.suffixes))
 
     def plan(run: bool, reason: str, record: dict[str, Any] | None = None) -> Plan:
-        return Plan(job, run, reason, inputs, spec_sha, fp, record)
+        return Plan(job, run, reason, inputs, stats, spec_sha, fp, record)
 
     if not job.output.is_file():
         return plan(True, "no output")
@@ -187,33 +195,64 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     sys.exit(128 + signum)  # unwinds, so join_to_file's cleanup removes its temporary file
 
 
+@contextlib.contextmanager
+def _sigterm_held() -> Iterator[None]:
+    """Defer SIGTERM (delivered on exit from the block) around a short critical section."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _check_unchanged(plan: Plan) -> None:
+    """Refuse to record an output built from an input that changed after it was hashed."""
+    for (role, scorer, path), before in zip(plan.job.inputs, plan.input_stats, strict=True):
+        try:
+            now = _stat(path)
+        except OSError:
+            now = None
+        if now != before:
+            what = "was deleted" if now is None else "changed"
+            msg = (
+                f"{role}{' ' + scorer if scorer else ''} {path} {what} while the job ran; "
+                "nothing was written, run the batch again"
+            )
+            raise InputError(msg)
+
+
 def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a multiprocessing queue
     """Run one job in a worker process and put its outcome on ``events``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     job = plan.job
     started, clock = utc_now(), time.monotonic()
+    # The output is built under a staging name and renamed into place together with its
+    # provenance, with SIGTERM held off, so that an interruption leaves both old or both new.
+    staging = job.output.with_name(
+        f".{job.output.name}.{secrets.token_hex(6)}.staging{''.join(job.output.suffixes)}"
+    )
     try:
         events.put(("phase", job.name, "joining"))
-        report = join_to_file(job.spec, job.output)
+        report = join_to_file(job.spec, staging)
+        _check_unchanged(plan)
         events.put(("phase", job.name, "provenance"))
-        output_sha = sha256_file(job.output)
+        output_sha = sha256_file(staging)
         coverage = [c.to_dict() for c in report.coverage]
         rows_by_scorer = {c.scorer: c.sidecar_rows for c in report.coverage}
         base_rows = report.coverage[0].base_rows if report.coverage else report.rows
-        inputs = []
+        inputs: list[dict[str, Any]] = []
         for (role, scorer, path), digest in zip(job.inputs, plan.input_sha256, strict=True):
             item: dict[str, Any] = {
                 "role": role,
                 "path": str(path),
-                "size": path.stat().st_size,
+                "size": plan.input_stats[len(inputs)][0],
                 "sha256": digest,
             }
             item["rows"] = base_rows if role == "features" else rows_by_scorer.get(scorer or "")
             if scorer:
                 item["scorer"] = scorer
             inputs.append(item)
-        stat = job.output.stat()
         finished = utc_now()
         record = {
             "schema": SCHEMA,
@@ -231,14 +270,17 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
             "inputs": inputs,
             "output": {
                 "path": str(job.output),
-                "size": stat.st_size,
+                "size": staging.stat().st_size,
                 "sha256": output_sha,
                 "rows": report.rows,
                 "columns": list(report.columns),
             },
             "coverage": coverage,
         }
-        write_record(record, job.output)
+        with _sigterm_held():
+            staging.replace(job.output)
+            write_record(record, job.output)
+        stat = job.output.stat()
         events.put(("result", job.name, {
             "status": "done", "rows": report.rows, "coverage": _coverage_fractions(coverage),
             "seconds": time.monotonic() - clock,
@@ -275,6 +317,8 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
                 },
             )
         )
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 # --- the scheduler ------------------------------------------------------------------------------
@@ -290,9 +334,13 @@ def _context() -> BaseContext:
 
 
 def _sweep_temporaries(output: Path) -> None:
-    """Remove temporary files a killed worker may have left beside ``output``."""
-    if output.parent.is_dir():
-        for stray in output.parent.glob(f".{output.name}.*tmp"):
+    """Remove what a killed worker may have left beside ``output``: temporary, staging files."""
+    if not output.parent.is_dir():
+        return
+    prefixes = (f".{output.name}.", f"..{output.name}.")
+    for stray in output.parent.iterdir():
+        name = stray.name
+        if name.startswith(prefixes) and (name.endswith(".tmp") or ".staging" in name):
             with contextlib.suppress(OSError):
                 stray.unlink()
 
@@ -327,6 +375,7 @@ class _Scheduler:
         self.running: dict[str, tuple[BaseProcess, Plan]] = {}
         self.results: dict[str, JobResult] = {}
         self.failed_first: str | None = None
+        self.started: dict[str, float] = {}
 
     def run(self) -> dict[str, JobResult]:
         try:
@@ -357,6 +406,7 @@ class _Scheduler:
             )
             process.start()
             self.running[plan.job.name] = (process, plan)
+            self.started[plan.job.name] = time.monotonic()
             self.on_event(BatchEvent("started", plan.job.name, plan.reason))
 
     def _drain(self, timeout: float) -> None:
@@ -395,6 +445,7 @@ class _Scheduler:
                 self.failed_first = self.failed_first or name
                 self._finish(plan, JobResult(
                     name, "failed", plan.reason, str(plan.job.output),
+                    seconds=time.monotonic() - self.started.get(name, time.monotonic()),
                     error=f"the worker process died (exit code {process.exitcode}); "
                     "the previous output, if any, is unchanged"))  # fmt: skip
 
@@ -492,39 +543,63 @@ def run_batch(
         msg = f"--jobs {jobs}: give at least 1"
         raise UsageError(msg)
     selected = select_jobs(manifest, only)
+    emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()
-    state = manifest.output_dir / STATE_DIR
+    cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
     if dry_run:
-        cache = HashCache(state / "hashes.json")
-        plans = [plan_job(job, cache, force=force) for job in selected]
+        plans = [plan_job(job, HashCache(cache_path), force=force) for job in selected]
         planned = []
         for plan in plans:
             result = _dry_run(plan)
-            (on_event or (lambda e: None))(BatchEvent("finished", plan.job.name, "", result))
+            emit(BatchEvent("finished", plan.job.name, result.status, result))
             planned.append(result)
         return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
                            utc_now(), True, planned)  # fmt: skip
     manifest.output_dir.mkdir(parents=True, exist_ok=True)
-    with output_lock(manifest.output_dir, run_id, started, lock_timeout), _sigterm_as_interrupt():
-        cache = HashCache(state / "hashes.json")
-        plans = [plan_job(job, cache, force=force) for job in selected]
-        for plan in plans:
-            detail = plan.reason if plan.run else "up-to-date"
-            (on_event or (lambda e: None))(BatchEvent("planned", plan.job.name, detail))
-        to_run = [p for p in plans if p.run]
-        workers = jobs or min(os.cpu_count() or 1, max(1, len(to_run)))
-        results = {p.job.name: _from_record(p, "up-to-date") for p in plans if not p.run}
-        for name, result in results.items():
-            (on_event or (lambda e: None))(BatchEvent("finished", name, result.status, result))
+    with _sigterm_as_interrupt():
         try:
-            results |= _Scheduler(to_run, run_id, workers, keep_going=keep_going,
-                                  on_event=on_event, cache=cache).run()  # fmt: skip
-        finally:
-            cache.save()
-        ordered = [results[j.name] for j in selected]
-        batch = BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
-                            utc_now(), False, ordered)  # fmt: skip
-        runs = manifest.output_dir / "runs"
-        runs.mkdir(exist_ok=True)
-        write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
+            with output_lock(manifest.output_dir, run_id, started, lock_timeout):
+                cache = HashCache(cache_path)
+                try:
+                    results = _run_jobs(selected, cache, run_id, jobs, force=force,
+                                        keep_going=keep_going, emit=emit)  # fmt: skip
+                finally:
+                    cache.save()
+                batch = BatchResult(run_id, str(manifest.path), str(manifest.output_dir),
+                                    started, utc_now(), False, results)  # fmt: skip
+                runs = manifest.output_dir / "runs"
+                runs.mkdir(exist_ok=True)
+                write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
+        except KeyboardInterrupt:  # while waiting for the lock or hashing inputs
+            msg = "interrupted before any job started; nothing was written"
+            raise InterruptedRunError(msg) from None
     return batch
+
+
+def _ignore(event: BatchEvent) -> None:
+    """The event handler when the caller gives none."""
+
+
+def _run_jobs(
+    selected: list[Job],
+    cache: HashCache,
+    run_id: str,
+    jobs: int | None,
+    *,
+    force: bool,
+    keep_going: bool,
+    emit: EventHandler,
+) -> list[JobResult]:
+    """Plan every job, run the ones that must run; results in the order of ``selected``."""
+    plans = [plan_job(job, cache, force=force) for job in selected]
+    for plan in plans:
+        emit(BatchEvent("planned", plan.job.name, plan.reason if plan.run else "up-to-date"))
+    results = {p.job.name: _from_record(p, "up-to-date") for p in plans if not p.run}
+    for name, result in results.items():
+        emit(BatchEvent("finished", name, result.status, result))
+    to_run = [p for p in plans if p.run]
+    workers = jobs or min(os.cpu_count() or 1, max(1, len(to_run)))
+    scheduler = _Scheduler(to_run, run_id, workers, keep_going=keep_going, on_event=emit,
+                           cache=cache)  # fmt: skip
+    results |= scheduler.run()
+    return [results[j.name] for j in selected]
