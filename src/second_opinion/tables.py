@@ -123,25 +123,26 @@ def _open_text(path: Path, compressed: bool) -> TextIO:
     return path.open(encoding="utf-8", newline="")
 
 
+def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
+    """Line ``number`` of a JSONL file as an object, or an error naming the line."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        msg = f"{path} line {number}: invalid JSON ({exc.msg}, column {exc.colno})"
+        raise InputError(msg) from None
+    if not isinstance(value, dict):
+        msg = f"{path} line {number}: expected a JSON object per line, got {type(value).__name__}"
+        raise InputError(msg)
+    return value
+
+
 def _first_json_object(path: Path, compressed: bool) -> None:
     """Check that the first non-blank line of a JSONL file is a JSON object."""
     with _open_text(path, compressed) as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                msg = f"{path} line {number}: invalid JSON ({exc.msg}, column {exc.colno})"
-                raise InputError(msg) from None
-            if not isinstance(value, dict):
-                msg = (
-                    f"{path} line {number}: expected a JSON object per line, "
-                    f"got {type(value).__name__}"
-                )
-                raise InputError(msg)
-            _check_duplicates(path, list(value))
-            return
+            if line.strip():
+                _check_duplicates(path, list(_json_object(path, number, line)))
+                return
     msg = f"{path}: file is empty (no JSON objects); write one JSON object per line"
     raise InputError(msg)
 
@@ -322,22 +323,8 @@ def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
     with _open_text(table.path, table.compressed) as handle:
         if table.format == "jsonl":
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    msg = (
-                        f"{table.path} line {number}: invalid JSON ({exc.msg}, column {exc.colno})"
-                    )
-                    raise InputError(msg) from None
-                if not isinstance(value, dict):
-                    msg = (
-                        f"{table.path} line {number}: expected a JSON object per line, "
-                        f"got {type(value).__name__}"
-                    )
-                    raise InputError(msg)
-                yield number, value
+                if line.strip():
+                    yield number, _json_object(table.path, number, line)
         else:
             reader = csv.reader(handle, delimiter="\t" if table.format == "tsv" else ",")
             header = next(reader)
