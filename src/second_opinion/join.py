@@ -9,6 +9,7 @@ the final left join then run on those small tables, and the result is either ret
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from second_opinion.tables import (
     open_table,
     quote_ident,
     scan_sql,
+    whole_column_types,
     write_query,
 )
 
@@ -227,19 +229,7 @@ class _Joiner:
         """Read every input once, check it, and compute coverage; raise on policy failure."""
         self._base = base = open_table(self.con, self.spec.features)
         base.require(self.spec.key, "key column", "fix the key (option key)")
-        others = [c for c in base.columns if c not in self.spec.key]
-        self._load(
-            base,
-            "so_base",
-            scan_sql(
-                base,
-                text=self.spec.key,
-                numbers=(),
-                others=others,
-                aliases={c: self.bcol(c) for c in base.columns},
-            ),
-            (),
-        )
+        self._load_base(base)
         if _scalar(self.con, "SELECT count(*) FROM so_base") == 0:
             msg = f"{base.path}: the table has no rows"
             raise InputError(msg)
@@ -257,6 +247,33 @@ class _Joiner:
         coverage = tuple(self._coverage(s) for s in self.sidecars)
         self._check_policies(coverage)
         return coverage
+
+    def _load_base(self, base: TableFile) -> None:
+        """Load the base as ``so_base``: key columns text, the others typed over every value."""
+        aliases = {c: self.bcol(c) for c in base.columns}
+        others = [c for c in base.columns if c not in self.spec.key]
+        if base.format == "parquet":  # types are stored, not guessed
+            query = scan_sql(base, text=self.spec.key, numbers=(), others=others, aliases=aliases)
+            self._load(base, "so_base", query, ())
+            return
+        self._load(base, "so_base_text", scan_sql(base, text=base.columns, numbers=(),
+                                                   aliases=aliases), ())  # fmt: skip
+        types = whole_column_types(
+            self.con, "so_base_text", [(aliases[c], base.type_of(c)) for c in others]
+        )
+        typed = dict(zip(others, types, strict=True))
+        select = [
+            aliases[c] if c not in typed else f"CAST({aliases[c]} AS {typed[c]}) AS {aliases[c]}"
+            for c in base.columns
+        ]
+        self.con.execute(
+            f"CREATE TEMP TABLE so_base AS SELECT {', '.join(select)} FROM so_base_text "
+            "ORDER BY rowid"
+        )
+        self.con.execute("DROP TABLE so_base_text")
+        self._base = dataclasses.replace(
+            base, types=tuple(typed.get(c, "VARCHAR") for c in base.columns)
+        )
 
     def _load(self, table: TableFile, name: str, query: str, numbers: Sequence[str]) -> None:
         try:
@@ -308,11 +325,7 @@ class _Joiner:
             )
         not_scores = {*keys, spec.frame_column}
         if spec.columns is None:
-            columns = tuple(
-                c
-                for c, t in zip(table.columns, table.types, strict=True)
-                if c not in not_scores and is_numeric_type(t)
-            )
+            columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
             if not columns:
                 msg = (
                     f"{table.path}: no numeric score columns besides the key "

@@ -92,6 +92,18 @@ class TableFile:
         """The sniffed DuckDB type of ``column``."""
         return self.types[self.columns.index(column)]
 
+    def numeric_columns(self) -> tuple[str, ...]:
+        """Columns whose values are numbers: sniffed as such, or, in CSV/TSV, text columns
+        whose first values all read as numbers (DuckDB's sniffer takes ``inf`` for a date).
+        """
+        numeric = [is_numeric_type(t) for t in self.types]
+        if self.format in ("csv", "tsv"):
+            doubtful = [c for c, n in zip(self.columns, numeric, strict=True) if not n]
+            if doubtful:
+                texts = _text_numbers(self, doubtful)
+                numeric = [n or c in texts for c, n in zip(self.columns, numeric, strict=True)]
+        return tuple(c for c, n in zip(self.columns, numeric, strict=True) if n)
+
     def require(self, columns: Sequence[str], what: str, fix: str) -> None:
         """Raise an :class:`InputError` naming the first of ``columns`` the file lacks."""
         for column in columns:
@@ -187,7 +199,11 @@ def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
     if fmt == "parquet":
         return f"read_parquet({lit}{options})"
     delim = "\t" if fmt == "tsv" else ","
-    return f"read_csv({lit}, header=true, delim={quote_literal(delim)}{options})"
+    # The dialect is fixed, not sniffed: double quotes, no comment lines ('x' and '#' are data).
+    return (
+        f"read_csv({lit}, header=true, delim={quote_literal(delim)}, quote='\"', escape='\"', "
+        f"comment=''{options})"
+    )
 
 
 def _check_duplicates(path: Path, names: Sequence[str]) -> None:
@@ -243,6 +259,59 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
             for _ in _iter_records(table):
                 pass
     return table
+
+
+_NESTED_PREFIXES = ("STRUCT", "MAP", "JSON", "UNION")
+
+
+def infer_column_type(sniffed: str, bigint: bool, double: bool, boolean: bool) -> str:
+    """The type of a text column from facts about *all* its values (not a sample).
+
+    Narrowest first: BIGINT, DOUBLE, BOOLEAN; a nested JSON value stays JSON; else VARCHAR.
+    """
+    if bigint:
+        return "BIGINT"
+    if double:
+        return "DOUBLE"
+    if boolean:
+        return "BOOLEAN"
+    upper = sniffed.upper()
+    if upper.startswith(_NESTED_PREFIXES) or upper.endswith("[]"):
+        return "JSON"
+    return "VARCHAR"
+
+
+def whole_column_types(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Infer, in one pass over an in-memory table of text columns, each column's real type.
+
+    ``columns`` are (internal name, sniffed type). DuckDB sniffs types from the first rows only;
+    a value past its sample would then be truncated (2.5 read as 2) or refused. Reading text and
+    deciding over every value keeps values exact.
+    """
+    if not columns:
+        return []
+    checks = []
+    for name, _ in columns:
+        c = quote_ident(name)
+        checks.append(
+            # TRY_CAST rounds '4.6' to a BIGINT 5: require digits only, then that it fits.
+            f"bool_and({c} IS NULL OR (regexp_full_match(trim({c}), '[+-]?[0-9]+') "
+            f"AND TRY_CAST({c} AS BIGINT) IS NOT NULL)), "
+            f"bool_and({c} IS NULL OR TRY_CAST({c} AS DOUBLE) IS NOT NULL), "
+            f"bool_and({c} IS NULL OR lower({c}) IN ('true', 'false')), count({c})"
+        )
+    rows = con.execute(f"SELECT {', '.join(checks)} FROM {relation}").fetchall()
+    facts = rows[0] if rows else ()
+    types = []
+    for i, (_, sniffed) in enumerate(columns):
+        bigint, double, boolean, count = facts[4 * i : 4 * i + 4]
+        if not count:  # no value at all: keep what the sniffer said
+            types.append(sniffed if not sniffed.upper().startswith(_NESTED_PREFIXES) else "JSON")
+        else:
+            types.append(infer_column_type(sniffed, bool(bigint), bool(double), bool(boolean)))
+    return types
 
 
 def _text_expr(table: TableFile, column: str) -> str:
@@ -334,13 +403,34 @@ def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
                 start = reader.line_num + 1
 
 
+HEAD_ROWS = 1000
+
+
+def _text_numbers(table: TableFile, columns: Sequence[str]) -> set[str]:
+    """Which of ``columns`` hold only numbers (or blanks, at least one number) in the first rows."""
+    seen: dict[str, bool] = {}
+    possible = set(columns)
+    with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, InputError):
+        for count, (_, record) in enumerate(_iter_records(table)):
+            if count >= HEAD_ROWS or not possible:
+                break
+            for column in list(possible):
+                value = record.get(column)
+                if isinstance(value, str) and value.strip():
+                    if _is_number_text(value):
+                        seen[column] = True
+                    else:
+                        possible.discard(column)
+    return {c for c in possible if seen.get(c)}
+
+
 def _bad_number(value: object, fmt: TableFormat) -> bool:
     if value is None or isinstance(value, bool | int | float):
         return False
     if isinstance(value, str):
-        # DuckDB's JSON reader refuses numeric strings with surrounding spaces; its CSV reader not.
-        padded = fmt == "jsonl" and value != value.strip()
-        return padded or not _is_number_text(value)
+        # DuckDB's JSON reader refuses numeric strings with spaces or a '+'; its CSV reader not.
+        unplain = fmt == "jsonl" and (value != value.strip() or value.startswith("+"))
+        return unplain or not _is_number_text(value)
     return True
 
 
@@ -372,10 +462,16 @@ def explain_scan_error(
         where, column, value = located
         place = f"row {where + 1}" if table.format == "parquet" else f"line {where}"
         shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+        unplain = table.format == "jsonl" and isinstance(value, str) and _is_number_text(value)
+        kind = "a plain number" if unplain else "a number"
+        hint = (
+            ' (in JSONL write numbers as JSON numbers or as strings like "2.5": no spaces, no +)'
+            if unplain
+            else ""
+        )
         return InputError(
-            f"{table.path} {place}: column {column!r} has {shown}, "
-            "which is not a number; fix the value, or leave the column out "
-            "(choose columns explicitly)"
+            f"{table.path} {place}: column {column!r} has {shown}, which is not {kind}{hint}; "
+            "fix the value, or leave the column out (choose columns explicitly)"
         )
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InputError(f"{table.path}: cannot read as {table.format} ({first_line})")
