@@ -10,6 +10,7 @@ run holds the output folder's lock throughout, saves the hash cache, and records
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import multiprocessing
 import os
@@ -134,10 +135,10 @@ class Plan:
     job: Job
     run: bool
     reason: str
-    input_sha256: tuple[str, ...]
-    input_stats: tuple[tuple[int, int], ...]  # (size, mtime_ns) when hashed
+    input_sha256: tuple[str, ...] | None  # None: not needed to decide; the worker hashes
+    input_stats: tuple[tuple[int, int], ...]  # (size, mtime_ns) when planned
     spec_sha256: str
-    fingerprint: str
+    fingerprint: str | None
     record: dict[str, Any] | None
 
 
@@ -155,6 +156,9 @@ def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
     spec_sha = spec_digest(job.spec.model_dump(mode="json"))
     try:
         stats = tuple(_stat(path) for _, _, path in job.inputs)
+        if not job.output.is_file():
+            # Nothing to compare with: the worker hashes the inputs while it joins.
+            return Plan(job, True, "no output", None, stats, spec_sha, None, None)
         inputs = tuple(cache.sha256(path) for _, _, path in job.inputs)
     except OSError as exc:
         msg = f"cannot read input {exc.filename}: {exc.strerror}"
@@ -164,8 +168,6 @@ def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
     def plan(run: bool, reason: str, record: dict[str, Any] | None = None) -> Plan:
         return Plan(job, run, reason, inputs, stats, spec_sha, fp, record)
 
-    if not job.output.is_file():
-        return plan(True, "no output")
     try:
         record = read_record(job.output)
     except ProvenanceUnreadable as exc:
@@ -232,9 +234,22 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
     staging = job.output.with_name(
         f".{job.output.name}.{secrets.token_hex(6)}.staging{''.join(job.output.suffixes)}"
     )
+    paths = [path for _, _, path in job.inputs]
+    hasher = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
+        # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
+        pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
         events.put(("phase", job.name, "joining"))
         report = join_to_file(job.spec, staging)
+        try:
+            input_sha256: tuple[str, ...] = pending.result()
+        except OSError as exc:
+            _check_unchanged(plan)  # names the input that went away, if that is what happened
+            msg = f"cannot read input {exc.filename}: {exc.strerror}"
+            raise InputError(msg) from None
+        fp = plan.fingerprint or fingerprint(
+            plan.spec_sha256, list(input_sha256), "".join(job.output.suffixes)
+        )
         _check_unchanged(plan)
         events.put(("phase", job.name, "provenance"))
         output_sha = sha256_file(staging)
@@ -242,7 +257,7 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
         rows_by_scorer = {c.scorer: c.sidecar_rows for c in report.coverage}
         base_rows = report.coverage[0].base_rows if report.coverage else report.rows
         inputs: list[dict[str, Any]] = []
-        for (role, scorer, path), digest in zip(job.inputs, plan.input_sha256, strict=True):
+        for (role, scorer, path), digest in zip(job.inputs, input_sha256, strict=True):
             item: dict[str, Any] = {
                 "role": role,
                 "path": str(path),
@@ -266,7 +281,7 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
             },
             "job": job.canonical(),
             "spec_sha256": plan.spec_sha256,
-            "fingerprint": plan.fingerprint,
+            "fingerprint": fp,
             "inputs": inputs,
             "output": {
                 "path": str(job.output),
@@ -285,6 +300,11 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
             "status": "done", "rows": report.rows, "coverage": _coverage_fractions(coverage),
             "seconds": time.monotonic() - clock,
             "output_stat": (stat.st_size, stat.st_mtime_ns, output_sha),
+            "input_hashes": [
+                (str(path.absolute()), size, mtime, digest)
+                for path, (size, mtime), digest in zip(paths, plan.input_stats, input_sha256,
+                                                       strict=True)
+            ],
         }))  # fmt: skip
     except SecondOpinionError as exc:
         report_coverage = getattr(exc, "report", None)
@@ -318,6 +338,7 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
             )
         )
     finally:
+        hasher.shutdown(wait=True, cancel_futures=True)
         staging.unlink(missing_ok=True)
 
 
@@ -422,6 +443,9 @@ class _Scheduler:
             return
         process, plan = self.running.pop(name)
         process.join()
+        for path, size, mtime_ns, sha in payload.pop("input_hashes", []):
+            self.cache.entries[path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
+            self.cache.changed = True
         size_mtime_sha = payload.pop("output_stat", None)
         if size_mtime_sha is not None:
             size, mtime_ns, sha = size_mtime_sha
