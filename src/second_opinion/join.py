@@ -249,19 +249,33 @@ class _Joiner:
         return coverage
 
     def _load_base(self, base: TableFile) -> None:
-        """Load the base as ``so_base``: key columns text, the others typed over every value."""
+        """Load the base as ``so_base``: key columns text, the others typed over every value.
+
+        DuckDB sniffs types from the first rows; a value past them would be truncated (2.5 read
+        into an integer column as 2). So the columns a sniff can get wrong are read as text and
+        typed over all their values (:func:`whole_column_types`): in CSV/TSV every column; in
+        JSONL the integer ones (numbers there are typed by JSON itself, and a column sniffed as
+        float is read as DOUBLE, which holds any later integer exactly). Parquet stores types.
+        """
         aliases = {c: self.bcol(c) for c in base.columns}
         others = [c for c in base.columns if c not in self.spec.key]
-        if base.format == "parquet":  # types are stored, not guessed
+        if base.format == "parquet":
             query = scan_sql(base, text=self.spec.key, numbers=(), others=others, aliases=aliases)
             self._load(base, "so_base", query, ())
             return
-        self._load(base, "so_base_text", scan_sql(base, text=base.columns, numbers=(),
-                                                   aliases=aliases), ())  # fmt: skip
+        if base.format == "jsonl":
+            floats = [c for c in others if base.type_of(c).upper() in ("DOUBLE", "FLOAT")]
+            doubtful = [c for c in others if is_numeric_type(base.type_of(c)) and c not in floats]
+        else:
+            floats, doubtful = [], others
+        kept = [c for c in others if c not in floats and c not in doubtful]
+        query = scan_sql(base, text=[*self.spec.key, *doubtful], numbers=floats, others=kept,
+                         aliases=aliases)  # fmt: skip
+        self._load(base, "so_base_text", query, floats)
         types = whole_column_types(
-            self.con, "so_base_text", [(aliases[c], base.type_of(c)) for c in others]
+            self.con, "so_base_text", [(aliases[c], base.type_of(c)) for c in doubtful]
         )
-        typed = dict(zip(others, types, strict=True))
+        typed = dict(zip(doubtful, types, strict=True))
         select = [
             aliases[c] if c not in typed else f"CAST({aliases[c]} AS {typed[c]}) AS {aliases[c]}"
             for c in base.columns
@@ -271,8 +285,9 @@ class _Joiner:
             "ORDER BY rowid"
         )
         self.con.execute("DROP TABLE so_base_text")
+        final = dict.fromkeys(self.spec.key, "VARCHAR") | dict.fromkeys(floats, "DOUBLE") | typed
         self._base = dataclasses.replace(
-            base, types=tuple(typed.get(c, "VARCHAR") for c in base.columns)
+            base, types=tuple(final.get(c, base.type_of(c)) for c in base.columns)
         )
 
     def _load(self, table: TableFile, name: str, query: str, numbers: Sequence[str]) -> None:
