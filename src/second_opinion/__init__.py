@@ -14,8 +14,7 @@ The public API::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from second_opinion._version import __version__
 from second_opinion.coverage import Coverage, UnmatchedKey
 from second_opinion.errors import (
     InputError,
@@ -27,11 +26,6 @@ from second_opinion.errors import (
 from second_opinion.join import JoinReport, JoinResult, join, join_to_file
 from second_opinion.keys import normalize_key
 from second_opinion.spec import JoinSpec, SidecarSpec
-
-try:
-    __version__ = version("second-opinion")
-except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "Coverage",

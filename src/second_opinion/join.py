@@ -271,6 +271,13 @@ class _Joiner:
         kept = [c for c in others if c not in floats and c not in doubtful]
         query = scan_sql(base, text=[*self.spec.key, *doubtful], numbers=floats, others=kept,
                          aliases=aliases)  # fmt: skip
+        final = dict.fromkeys(self.spec.key, "VARCHAR") | dict.fromkeys(floats, "DOUBLE")
+        if not doubtful:  # nothing to retype: load straight into place
+            self._load(base, "so_base", query, floats)
+            self._base = dataclasses.replace(
+                base, types=tuple(final.get(c, base.type_of(c)) for c in base.columns)
+            )
+            return
         self._load(base, "so_base_text", query, floats)
         types = whole_column_types(
             self.con, "so_base_text", [(aliases[c], base.type_of(c)) for c in doubtful]
@@ -285,7 +292,7 @@ class _Joiner:
             "ORDER BY rowid"
         )
         self.con.execute("DROP TABLE so_base_text")
-        final = dict.fromkeys(self.spec.key, "VARCHAR") | dict.fromkeys(floats, "DOUBLE") | typed
+        final |= typed
         self._base = dataclasses.replace(
             base, types=tuple(final.get(c, base.type_of(c)) for c in base.columns)
         )

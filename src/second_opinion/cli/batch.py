@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from second_opinion.cli.progress import BatchDisplay
 from second_opinion.cli.render import console, print_json
 from second_opinion.errors import JobsFailedError
-from second_opinion.runner import BatchResult, run_batch
+
+if TYPE_CHECKING:
+    from second_opinion.runner import BatchResult
 
 
 def batch_table(result: BatchResult) -> Table:
@@ -65,6 +66,10 @@ def batch_command(
     Exit status: 0 every job done or up to date; 1 a job failed; 2 invalid manifest or usage;
     130 interrupted (nothing partial is left).
     """
+    # Imported here: the runner (multiprocessing, manifests, YAML) is not needed by other commands.
+    from second_opinion.cli.progress import BatchDisplay  # noqa: PLC0415
+    from second_opinion.runner import run_batch  # noqa: PLC0415
+
     with BatchDisplay(live=console.is_terminal and not as_json) as display:
         result = run_batch(
             manifest,

@@ -9,8 +9,6 @@ import typer
 
 from second_opinion.cli.render import console, print_json
 from second_opinion.errors import InputError
-from second_opinion.manifest import manifest_schema
-from second_opinion.validate import validate_manifest
 
 
 def validate_command(
@@ -24,6 +22,8 @@ def validate_command(
 
     Exit status: 0 valid; 2 invalid (every problem is listed with its location).
     """
+    from second_opinion.validate import validate_manifest  # noqa: PLC0415 - only this command
+
     try:
         report = validate_manifest(manifest, out_dir=out_dir)
     except InputError as exc:
@@ -41,4 +41,6 @@ def validate_command(
 
 def schema_command() -> None:
     """Print the JSON Schema of batch manifests (version 1)."""
+    from second_opinion.manifest import manifest_schema  # noqa: PLC0415 - only this command
+
     print_json(manifest_schema())

@@ -9,7 +9,6 @@ import typer
 from second_opinion.cli.batch import batch_table
 from second_opinion.cli.render import console, print_json
 from second_opinion.errors import PolicyError
-from second_opinion.smoke import run_smoke
 
 
 def smoke_command(
@@ -19,6 +18,8 @@ def smoke_command(
 
     Prints PASS, or FAIL with the first difference. Exit status: 0 pass; 1 fail.
     """
+    from second_opinion.smoke import run_smoke  # noqa: PLC0415 - only this command
+
     result = run_smoke()
     if as_json:
         print_json(result.to_dict())

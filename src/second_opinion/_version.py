@@ -1,0 +1,3 @@
+"""The version of second-opinion (read by the build backend too)."""
+
+__version__ = "0.1.0"
