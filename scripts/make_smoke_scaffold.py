@@ -35,7 +35,10 @@ def main() -> None:
     rng.shuffle(scored)
     with (HERE / "scores_a_niqe.jsonl").open("w", encoding="utf-8") as handle:
         for clip in scored:
-            row = {"video": f"/videos/corpus_a/{clip.upper()}.mp4", "niqe": round(rng.uniform(2.5, 9.0), 3)}
+            row = {
+                "video": f"/videos/corpus_a/{clip.upper()}.mp4",
+                "niqe": round(rng.uniform(2.5, 9.0), 3),
+            }
             handle.write(json.dumps(row) + "\n")
 
     # corpus B: CSV, integer ids; DOVER scores per frame, one NaN frame, one clip with no frames.
@@ -44,14 +47,23 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["clip_id", "mos", "adm2", "vif", "motion2"])
         for clip in clips_b:
-            writer.writerow([clip, round(rng.uniform(0.0, 100.0), 2), round(rng.uniform(0.6, 1.0), 4),
-                             round(rng.uniform(0.3, 1.0), 4), round(rng.uniform(0.0, 20.0), 3)])
+            writer.writerow(
+                [
+                    clip,
+                    round(rng.uniform(0.0, 100.0), 2),
+                    round(rng.uniform(0.6, 1.0), 4),
+                    round(rng.uniform(0.3, 1.0), 4),
+                    round(rng.uniform(0.0, 20.0), 3),
+                ]
+            )
     with (HERE / "scores_b_dover_frames.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["clip_id", "frame", "technical", "aesthetic"])
         for clip in [*clips_b[:-2], "4999"]:
             for frame in range(rng.randint(3, 6)):
-                technical = "nan" if (clip, frame) == ("4003", 1) else round(rng.uniform(0.1, 0.9), 4)
+                technical = (
+                    "nan" if (clip, frame) == ("4003", 1) else round(rng.uniform(0.1, 0.9), 4)
+                )
                 writer.writerow([clip, frame, technical, round(rng.uniform(0.2, 0.8), 4)])
 
 
