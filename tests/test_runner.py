@@ -645,7 +645,7 @@ def test_the_provenance_record_says_what_produced_the_output(ran: Scaffold) -> N
     assert (coverage["matched"], coverage["base_rows"], coverage["missing"]) == (11, 12, 1)
     assert coverage["coverage"] == pytest.approx(11 / 12)
     assert coverage["unmatched_base"] == [
-        {"key": ["a007"], "closest": ["/videos/corpus_a/A005.mp4"]}
+        {"key": ["a007"], "closest": ["/videos/corpus_a/A008.mp4"]}
     ]
 
     expected_fp = fingerprint(spec_digest(spec), [features["sha256"], sidecar["sha256"]], ".jsonl")

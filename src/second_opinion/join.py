@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pyarrow is imported by DuckDB when a table is asked for, no
     import pyarrow as pa
 
 EXAMPLES = 5
-NEIGHBOURS = 8  # keys on each side, in sorted order, considered as a closest key
+NEIGHBOURS = 6  # keys on each side, in sorted order, considered as a closest key
 _ROW = "__so_row"
 _COUNT = "__so_n"
 
@@ -244,7 +244,7 @@ class _Joiner:
                 self._load_per_frame(sidecar)
             else:
                 self._load_per_clip(sidecar)
-        coverage = tuple(self._coverage(s) for s in self.sidecars)
+        coverage = self._with_base_closest([self._coverage(s) for s in self.sidecars])
         self._check_policies(coverage)
         return coverage
 
@@ -589,48 +589,41 @@ class _Joiner:
             raise InputError(msg)
 
     def _coverage(self, sidecar: _Sidecar) -> Coverage:
+        """The coverage of one sidecar; unmatched sidecar keys get their closest partner later,
+        in one lookup for all sidecars (see :meth:`_with_base_closest`)."""
         self._check_base_normalized(sidecar)
         con, s, n = self.con, sidecar.name, len(self.spec.key)
         match = self._match(sidecar)
-        # One pass over the base (left join): rows, matched rows, nulls per output column.
+        keys = ", ".join(f"b.{self.bcol(k)}" for k in self.spec.key)
+        oks = ", ".join(f"s.ok{i}" for i in range(n))
+        # One pass over the base (left join): rows, matched rows, the first unmatched keys in
+        # base order, nulls per output column.
         nulls = "".join(
             f", count(*) FILTER (WHERE s.{_COUNT} IS NOT NULL AND {v} IS NULL)"
             for v in self._value_columns(sidecar, "s")
         )
         base_pass = first_row(
             con,
-            f"SELECT count(*), count(s.{_COUNT}){nulls} FROM so_base b LEFT JOIN {s} s ON {match}",
-        ) or (0, 0)
+            f"SELECT count(*), count(s.{_COUNT}), (list([{keys}] ORDER BY b.rowid) "
+            f"FILTER (WHERE s.{_COUNT} IS NULL))[1:{EXAMPLES}]{nulls} "
+            f"FROM so_base b LEFT JOIN {s} s ON {match}",
+        ) or (0, 0, None)
         base_rows, matched = int(base_pass[0]), int(base_pass[1])
-        # One pass over the sidecar: keys, rows, duplicate keys, extra keys, non-finite values.
+        missing_examples = [_key_text(k) for k in base_pass[2] or []]
+        # One pass over the sidecar: keys, rows, duplicate keys, extra keys (and the first of
+        # them), non-finite values.
+        order = "s.ok0" if sidecar.spec.per_frame else f"s.{_ROW}"
         bad = "".join(f", coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
         side_pass = first_row(
             con,
-            f"SELECT count(*), coalesce(sum({_COUNT}), 0), "
-            f"count(*) FILTER (WHERE {_COUNT} > 1), "
-            f"count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM so_base b WHERE {match})){bad} "
-            f"FROM {s} s",
-        ) or (0, 0, 0, 0)
-        extra = int(side_pass[3])
-        keys = ", ".join(f"b.{self.bcol(k)}" for k in self.spec.key)
-        oks = ", ".join(f"s.ok{i}" for i in range(n))
-        missing_examples: list[tuple[str, ...]] = []
-        extra_examples: list[tuple[str, ...]] = []
-        if matched < base_rows:
-            query = (
-                f"SELECT {keys} FROM so_base b ANTI JOIN {s} s ON {match} "
-                f"ORDER BY b.rowid LIMIT {EXAMPLES}"
-            )
-            missing_examples = [_key_text(r) for r in con.execute(query).fetchall()]
-        if extra:
-            order = "s.ok0" if sidecar.spec.per_frame else f"s.{_ROW}"
-            query = (
-                f"SELECT {oks} FROM {s} s ANTI JOIN so_base b ON {match} "
-                f"ORDER BY {order} LIMIT {EXAMPLES}"
-            )
-            extra_examples = [_key_text(r) for r in con.execute(query).fetchall()]
+            f"SELECT count(*), coalesce(sum({_COUNT}), 0), count(*) FILTER (WHERE {_COUNT} > 1), "
+            f"count(*) FILTER (WHERE extra), "
+            f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}]{bad} "
+            f"FROM (SELECT s.*, NOT EXISTS (SELECT 1 FROM so_base b WHERE {match}) AS extra "
+            f"FROM {s} s) s",
+        ) or (0, 0, 0, 0, None)
+        extra_examples = [_key_text(k) for k in side_pass[4] or []]
         side_closest = self._closest(missing_examples, f"{s} s", self._display(oks))
-        base_closest = self._closest(extra_examples, "so_base b", self._display(keys))
         return Coverage(
             scorer=sidecar.spec.scorer,
             path=str(sidecar.table.path),
@@ -639,15 +632,30 @@ class _Joiner:
             sidecar_keys=int(side_pass[0]),
             matched=matched,
             missing=base_rows - matched,
-            extra=extra,
+            extra=int(side_pass[3]),
             duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
-            nulls={o.name: int(v) for o, v in zip(sidecar.outputs, base_pass[2:], strict=True)},
-            non_finite={c: int(side_pass[4 + i]) for i, c in enumerate(sidecar.columns)},
+            nulls={o.name: int(v) for o, v in zip(sidecar.outputs, base_pass[3:], strict=True)},
+            non_finite={c: int(side_pass[5 + i]) for i, c in enumerate(sidecar.columns)},
             coverage=matched / base_rows,
             unmatched_base=tuple(map(UnmatchedKey, missing_examples, side_closest)),
-            unmatched_sidecar=tuple(map(UnmatchedKey, extra_examples, base_closest)),
+            unmatched_sidecar=tuple(UnmatchedKey(k, None) for k in extra_examples),
             per_frame=sidecar.spec.per_frame,
             higher_is_better=sidecar.spec.higher_is_better,
+        )
+
+    def _with_base_closest(self, reports: Sequence[Coverage]) -> tuple[Coverage, ...]:
+        """Fill in the closest base key of every sidecar's unmatched keys, in one lookup."""
+        wanted = [u.key for r in reports for u in r.unmatched_sidecar]
+        keys = ", ".join(f"b.{self.bcol(k)}" for k in self.spec.key)
+        found = iter(self._closest(wanted, "so_base b", self._display(keys)))
+        return tuple(
+            dataclasses.replace(
+                r,
+                unmatched_sidecar=tuple(
+                    UnmatchedKey(u.key, next(found)) for u in r.unmatched_sidecar
+                ),
+            )
+            for r in reports
         )
 
     @staticmethod
