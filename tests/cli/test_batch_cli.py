@@ -6,11 +6,8 @@ Every command runs in a subprocess with stdout and stderr as pipes (not a termin
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +18,10 @@ from second_opinion.lock import output_lock
 from second_opinion.manifest import load_manifest
 from second_opinion.provenance import provenance_path, read_record
 from second_opinion.runner import run_batch
+from tests.cli._run import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SCAFFOLD = ROOT / "testdata" / "smoke-second-opinion-batch"
-PYTHON_M = (sys.executable, "-m", "second_opinion")
-# rich wraps and truncates at 80 columns when stdout is not a terminal.
-ENV = {**os.environ, "COLUMNS": "200"}
 JOBS = ("corpus-a", "corpus-b")
 RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{6}"
 LOG_LINE = re.compile(
@@ -37,16 +32,7 @@ TOP_KEYS = ["run_id", "manifest", "output_dir", "started", "finished", "dry_run"
 JOB_KEYS = ["name", "status", "reason", "output", "rows", "coverage", "seconds", "error"]
 
 
-def so(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*PYTHON_M, *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env=ENV,
-        timeout=120,
-    )
+so = run_cli
 
 
 @pytest.fixture

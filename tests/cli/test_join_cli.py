@@ -9,11 +9,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,12 +22,10 @@ from typing import Any
 import pytest
 
 from tests._tables import read_rows, same_value, write_table
+from tests.cli._run import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_M = (sys.executable, "-m", "second_opinion")
 CONSOLE_SCRIPT = (str(Path(sys.executable).parent / "second-opinion"),)
-# rich wraps and truncates at 80 columns when stdout is not a terminal.
-ENV = {**os.environ, "COLUMNS": "200"}
 
 REPORT_KEYS = ["ok", "output", "rows", "columns", "coverage"]
 FAILURE_KEYS = ["ok", "error", "coverage"]
@@ -54,18 +50,7 @@ COVERAGE_KEYS = [
 BASE_COLUMNS = ["clip_id", "mos", "vmaf"]
 
 
-def run(
-    *args: str | Path, cwd: Path | None = None, program: Sequence[str] = PYTHON_M
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*program, *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env=ENV,
-        timeout=120,
-    )
+run = run_cli
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,6 @@ Every test runs ``python -m second_opinion`` in a subprocess, as a user would.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +13,13 @@ import pytest
 
 from second_opinion.spec import OPTION_FIELDS
 from tests._tables import write_table
+from tests.cli._run import ENV, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "testdata" / "smoke-second-opinion-batch" / "batch.json"
-# rich wraps at 80 columns when stdout is not a terminal.
-ENV = {**os.environ, "COLUMNS": "200"}
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "second_opinion", *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env or ENV,
-        timeout=120,
-    )
+run = run_cli
 
 
 @pytest.fixture
