@@ -414,10 +414,9 @@ class _Joiner:
         aliases |= {c: f"c{i}" for i, c in enumerate(sidecar.columns)}
         return scan_sql(sidecar.table, text=sidecar.keys, numbers=sidecar.columns, aliases=aliases)
 
-    def _normalized(self, prefix: str, spec: SidecarSpec) -> list[str]:
-        return [
-            normalize_sql(f"{prefix}k{i}", spec.normalize_keys) for i in range(len(self.spec.key))
-        ]
+    def _normalized(self, spec: SidecarSpec) -> list[str]:
+        """The sidecar's key columns ``k<i>``, normalised as ``spec`` asks."""
+        return [normalize_sql(f"k{i}", spec.normalize_keys) for i in range(len(self.spec.key))]
 
     def _key_lists(self) -> tuple[str, str]:
         n = len(self.spec.key)
@@ -439,7 +438,7 @@ class _Joiner:
         self._load(sidecar.table, raw, self._scan(sidecar), sidecar.columns)
         self._check_sidecar_null_keys(sidecar, raw)
         ks, nks = self._key_lists()
-        norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized("", spec)))
+        norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized(spec)))
         source = f"SELECT rowid, {ks}, {norm}, {self._finite(sidecar)} FROM {raw}"
         duplicated = _scalar(
             self.con,
@@ -510,7 +509,7 @@ class _Joiner:
     def _load_per_frame(self, sidecar: _Sidecar) -> None:
         spec, n = sidecar.spec, len(self.spec.key)
         ks, nks = self._key_lists()
-        norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized("", spec)))
+        norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized(spec)))
         aggs = []
         for output in sidecar.outputs:
             stat = cast(PoolStat, output.stat)

@@ -99,15 +99,6 @@ def environment() -> dict[str, Any]:
     }
 
 
-def describe_file(path: Path, sha256: str | None = None) -> dict[str, Any]:
-    """Path, size and SHA-256 of a file."""
-    return {
-        "path": str(path),
-        "size": path.stat().st_size,
-        "sha256": sha256 or sha256_file(path),
-    }
-
-
 def write_record(record: dict[str, Any], output: Path) -> Path:
     """Write ``record`` beside ``output``, atomically, with a deterministic key order."""
     target = provenance_path(output)
