@@ -1,0 +1,1 @@
+"""The signal-mix audit: how well quality scores agree with subjective ratings."""

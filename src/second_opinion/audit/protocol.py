@@ -1,0 +1,276 @@
+"""The UGC-VQA split protocol (Tu et al., IEEE TIP 2021), as published in its evaluation script.
+
+For each of ``r`` random 80/20 splits (``train_test_split(test_size=0.2,
+random_state=ceil(8.8 * i))``, i = 1..r, shuffled, no grouping):
+
+* a training-free signal (one column) is compared with MOS as it is, on the test split;
+* a feature matrix (several columns) is regressed: infinities → NaN → the training split's
+  column mean; MinMax scaling fitted on the training split; an RBF SVR whose ``C`` (2^1..2^10)
+  and ``gamma`` (2^-8..2^1) are chosen by 3-fold cross-validation on the training split
+  (``GridSearchCV`` with its default scoring, the regressor's R²), refitted on the whole training
+  split, predicting the test split (``model='ridge'``: ``RidgeCV`` over a fixed alpha grid, a fast
+  alternative);
+* the test split's predictions are scored: SRCC (Spearman), KRCC (Kendall tau-b), and PLCC and
+  RMSE after fitting the 4-parameter logistic
+  ŷ = β2 + (β1 − β2) / (1 + exp(−(x − β3)/|β4|)) from [max(MOS), min(MOS), mean(x), 0.5]
+  (a linear fit when the logistic fit fails).
+
+The result holds each split's metrics and their median and population standard deviation;
+like the benchmark, the summary shows SRCC and KRCC as magnitudes.
+
+Splits run in worker processes (``concurrent.futures.ProcessPoolExecutor``, ``spawn`` context)
+when ``jobs > 1``; every split is a pure function of its index, so the result is identical for
+any ``jobs``. The metrics are computed here with scipy directly (private helpers below).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.svm import SVR
+
+from second_opinion.audit.metrics import evaluate, summarize
+from second_opinion.errors import InputError
+
+Model = Literal["svr", "ridge"]
+MODELS: tuple[Model, ...] = get_args(Model)
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+
+TEST_SIZE = 0.2
+SVR_C_GRID: tuple[float, ...] = tuple(2.0**p for p in range(1, 11))
+SVR_GAMMA_GRID: tuple[float, ...] = tuple(2.0**p for p in range(-8, 2))
+CV_FOLDS = 3
+RIDGE_ALPHAS: tuple[float, ...] = tuple(10.0**p for p in np.arange(-4.0, 4.5, 0.5))
+METRICS: tuple[str, ...] = ("srcc", "krcc", "plcc", "rmse")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Median and population standard deviation of one metric over the splits."""
+
+    median: float
+    std: float
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    """Per-split metrics (in split order) and their summary.
+
+    ``srcc`` and ``krcc`` keep their sign per split; ``summary`` takes their magnitude first.
+    ``model`` is ``'training-free'`` for a single column, else the regressor used.
+    """
+
+    n: int
+    seeds: tuple[int, ...]
+    model: str
+    srcc: FloatArray
+    krcc: FloatArray
+    plcc: FloatArray
+    rmse: FloatArray
+    summary: dict[str, Summary]
+
+
+def split_seeds(r: int) -> list[int]:
+    """The ``random_state`` of each split: ``ceil(8.8 * i)`` for i = 1..r."""
+    _check_count("r", r)
+    return [math.ceil(8.8 * i) for i in range(1, r + 1)]
+
+
+def splits(n: int, r: int) -> list[tuple[IndexArray, IndexArray]]:
+    """``r`` shuffled 80/20 (train, test) index splits of ``range(n)``, one per seed."""
+    _check_count("n", n, minimum=5)
+    return [_split(n, seed) for seed in split_seeds(r)]
+
+
+def predict_training_free(x: npt.ArrayLike, train: IndexArray, test: IndexArray) -> FloatArray:
+    """The raw score on the test split (non-finite values take the training split's mean)."""
+    column = _as_matrix(x, "x")
+    if column.shape[1] != 1:
+        msg = (
+            f"A training-free signal is one column; got {column.shape[1]} columns in x. "
+            "Pass one score per clip, or use predict_regressed for a feature matrix."
+        )
+        raise InputError(msg)
+    return np.asarray(_impute(column, train)[test, 0], dtype=np.float64)
+
+
+def predict_regressed(
+    x: npt.ArrayLike,
+    mos: npt.ArrayLike,
+    train: IndexArray,
+    test: IndexArray,
+    model: Model = "svr",
+) -> FloatArray:
+    """Fit ``model`` on the training split and predict the test split.
+
+    Non-finite features take the training split's column mean; features are MinMax-scaled with
+    the training split's range; ``'svr'`` picks C and gamma by 3-fold ``GridSearchCV`` (default
+    scoring, R²; ``n_jobs=1``) on the training split and refits on all of it; ``'ridge'`` is
+    ``RidgeCV`` over ``RIDGE_ALPHAS``.
+    """
+    _check_model(model)
+    features = _impute(_as_matrix(x, "X"), train)
+    target = _as_vector(mos, "mos", features.shape[0])
+    scaler = MinMaxScaler().fit(features[train])
+    x_train = scaler.transform(features[train])
+    x_test = scaler.transform(features[test])
+    if model == "svr":
+        grid = GridSearchCV(
+            SVR(kernel="rbf"),
+            {"C": list(SVR_C_GRID), "gamma": list(SVR_GAMMA_GRID)},
+            cv=CV_FOLDS,
+            n_jobs=1,
+        )
+        grid.fit(x_train, target[train])
+        predicted = grid.predict(x_test)
+    else:
+        ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(x_train, target[train])
+        predicted = ridge.predict(x_test)
+    return np.asarray(predicted, dtype=np.float64)
+
+
+def run_protocol(
+    x: npt.ArrayLike,
+    mos: npt.ArrayLike,
+    *,
+    splits: int = 100,
+    model: Model = "svr",
+    jobs: int = 1,
+) -> ProtocolResult:
+    """Run the protocol over ``splits`` splits: training-free if ``x`` has one column."""
+    _check_model(model)
+    _check_count("splits", splits)
+    _check_count("jobs", jobs)
+    features = _as_matrix(x, "X")
+    target = _as_vector(mos, "mos", features.shape[0])
+    if features.shape[0] < 5:
+        msg = f"The protocol needs at least 5 clips for an 80/20 split; got {features.shape[0]}."
+        raise InputError(msg)
+    seeds = split_seeds(splits)
+    tasks = [(features, target, seed, model) for seed in seeds]
+    if jobs == 1 or splits == 1:
+        rows = [_run_split(task) for task in tasks]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, splits), mp_context=context) as pool:
+            rows = list(pool.map(_run_split, tasks))
+    table = np.asarray(rows, dtype=np.float64).reshape(len(seeds), len(METRICS))
+    columns = {name: table[:, i].copy() for i, name in enumerate(METRICS)}
+    summary = {
+        name: _summarize(np.abs(values) if name in {"srcc", "krcc"} else values)
+        for name, values in columns.items()
+    }
+    return ProtocolResult(
+        n=features.shape[0],
+        seeds=tuple(seeds),
+        model="training-free" if features.shape[1] == 1 else model,
+        srcc=columns["srcc"],
+        krcc=columns["krcc"],
+        plcc=columns["plcc"],
+        rmse=columns["rmse"],
+        summary=summary,
+    )
+
+
+def _run_split(task: tuple[FloatArray, FloatArray, int, Model]) -> tuple[float, ...]:
+    features, target, seed, model = task
+    train, test = _split(features.shape[0], seed)
+    if features.shape[1] == 1:
+        predicted = predict_training_free(features, train, test)
+    else:
+        predicted = predict_regressed(features, target, train, test, model)
+    return _test_metrics(predicted, target[test])
+
+
+def _split(n: int, seed: int) -> tuple[IndexArray, IndexArray]:
+    train, test = train_test_split(np.arange(n), test_size=TEST_SIZE, random_state=seed)
+    return np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp)
+
+
+def _test_metrics(predicted: FloatArray, y: FloatArray) -> tuple[float, float, float, float]:
+    """SRCC, KRCC, PLCC and RMSE on one test split (metrics.evaluate); NaN where undefined."""
+    try:
+        found = evaluate(predicted, y)
+    except InputError:  # a constant side on this split: no correlation is defined
+        # The mapping of a constant prediction is the mean MOS; its error is still defined.
+        rmse = (
+            float(np.sqrt(np.mean((y - np.mean(y)) ** 2))) if np.ptp(predicted) == 0 else math.nan
+        )
+        return math.nan, math.nan, math.nan, rmse
+    return found.srcc, found.krcc, found.plcc, found.rmse
+
+
+def _summarize(values: FloatArray) -> Summary:
+    summary = summarize(values[np.isfinite(values)])
+    return Summary(summary["median"], summary["std"])
+
+
+def _impute(features: FloatArray, train: IndexArray) -> FloatArray:
+    """Infinities → NaN → the training split's column mean (0 for an all-missing column)."""
+    out = np.where(np.isfinite(features), features, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(out[train], axis=0)
+    means = np.where(np.isfinite(means), means, 0.0)
+    missing = np.isnan(out)
+    out[missing] = np.broadcast_to(means, out.shape)[missing]
+    return out
+
+
+def _as_matrix(x: npt.ArrayLike, name: str) -> FloatArray:
+    try:
+        array = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        msg = f"{name} must be numeric (clips × features); converting it failed: {error}."
+        raise InputError(msg) from error
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or array.shape[1] == 0:
+        msg = (
+            f"{name} must be 1-D (one score per clip) or 2-D (clips × features); "
+            f"got shape {array.shape}. Reshape it to (n_clips, n_features)."
+        )
+        raise InputError(msg)
+    return array
+
+
+def _as_vector(values: npt.ArrayLike, name: str, n: int) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if array.shape[0] != n:
+        msg = (
+            f"{name} has {array.shape[0]} values but the features have {n} rows; "
+            "pass one value per clip, in the same order."
+        )
+        raise InputError(msg)
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        msg = (
+            f"{name} must be finite; value {array[bad[0]]!r} at index {int(bad[0])} "
+            f"({bad.size} non-finite in all). Drop those clips first."
+        )
+        raise InputError(msg)
+    return array
+
+
+def _check_count(name: str, value: int, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        msg = f"{name} must be an integer ≥ {minimum}; got {value!r}."
+        raise InputError(msg)
+
+
+def _check_model(model: str) -> None:
+    if model not in MODELS:
+        msg = f"model must be one of {', '.join(MODELS)}; got {model!r}."
+        raise InputError(msg)
