@@ -2,8 +2,8 @@
 
     python benchmarks/run_audit.py --splits 100 --jobs 2 [--signals NIQE,BRISQUE,VIDEVAL]
 
-Runs the published protocol (100 random 80/20 splits, SVR with a grid-searched C and gamma for
-feature sets, the raw score for NIQE) on the real data in ``../shared/real/konvid-1k`` and prints,
+Runs the published protocol (100 random 80/20 splits, SVR whose C and gamma are picked by the
+benchmark script's randomized search for feature sets, the raw score for NIQE) on the real data in
 per signal, the median (std) SRCC and PLCC next to the published values, and the wall time.
 Exits 1 when a median is further than ``--tolerance`` from the published value.
 """

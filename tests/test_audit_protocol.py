@@ -138,19 +138,24 @@ def test_konvid_niqe_matches_the_published_medians() -> None:
 # The full 100-split check (published 0.6567 / 0.6576, ±0.02) is benchmarks/run_audit.py: one SVR
 # split takes ~11 s here. This test runs only the first BRISQUE_SPLITS splits, so its median is
 # noisier: the tolerance is deliberately loose, ±0.04 instead of ±0.02.
-BRISQUE_SPLITS = 6
+BRISQUE_SPLITS = 10
 
 
 @needs_konvid
-@pytest.mark.xfail(
-    reason=(
-        "OPEN: the full 100-point GridSearchCV gives median |SRCC| 0.709 over the first 6 splits, "
-        "+0.052 from the published 0.6567; the published script may have searched fewer (C, gamma)"
-    ),
-    strict=True,
-)
 def test_konvid_brisque_svr_is_near_the_published_medians() -> None:
+    # The benchmark's own search: RandomizedSearchCV, 10 draws over the (C, gamma) grid. Over 40
+    # splits this gave median |SRCC| 0.6586 / PLCC 0.6642 (published 0.6567 / 0.6576); the full
+    # 100-split check is benchmarks/run_audit.py. Few splits here, so the tolerance is ±0.04.
     features = scipy.io.loadmat(KONVID / "KONVID_1K_BRISQUE_feats.mat")["feats_mat"]
     result = run_protocol(features, _konvid_mos(), splits=BRISQUE_SPLITS, model="svr", jobs=2)
     assert result.summary["srcc"].median == pytest.approx(0.6567, abs=0.04)  # loose: few splits
     assert result.summary["plcc"].median == pytest.approx(0.6576, abs=0.04)  # loose: few splits
+
+
+@needs_konvid
+def test_konvid_brisque_full_grid_search_overshoots_the_published_medians() -> None:
+    # Why the default is the random search: the exhaustive grid finds better (C, gamma) than the
+    # published script did, so its numbers are not comparable with the benchmark's.
+    features = scipy.io.loadmat(KONVID / "KONVID_1K_BRISQUE_feats.mat")["feats_mat"]
+    result = run_protocol(features, _konvid_mos(), splits=2, model="svr", search="grid", jobs=2)
+    assert result.summary["srcc"].median > 0.6567 + 0.02
