@@ -4,6 +4,7 @@
 
 Runs the published protocol (100 random 80/20 splits, SVR whose C and gamma are picked by the
 benchmark script's randomized search for feature sets, the raw score for NIQE) on the real data in
+``../shared/real/konvid-1k`` and prints,
 per signal, the median (std) SRCC and PLCC next to the published values, and the wall time.
 Exits 1 when a median is further than ``--tolerance`` from the published value.
 """
