@@ -289,7 +289,7 @@ def load_manifest(
         if job is not None:
             jobs.append(job)
     _check_jobs(path, data.get("jobs"), jobs, problems)
-    _raise(path, problems)
+    raise_problems(path, problems)
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs))
 
 
@@ -399,7 +399,8 @@ def _check_jobs(
                 problems.append(f"{where}: not readable: {path}")
 
 
-def _raise(path: Path, problems: list[str]) -> None:
+def raise_problems(path: Path, problems: list[str]) -> None:
+    """Raise one :class:`InputError` listing every problem of the manifest at ``path``."""
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         msg = f"{path}: invalid manifest ({count}):\n  " + "\n  ".join(problems)

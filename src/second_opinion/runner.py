@@ -142,6 +142,14 @@ class Plan:
     record: dict[str, Any] | None
 
 
+def _failed_coverage(error: SecondOpinionError) -> dict[str, float]:
+    """Coverage per scorer carried by a policy failure (empty for other errors)."""
+    report = getattr(error, "report", None)
+    if not isinstance(report, tuple):
+        return {}
+    return {c.scorer: c.coverage for c in report if isinstance(c, Coverage)}
+
+
 def _coverage_fractions(coverage: Sequence[dict[str, Any]]) -> dict[str, float]:
     return {str(c["scorer"]): float(c["coverage"]) for c in coverage}
 
@@ -307,12 +315,7 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
             ],
         }))  # fmt: skip
     except SecondOpinionError as exc:
-        report_coverage = getattr(exc, "report", None)
-        fractions = (
-            {c.scorer: c.coverage for c in report_coverage if isinstance(c, Coverage)}
-            if isinstance(report_coverage, tuple)
-            else {}
-        )
+        fractions = _failed_coverage(exc)
         events.put(
             (
                 "result",
@@ -527,10 +530,8 @@ def _dry_run(plan: Plan) -> JobResult:
     try:
         coverage = join_coverage(plan.job.spec)
     except SecondOpinionError as exc:
-        report = getattr(exc, "report", None)
-        fractions = {c.scorer: c.coverage for c in report} if isinstance(report, tuple) else {}
         return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
-                         coverage=fractions, seconds=time.monotonic() - clock,
+                         coverage=_failed_coverage(exc), seconds=time.monotonic() - clock,
                          error=exc.message)  # fmt: skip
     return JobResult(
         plan.job.name,

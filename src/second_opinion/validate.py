@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from second_opinion.errors import InputError
 from second_opinion.join import check_spec
-from second_opinion.manifest import load_manifest
+from second_opinion.manifest import load_manifest, raise_problems
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,5 @@ def validate_manifest(
             "sidecars": {s.scorer: str(s.path) for s in job.spec.sidecars},
             "output": str(job.output),
         })  # fmt: skip
-    if problems:
-        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        msg = f"{manifest.path}: invalid manifest ({count}):\n  " + "\n  ".join(problems)
-        raise InputError(msg)
+    raise_problems(manifest.path, problems)
     return ValidationReport(str(manifest.path), str(manifest.output_dir), tuple(jobs))
