@@ -30,7 +30,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -152,6 +154,18 @@ def predict_regressed(
     return np.asarray(predicted, dtype=np.float64)
 
 
+@contextmanager
+def worker_pool(jobs: int) -> Iterator[Executor | None]:
+    """A process pool for ``jobs`` workers (``None`` for one): share it across protocol runs."""
+    _check_count("jobs", jobs)
+    if jobs == 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        yield pool
+
+
 def run_protocol(
     x: npt.ArrayLike,
     mos: npt.ArrayLike,
@@ -160,8 +174,17 @@ def run_protocol(
     model: Model = "svr",
     search: Search = "random",
     jobs: int = 1,
+    seed: int = 0,
+    regress: bool | None = None,
+    pool: Executor | None = None,
 ) -> ProtocolResult:
-    """Run the protocol over ``splits`` splits: training-free if ``x`` has one column."""
+    """Run the protocol over ``splits`` splits: training-free if ``x`` has one column.
+
+    ``regress=True`` sends a single column through the regressor too (to compare feature sets
+    on equal terms). ``seed`` is added to each split's seed for the C/gamma search draws (0
+    reproduces the benchmark's setting); the splits themselves never change. ``pool`` (from
+    :func:`worker_pool`) runs the splits there instead of a pool of ``jobs`` workers.
+    """
     _check_model(model)
     _check_count("splits", splits)
     _check_count("jobs", jobs)
@@ -174,13 +197,16 @@ def run_protocol(
     if search not in get_args(Search):
         msg = f"search must be one of {', '.join(get_args(Search))}; got {search!r}"
         raise InputError(msg)
-    tasks = [(features, target, seed, model, search) for seed in seeds]
-    if jobs == 1 or splits == 1:
+    regressed = features.shape[1] > 1 if regress is None else regress
+    tasks = [(features, target, s, model, search, seed, regressed) for s in seeds]
+    if pool is not None:
+        rows = list(pool.map(_run_split, tasks))
+    elif jobs == 1 or splits == 1:
         rows = [_run_split(task) for task in tasks]
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, splits), mp_context=context) as pool:
-            rows = list(pool.map(_run_split, tasks))
+        with worker_pool(min(jobs, splits)) as own:
+            assert own is not None  # noqa: S101 - jobs > 1
+            rows = list(own.map(_run_split, tasks))
     table = np.asarray(rows, dtype=np.float64).reshape(len(seeds), len(METRICS))
     columns = {name: table[:, i].copy() for i, name in enumerate(METRICS)}
     summary = {
@@ -190,7 +216,7 @@ def run_protocol(
     return ProtocolResult(
         n=features.shape[0],
         seeds=tuple(seeds),
-        model="training-free" if features.shape[1] == 1 else model,
+        model=model if regressed else "training-free",
         srcc=columns["srcc"],
         krcc=columns["krcc"],
         plcc=columns["plcc"],
@@ -199,13 +225,17 @@ def run_protocol(
     )
 
 
-def _run_split(task: tuple[FloatArray, FloatArray, int, Model, Search]) -> tuple[float, ...]:
-    features, target, seed, model, search = task
-    train, test = _split(features.shape[0], seed)
-    if features.shape[1] == 1:
-        predicted = predict_training_free(features, train, test)
+def _run_split(
+    task: tuple[FloatArray, FloatArray, int, Model, Search, int, bool],
+) -> tuple[float, ...]:
+    features, target, split_seed, model, search, seed, regressed = task
+    train, test = _split(features.shape[0], split_seed)
+    if regressed:
+        predicted = predict_regressed(
+            features, target, train, test, model, search, split_seed + seed
+        )
     else:
-        predicted = predict_regressed(features, target, train, test, model, search, seed)
+        predicted = predict_training_free(features, train, test)
     return _test_metrics(predicted, target[test])
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from second_opinion import __version__
+from second_opinion.cli.audit import audit_command
 from second_opinion.cli.batch import batch_command
 from second_opinion.cli.inspect import inspect_command
 from second_opinion.cli.join import join_command
@@ -53,6 +54,7 @@ app.command("validate")(validate_command)
 app.command("schema")(schema_command)
 app.command("inspect")(inspect_command)
 app.command("smoke")(smoke_command)
+app.command("audit")(audit_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,345 @@
+"""The audit's analyses of one corpus, and across corpora.
+
+* per signal: the full-table metrics with bootstrap CIs (a multi-column signal through its
+  out-of-fold prediction) and the split protocol's medians;
+* redundancy: the Spearman matrix between signals' predictions, pairs above the threshold flagged;
+* gain: baseline B alone, B + each second opinion S, and B + all of them, regressed on the same
+  rows and splits; per S the median ΔSRCC/ΔPLCC with a 95 % interval over splits, the fraction
+  of splits where B + S beats B, and a paired Wilcoxon signed-rank p-value;
+* cross-corpus: each signal trained on one corpus and tested on another (SRCC).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats  # type: ignore[import-untyped, unused-ignore]
+
+from second_opinion.audit.corpus import MIN_ROWS, Corpus
+from second_opinion.audit.crossfit import fit_predict, out_of_fold
+from second_opinion.audit.metrics import MetricSet, bootstrap_ci, evaluate, srcc
+from second_opinion.audit.options import REDUNDANCY_THRESHOLD, AuditOptions
+from second_opinion.audit.protocol import ProtocolResult, run_protocol
+from second_opinion.audit.signals import Signal, SignalSet, signal_rows
+from second_opinion.errors import InputError
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SignalResult:
+    """One signal of one corpus: full-table metrics and the split protocol."""
+
+    signal: Signal
+    full: MetricSet
+    srcc_ci: tuple[float, float] | None
+    plcc_ci: tuple[float, float] | None
+    splits: ProtocolResult
+    prediction: FloatArray
+    """The raw column (training-free) or the out-of-fold prediction, over the signal's rows."""
+    mos: FloatArray
+    rows: BoolArray
+    """Which of the corpus's rows (those with a MOS) the signal has."""
+
+    @property
+    def n(self) -> int:
+        """Rows with MOS and the signal."""
+        return int(self.rows.sum())
+
+    @property
+    def direction_agrees(self) -> bool | None:
+        """Whether SRCC's sign matches the declared direction of a training-free signal.
+
+        None when the direction or SRCC is unknown, and for a regressed signal (its prediction
+        estimates MOS, whatever the direction of its columns).
+        """
+        if (
+            not self.signal.training_free
+            or self.signal.higher_is_better is None
+            or not math.isfinite(self.full.srcc)
+        ):
+            return None
+        return (self.full.srcc >= 0) == self.signal.higher_is_better
+
+
+@dataclass(frozen=True)
+class Redundancy:
+    """Spearman's ρ between the signals' predictions, over the rows both have."""
+
+    signals: tuple[str, ...]
+    rho: FloatArray
+    pairs: npt.NDArray[np.int64]
+    flagged: tuple[tuple[str, str, float], ...]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class GainEntry:
+    """The baseline plus one second opinion (or all of them), against the baseline alone."""
+
+    name: str
+    columns: tuple[str, ...]
+    splits: ProtocolResult
+    delta_srcc: FloatArray
+    delta_plcc: FloatArray
+
+    def delta_summary(self, metric: str) -> tuple[float, float, float]:
+        """Median and 95 % interval (2.5th, 97.5th percentiles over splits) of a delta."""
+        values = self.delta_srcc if metric == "srcc" else self.delta_plcc
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return math.nan, math.nan, math.nan
+        low, high = np.quantile(finite, [0.025, 0.975])
+        return float(np.median(finite)), float(low), float(high)
+
+    @property
+    def win_fraction(self) -> float:
+        """Share of splits where B + S has the higher SRCC than B."""
+        finite = self.delta_srcc[np.isfinite(self.delta_srcc)]
+        return float(np.mean(finite > 0)) if finite.size else math.nan
+
+    @property
+    def wilcoxon_p(self) -> float:
+        """Two-sided paired Wilcoxon signed-rank p-value of SRCC(B + S) vs SRCC(B)."""
+        return wilcoxon_p(self.delta_srcc)
+
+
+@dataclass(frozen=True)
+class Gain:
+    """What second opinions add to a baseline, on the rows all of them have."""
+
+    baseline: Signal
+    n: int
+    baseline_splits: ProtocolResult | None
+    entries: tuple[GainEntry, ...]
+    combined: GainEntry | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CorpusResult:
+    """Every analysis of one corpus."""
+
+    corpus: Corpus
+    signals: tuple[SignalResult, ...]
+    redundancy: Redundancy
+    gain: Gain | None
+    seconds: float
+    notes: tuple[str, ...] = ()
+    """The corpus's notes (rows without MOS) and the signal set's (signals left out)."""
+
+
+@dataclass(frozen=True)
+class CrossCorpus:
+    """SRCC of a signal trained on corpus ``corpora[i]`` (row) and tested on ``corpora[j]``.
+
+    The diagonal is the within-corpus median SRCC over the splits.
+    """
+
+    signal: str
+    columns: tuple[str, ...]
+    training_free: bool
+    corpora: tuple[str, ...]
+    srcc: FloatArray
+
+
+def wilcoxon_p(deltas: FloatArray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (1.0 if all are zero)."""
+    finite = deltas[np.isfinite(deltas)]
+    if finite.size == 0:
+        return math.nan
+    if np.all(finite == 0):
+        return 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stats.wilcoxon(finite, zero_method="wilcox", alternative="two-sided")
+    return float(result.pvalue)
+
+
+def _matrix(corpus: Corpus, columns: Sequence[str], rows: BoolArray) -> FloatArray:
+    return np.column_stack([corpus.columns[c][rows] for c in columns])
+
+
+def analyse_signal(
+    corpus: Corpus, signal: Signal, options: AuditOptions, pool: Executor | None
+) -> SignalResult:
+    """The full-table metrics and the split protocol of one signal."""
+    rows = signal_rows(corpus, signal.columns)
+    x = _matrix(corpus, signal.columns, rows)
+    y = corpus.mos[rows]
+    if signal.training_free:
+        prediction = x[:, 0]
+    else:
+        prediction = out_of_fold(
+            x, y, folds=options.folds, model=options.model, search=options.search,
+            seed=options.seed,
+        )  # fmt: skip
+    full = evaluate(prediction, y)
+    srcc_ci = plcc_ci = None
+    if options.bootstrap:
+        srcc_ci = bootstrap_ci(
+            prediction, y, "srcc", resamples=options.bootstrap, seed=options.seed
+        )
+        plcc_ci = bootstrap_ci(
+            prediction, y, "plcc", resamples=options.bootstrap, seed=options.seed
+        )
+    splits = run_protocol(
+        x, y, splits=options.splits, model=options.model, search=options.search,
+        jobs=options.jobs, seed=options.seed, pool=pool,
+    )  # fmt: skip
+    return SignalResult(signal, full, srcc_ci, plcc_ci, splits, prediction, y, rows)
+
+
+def redundancy(names: Sequence[str], vectors: Sequence[FloatArray], threshold: float) -> Redundancy:
+    """Spearman's ρ between every pair of ``vectors`` (NaN = absent) over rows both have."""
+    k = len(vectors)
+    rho = np.eye(k, dtype=np.float64)
+    pairs = np.zeros((k, k), dtype=np.int64)
+    flagged = []
+    for i in range(k):
+        pairs[i, i] = int(np.isfinite(vectors[i]).sum())
+        for j in range(i + 1, k):
+            both = np.isfinite(vectors[i]) & np.isfinite(vectors[j])
+            pairs[i, j] = pairs[j, i] = int(both.sum())
+            value = math.nan
+            if both.sum() >= 3 and np.ptp(vectors[i][both]) > 0 and np.ptp(vectors[j][both]) > 0:
+                value = srcc(vectors[i][both], vectors[j][both])
+            rho[i, j] = rho[j, i] = value
+            if math.isfinite(value) and abs(value) > threshold:
+                flagged.append((names[i], names[j], value))
+    return Redundancy(tuple(names), rho, pairs, tuple(flagged), threshold)
+
+
+def _full_vector(result: SignalResult, size: int) -> FloatArray:
+    out = np.full(size, np.nan)
+    out[result.rows] = result.prediction
+    return out
+
+
+def analyse_gain(
+    corpus: Corpus, signals: SignalSet, options: AuditOptions, pool: Executor | None
+) -> Gain | None:
+    """B, B + S for each second opinion S, and B + all, regressed on shared rows and splits."""
+    base = signals.baseline
+    if base is None:
+        return None
+    opinions = [signals.get(name) for name in signals.second_opinions]
+    if not opinions:
+        note = "no second opinion shares no column with the baseline; nothing to add"
+        return Gain(base, 0, None, (), None, note)
+    rows = signal_rows(corpus, base.columns)
+    for signal in opinions:
+        rows &= signal_rows(corpus, signal.columns)
+    if int(rows.sum()) < MIN_ROWS:
+        note = (
+            f"only {int(rows.sum())} rows have the baseline and every second opinion "
+            f"(at least {MIN_ROWS} needed)"
+        )
+        return Gain(base, int(rows.sum()), None, (), None, note)
+    y = corpus.mos[rows]
+
+    def regress(columns: Sequence[str]) -> ProtocolResult:
+        return run_protocol(
+            _matrix(corpus, columns, rows), y, splits=options.splits, model=options.model,
+            search=options.search, jobs=options.jobs, seed=options.seed, regress=True,
+            pool=pool,
+        )  # fmt: skip
+
+    alone = regress(base.columns)
+
+    def entry(name: str, columns: tuple[str, ...]) -> GainEntry:
+        combined = regress(columns)
+        return GainEntry(
+            name, columns, combined, combined.srcc - alone.srcc, combined.plcc - alone.plcc
+        )
+
+    entries = tuple(entry(s.name, base.columns + s.columns) for s in opinions)
+    combined = None
+    if len(opinions) > 1:
+        every = base.columns + tuple(c for s in opinions for c in s.columns)
+        combined = entry("all", every)
+    return Gain(base, int(rows.sum()), alone, entries, combined)
+
+
+def analyse_corpus(
+    corpus: Corpus,
+    signals: SignalSet,
+    options: AuditOptions,
+    pool: Executor | None,
+    step: Step | None = None,
+) -> CorpusResult:
+    """Every per-corpus analysis of ``corpus``."""
+    started = time.perf_counter()
+    results = []
+    for signal in signals.signals:
+        if step:
+            size = len(signal.columns)
+            step(f"{corpus.name}: {signal.name} ({size} column{'s' if size > 1 else ''})")
+        results.append(analyse_signal(corpus, signal, options, pool))
+    vectors = [_full_vector(r, corpus.n) for r in results]
+    mix = redundancy([r.signal.name for r in results], vectors, REDUNDANCY_THRESHOLD)
+    if step and signals.baseline is not None:
+        step(f"{corpus.name}: gain over baseline {signals.baseline.name}")
+    gain = analyse_gain(corpus, signals, options, pool)
+    seconds = time.perf_counter() - started
+    notes = (*corpus.notes, *signals.notes)
+    return CorpusResult(corpus, tuple(results), mix, gain, seconds, notes)
+
+
+def cross_corpus(results: Sequence[CorpusResult], options: AuditOptions) -> tuple[CrossCorpus, ...]:
+    """Train on each corpus, test on each other, for every signal all corpora share."""
+    if len(results) < 2:
+        return ()
+    names = [r.corpus.name for r in results]
+    shared = []
+    for first in results[0].signals:
+        found = [_find(r, first.signal.name) for r in results]
+        if all(f is not None and f.signal.columns == first.signal.columns for f in found):
+            shared.append([f for f in found if f is not None])
+    out = []
+    for per_corpus in shared:
+        signal = per_corpus[0].signal
+        k = len(per_corpus)
+        matrix = np.full((k, k), np.nan)
+        for i, train in enumerate(per_corpus):
+            matrix[i, i] = float(np.nanmedian(train.splits.srcc))
+            x_train = _matrix(results[i].corpus, signal.columns, train.rows)
+            for j, test in enumerate(per_corpus):
+                if i == j:
+                    continue
+                x_test = _matrix(results[j].corpus, signal.columns, test.rows)
+                if signal.training_free:
+                    predicted = x_test[:, 0]
+                else:
+                    predicted = fit_predict(
+                        x_train, train.mos, x_test, model=options.model,
+                        search=options.search, seed=options.seed,
+                    )  # fmt: skip
+                matrix[i, j] = _safe_srcc(predicted, test.mos)
+        out.append(
+            CrossCorpus(signal.name, signal.columns, signal.training_free, tuple(names), matrix)
+        )
+    return tuple(out)
+
+
+def _safe_srcc(predicted: FloatArray, mos: FloatArray) -> float:
+    try:
+        return srcc(predicted, mos)
+    except InputError:
+        return math.nan
+
+
+def _find(result: CorpusResult, name: str) -> SignalResult | None:
+    for signal in result.signals:
+        if signal.signal.name == name:
+            return signal
+    return None

@@ -1,0 +1,92 @@
+"""The audit's options, validated once for the CLI, the manifest and Python callers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from second_opinion.audit.protocol import Model, Search
+from second_opinion.audit.signals import SignalSpec
+from second_opinion.errors import UsageError
+from second_opinion.spec import validation_problems
+
+DEFAULT_SPLITS = 100
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_FOLDS = 5
+REDUNDANCY_THRESHOLD = 0.95
+
+
+class AuditOptions(BaseModel):
+    """How to audit: the protocol's parameters and the signals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mos: Annotated[str, Field(min_length=1, description="The MOS column.")] = "mos"
+    signals: Annotated[
+        dict[str, str],
+        Field(description="Signal name → comma-separated column globs; default: see docs."),
+    ] = {}
+    baseline: Annotated[
+        str | None, Field(description="The baseline signal as NAME=GLOB[,GLOB…].")
+    ] = None
+    exclude: Annotated[
+        tuple[str, ...] | None,
+        Field(description="Column globs no default signal takes; default: DEFAULT_EXCLUDE."),
+    ] = None
+    splits: Annotated[int, Field(ge=1, le=10_000, description="Random 80/20 splits.")] = (
+        DEFAULT_SPLITS
+    )
+    model: Annotated[Model, Field(description="The regressor for multi-column signals.")] = "svr"
+    search: Annotated[Search, Field(description="How SVR's C and gamma are searched.")] = "random"
+    seed: Annotated[
+        int, Field(ge=0, description="Seeds the search draws, folds and bootstrap.")
+    ] = 0
+    bootstrap: Annotated[
+        int, Field(ge=0, le=100_000, description="Bootstrap resamples for the CIs (0: none).")
+    ] = DEFAULT_BOOTSTRAP
+    folds: Annotated[
+        int, Field(ge=2, le=50, description="Folds of the out-of-fold predictions.")
+    ] = DEFAULT_FOLDS
+    jobs: Annotated[int, Field(ge=1, le=1024, description="Worker processes.")] = 1
+    plots: Annotated[bool, Field(description="Embed plots in audit.html.")] = True
+
+    @field_validator("signals")
+    @classmethod
+    def _signals(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, globs in value.items():
+            _parse(f"{name}={globs}", "signal")
+        return value
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse(value, "baseline")
+        return value
+
+    @property
+    def signal_specs(self) -> tuple[SignalSpec, ...]:
+        """The named signals, parsed."""
+        return tuple(SignalSpec.parse(f"{n}={g}") for n, g in self.signals.items())
+
+    @property
+    def baseline_spec(self) -> SignalSpec | None:
+        """The baseline, parsed."""
+        return SignalSpec.parse(self.baseline, "--baseline") if self.baseline else None
+
+
+def _parse(text: str, what: str) -> SignalSpec:
+    try:
+        return SignalSpec.parse(text, what)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def build_options(**fields: object) -> AuditOptions:
+    """Validate ``fields`` into :class:`AuditOptions`; problems raise one :class:`UsageError`."""
+    try:
+        return AuditOptions.model_validate(fields)
+    except ValidationError as exc:
+        problems = validation_problems(exc, fields_at=lambda _: list(AuditOptions.model_fields))
+        raise UsageError("invalid audit options:\n  " + "\n  ".join(problems)) from None

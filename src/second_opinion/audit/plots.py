@@ -1,0 +1,118 @@
+"""The report's plots, as PNG bytes (matplotlib's object API with the Agg canvas: no pyplot
+state, no display needed).
+
+* :func:`scatter_png`: MOS against each signal (a multi-column signal's out-of-fold
+  prediction), with the fitted 4-parameter logistic;
+* :func:`redundancy_png`: the Spearman matrix as a heatmap;
+* :func:`gain_png`: median ΔSRCC of baseline + each second opinion over the baseline alone,
+  with the 95 % interval over splits as error bars.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from second_opinion.audit.metrics import fit_logistic
+from second_opinion.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from second_opinion.audit.analysis import CorpusResult, Gain, Redundancy
+
+DPI = 96
+COLUMNS = 4
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - slow import
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def scatter_png(result: CorpusResult) -> bytes:
+    """MOS vs each signal of a corpus, with the fitted logistic."""
+    signals = result.signals
+    columns = min(COLUMNS, len(signals))
+    rows = math.ceil(len(signals) / columns)
+    figure = _figure(3.2 * columns, 2.8 * rows)
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for ax in axes.ravel()[len(signals) :]:
+        ax.set_visible(False)
+    for ax, signal in zip(axes.ravel(), signals, strict=False):
+        x, y = signal.prediction, signal.mos
+        keep = np.isfinite(x)
+        ax.scatter(x[keep], y[keep], s=6, alpha=0.5, linewidths=0)
+        try:
+            fit = fit_logistic(x, y)
+        except InputError:
+            fit = None
+        if fit is not None and keep.sum() > 1 and np.ptp(x[keep]) > 0:
+            grid = np.linspace(float(np.min(x[keep])), float(np.max(x[keep])), 200)
+            label = "logistic" if fit.fitted else "linear (logistic failed)"
+            ax.plot(grid, fit.predict(grid), color="C3", linewidth=1.5, label=label)
+            ax.legend(loc="best", fontsize=7, frameon=False)
+        what = "score" if signal.signal.training_free else "out-of-fold prediction"
+        ax.set_title(f"{signal.signal.name}  SRCC {signal.full.srcc:.3f}", fontsize=9)
+        ax.set_xlabel(what, fontsize=8)
+        ax.set_ylabel(result.corpus.mos_column, fontsize=8)
+        ax.tick_params(labelsize=7)
+    figure.suptitle(f"{result.corpus.name}: MOS vs each signal", fontsize=10)
+    return _png(figure)
+
+
+def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
+    """The Spearman matrix between signals, annotated."""
+    k = len(redundancy.signals)
+    size = max(3.0, 0.6 * k + 2.0)
+    figure = _figure(size + 1.0, size)
+    ax = figure.subplots()
+    image = ax.imshow(redundancy.rho, vmin=-1.0, vmax=1.0, cmap="RdBu_r")
+    ax.set_xticks(range(k), redundancy.signals, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), redundancy.signals, fontsize=8)
+    if k <= 15:
+        for i in range(k):
+            for j in range(k):
+                value = redundancy.rho[i, j]
+                text = "—" if not np.isfinite(value) else f"{value:.2f}"
+                bold = abs(value) > redundancy.threshold and i != j
+                ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                        fontweight="bold" if bold else "normal")  # fmt: skip
+    figure.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ")
+    ax.set_title(title, fontsize=10)
+    return _png(figure)
+
+
+def gain_png(gain: Gain, title: str) -> bytes:
+    """Median ΔSRCC (and ΔPLCC) over the baseline with 95 % intervals over splits."""
+    entries = [*gain.entries, *([gain.combined] if gain.combined else [])]
+    figure = _figure(max(4.0, 1.2 * len(entries) + 2.0), 3.2)
+    ax = figure.subplots()
+    positions = np.arange(len(entries), dtype=np.float64)
+    width = 0.38
+    for offset, metric, color in ((-width / 2, "srcc", "C0"), (width / 2, "plcc", "C1")):
+        summaries = [entry.delta_summary(metric) for entry in entries]
+        medians = np.array([s[0] for s in summaries])
+        low = np.array([s[0] - s[1] for s in summaries])
+        high = np.array([s[2] - s[0] for s in summaries])
+        ax.bar(positions + offset, medians, width, color=color, label=f"Δ{metric.upper()}",
+               yerr=np.vstack([low, high]), capsize=3)  # fmt: skip
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xticks(positions, [f"+ {e.name}" for e in entries], fontsize=8)
+    ax.set_ylabel(f"median Δ vs {gain.baseline.name} alone", fontsize=8)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    return _png(figure)

@@ -1,0 +1,204 @@
+"""``audit.json``: the audit's machine-readable report (shape: docs/audit.md).
+
+Non-finite numbers (an undefined correlation) are written as ``null``; every list follows the
+order of the corpora and signals in the audit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
+from second_opinion.audit.options import REDUNDANCY_THRESHOLD
+from second_opinion.audit.protocol import (
+    CV_FOLDS,
+    METRICS,
+    RIDGE_ALPHAS,
+    SEARCH_DRAWS,
+    SVR_C_GRID,
+    SVR_GAMMA_GRID,
+    TEST_SIZE,
+    ProtocolResult,
+)
+from second_opinion.audit.run import AuditResult, version
+
+SCHEMA = "second-opinion.audit/1"
+
+
+def number(value: float | np.floating[Any] | None) -> float | None:
+    """A finite float, or None for NaN, ±inf and None."""
+    if value is None:
+        return None
+    as_float = float(value)
+    return as_float if math.isfinite(as_float) else None
+
+
+def numbers(values: npt.ArrayLike) -> list[Any]:
+    """A (nested) list of :func:`number` values."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim <= 1:
+        return [number(v) for v in array.ravel()]
+    return [numbers(row) for row in array]
+
+
+def _interval(ci: tuple[float, float] | None) -> list[float | None] | None:
+    return None if ci is None else [number(ci[0]), number(ci[1])]
+
+
+def split_summary(result: ProtocolResult) -> dict[str, dict[str, float | None]]:
+    """Median and population std over splits, per metric (SRCC/KRCC as magnitudes)."""
+    return {
+        metric: {
+            "median": number(result.summary[metric].median),
+            "std": number(result.summary[metric].std),
+        }
+        for metric in METRICS
+    }
+
+
+def signal_json(result: SignalResult) -> dict[str, Any]:
+    """One signal of one corpus."""
+    full = result.full
+    return {
+        "n": result.n,
+        "columns": list(result.signal.columns),
+        "training_free": result.signal.training_free,
+        "model": result.splits.model,
+        "scorer": result.signal.scorer,
+        "higher_is_better": result.signal.higher_is_better,
+        "direction_agrees": result.direction_agrees,
+        "full": {
+            "srcc": number(full.srcc),
+            "krcc": number(full.krcc),
+            "plcc": number(full.plcc),
+            "plcc_raw": number(full.plcc_raw),
+            "rmse": number(full.rmse),
+            "srcc_ci": _interval(result.srcc_ci),
+            "plcc_ci": _interval(result.plcc_ci),
+            "logistic_fitted": full.logistic_fitted,
+            "note": full.note,
+        },
+        "splits": split_summary(result.splits),
+    }
+
+
+def _entry_json(entry: GainEntry) -> dict[str, Any]:
+    return {
+        "columns": list(entry.columns),
+        "splits": split_summary(entry.splits),
+        "delta_srcc": _delta(entry, "srcc"),
+        "delta_plcc": _delta(entry, "plcc"),
+        "win_fraction": number(entry.win_fraction),
+        "wilcoxon_p": number(entry.wilcoxon_p),
+    }
+
+
+def _delta(entry: GainEntry, metric: str) -> dict[str, Any]:
+    median, low, high = entry.delta_summary(metric)
+    return {"median": number(median), "ci": [number(low), number(high)]}
+
+
+def gain_json(gain: Gain) -> dict[str, Any]:
+    """B alone, B + each second opinion, B + all."""
+    return {
+        "baseline": gain.baseline.name,
+        "columns": list(gain.baseline.columns),
+        "n": gain.n,
+        "splits": split_summary(gain.baseline_splits) if gain.baseline_splits else None,
+        "second_opinions": {entry.name: _entry_json(entry) for entry in gain.entries},
+        "all": _entry_json(gain.combined) if gain.combined else None,
+        "note": gain.note,
+    }
+
+
+def corpus_json(result: CorpusResult, sha256: str | None) -> dict[str, Any]:
+    """One corpus: where it came from and its signals."""
+    corpus = result.corpus
+    return {
+        "path": str(corpus.path),
+        "sha256": sha256,
+        "rows": corpus.rows,
+        "n": corpus.n,
+        "mos_column": corpus.mos_column,
+        "key": list(corpus.key),
+        "provenance": bool(corpus.scorers) or bool(corpus.key),
+        "notes": [
+            *result.notes,
+            *([f"provenance: {corpus.provenance_note}"] if corpus.provenance_note else []),
+        ],
+        "seconds": round(result.seconds, 3),
+        "signals": {s.signal.name: signal_json(s) for s in result.signals},
+    }
+
+
+def redundancy_json(result: CorpusResult) -> dict[str, Any]:
+    """The Spearman matrix between one corpus's signals, and the flagged pairs."""
+    mix = result.redundancy
+    return {
+        "signals": list(mix.signals),
+        "rho": numbers(mix.rho),
+        "pairs": mix.pairs.tolist(),
+        "threshold": mix.threshold,
+        "flagged": [{"a": a, "b": b, "rho": number(rho)} for a, b, rho in mix.flagged],
+    }
+
+
+def cross_json(cross: Sequence[CrossCorpus]) -> dict[str, Any]:
+    """Signal → train-corpus × test-corpus SRCC matrix."""
+    return {
+        item.signal: {
+            "columns": list(item.columns),
+            "training_free": item.training_free,
+            "corpora": list(item.corpora),
+            "srcc": numbers(item.srcc),
+        }
+        for item in cross
+    }
+
+
+def protocol_json(result: AuditResult) -> dict[str, Any]:
+    """The protocol's parameters, so the numbers can be reproduced."""
+    options = result.options
+    return {
+        "mos": options.mos,
+        "splits": options.splits,
+        "test_size": TEST_SIZE,
+        "split_seeds": "ceil(8.8 * i), i = 1..splits",
+        "model": options.model,
+        "search": options.search,
+        "search_draws": SEARCH_DRAWS,
+        "cv_folds": CV_FOLDS,
+        "svr_c": list(SVR_C_GRID),
+        "svr_gamma": list(SVR_GAMMA_GRID),
+        "ridge_alphas": [float(a) for a in RIDGE_ALPHAS],
+        "seed": options.seed,
+        "bootstrap": options.bootstrap,
+        "ci_level": 0.95,
+        "folds": options.folds,
+        "redundancy_threshold": REDUNDANCY_THRESHOLD,
+        "signals": dict(options.signals),
+        "baseline": options.baseline,
+        "exclude": list(options.exclude) if options.exclude is not None else None,
+    }
+
+
+def audit_json(result: AuditResult) -> dict[str, Any]:
+    """The whole report as a JSON-ready dict."""
+    return {
+        "schema": SCHEMA,
+        "tool": version(),
+        "created": result.created,
+        "seconds": round(result.seconds, 3),
+        "protocol": protocol_json(result),
+        "corpora": {
+            r.corpus.name: corpus_json(r, result.sha256.get(r.corpus.name)) for r in result.corpora
+        },
+        "redundancy": {r.corpus.name: redundancy_json(r) for r in result.corpora},
+        "gain": {r.corpus.name: gain_json(r.gain) for r in result.corpora if r.gain is not None},
+        "cross_corpus": cross_json(result.cross),
+    }

@@ -1,0 +1,102 @@
+"""``run_audit``: read the corpora, resolve their signals, run every analysis, write the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from second_opinion._version import __version__
+from second_opinion.audit.analysis import (
+    CorpusResult,
+    CrossCorpus,
+    Step,
+    analyse_corpus,
+    cross_corpus,
+)
+from second_opinion.audit.corpus import Corpus, check_names, load_corpus, parse_table_argument
+from second_opinion.audit.options import AuditOptions
+from second_opinion.audit.protocol import worker_pool
+from second_opinion.audit.signals import DEFAULT_EXCLUDE, SignalSet, resolve_signals
+from second_opinion.errors import UsageError
+from second_opinion.hashing import sha256_file
+
+TableArgument = str | Path | tuple[str, str | Path]
+"""A corpus table: a path, ``"NAME=PATH"``, or ``(name, path)``."""
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything the audit found; :func:`second_opinion.audit.report.audit_json` renders it."""
+
+    options: AuditOptions
+    corpora: tuple[CorpusResult, ...]
+    cross: tuple[CrossCorpus, ...]
+    created: str
+    seconds: float
+    sha256: dict[str, str]
+    """Corpus name → the SHA-256 of its table, as read."""
+
+
+def prepare(
+    tables: Sequence[TableArgument], options: AuditOptions
+) -> list[tuple[Corpus, SignalSet]]:
+    """Read every table and resolve its signals; all input errors surface here, before work."""
+    corpora = [load_corpus(path, options.mos, name=name) for name, path in map(_split, tables)]
+    check_names(corpora)
+    exclude = options.exclude if options.exclude is not None else DEFAULT_EXCLUDE
+    return [
+        (
+            corpus,
+            resolve_signals(
+                corpus, options.signal_specs, baseline=options.baseline_spec, exclude=exclude
+            ),
+        )
+        for corpus in corpora
+    ]
+
+
+def run_audit(
+    tables: Sequence[TableArgument],
+    options: AuditOptions | None = None,
+    *,
+    step: Step | None = None,
+) -> AuditResult:
+    """Audit the signal mix of each corpus table (see docs/audit.md).
+
+    ``step`` receives a line per analysis as it starts. Raises :class:`InputError` for bad input
+    (no MOS column, a signal glob matching nothing, fewer than 10 rows) before any analysis runs.
+    """
+    options = options or AuditOptions()
+    if not tables:
+        msg = "no corpus table given; pass at least one TABLE"
+        raise UsageError(msg)
+    started = time.perf_counter()
+    created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    prepared = prepare(tables, options)
+    with worker_pool(options.jobs) as pool:
+        results = tuple(
+            analyse_corpus(corpus, signals, options, pool, step) for corpus, signals in prepared
+        )
+    if step and len(results) > 1:
+        step("cross-corpus")
+    cross = cross_corpus(results, options)
+    hashes = {corpus.name: sha256_file(corpus.path) for corpus, _ in prepared}
+    return AuditResult(options, results, cross, created, time.perf_counter() - started, hashes)
+
+
+def _split(table: TableArgument) -> tuple[str | None, Path]:
+    if isinstance(table, tuple):
+        name, path = table
+        return name, Path(path)
+    if isinstance(table, Path):
+        return None, table
+    return parse_table_argument(table)
+
+
+def version() -> dict[str, Any]:
+    """The tool's name and version, for the report."""
+    return {"name": "second-opinion", "version": __version__}

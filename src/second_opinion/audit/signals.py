@@ -1,0 +1,238 @@
+"""Signals: named sets of a corpus's columns, audited as one predictor of MOS.
+
+* ``NAME=GLOB[,GLOB…]`` (``fnmatch`` patterns, case-sensitive) names the columns a signal takes,
+  in table order. A glob that matches no numeric column of a corpus is an error.
+* Without explicit signals, every scorer's ``so_<scorer>_*`` columns form one signal named after
+  the scorer (the scorer and its column prefix come from the provenance when the table has one;
+  otherwise the scorer is the text between ``so_`` and the next ``_``), and every other numeric
+  column is a signal of its own. Columns matching :data:`DEFAULT_EXCLUDE` (MOS statistics, ids,
+  frame counts; case-insensitive) and the provenance's key columns are left out.
+* A one-column signal is *training-free*; a multi-column one goes through the regressor.
+* A signal's direction (``higher_is_better``) is its scorer's, from the provenance, when all
+  its columns come from one scorer; otherwise unknown.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from second_opinion.audit.corpus import MIN_ROWS, Corpus, Scorer
+from second_opinion.errors import InputError, UsageError
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "*mos*", "*n_ratings*", "*n_frames", "id", "*_id", "*_index", "frame*",
+)  # fmt: skip
+"""Columns no default signal takes (case-insensitive globs); explicit ``--signal`` may."""
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_SCORER_COLUMN = re.compile(r"^so_([a-z0-9]+)_.+$")
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """A signal as the user names it: ``NAME=GLOB[,GLOB…]``."""
+
+    name: str
+    globs: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str, option: str = "--signal") -> SignalSpec:
+        """Parse ``NAME=GLOB[,GLOB…]``; a bad one raises :class:`UsageError` naming ``option``."""
+        name, sep, rest = text.partition("=")
+        globs = tuple(g.strip() for g in rest.split(",") if g.strip())
+        if not sep or not name.strip() or not globs:
+            msg = f"{option} {text!r}: expected NAME=GLOB[,GLOB...], e.g. brisque='so_brisque_*'"
+            raise UsageError(msg)
+        name = name.strip()
+        if not _NAME.match(name):
+            msg = (
+                f"{option} {text!r}: the name {name!r} must start with a letter or digit and "
+                "hold only letters, digits and _ . + -"
+            )
+            raise UsageError(msg)
+        return cls(name, globs)
+
+    def __str__(self) -> str:
+        return f"{self.name}={','.join(self.globs)}"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A named set of columns of one corpus."""
+
+    name: str
+    columns: tuple[str, ...]
+    higher_is_better: bool | None = None
+    scorer: str | None = None
+    """The scorer whose columns these are, when they all come from one."""
+
+    @property
+    def training_free(self) -> bool:
+        """A single column is evaluated as it is, without a regressor."""
+        return len(self.columns) == 1
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    """The signals of one corpus, its baseline, and which signals are second opinions."""
+
+    signals: tuple[Signal, ...]
+    baseline: Signal | None
+    second_opinions: tuple[str, ...]
+    """Names of the signals compared against the baseline: scorer signals (or, when signals
+    are named explicitly, every named signal) sharing no column with the baseline."""
+    notes: tuple[str, ...] = ()
+    """Default signals left out, and why."""
+
+    def get(self, name: str) -> Signal:
+        """The signal called ``name``."""
+        for signal in self.signals:
+            if signal.name == name:
+                return signal
+        raise KeyError(name)
+
+
+def resolve_signals(
+    corpus: Corpus,
+    specs: Sequence[SignalSpec] = (),
+    *,
+    baseline: SignalSpec | None = None,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+) -> SignalSet:
+    """The signals of ``corpus``: ``specs`` if given, else the defaults (module docstring)."""
+    names = [s.name for s in specs] + ([baseline.name] if baseline else [])
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        msg = f"signal name {duplicates[0]!r} is given twice; give each signal its own name"
+        raise UsageError(msg)
+    explicit = bool(specs)
+    notes: list[str] = []
+    if explicit:
+        signals = [_from_spec(corpus, spec) for spec in specs]
+        for signal in signals:
+            _require_rows(corpus, signal, "--signal")
+    else:
+        signals = []
+        for signal in _defaults(corpus, exclude):
+            n = int(signal_rows(corpus, signal.columns).sum())
+            if n >= MIN_ROWS:
+                signals.append(signal)
+            else:
+                notes.append(f"signal {signal.name!r} left out: values in only {n} rows")
+    base = _from_spec(corpus, baseline, option="--baseline") if baseline else None
+    if base is not None:
+        _require_rows(corpus, base, "--baseline")
+    if base is not None:
+        signals = [s for s in signals if s.name != base.name]
+        signals.insert(0, base)
+        taken = set(base.columns)
+        opinions = tuple(
+            s.name
+            for s in signals
+            if s is not base and not taken & set(s.columns) and (explicit or s.scorer)
+        )
+    else:
+        opinions = ()
+    if not signals:
+        msg = (
+            f"{corpus.path}: no numeric column to audit besides {corpus.mos_column!r}"
+            f"{' with at least ' + str(MIN_ROWS) + ' values' if notes else ''}; "
+            "name the signals with --signal NAME=GLOB"
+        )
+        raise InputError(msg)
+    return SignalSet(tuple(signals), base, opinions, tuple(notes))
+
+
+def signal_rows(corpus: Corpus, columns: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Rows (of those with a MOS) where at least one of ``columns`` is finite."""
+    matrix = np.column_stack([corpus.columns[c] for c in columns])
+    return np.asarray(np.isfinite(matrix).any(axis=1), dtype=np.bool_)
+
+
+def _require_rows(corpus: Corpus, signal: Signal, option: str) -> None:
+    n = int(signal_rows(corpus, signal.columns).sum())
+    if n < MIN_ROWS:
+        msg = (
+            f"{corpus.path}: {option} {signal.name!r} has values in only {n} rows with a "
+            f"{corpus.mos_column!r} value; the audit needs at least {MIN_ROWS}. "
+            "Pass a larger table or drop the signal."
+        )
+        raise InputError(msg)
+
+
+def _matches(columns: Iterable[str], globs: Sequence[str]) -> list[str]:
+    return [c for c in columns if any(fnmatch.fnmatchcase(c, g) for g in globs)]
+
+
+def _from_spec(corpus: Corpus, spec: SignalSpec, option: str = "--signal") -> Signal:
+    numeric = list(corpus.columns)
+    columns = _matches(numeric, spec.globs)
+    for glob in spec.globs:
+        if not _matches(numeric, [glob]):
+            msg = (
+                f"{corpus.path}: {option} {spec} — {glob!r} matches no numeric column "
+                f"(numeric columns: {', '.join(numeric) or '(none)'}); fix the pattern"
+            )
+            raise InputError(msg)
+    scorer = _owner(corpus.scorers, columns)
+    return Signal(
+        spec.name,
+        tuple(columns),
+        higher_is_better=scorer.higher_is_better if scorer else None,
+        scorer=scorer.name if scorer else None,
+    )
+
+
+def _owner(scorers: Sequence[Scorer], columns: Sequence[str]) -> Scorer | None:
+    """The scorer all ``columns`` belong to (longest prefix wins), if there is one."""
+    owners = set()
+    for column in columns:
+        candidates = [s for s in scorers if column.startswith(s.prefix)]
+        if not candidates:
+            return None
+        owners.add(max(candidates, key=lambda s: len(s.prefix)))
+    return owners.pop() if len(owners) == 1 else None
+
+
+def _excluded(column: str, exclude: Sequence[str], key: Sequence[str]) -> bool:
+    lowered = column.lower()
+    return column in key or any(fnmatch.fnmatchcase(lowered, g.lower()) for g in exclude)
+
+
+def _defaults(corpus: Corpus, exclude: Sequence[str]) -> list[Signal]:
+    groups: dict[str, list[str]] = {}
+    owners: dict[str, Scorer | None] = {}
+    singles: list[str] = []
+    for column in corpus.columns:
+        if _excluded(column, exclude, corpus.key):
+            continue
+        scorer = _owner(corpus.scorers, [column])
+        if scorer is not None:
+            name: str | None = scorer.name
+        else:
+            match = _SCORER_COLUMN.match(column)
+            name = match.group(1) if match else None
+        if name is None:
+            singles.append(column)
+            continue
+        groups.setdefault(name, []).append(column)
+        owners[name] = scorer
+    signals = []
+    for name, columns in groups.items():
+        scorer = owners[name]
+        signals.append(
+            Signal(
+                name,
+                tuple(columns),
+                higher_is_better=scorer.higher_is_better if scorer else None,
+                scorer=name,
+            )
+        )
+    signals.extend(Signal(column, (column,)) for column in singles)
+    return signals

@@ -1,0 +1,123 @@
+"""``second-opinion audit``: how well each signal predicts MOS, how redundant, what each adds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from second_opinion.cli.render import console, err_console, print_json
+from second_opinion.errors import UsageError
+
+if TYPE_CHECKING:
+    from second_opinion.audit.run import AuditResult
+
+
+def audit_tables(result: AuditResult) -> list[Table]:
+    """A summary table per corpus, and its gain table when there is a baseline."""
+    from second_opinion.audit.render import gain_table, signal_table  # noqa: PLC0415
+
+    tables = []
+    keep = ("signal", "n", "SRCC [95 % CI]", "PLCC [95 % CI]", "splits SRCC", "splits PLCC")
+    for corpus in result.corpora:
+        full = signal_table(corpus)
+        indices = [full.headers.index(h) for h in keep]
+        table = Table(title=f"{corpus.corpus.name} ({corpus.corpus.n} rows)", title_justify="left")
+        for header in keep:
+            table.add_column(header, justify="left" if header == "signal" else "right")
+        for row in full.rows:
+            table.add_row(*(row[i] for i in indices))
+        tables.append(table)
+        gain = corpus.gain
+        gained = gain_table(gain) if gain is not None else None
+        if gain is not None and gained is not None:
+            rich_gain = Table(title=f"{corpus.corpus.name}: gain over {gain.baseline.name}",
+                              title_justify="left")  # fmt: skip
+            for header in gained.headers:
+                rich_gain.add_column(header, justify="left" if header == "set" else "right")
+            for row in gained.rows:
+                rich_gain.add_row(*row)
+            tables.append(rich_gain)
+    return tables
+
+
+def _step(message: str) -> None:
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    err_console.print(f"{stamp} {message}", markup=False, highlight=False)
+
+
+def _signals(values: list[str] | None) -> dict[str, str]:
+    from second_opinion.audit.signals import SignalSpec  # noqa: PLC0415
+
+    signals: dict[str, str] = {}
+    for value in values or []:
+        spec = SignalSpec.parse(value)
+        if spec.name in signals:
+            msg = f"--signal {value!r}: the name {spec.name!r} is given twice"
+            raise UsageError(msg)
+        signals[spec.name] = ",".join(spec.globs)
+    return signals
+
+
+def audit_command(
+    tables: Annotated[
+        list[str], typer.Argument(metavar="TABLE...", help="Corpus tables: PATH or NAME=PATH.")
+    ],
+    mos: Annotated[str, typer.Option(help="The MOS column.")] = "mos",
+    signal: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME=GLOB", help="A signal: columns matching GLOB[,GLOB]; repeat."),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(metavar="NAME=GLOB", help="The baseline set that second opinions add to."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(metavar="GLOB", help="Columns no default signal takes; repeat."),
+    ] = None,
+    splits: Annotated[int, typer.Option(help="Random 80/20 train/test splits.")] = 100,
+    model: Annotated[str, typer.Option(help="Regressor for multi-column signals: svr|ridge.")] = (
+        "svr"
+    ),
+    search: Annotated[str, typer.Option(help="SVR's C/gamma search: random|grid.")] = "random",
+    seed: Annotated[int, typer.Option(help="Seeds search draws, folds and bootstrap.")] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for CIs (0: none).")] = 1000,
+    folds: Annotated[int, typer.Option(help="Folds for out-of-fold predictions.")] = 5,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    out: Annotated[
+        Path, typer.Option(help="Folder for audit.json, audit.md and audit.html.")
+    ] = Path("audit"),
+    plots: Annotated[bool, typer.Option(help="Embed plots in audit.html.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print audit.json to stdout.")] = False,
+) -> None:
+    """Audit the signal mix of corpus tables against MOS, with the UGC-VQA split protocol.
+
+    Writes OUT/audit.json, OUT/audit.md and OUT/audit.html (with plots). Exit status: 0 done;
+    2 bad input (no MOS column, a glob matching nothing, fewer than 10 rows).
+    """
+    from second_opinion.audit.options import build_options  # noqa: PLC0415
+    from second_opinion.audit.output import write_report  # noqa: PLC0415
+    from second_opinion.audit.report import audit_json  # noqa: PLC0415
+    from second_opinion.audit.run import run_audit  # noqa: PLC0415
+
+    options = build_options(
+        mos=mos, signals=_signals(signal), baseline=baseline,
+        exclude=tuple(exclude) if exclude else None, splits=splits, model=model, search=search,
+        seed=seed, bootstrap=bootstrap, folds=folds, jobs=jobs, plots=plots,
+    )  # fmt: skip
+    result = run_audit(tables, options, step=_step)
+    files = write_report(result, out, plots=plots)
+    if as_json:
+        print_json(audit_json(result))
+        return
+    for table in audit_tables(result):
+        console.print(table)
+    for corpus in result.corpora:
+        for a, b, rho in corpus.redundancy.flagged:
+            console.print(f"{corpus.corpus.name}: {a} and {b} are redundant (ρ {rho:.3f})",
+                          markup=False)  # fmt: skip
+    console.print(f"report: {files.json}, {files.markdown}, {files.html}", markup=False)
