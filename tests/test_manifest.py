@@ -462,7 +462,7 @@ def test_unknown_field_without_a_close_match_lists_the_fields(folder: Path) -> N
     data["jobs"][0]["zzz"] = 1
     assert problems_of(folder, data) == [
         "jobs[0].zzz: unknown field (fields: name, description, features, key, sidecars, output)",
-        "zzz: unknown field (fields: version, output_dir, description, defaults, jobs)",
+        "zzz: unknown field (fields: version, output_dir, description, defaults, jobs, audit)",
     ]
 
 

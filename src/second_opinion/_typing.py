@@ -14,3 +14,5 @@ KEY_NORMALIZATIONS: tuple[KeyNormalization, ...] = get_args(KeyNormalization)
 POOL_STATS: tuple[PoolStat, ...] = get_args(PoolStat)
 ON_MISSING: tuple[OnMissing, ...] = get_args(OnMissing)
 ON_DUPLICATE: tuple[OnDuplicate, ...] = get_args(OnDuplicate)
+Regressor = Literal["svr", "ridge"]
+SearchMode = Literal["random", "grid"]

@@ -15,6 +15,7 @@ the joiner runs.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from second_opinion.audit.options import AuditOptions
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.spec import (
     OPTION_FIELDS,
@@ -85,6 +87,18 @@ class JobEntry(_Strict):
     ]
 
 
+class AuditSection(AuditOptions):
+    """The audit ``second-opinion batch`` runs after its jobs (options as ``audit``'s)."""
+
+    tables: Annotated[
+        list[str] | None,
+        Field(min_length=1, description="Names of the jobs whose outputs to audit; default all."),
+    ] = None
+    out: Annotated[
+        str, Field(min_length=1, description="Report folder, relative to output_dir.")
+    ] = "audit"
+
+
 class ManifestFile(_Strict):
     """The manifest as written (schema version 1)."""
 
@@ -93,6 +107,9 @@ class ManifestFile(_Strict):
     description: str | None = None
     defaults: Defaults = Defaults()
     jobs: Annotated[list[JobEntry], Field(min_length=1)]
+    audit: Annotated[
+        AuditSection | None, Field(description="Audit the outputs after the jobs run.")
+    ] = None
 
 
 _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
@@ -100,6 +117,7 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("defaults",): Defaults,
     ("jobs",): JobEntry,
     ("jobs", "sidecars"): SidecarEntry,
+    ("audit",): AuditSection,
 }
 
 
@@ -127,12 +145,26 @@ class Job:
 
 
 @dataclass(frozen=True)
+class AuditPlan:
+    """A resolved ``audit`` section: which jobs' outputs, the report folder, the options.
+
+    ``jobs_set`` says whether the section set ``jobs`` (else the batch's ``--jobs`` applies).
+    """
+
+    tables: tuple[str, ...]
+    out: Path
+    options: AuditOptions
+    jobs_set: bool = False
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A loaded, validated manifest."""
 
     path: Path
     output_dir: Path
     jobs: tuple[Job, ...]
+    audit: AuditPlan | None = None
 
     def job(self, name: str) -> Job:
         """The job called ``name``."""
@@ -289,8 +321,33 @@ def load_manifest(
         if job is not None:
             jobs.append(job)
     _check_jobs(path, data.get("jobs"), jobs, problems)
+    audit = _resolve_audit(data.get("audit"), jobs, output_dir, problems)
     raise_problems(path, problems)
-    return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs))
+    return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs), audit=audit)
+
+
+def _resolve_audit(
+    raw: object, jobs: list[Job], output_dir: Path, problems: list[str]
+) -> AuditPlan | None:
+    if raw is None:
+        return None
+    section = _valid(AuditSection, raw)
+    if section is None:  # its problems were reported with the rest of the schema
+        return None
+    names = [job.name for job in jobs]
+    tables = section.tables if section.tables is not None else names
+    for index, name in enumerate(tables):
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (jobs: {', '.join(names)})"
+            problems.append(f"audit.tables[{index}]: no job named {name!r}{hint}")
+    out = _resolve(section.out, output_dir, "audit.out", problems)
+    for job in jobs:
+        if job.output.resolve() == out.resolve():
+            problems.append(f"audit.out: {out} is the output of job {job.name!r}; pick a folder")
+    fields = section.model_dump(exclude={"tables", "out"}, exclude_unset=True)
+    options = AuditOptions.model_validate(fields)
+    return AuditPlan(tuple(tables), out, options, jobs_set="jobs" in section.model_fields_set)
 
 
 def _partial_defaults(data: object) -> Defaults:

@@ -26,7 +26,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from second_opinion.coverage import Coverage
 from second_opinion.errors import (
@@ -51,6 +51,9 @@ from second_opinion.provenance import (
     tool_series,
     write_record,
 )
+
+if TYPE_CHECKING:
+    from second_opinion.audit.batch import AuditOutcome
 
 Status = Literal["done", "up-to-date", "failed", "planned", "skipped"]
 STATE_DIR = ".second-opinion"
@@ -95,11 +98,15 @@ class BatchResult:
     finished: str
     dry_run: bool
     jobs: list[JobResult]
+    audit: AuditOutcome | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether every job is done, up to date, or (dry run) planned."""
-        return all(j.status in ("done", "up-to-date", "planned") for j in self.jobs)
+        """Whether every job is done, up to date, or (dry run) planned, and no audit failed."""
+        audit_failed = self.audit is not None and self.audit.status == "failed"
+        return not audit_failed and all(
+            j.status in ("done", "up-to-date", "planned") for j in self.jobs
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document."""
@@ -112,6 +119,7 @@ class BatchResult:
             "dry_run": self.dry_run,
             "ok": self.ok,
             "jobs": [j.to_dict() for j in self.jobs],
+            "audit": self.audit.to_dict() if self.audit is not None else None,
         }
 
 
@@ -578,8 +586,9 @@ def run_batch(
             result = _dry_run(plan)
             emit(BatchEvent("finished", plan.job.name, result.status, result))
             planned.append(result)
+        audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
         return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
-                           utc_now(), True, planned)  # fmt: skip
+                           utc_now(), True, planned, audit)  # fmt: skip
     manifest.output_dir.mkdir(parents=True, exist_ok=True)
     with _sigterm_as_interrupt():
         try:
@@ -588,10 +597,11 @@ def run_batch(
                 try:
                     results = _run_jobs(selected, cache, run_id, jobs, force=force,
                                         keep_going=keep_going, emit=emit)  # fmt: skip
+                    audit = _audit(manifest, results, cache, jobs, force, False, emit)
                 finally:
                     cache.save()
                 batch = BatchResult(run_id, str(manifest.path), str(manifest.output_dir),
-                                    started, utc_now(), False, results)  # fmt: skip
+                                    started, utc_now(), False, results, audit)  # fmt: skip
                 runs = manifest.output_dir / "runs"
                 runs.mkdir(exist_ok=True)
                 write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
@@ -599,6 +609,33 @@ def run_batch(
             msg = "interrupted before any job started; nothing was written"
             raise InterruptedRunError(msg) from None
     return batch
+
+
+def _audit(
+    manifest: Manifest,
+    results: list[JobResult],
+    cache: HashCache,
+    jobs: int | None,
+    force: bool,
+    dry_run: bool,
+    emit: EventHandler,
+) -> AuditOutcome | None:
+    """Run the manifest's audit section (imported only then: it loads scikit-learn)."""
+    if manifest.audit is None:
+        return None
+    from second_opinion.audit.batch import run_manifest_audit  # noqa: PLC0415
+
+    if not dry_run:
+        emit(BatchEvent("started", "audit"))
+    outcome = run_manifest_audit(
+        manifest, results, cache,
+        stale=lambda name: plan_job(manifest.job(name), cache).run,
+        jobs=jobs, force=force, dry_run=dry_run,
+        step=lambda message: emit(BatchEvent("phase", "audit", message)),
+    )  # fmt: skip
+    if outcome is not None:
+        emit(BatchEvent("finished", "audit", outcome.status))
+    return outcome
 
 
 def _ignore(event: BatchEvent) -> None:

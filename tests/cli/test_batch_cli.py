@@ -28,7 +28,17 @@ LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (?P<job>[a-z0-9_.-]+): "
     r"(?P<kind>planned|started|phase|finished)(?: \((?P<detail>[^)]*)\))?(?:: (?P<error>.+))?$"
 )
-TOP_KEYS = ["run_id", "manifest", "output_dir", "started", "finished", "dry_run", "ok", "jobs"]
+TOP_KEYS = [
+    "run_id",
+    "manifest",
+    "output_dir",
+    "started",
+    "finished",
+    "dry_run",
+    "ok",
+    "jobs",
+    "audit",
+]
 JOB_KEYS = ["name", "status", "reason", "output", "rows", "coverage", "seconds", "error"]
 
 

@@ -205,6 +205,7 @@ def test_schema_prints_the_json_schema_of_manifests() -> None:
         "description",
         "defaults",
         "jobs",
+        "audit",
     ]
     assert schema["properties"]["version"]["const"] == 1
     assert set(schema["required"]) == {"version", "output_dir", "jobs"}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from second_opinion.audit.protocol import Model, Search
+from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.signals import SignalSpec
 from second_opinion.errors import UsageError
 from second_opinion.spec import validation_problems
@@ -37,8 +37,8 @@ class AuditOptions(BaseModel):
     splits: Annotated[int, Field(ge=1, le=10_000, description="Random 80/20 splits.")] = (
         DEFAULT_SPLITS
     )
-    model: Annotated[Model, Field(description="The regressor for multi-column signals.")] = "svr"
-    search: Annotated[Search, Field(description="How SVR's C and gamma are searched.")] = "random"
+    model: Annotated[Regressor, Field(description="Regressor for multi-column signals.")] = "svr"
+    search: Annotated[SearchMode, Field(description="SVR C/gamma search.")] = "random"
     seed: Annotated[
         int, Field(ge=0, description="Seeds the search draws, folds and bootstrap.")
     ] = 0

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -43,11 +43,12 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.svm import SVR
 
+from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.metrics import evaluate, summarize
 from second_opinion.errors import InputError
 
-Model = Literal["svr", "ridge"]
-Search = Literal["random", "grid"]
+Model = Regressor
+Search = SearchMode
 SEARCH_DRAWS = 10  # RandomizedSearchCV's default, as the benchmark's script uses it
 MODELS: tuple[Model, ...] = get_args(Model)
 

@@ -194,6 +194,7 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
         "tool": version(),
         "created": result.created,
         "seconds": round(result.seconds, 3),
+        "fingerprint": result.fingerprint,
         "protocol": protocol_json(result),
         "corpora": {
             r.corpus.name: corpus_json(r, result.sha256.get(r.corpus.name)) for r in result.corpora

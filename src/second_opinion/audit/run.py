@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from second_opinion.audit.protocol import worker_pool
 from second_opinion.audit.signals import DEFAULT_EXCLUDE, SignalSet, resolve_signals
 from second_opinion.errors import UsageError
 from second_opinion.hashing import sha256_file
+from second_opinion.provenance import canonical_json, tool_series
 
 TableArgument = str | Path | tuple[str, str | Path]
 """A corpus table: a path, ``"NAME=PATH"``, or ``(name, path)``."""
@@ -39,6 +41,20 @@ class AuditResult:
     seconds: float
     sha256: dict[str, str]
     """Corpus name → the SHA-256 of its table, as read."""
+    fingerprint: str
+    """What decides whether a later batch may skip this audit: :func:`audit_fingerprint`."""
+
+
+def audit_fingerprint(options: AuditOptions, tables: Mapping[str, str]) -> str:
+    """SHA-256 over the options that change results, each corpus's name and table hash, and
+    the tool's release series. ``jobs`` is left out: results do not depend on it.
+    """
+    data = {
+        "options": options.model_dump(mode="json", exclude={"jobs"}),
+        "tables": dict(sorted(tables.items())),
+        "tool": tool_series(),
+    }
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
 def prepare(
@@ -85,7 +101,9 @@ def run_audit(
         step("cross-corpus")
     cross = cross_corpus(results, options)
     hashes = {corpus.name: sha256_file(corpus.path) for corpus, _ in prepared}
-    return AuditResult(options, results, cross, created, time.perf_counter() - started, hashes)
+    seconds = time.perf_counter() - started
+    fingerprint = audit_fingerprint(options, hashes)
+    return AuditResult(options, results, cross, created, seconds, hashes, fingerprint)
 
 
 def _split(table: TableArgument) -> tuple[str | None, Path]:

@@ -89,7 +89,17 @@ def batch_command(
         for job in result.jobs:
             if job.error:
                 console.print(f"{job.name}: {job.error}", markup=False)
+        if result.audit is not None:
+            audit = result.audit
+            console.print(
+                f"audit: {audit.status} ({audit.reason}) → {audit.out}"
+                + (f": {audit.error}" if audit.error else ""),
+                markup=False,
+            )
     failed = [j.name for j in result.jobs if j.status in ("failed", "skipped")]
     if failed:
         msg = f"{len(failed)} of {len(result.jobs)} jobs did not finish: {', '.join(failed)}"
+        raise JobsFailedError(msg)
+    if result.audit is not None and result.audit.status == "failed":
+        msg = f"the audit failed: {result.audit.error}"
         raise JobsFailedError(msg)
