@@ -155,7 +155,8 @@ def _require_mos(table: TableFile, mos: str) -> None:
 def _stem(path: Path) -> str:
     name = path.name
     for suffix in (".gz", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"):
-        name = name.removesuffix(suffix)
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
     return name or path.name
 
 

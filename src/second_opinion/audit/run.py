@@ -21,7 +21,7 @@ from second_opinion.audit.analysis import (
 from second_opinion.audit.corpus import Corpus, check_names, load_corpus, parse_table_argument
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.protocol import worker_pool
-from second_opinion.audit.signals import DEFAULT_EXCLUDE, SignalSet, resolve_signals
+from second_opinion.audit.signals import SignalSet, resolve_signals
 from second_opinion.errors import UsageError
 from second_opinion.hashing import sha256_file
 from second_opinion.provenance import canonical_json, tool_series
@@ -63,7 +63,7 @@ def prepare(
     """Read every table and resolve its signals; all input errors surface here, before work."""
     corpora = [load_corpus(path, options.mos, name=name) for name, path in map(_split, tables)]
     check_names(corpora)
-    exclude = options.exclude if options.exclude is not None else DEFAULT_EXCLUDE
+    exclude = options.exclude
     return [
         (
             corpus,

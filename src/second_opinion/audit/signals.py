@@ -5,8 +5,10 @@
 * Without explicit signals, every scorer's ``so_<scorer>_*`` columns form one signal named after
   the scorer (the scorer and its column prefix come from the provenance when the table has one;
   otherwise the scorer is the text between ``so_`` and the next ``_``), and every other numeric
-  column is a signal of its own. Columns matching :data:`DEFAULT_EXCLUDE` (MOS statistics, ids,
-  frame counts; case-insensitive) and the provenance's key columns are left out.
+  column is a signal of its own. Left out: the provenance's key columns, scorer columns matching
+  :data:`SCORER_EXCLUDE` (frame counts), and other columns matching :data:`DEFAULT_EXCLUDE` (MOS
+  statistics, ids, frame counts; case-insensitive). An ``exclude`` list replaces both and applies
+  to every column. A scorer group whose name is also a column's is named after its prefix.
 * A one-column signal is *training-free*; a multi-column one goes through the regressor.
 * A signal's direction (``higher_is_better``) is its scorer's, from the provenance, when all
   its columns come from one scorer; otherwise unknown.
@@ -28,7 +30,9 @@ from second_opinion.errors import InputError, UsageError
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     "*mos*", "*n_ratings*", "*n_frames", "id", "*_id", "*_index", "frame*",
 )  # fmt: skip
-"""Columns no default signal takes (case-insensitive globs); explicit ``--signal`` may."""
+"""Columns outside every scorer's group that no default signal takes (case-insensitive globs)."""
+SCORER_EXCLUDE: tuple[str, ...] = ("*n_frames",)
+"""Columns of a scorer's group that its default signal leaves out (the frame count)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _SCORER_COLUMN = re.compile(r"^so_([a-z0-9]+)_.+$")
@@ -103,7 +107,7 @@ def resolve_signals(
     specs: Sequence[SignalSpec] = (),
     *,
     baseline: SignalSpec | None = None,
-    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    exclude: Sequence[str] | None = None,
 ) -> SignalSet:
     """The signals of ``corpus``: ``specs`` if given, else the defaults (module docstring)."""
     names = [s.name for s in specs] + ([baseline.name] if baseline else [])
@@ -200,24 +204,33 @@ def _owner(scorers: Sequence[Scorer], columns: Sequence[str]) -> Scorer | None:
     return owners.pop() if len(owners) == 1 else None
 
 
-def _excluded(column: str, exclude: Sequence[str], key: Sequence[str]) -> bool:
+def _excluded(column: str, globs: Sequence[str]) -> bool:
     lowered = column.lower()
-    return column in key or any(fnmatch.fnmatchcase(lowered, g.lower()) for g in exclude)
+    return any(fnmatch.fnmatchcase(lowered, g.lower()) for g in globs)
 
 
-def _defaults(corpus: Corpus, exclude: Sequence[str]) -> list[Signal]:
+def _scorer_of(corpus: Corpus, column: str) -> tuple[str | None, Scorer | None]:
+    scorer = _owner(corpus.scorers, [column])
+    if scorer is not None:
+        return scorer.name, scorer
+    match = _SCORER_COLUMN.match(column)
+    return (match.group(1) if match else None), None
+
+
+def _defaults(corpus: Corpus, exclude: Sequence[str] | None) -> list[Signal]:
     groups: dict[str, list[str]] = {}
     owners: dict[str, Scorer | None] = {}
     singles: list[str] = []
     for column in corpus.columns:
-        if _excluded(column, exclude, corpus.key):
+        if column in corpus.key:
             continue
-        scorer = _owner(corpus.scorers, [column])
-        if scorer is not None:
-            name: str | None = scorer.name
+        name, scorer = _scorer_of(corpus, column)
+        if exclude is not None:
+            left_out = _excluded(column, exclude)
         else:
-            match = _SCORER_COLUMN.match(column)
-            name = match.group(1) if match else None
+            left_out = _excluded(column, SCORER_EXCLUDE if name else DEFAULT_EXCLUDE)
+        if left_out:
+            continue
         if name is None:
             singles.append(column)
             continue
@@ -226,9 +239,10 @@ def _defaults(corpus: Corpus, exclude: Sequence[str]) -> list[Signal]:
     signals = []
     for name, columns in groups.items():
         scorer = owners[name]
+        prefix = scorer.prefix if scorer else f"so_{name}_"
         signals.append(
             Signal(
-                name,
+                prefix.rstrip("_") if name in singles else name,
                 tuple(columns),
                 higher_is_better=scorer.higher_is_better if scorer else None,
                 scorer=name,
