@@ -35,15 +35,16 @@ def konvid(tmp_path_factory: pytest.TempPathFactory) -> Path:
         rows = list(csv.DictReader(handle))
     niqe = scipy.io.loadmat(DATA / "KONVID_1K_NIQE_scores.mat")
     brisque = scipy.io.loadmat(DATA / "KONVID_1K_BRISQUE_feats.mat")["feats_mat"]
+    mos = np.array([float(row["mos"]) for row in rows])
     columns: dict[str, object] = {
         "flickr_id": [row["flickr_id"] for row in rows],
-        "mos": [float(row["mos"]) for row in rows],
+        "mos": mos,
         "so_niqe_score": np.ravel(niqe["y_pred"]).astype(np.float64),
     }
     for i in range(brisque.shape[1]):
         columns[f"so_brisque_f{i + 1:02d}"] = brisque[:, i].astype(np.float64)
     # The metadata's MOS and the NIQE file's MOS are the same numbers, in the same order.
-    np.testing.assert_allclose(columns["mos"], np.ravel(niqe["MOS"]), atol=1e-6)
+    np.testing.assert_allclose(mos, np.ravel(niqe["MOS"]), atol=1e-6)
     path = tmp_path_factory.mktemp("konvid") / "konvid-1k.parquet"
     pq.write_table(pa.table(columns), path)
     return path
