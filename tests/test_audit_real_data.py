@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import scipy.io
-from scipy import stats
+import scipy.io  # type: ignore[import-untyped, unused-ignore]
+from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.report import audit_json
