@@ -183,9 +183,14 @@ def analyse_signal(
             x, y, folds=options.folds, model=options.model, search=options.search,
             seed=options.seed,
         )  # fmt: skip
-    full = evaluate(prediction, y)
+    try:
+        full = evaluate(prediction, y)
+    except InputError as exc:  # e.g. an out-of-fold prediction that came out constant
+        nan = math.nan
+        full = MetricSet(int(y.size), nan, nan, nan, nan, nan, logistic_fitted=False,
+                         note=f"metrics undefined: {exc.message}")  # fmt: skip
     srcc_ci = plcc_ci = None
-    if options.bootstrap:
+    if options.bootstrap and math.isfinite(full.srcc):
         srcc_ci = bootstrap_ci(
             prediction, y, "srcc", resamples=options.bootstrap, seed=options.seed
         )
@@ -234,7 +239,10 @@ def analyse_gain(
         return None
     opinions = [signals.get(name) for name in signals.second_opinions]
     if not opinions:
-        note = "no second opinion shares no column with the baseline; nothing to add"
+        note = (
+            "no second opinion: no scorer signal (with named signals: no other signal) "
+            "is disjoint from the baseline; nothing to add"
+        )
         return Gain(base, 0, None, (), None, note)
     rows = signal_rows(corpus, base.columns)
     for signal in opinions:

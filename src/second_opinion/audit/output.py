@@ -1,8 +1,8 @@
 """Writing the report folder: ``audit.json``, ``audit.md`` and ``audit.html``, all or nothing.
 
 Every file is rendered in memory and written to a temporary file beside its target first; only
-when all three exist are they renamed into place, so a failure (or an interrupt) while rendering
-or writing leaves the folder as it was.
+when all three exist are they renamed into place, the previous report set aside meanwhile and put
+back if a rename fails, so a failure while rendering or writing leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -53,20 +53,39 @@ def write_report(result: AuditResult, out_dir: str | Path, *, plots: bool = True
         raise UsageError(msg)
     texts = render_report(result, plots=plots)
     token = uuid.uuid4().hex[:12]
-    staged: list[tuple[Path, Path]] = []
+    staged = [(folder / f".{name}.{token}.tmp", folder / name) for name in texts]
+    backups: list[tuple[Path, Path]] = []
+    installed: list[Path] = []
     try:
         folder.mkdir(exist_ok=True)
-        for name, text in texts.items():
-            tmp = folder / f".{name}.{token}.tmp"
+        for (tmp, _), text in zip(staged, texts.values(), strict=True):
             tmp.write_text(text, encoding="utf-8")
-            staged.append((tmp, folder / name))
+        for _, target in staged:  # set the previous report aside, to restore it on failure
+            if target.exists():
+                backup = target.with_name(f".{target.name}.{token}.bak")
+                target.replace(backup)
+                backups.append((backup, target))
         for tmp, target in staged:
             tmp.replace(target)
+            installed.append(target)
     except OSError as exc:
+        _roll_back(installed, backups)
         msg = f"{folder}: cannot write the report ({exc.strerror or exc})"
         raise InputError(msg) from None
     finally:
-        for tmp, _ in staged:
+        for leftover in [tmp for tmp, _ in staged] + [backup for backup, _ in backups]:
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+                leftover.unlink()
     return ReportFiles(folder / JSON_NAME, folder / MARKDOWN_NAME, folder / HTML_NAME)
+
+
+def _roll_back(installed: list[Path], backups: list[tuple[Path, Path]]) -> None:
+    """Undo a partly written report: new files removed, the previous ones put back."""
+    restored = {target for _, target in backups}
+    for target in installed:
+        if target not in restored:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+    for backup, target in backups:
+        with contextlib.suppress(OSError):
+            backup.replace(target)

@@ -121,14 +121,26 @@ def resolve_signals(
         signals = [_from_spec(corpus, spec) for spec in specs]
         for signal in signals:
             _require_rows(corpus, signal, "--signal")
+            constant = _constant(corpus, signal)
+            if constant is not None:
+                msg = (
+                    f"{corpus.path}: --signal {signal.name!r} has the same value ({constant!r}) "
+                    "in every row; a constant cannot rank clips. Drop it."
+                )
+                raise InputError(msg)
     else:
         signals = []
         for signal in _defaults(corpus, exclude):
             n = int(signal_rows(corpus, signal.columns).sum())
-            if n >= MIN_ROWS:
-                signals.append(signal)
-            else:
+            constant = _constant(corpus, signal)
+            if n < MIN_ROWS:
                 notes.append(f"signal {signal.name!r} left out: values in only {n} rows")
+            elif constant is not None:
+                notes.append(
+                    f"signal {signal.name!r} left out: the same value ({constant!r}) in every row"
+                )
+            else:
+                signals.append(signal)
     base = _from_spec(corpus, baseline, option="--baseline") if baseline else None
     if base is not None:
         _require_rows(corpus, base, "--baseline")
@@ -157,6 +169,17 @@ def signal_rows(corpus: Corpus, columns: Sequence[str]) -> npt.NDArray[np.bool_]
     """Rows (of those with a MOS) where at least one of ``columns`` is finite."""
     matrix = np.column_stack([corpus.columns[c] for c in columns])
     return np.asarray(np.isfinite(matrix).any(axis=1), dtype=np.bool_)
+
+
+def _constant(corpus: Corpus, signal: Signal) -> float | None:
+    """The value of a one-column signal that never varies, else None."""
+    if not signal.training_free:
+        return None
+    values = corpus.columns[signal.columns[0]]
+    finite = values[np.isfinite(values)]
+    if finite.size and float(np.ptp(finite)) == 0.0:
+        return float(finite[0])
+    return None
 
 
 def _require_rows(corpus: Corpus, signal: Signal, option: str) -> None:

@@ -100,15 +100,17 @@ def audit_command(
     2 bad input (no MOS column, a glob matching nothing, fewer than 10 rows).
     """
     from second_opinion.audit.options import build_options  # noqa: PLC0415
-    from second_opinion.audit.output import write_report  # noqa: PLC0415
-    from second_opinion.audit.report import audit_json  # noqa: PLC0415
-    from second_opinion.audit.run import run_audit  # noqa: PLC0415
 
     options = build_options(
         mos=mos, signals=_signals(signal), baseline=baseline,
         exclude=tuple(exclude) if exclude else None, splits=splits, model=model, search=search,
         seed=seed, bootstrap=bootstrap, folds=folds, jobs=jobs, plots=plots,
     )  # fmt: skip
+    # Imported once the options are valid: scikit-learn, scipy and matplotlib are slow to load.
+    from second_opinion.audit.output import write_report  # noqa: PLC0415
+    from second_opinion.audit.report import audit_json  # noqa: PLC0415
+    from second_opinion.audit.run import run_audit  # noqa: PLC0415
+
     result = run_audit(tables, options, step=_step)
     files = write_report(result, out, plots=plots)
     if as_json:

@@ -1,0 +1,198 @@
+"""`second-opinion audit` through the real entry point (``python -m second_opinion``).
+
+The happy path writes the three report files, prints a summary table per corpus (numbers as in
+audit.json) and progress on stderr; ``--json`` prints audit.json itself. Bad input exits 2 with
+one clear line on stderr and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests._audit_data import DUPLICATE_COLUMN, corpus_columns, write_corpus
+from tests.cli._run import run_cli
+
+FAST = ("--splits", "3", "--bootstrap", "10", "--model", "ridge")
+PROGRESS = re.compile(r"\d\d:\d\d:\d\d (?P<message>.+)")
+
+
+@dataclass(frozen=True)
+class Run:
+    result: subprocess.CompletedProcess[str]
+    out: Path
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    return write_corpus(folder / "corpus.csv", corpus_columns(50, seed=3, nan_mos=2))
+
+
+@pytest.fixture(scope="module")
+def happy(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    out = tmp_path_factory.mktemp("happy") / "report"
+    result = run_cli("audit", f"c={corpus}", *FAST, "--baseline", "vmaf=vmaf", "--out", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    return Run(result, out, report)
+
+
+def _f(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in re.split("[│┃]", line.strip().strip("│┃"))]
+
+
+def test_audit_writes_the_report(happy: Run) -> None:
+    assert sorted(p.name for p in happy.out.iterdir()) == ["audit.html", "audit.json", "audit.md"]
+    assert happy.report["schema"] == "second-opinion.audit/1"
+    assert happy.report["protocol"]["splits"] == 3
+    assert happy.report["protocol"]["model"] == "ridge"
+    assert happy.report["protocol"]["baseline"] == "vmaf=vmaf"
+    corpus = happy.report["corpora"]["c"]
+    assert (corpus["rows"], corpus["n"]) == (50, 48)
+    page = (happy.out / "audit.html").read_text(encoding="utf-8")
+    assert page.count('<img alt="') == 3  # scatter, redundancy, gain
+    markdown = (happy.out / "audit.md").read_text(encoding="utf-8")
+    assert "## Corpus c" in markdown
+    assert "### Gain over vmaf" in markdown
+
+
+def test_audit_prints_the_summary_table_from_the_report(happy: Run) -> None:
+    stdout = happy.result.stdout
+    lines = stdout.splitlines()
+    assert lines[0] == "c (48 rows)"
+    assert _cells(lines[2]) == [
+        "signal", "n", "SRCC [95 % CI]", "PLCC [95 % CI]", "splits SRCC", "splits PLCC",
+    ]  # fmt: skip
+    gain_title = lines.index("c: gain over vmaf")
+    rows = {_cells(line)[0]: _cells(line) for line in lines[:gain_title] if line.startswith("│")}
+    gain_rows = [_cells(line)[0] for line in lines[gain_title:] if line.startswith("│")]
+    signals = happy.report["corpora"]["c"]["signals"]
+    for name, signal in signals.items():
+        label = name if signal["training_free"] else f"{name} (ridge)"
+        full, splits = signal["full"], signal["splits"]
+        assert rows[label] == [
+            label,
+            str(signal["n"]),
+            f"{_f(full['srcc'])} [{_f(full['srcc_ci'][0], 3)}, {_f(full['srcc_ci'][1], 3)}]",
+            f"{_f(full['plcc'])} [{_f(full['plcc_ci'][0], 3)}, {_f(full['plcc_ci'][1], 3)}]",
+            f"{_f(splits['srcc']['median'])} ({_f(splits['srcc']['std'])})",
+            f"{_f(splits['plcc']['median'])} ({_f(splits['plcc']['std'])})",
+        ]
+    assert len(rows) == len(signals)
+    assert gain_rows == ["vmaf", "vmaf + brisque", "vmaf + niqe", "vmaf + all"]
+    (flag,) = happy.report["redundancy"]["c"]["flagged"]
+    assert (flag["a"], flag["b"]) == ("vmaf", DUPLICATE_COLUMN)
+    assert f"c: vmaf and {DUPLICATE_COLUMN} are redundant (ρ {flag['rho']:.3f})" in lines
+    out = happy.out
+    assert lines[-1] == f"report: {out / 'audit.json'}, {out / 'audit.md'}, {out / 'audit.html'}"
+
+
+def test_audit_reports_progress_on_stderr(happy: Run) -> None:
+    lines = happy.result.stderr.splitlines()
+    messages = []
+    for line in lines:
+        match = PROGRESS.fullmatch(line)
+        assert match, f"not a progress line: {line!r}"
+        messages.append(match["message"])
+    assert messages == [
+        "c: vmaf (1 column)",
+        "c: brisque (5 columns)",
+        "c: niqe (1 column)",
+        "c: vmaf_neg (1 column)",
+        "c: psnr_y (1 column)",
+        f"c: {DUPLICATE_COLUMN} (1 column)",
+        "c: gain over baseline vmaf",
+    ]
+    assert not any(PROGRESS.fullmatch(line) for line in happy.result.stdout.splitlines())
+
+
+def test_audit_json_prints_the_written_report(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    fast = ("--splits", "3", "--bootstrap", "0", "--model", "ridge")
+    result = run_cli("audit", corpus, *fast, "--no-plots", "--json", "--out", out)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)  # stdout is the JSON document and nothing else
+    assert printed == json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    assert list(printed["corpora"]) == ["corpus"]  # named after the file stem
+    assert printed["gain"] == {}  # no --baseline
+    assert printed["cross_corpus"] == {}  # one corpus
+    assert printed["protocol"]["bootstrap"] == 0
+    for signal in printed["corpora"]["corpus"]["signals"].values():
+        assert signal["full"]["srcc_ci"] is None  # no bootstrap, no interval
+        assert signal["full"]["plcc_ci"] is None
+    assert "<img" not in (out / "audit.html").read_text(encoding="utf-8")
+    assert all(PROGRESS.fullmatch(line) for line in result.stderr.splitlines())
+
+
+def _table(folder: Path, n: int = 30, nan_mos: int = 0, **renames: str) -> Path:
+    columns = corpus_columns(n, seed=9, brisque=None, niqe=None, nan_mos=nan_mos)
+    for old, new in renames.items():
+        columns[new] = columns.pop(old)
+    return write_corpus(folder / "bad.csv", columns)
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "message"),
+    [
+        pytest.param(
+            "mos", (), r"error: {table}: no MOS column 'mos' \(did you mean 'MOS'\?\); "
+            r"numeric columns: vmaf, vmaf_neg, psnr_y, vmaf_copy, MOS\. "
+            r"Pass the MOS column with --mos\.",
+            id="no-mos-column",
+        ),
+        pytest.param(
+            "ok", ("--signal", "x=vmaf,nomatch_*"),
+            r"error: {table}: --signal x=vmaf,nomatch_\* — 'nomatch_\*' matches no numeric "
+            r"column \(numeric columns: vmaf, vmaf_neg, psnr_y, vmaf_copy\); fix the pattern",
+            id="glob-matches-nothing",
+        ),
+        pytest.param(
+            "small", (),
+            r"error: {table}: only 9 rows have a 'mos' value \(of 14\); the audit needs at "
+            r"least 10\. Pass a larger corpus table\.",
+            id="fewer-than-10-rows",
+        ),
+        pytest.param(
+            "ok", ("--model", "forest"),
+            r"error: invalid audit options:\n  model: Input should be 'svr' or 'ridge' "
+            r"\(got 'forest'\)",
+            id="bad-model",
+        ),
+        pytest.param(
+            "ok", ("--signal", "brisque"),
+            r"error: --signal 'brisque': expected NAME=GLOB\[,GLOB\.\.\.\], "
+            r"e\.g\. brisque='so_brisque_\*'",
+            id="bad-signal-syntax",
+        ),
+    ],
+)  # fmt: skip
+def test_audit_bad_input_exits_2_and_writes_nothing(
+    tmp_path: Path, case: str, args: tuple[str, ...], message: str
+) -> None:
+    if case == "mos":
+        table = _table(tmp_path, mos="MOS")
+    elif case == "small":
+        table = _table(tmp_path, n=14, nan_mos=5)  # 9 rows with a MOS
+    else:
+        table = _table(tmp_path)
+    out = tmp_path / "report"
+    result = run_cli("audit", table, *FAST, *args, "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert re.fullmatch(message.format(table=re.escape(str(table))) + r"\n", result.stderr), (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
