@@ -16,6 +16,7 @@ import typer
 from second_opinion import __version__
 from second_opinion.cli.audit import audit_command
 from second_opinion.cli.batch import batch_command
+from second_opinion.cli.ingest import ingest_command
 from second_opinion.cli.inspect import inspect_command
 from second_opinion.cli.join import join_command
 from second_opinion.cli.manifest import schema_command, validate_command
@@ -55,6 +56,7 @@ app.command("schema")(schema_command)
 app.command("inspect")(inspect_command)
 app.command("smoke")(smoke_command)
 app.command("audit")(audit_command)
+app.command("ingest")(ingest_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,56 @@
+"""Errors of corpus ingest. Each is an :class:`~second_opinion.errors.InputError` (exit 2)::
+
+    InputError                  (second_opinion.errors)
+    └── IngestError             base of the ingest errors; never raised directly
+        ├── ColumnNotFoundError   the id or MOS column is not in the metadata table
+        ├── ColumnClashError      a kept source column has the name of a canonical column
+        ├── MissingMosError       a row's MOS is empty or not a finite number
+        ├── MissingIdError        a row's clip id is empty
+        ├── DuplicateIdError      two rows have the same clip id
+        ├── ScaleError            a MOS lies outside the corpus's scale
+        ├── UnsafeDatasetError    a VMAF dataset file holds code, not only literals
+        └── DatasetFormatError    a VMAF dataset file lacks dis_videos or an entry's fields
+
+Options that make no sense are a :class:`~second_opinion.errors.UsageError` (also exit 2).
+Messages name the file, the line or row, the column, the value and the fix.
+"""
+
+from __future__ import annotations
+
+from second_opinion.errors import InputError
+
+
+class IngestError(InputError):
+    """Base of the errors corpus ingest raises on purpose."""
+
+
+class ColumnNotFoundError(IngestError):
+    """The id or MOS column is not in the metadata table."""
+
+
+class ColumnClashError(IngestError):
+    """A source column kept as is has the name of a canonical column."""
+
+
+class MissingMosError(IngestError):
+    """A row's MOS is missing or not a finite number (see ``drop_missing_mos``)."""
+
+
+class MissingIdError(IngestError):
+    """A row's clip id is empty."""
+
+
+class DuplicateIdError(IngestError):
+    """Two rows have the same clip id."""
+
+
+class ScaleError(IngestError):
+    """A MOS lies outside the corpus's scale (see ``allow_out_of_scale``)."""
+
+
+class UnsafeDatasetError(IngestError):
+    """A VMAF dataset file holds something other than literal assignments."""
+
+
+class DatasetFormatError(IngestError):
+    """A VMAF dataset file lacks ``dis_videos``, or an entry lacks its path or scores."""
