@@ -461,7 +461,10 @@ def test_unknown_field_without_a_close_match_lists_the_fields(folder: Path) -> N
     data["zzz"] = 1
     data["jobs"][0]["zzz"] = 1
     assert problems_of(folder, data) == [
-        "jobs[0].zzz: unknown field (fields: name, description, features, key, sidecars, output)",
+        (
+            "jobs[0].zzz: unknown field "
+            "(fields: name, description, features, ingest, key, sidecars, output)"
+        ),
         "zzz: unknown field (fields: version, output_dir, description, defaults, jobs, audit)",
     ]
 
@@ -576,7 +579,6 @@ def test_wrong_type_or_value_is_reported_with_its_location(
         ("output_dir",),
         ("jobs",),
         ("jobs", 1, "name"),
-        ("jobs", 1, "features"),
         ("jobs", 1, "sidecars"),
         ("jobs", 1, "output"),
         ("jobs", 0, "sidecars", 0, "scorer"),
@@ -588,6 +590,19 @@ def test_missing_required_field_is_reported(folder: Path, where: tuple[str | int
     drop_at(data, where)
     expected = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where).lstrip(".")
     assert problems_of(folder, data) == [f"{expected}: required field is missing"]
+
+
+def test_a_job_needs_features_or_ingest_but_not_both(folder: Path) -> None:
+    data = manifest_data()
+    drop_at(data, ("jobs", 1, "features"))
+    assert problems_of(folder, data) == [
+        "jobs[1]: give the base table as features (a table) or ingest (metadata), exactly one"
+    ]
+    data = manifest_data()
+    data["jobs"][1]["ingest"] = {"preset": "konvid-1k", "metadata": "meta.csv"}
+    assert problems_of(folder, data) == [
+        "jobs[1]: give the base table as features (a table) or ingest (metadata), exactly one"
+    ]
 
 
 @pytest.mark.parametrize("version", [0, 2, 1.5, None])

@@ -23,7 +23,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from second_opinion import matrices
 from second_opinion.errors import InputError
 from second_opinion.matrices import ScoreMatrix, matrix_variables, read_matrix, shape_text
 from tests._matrices import (
@@ -343,7 +342,7 @@ def test_mat_sparse_is_densified(tmp_path: Path, fmt: str) -> None:
 
 
 def test_sparse_too_large_to_densify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(matrices, "MAX_DENSE_CELLS", 10)
+    monkeypatch.setattr("second_opinion.matrices.sparse.MAX_DENSE_CELLS", 10)
     path = tmp_path / "sp.mat"
     scipy.io.savemat(path, {"sp": scipy.sparse.eye(4, format="csc")})
     with pytest.raises(InputError, match=r"variable 'sp' \(4×4 sparse\) would need .* GiB"):

@@ -16,3 +16,16 @@ ON_MISSING: tuple[OnMissing, ...] = get_args(OnMissing)
 ON_DUPLICATE: tuple[OnDuplicate, ...] = get_args(OnDuplicate)
 Regressor = Literal["svr", "ridge"]
 SearchMode = Literal["random", "grid"]
+MatrixFormat = Literal["mat4", "mat5", "mat73", "npy", "npz", "csv"]
+PresetName = Literal[
+    "konvid-1k",
+    "konvid-150k",
+    "live-vqc",
+    "youtube-ugc",
+    "lsvq",
+    "live-vqa",
+    "netflix-public",
+    "chug",
+    "generic",
+]
+ScoreKind = Literal["mos", "dmos"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import duckdb
 
 from second_opinion._typing import KEY_NORMALIZATIONS, PoolStat
+from second_opinion.aligned import write_aligned
 from second_opinion.coverage import Coverage, UnmatchedKey, coverage_failures
 from second_opinion.errors import (
     InputError,
@@ -102,6 +103,16 @@ class _Sidecar:
     def n_frames_name(self) -> str:
         return f"{self.spec.column_prefix}n_frames"
 
+    @property
+    def key_source(self) -> Path:
+        """The file its keys come from, as messages name it (a score matrix's key table)."""
+        return self.spec.align.keys_from if self.spec.align is not None else self.table.path
+
+    @property
+    def score_source(self) -> Path:
+        """The file its scores come from, as messages name it."""
+        return self.spec.path
+
 
 def join(spec: JoinSpec) -> JoinResult:
     """Join ``spec.sidecars`` onto ``spec.features``; return the table and coverage reports.
@@ -153,6 +164,7 @@ def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
     """
     output = Path(output)
     inputs = [spec.features, *(s.path for s in spec.sidecars)]
+    inputs += [s.align.keys_from for s in spec.sidecars if s.align is not None]
     for path in inputs:
         if _same_file(Path(path), output):
             msg = f"{output}: the output is also an input; write to another file"
@@ -200,6 +212,13 @@ class _Joiner:
         self.con.execute("SET enable_progress_bar = false")
         self.sidecars: list[_Sidecar] = []
         self._base: TableFile | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    def scratch(self) -> Path:
+        """A private folder for intermediate files, removed with the joiner."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="second-opinion-")
+        return Path(self._scratch.name)
 
     @property
     def base(self) -> TableFile:
@@ -222,6 +241,8 @@ class _Joiner:
         tb: TracebackType | None,
     ) -> None:
         self.con.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -332,7 +353,12 @@ class _Joiner:
             raise InputError(msg)
 
     def _plan(self, spec: SidecarSpec, index: int, owners: dict[str, str]) -> _Sidecar:
-        table = open_table(self.con, spec.path)
+        aligned: tuple[str, ...] | None = None
+        if spec.align is not None:
+            path, aligned = write_aligned(self.con, spec, self.spec.key[0], self.scratch())
+            table = open_table(self.con, path)
+        else:
+            table = open_table(self.con, spec.path)
         keys = tuple(spec.sidecar_key(k) for k in self.spec.key)
         table.require(
             keys,
@@ -346,7 +372,9 @@ class _Joiner:
                 f"set frame_column of {spec.scorer!r} to its frame index column",
             )
         not_scores = {*keys, spec.frame_column}
-        if spec.columns is None:
+        if aligned is not None:
+            columns = aligned
+        elif spec.columns is None or isinstance(spec.columns, str):
             columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
             if not columns:
                 msg = (
@@ -482,7 +510,7 @@ class _Joiner:
         )
         if row is not None:
             msg = (
-                f"{sidecar.table.path} {sidecar.table.location(int(row[0]))}: the key "
+                f"{sidecar.key_source} {sidecar.table.location(int(row[0]))}: the key "
                 f"({', '.join(sidecar.keys)}) is empty; every row needs a key"
             )
             raise InputError(msg)
@@ -500,7 +528,7 @@ class _Joiner:
         if dupes:
             shown = ", ".join(f"{'|'.join(_key_text(d[:n]))!r} x{d[n]}" for d in dupes)
             msg = (
-                f"{sidecar.table.path}: {total} duplicate key(s) ({shown}); "
+                f"{sidecar.key_source}: {total} duplicate key(s) ({shown}); "
                 f"set on_duplicate of {sidecar.spec.scorer!r} to first, last or mean, "
                 "or fix the sidecar"
             )
@@ -537,7 +565,7 @@ class _Joiner:
         empty = _scalar(self.con, f"SELECT sum({_COUNT}) FROM {sidecar.name} WHERE {null_test}")
         if empty:
             msg = (
-                f"{sidecar.table.path}: {empty} row(s) have an empty key "
+                f"{sidecar.key_source}: {empty} row(s) have an empty key "
                 f"({', '.join(sidecar.keys)}); every row needs a key"
             )
             raise InputError(msg)
@@ -553,7 +581,7 @@ class _Joiner:
             )
             if row and row[0]:
                 msg = (
-                    f"{sidecar.table.path}: harmonic_mean needs values > 0, but column "
+                    f"{sidecar.score_source}: harmonic_mean needs values > 0, but column "
                     f"{column!r} has {int(row[0])} value(s) <= 0 (smallest {row[1]!r}, key "
                     f"{row[2]!r}); pool it with another statistic"
                 )
@@ -625,7 +653,7 @@ class _Joiner:
         side_closest = self._closest(missing_examples, f"{s} s", self._display(oks))
         return Coverage(
             scorer=sidecar.spec.scorer,
-            path=str(sidecar.table.path),
+            path=str(sidecar.spec.path),
             base_rows=base_rows,
             sidecar_rows=int(side_pass[1]),
             sidecar_keys=int(side_pass[0]),

@@ -21,16 +21,19 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from second_opinion.audit.options import AuditOptions
 from second_opinion.errors import InputError, SecondOpinionError
+from second_opinion.ingest import IngestOptions
 from second_opinion.spec import (
     OPTION_FIELDS,
+    Align,
     JoinSpec,
+    MatrixOptions,
     SidecarOptions,
     SidecarSpec,
     check_scorer,
@@ -49,8 +52,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SidecarEntry(SidecarOptions):
-    """A sidecar of a job: a scorer, its table, and any option that overrides the defaults."""
+class SidecarEntry(SidecarOptions, MatrixOptions):
+    """A sidecar of a job: a scorer, its table, and any option that overrides the defaults.
+
+    ``path`` and ``align.keys_from`` are relative to the manifest.
+    """
 
     scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
     path: Annotated[str, Field(description="The sidecar table; relative to the manifest.")]
@@ -70,14 +76,33 @@ class Defaults(SidecarOptions):
     key: Annotated[list[str] | None, Field(description="Key columns of the base tables.")] = None
 
 
+class IngestEntry(_Strict):
+    """A corpus's published metadata, ingested as the job's base table (see ``ingest``)."""
+
+    preset: Annotated[str, Field(description="The ingest preset, e.g. konvid-1k.")]
+    metadata: Annotated[str, Field(description="The metadata file; relative to the manifest.")]
+    id_column: str | None = None
+    mos_column: str | None = None
+    mos_std_column: str | None = None
+    n_ratings_column: str | None = None
+    mos_scale: tuple[float, float] | None = None
+    drop_missing_mos: bool = False
+    allow_out_of_scale: bool = False
+
+
 class JobEntry(_Strict):
     """One join job: a corpus table, its sidecars, and where the result goes."""
 
     name: Annotated[str, Field(pattern=JOB_NAME, description="Unique slug naming the job.")]
     description: Annotated[str | None, Field(description="Free text; not fingerprinted.")] = None
     features: Annotated[
-        str, Field(description="The base (corpus) table; relative to the manifest.")
-    ]
+        str | None,
+        Field(description="The base (corpus) table; relative to the manifest. Or: ingest."),
+    ] = None
+    ingest: Annotated[
+        IngestEntry | None,
+        Field(description="Ingest the corpus's metadata as the base table (key clip_id)."),
+    ] = None
     key: Annotated[list[str] | None, Field(description="Key columns; default from defaults.")] = (
         None
     )
@@ -85,6 +110,13 @@ class JobEntry(_Strict):
     output: Annotated[
         str, Field(description="Output table, relative to output_dir; its suffix picks the format.")
     ]
+
+    @model_validator(mode="after")
+    def _one_base(self) -> Self:
+        if (self.features is None) == (self.ingest is None):
+            msg = "give the base table as features (a table) or ingest (metadata), exactly one"
+            raise ValueError(msg)
+        return self
 
 
 class AuditSection(AuditOptions):
@@ -117,6 +149,8 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("defaults",): Defaults,
     ("jobs",): JobEntry,
     ("jobs", "sidecars"): SidecarEntry,
+    ("jobs", "sidecars", "align"): Align,
+    ("jobs", "ingest"): IngestEntry,
     ("audit",): AuditSection,
 }
 
@@ -130,18 +164,35 @@ class Job:
     spec: JoinSpec
     output: Path
     description: str | None = None
+    ingest: IngestOptions | None = None
+    """Set when the base table is ingested from metadata (``spec.features`` is that file)."""
 
     @property
     def inputs(self) -> list[tuple[str, str | None, Path]]:
-        """(role, scorer, path) of each input, base first."""
-        return [("features", None, self.spec.features)] + [
-            ("sidecar", s.scorer, s.path) for s in self.spec.sidecars
-        ]
+        """(role, scorer, path) of each input, base first; a score matrix's key table follows
+        its matrix (role ``keys``)."""
+        base = "metadata" if self.ingest is not None else "features"
+        found: list[tuple[str, str | None, Path]] = [(base, None, self.spec.features)]
+        for s in self.spec.sidecars:
+            found.append(("sidecar", s.scorer, s.path))
+            if s.align is not None:
+                found.append(("keys", s.scorer, s.align.keys_from))
+        return found
 
     def canonical(self) -> dict[str, Any]:
         """The job as JSON-ready data, without cosmetic fields (descriptions)."""
         spec = self.spec.model_dump(mode="json")
-        return {"name": self.name, "output": str(self.output), "spec": spec}
+        data = {"name": self.name, "output": str(self.output), "spec": spec}
+        if self.ingest is not None:
+            data["ingest"] = self.ingest.model_dump(mode="json", exclude={"output"})
+        return data
+
+    def digest_data(self) -> dict[str, Any]:
+        """What the job's spec digest covers: the join spec, and the ingest options if any."""
+        data = self.spec.model_dump(mode="json")
+        if self.ingest is not None:
+            data["ingest"] = self.ingest.model_dump(mode="json", exclude={"output", "metadata"})
+        return data
 
 
 @dataclass(frozen=True)
@@ -267,9 +318,13 @@ def _resolve(text: str, base: Path, where: str, problems: list[str]) -> Path:
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
-def _merge(defaults: Defaults, entry: SidecarEntry, path: Path) -> dict[str, Any]:
+def _merge(
+    defaults: Defaults, entry: SidecarEntry, path: Path, keys_from: Path | None
+) -> dict[str, Any]:
     """Sidecar options: the entry's own where set, else the defaults' where set."""
-    merged: dict[str, Any] = {"scorer": entry.scorer, "path": path}
+    merged: dict[str, Any] = {"scorer": entry.scorer, "path": path, "variable": entry.variable}
+    if entry.align is not None:
+        merged["align"] = {"keys_from": keys_from, "column": entry.align.column}
     for field in OPTION_FIELDS:
         if field in entry.model_fields_set:
             merged[field] = getattr(entry, field)
@@ -378,15 +433,27 @@ def _resolve_job(
 ) -> Job | None:
     at = f"jobs[{index}]"
     count = len(problems)
-    features = _resolve(entry.features, folder, f"{at}.features", problems)
+    ingest = None
+    if entry.ingest is not None:
+        features = _resolve(entry.ingest.metadata, folder, f"{at}.ingest.metadata", problems)
+        ingest = _ingest_options(entry.ingest, features, index, problems)
+    else:
+        features = _resolve(entry.features or "", folder, f"{at}.features", problems)
     key = entry.key if entry.key is not None else defaults.key
+    if key is None and ingest is not None:
+        key = ["clip_id"]  # the canonical corpus table's key
     if not key:
         problems.append(f"{at}.key: no key columns (set 'key' on the job or in defaults)")
     sidecars = []
     for j, sidecar in enumerate(entry.sidecars):
         where = f"{at}.sidecars[{j}]"
         sidecar_path = _resolve(sidecar.path, folder, f"{where}.path", problems)
-        merged = _merge(defaults, sidecar, sidecar_path)
+        keys_from = (
+            _resolve(str(sidecar.align.keys_from), folder, f"{where}.align.keys_from", problems)
+            if sidecar.align is not None
+            else None
+        )
+        merged = _merge(defaults, sidecar, sidecar_path, keys_from)
         try:
             sidecars.append(SidecarSpec.model_validate(merged))
         except ValidationError as exc:
@@ -403,7 +470,20 @@ def _resolve_job(
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, ("jobs", index)))
         return None
-    return Job(entry.name, index, spec, output, entry.description)
+    return Job(entry.name, index, spec, output, entry.description, ingest)
+
+
+def _ingest_options(
+    entry: IngestEntry, metadata: Path, index: int, problems: list[str]
+) -> IngestOptions | None:
+    fields = entry.model_dump(exclude={"metadata"}, exclude_unset=True)
+    # ``output`` is where the worker writes the canonical table; a placeholder until then.
+    fields |= {"metadata": metadata, "output": metadata.with_name("canonical.parquet")}
+    try:
+        return IngestOptions.model_validate(fields)
+    except ValidationError as exc:
+        problems.extend(_schema_problems(exc, ("jobs", index, "ingest")))
+        return None
 
 
 def _check_jobs(
@@ -446,14 +526,25 @@ def _check_jobs(
                 f"{at}.output: {job.output} is also an input ({role} of jobs[{other.index}]); "
                 "write the output elsewhere"
             )
-        for j, (role, _, path) in enumerate(job.inputs):
-            where = f"{at}.features" if role == "features" else f"{at}.sidecars[{j - 1}].path"
+        for role, scorer, path in job.inputs:
+            where = _input_location(job, role, scorer)
             if not path.exists():
                 problems.append(f"{where}: no such file: {path}")
             elif not path.is_file():
                 problems.append(f"{where}: not a file: {path}")
             elif not os.access(path, os.R_OK):
                 problems.append(f"{where}: not readable: {path}")
+
+
+def _input_location(job: Job, role: str, scorer: str | None) -> str:
+    """Where an input of ``job`` is named in the manifest, e.g. ``jobs[0].sidecars[1].path``."""
+    at = f"jobs[{job.index}]"
+    if role == "features":
+        return f"{at}.features"
+    if role == "metadata":
+        return f"{at}.ingest.metadata"
+    index = [s.scorer for s in job.spec.sidecars].index(scorer or "")
+    return f"{at}.sidecars[{index}]." + ("align.keys_from" if role == "keys" else "path")
 
 
 def raise_problems(path: Path, problems: list[str]) -> None:

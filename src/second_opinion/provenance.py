@@ -44,11 +44,13 @@ def canonical_json(data: object) -> str:
 
 
 def spec_digest(spec: dict[str, Any]) -> str:
-    """SHA-256 of a job spec's canonical JSON, paths left out (inputs count by content)."""
+    """SHA-256 of a job spec's canonical JSON, input paths left out (inputs count by content)."""
     stripped = json.loads(json.dumps(spec))
     stripped.pop("features", None)
     for sidecar in stripped.get("sidecars", []):
         sidecar.pop("path", None)
+        if isinstance(sidecar.get("align"), dict):
+            sidecar["align"].pop("keys_from", None)
     return hashlib.sha256(canonical_json(stripped).encode()).hexdigest()
 
 

@@ -18,6 +18,7 @@ import queue
 import secrets
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,7 @@ from second_opinion.errors import (
     UsageError,
 )
 from second_opinion.hashing import HashCache, sha256_file, write_text_atomic
+from second_opinion.ingest import ingest_with
 from second_opinion.join import join_coverage, join_to_file
 from second_opinion.lock import output_lock
 from second_opinion.manifest import Job, Manifest, load_manifest
@@ -169,7 +171,7 @@ def _stat(path: Path) -> tuple[int, int]:
 
 def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
     """Decide whether ``job`` must run, comparing its fingerprint with its provenance."""
-    spec_sha = spec_digest(job.spec.model_dump(mode="json"))
+    spec_sha = spec_digest(job.digest_data())
     try:
         stats = tuple(_stat(path) for _, _, path in job.inputs)
         if not job.output.is_file():
@@ -255,8 +257,15 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
     try:
         # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
         pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
-        events.put(("phase", job.name, "joining"))
-        report = join_to_file(job.spec, staging)
+        with tempfile.TemporaryDirectory(prefix="second-opinion-ingest-") as scratch:
+            spec = job.spec
+            if job.ingest is not None:
+                events.put(("phase", job.name, "ingesting"))
+                canonical = Path(scratch) / "canonical.parquet"
+                ingest_with(job.ingest.model_copy(update={"output": canonical}))
+                spec = spec.model_copy(update={"features": canonical})
+            events.put(("phase", job.name, "joining"))
+            report = join_to_file(spec, staging)
         try:
             input_sha256: tuple[str, ...] = pending.result()
         except OSError as exc:
@@ -280,7 +289,8 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
                 "size": plan.input_stats[len(inputs)][0],
                 "sha256": digest,
             }
-            item["rows"] = base_rows if role == "features" else rows_by_scorer.get(scorer or "")
+            base = role in ("features", "metadata")
+            item["rows"] = base_rows if base else rows_by_scorer.get(scorer or "")
             if scorer:
                 item["scorer"] = scorer
             inputs.append(item)

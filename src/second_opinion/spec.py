@@ -54,8 +54,11 @@ class SidecarOptions(_Model):
         tuple[PoolStat, ...], Field(description="Pooling statistics for per-frame sidecars.")
     ] = ("mean",)
     columns: Annotated[
-        tuple[str, ...] | None,
-        Field(description="Score columns to take; default every non-key numeric column."),
+        tuple[str, ...] | str | None,
+        Field(
+            description="Score columns to take; default every non-key numeric column. For a "
+            "score matrix (align): the names of its columns, or a pattern with {i} (1-based)."
+        ),
     ] = None
     prefix: Annotated[
         str | None, Field(description="Replaces 'so_<scorer>_' in output column names.")
@@ -89,7 +92,9 @@ class SidecarOptions(_Model):
 
     @field_validator("columns")
     @classmethod
-    def _columns(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    def _columns(cls, value: tuple[str, ...] | str | None) -> tuple[str, ...] | str | None:
+        if isinstance(value, str):
+            return check_column_pattern(value)
         if value is not None and not value:
             msg = "columns is empty; leave it out to take every numeric column"
             raise ValueError(msg)
@@ -109,6 +114,43 @@ class SidecarOptions(_Model):
 
 
 OPTION_FIELDS: tuple[str, ...] = tuple(SidecarOptions.model_fields)
+MATRIX_SUFFIXES = (".mat", ".npy", ".npz")
+"""Sidecar files that are always score matrices (no key): they need ``align``."""
+
+
+def check_column_pattern(pattern: str) -> str:
+    """A column-name pattern must hold ``{i}`` and format with an integer (``f{i:02d}``)."""
+    try:
+        first, second = pattern.format(i=1), pattern.format(i=2)
+    except (KeyError, IndexError, ValueError) as exc:
+        msg = (
+            f"columns pattern {pattern!r} does not format with i=1 ({exc}); "
+            "use {i} for the 1-based column number, e.g. 'f{i:02d}'"
+        )
+        raise ValueError(msg) from None
+    if first == second:
+        msg = f"columns pattern {pattern!r} has no {{i}}: every column would get one name"
+        raise ValueError(msg)
+    return pattern
+
+
+class Align(_Model):
+    """Where the keys of a score matrix come from: a table's column, one key per matrix row."""
+
+    keys_from: Annotated[Path, Field(description="The table listing the keys in row order.")]
+    column: Annotated[str, Field(min_length=1, description="Its key column.")]
+
+
+class MatrixOptions(_Model):
+    """A sidecar's fields for score matrices (a bare matrix aligned to keys by row order)."""
+
+    variable: Annotated[
+        str | None,
+        Field(description="The matrix variable in a .mat/.npz file; default: the only one."),
+    ] = None
+    align: Annotated[
+        Align | None, Field(description="Set for a score matrix: where its row keys come from.")
+    ] = None
 
 
 def check_scorer(value: str) -> str:
@@ -119,7 +161,7 @@ def check_scorer(value: str) -> str:
     return value
 
 
-class SidecarSpec(SidecarOptions):
+class SidecarSpec(SidecarOptions, MatrixOptions):
     """One scorer's sidecar and how to join it."""
 
     scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
@@ -135,9 +177,12 @@ class SidecarSpec(SidecarOptions):
         if self.frame_column is not None and self.frame_column in self.key_map:
             msg = f"frame_column {self.frame_column!r} is also a key in key_map"
             raise ValueError(msg)
-        if self.columns and self.frame_column in self.columns:
+        if isinstance(self.columns, tuple) and self.frame_column in self.columns:
             msg = f"frame_column {self.frame_column!r} cannot also be a score column"
             raise ValueError(msg)
+        problem = matrix_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -156,6 +201,30 @@ class SidecarSpec(SidecarOptions):
             if base == base_key:
                 return side
         return base_key
+
+
+def matrix_problem(sidecar: SidecarSpec) -> str | None:
+    """What is inconsistent between a sidecar's matrix fields and its other options, if any."""
+    name = sidecar.scorer
+    if sidecar.align is None:
+        if sidecar.path.suffix.lower() in MATRIX_SUFFIXES:
+            return (
+                f"sidecar {name!r}: {sidecar.path.name} is a score matrix with no key; set "
+                "align: {keys_from: <table listing the keys in row order>, column: <its key>}"
+            )
+        if sidecar.variable is not None:
+            return f"sidecar {name!r}: variable applies to a score matrix; set align as well"
+        if isinstance(sidecar.columns, str):
+            return (
+                f"sidecar {name!r}: a columns pattern ({sidecar.columns!r}) names a score "
+                "matrix's columns; list the score columns to take instead"
+            )
+        return None
+    if sidecar.frame_column is not None:
+        return f"sidecar {name!r}: a score matrix has one row per clip; drop frame_column"
+    if sidecar.key_map:
+        return f"sidecar {name!r}: a score matrix has no key column to map; drop key_map"
+    return None
 
 
 class JoinSpec(_Model):
@@ -204,6 +273,12 @@ def join_spec_problems(
                     f"which is not a key column (key: {', '.join(key)})"
                 )
                 problems.append((("sidecars", index, "key_map"), message))
+        if sidecar.align is not None and len(key) != 1:
+            message = (
+                f"sidecar {sidecar.scorer!r}: a score matrix aligns to a one-column key; "
+                f"the key has {len(key)} columns ({', '.join(key)})"
+            )
+            problems.append((("sidecars", index, "align"), message))
         if len(set(sidecar.key_map.values())) != len(sidecar.key_map):
             problems.append((
                 ("sidecars", index, "key_map"),
@@ -226,7 +301,11 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def _spec_fields(loc: Loc) -> list[str]:
-    model = SidecarSpec if "sidecars" in loc else JoinSpec
+    model: type[BaseModel] = JoinSpec
+    if "align" in loc:
+        model = Align
+    elif "sidecars" in loc:
+        model = SidecarSpec
     return list(model.model_fields)
 
 

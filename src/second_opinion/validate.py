@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from second_opinion.errors import SecondOpinionError
+from second_opinion.ingest import ingest_with
 from second_opinion.join import check_spec
-from second_opinion.manifest import load_manifest, raise_problems
+from second_opinion.manifest import Job, load_manifest, raise_problems
 
 
 @dataclass(frozen=True)
@@ -29,14 +33,15 @@ def validate_manifest(
 ) -> ValidationReport:
     """Check the schema, that every input exists, and that named columns exist in each file.
 
-    Reads headers (and DuckDB's type-sniffing sample) only; writes nothing. Raises one
+    Reads headers (and DuckDB's type-sniffing sample) only — but score matrices and metadata to
+    ingest are read whole; writes nothing but temporary files. Raises one
     :class:`InputError` listing every problem, each with its job and file.
     """
     manifest = load_manifest(path, out_dir=out_dir)
     problems = []
     jobs = []
     for job in manifest.jobs:
-        for problem in check_spec(job.spec):
+        for problem in _job_problems(job):
             problems.append(f"jobs[{job.index}] ({job.name}): {problem}")
         jobs.append({
             "name": job.name,
@@ -46,3 +51,17 @@ def validate_manifest(
         })  # fmt: skip
     raise_problems(manifest.path, problems)
     return ValidationReport(str(manifest.path), str(manifest.output_dir), tuple(jobs))
+
+
+def _job_problems(job: Job) -> list[str]:
+    """``check_spec`` of the job; an ingested base table is ingested (to a temporary file)
+    first, so its problems and the join's are both found."""
+    if job.ingest is None:
+        return check_spec(job.spec)
+    with tempfile.TemporaryDirectory(prefix="second-opinion-validate-") as scratch:
+        canonical = Path(scratch) / "canonical.parquet"
+        try:
+            ingest_with(job.ingest.model_copy(update={"output": canonical}))
+        except SecondOpinionError as exc:
+            return [exc.message]
+        return check_spec(job.spec.model_copy(update={"features": canonical}))

@@ -226,14 +226,16 @@ def test_schema_prints_the_json_schema_of_manifests() -> None:
         "name",
         "description",
         "features",
+        "ingest",
         "key",
         "sidecars",
         "output",
     ]
-    assert set(job["required"]) == {"name", "features", "sidecars", "output"}
+    assert set(job["required"]) == {"name", "sidecars", "output"}
     assert job["additionalProperties"] is False
     sidecar = resolve(job["properties"]["sidecars"]["items"])
-    assert {"scorer", "path", "description", *OPTION_FIELDS} == set(sidecar["properties"])
+    matrix = {"variable", "align"}
+    assert {"scorer", "path", "description", *OPTION_FIELDS, *matrix} == set(sidecar["properties"])
     assert set(sidecar["required"]) == {"scorer", "path"}
     assert sidecar["additionalProperties"] is False
     defaults = resolve(schema["properties"]["defaults"])

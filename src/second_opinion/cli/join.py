@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from second_opinion.cli.options import (
+    parse_align,
     parse_fraction,
     parse_key_maps,
     parse_sidecars,
@@ -107,6 +108,18 @@ def join_command(
         list[str] | None,
         typer.Option(metavar="[SCORER:]KINDS", help=f"zscore,rank,delta:<base column>. {_SCOPED}"),
     ] = None,
+    align: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SCORER:TABLE:COLUMN",
+            help="The sidecar is a score matrix (.mat, .npy, .npz, headerless CSV) whose rows "
+            "follow the keys in COLUMN of TABLE.",
+        ),
+    ] = None,
+    variable: Annotated[
+        list[str] | None,
+        typer.Option(metavar="SCORER:NAME", help="The matrix variable in a .mat/.npz file."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Join scorer sidecars onto a corpus table, print coverage, write the result atomically.
@@ -132,6 +145,8 @@ def join_command(
         "min_coverage": scoped("--min-coverage", min_coverage or [], scorers),
         "on_duplicate": scoped("--on-duplicate", on_duplicate or [], scorers),
         "derived": scoped("--derived", derived or [], scorers),
+        "variable": scoped("--variable", variable or [], scorers),
+        "align": scoped("--align", align or [], scorers),
     }
     specs = []
     for scorer, path in sidecars.items():
@@ -144,8 +159,12 @@ def join_command(
         for field, values in per_option.items():
             if scorer in values:
                 value = values[scorer]
-                if field in _LISTS:
+                if field == "columns" and "{" in value:
+                    spec[field] = value  # a pattern naming a score matrix's columns
+                elif field in _LISTS:
                     spec[field] = split_list(value)
+                elif field == "align":
+                    spec[field] = parse_align(scorer, value)
                 elif field == "min_coverage":
                     spec[field] = parse_fraction("--min-coverage", value)
                 else:

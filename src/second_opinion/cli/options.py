@@ -76,3 +76,15 @@ def parse_fraction(option: str, value: str) -> float:
         msg = f"{option} {value!r}: expected a number between 0 and 1"
         raise UsageError(msg) from None
     return number
+
+
+def parse_align(scorer: str, value: str) -> dict[str, str]:
+    """``TABLE:COLUMN`` (after the scorer) → ``{"keys_from": TABLE, "column": COLUMN}``."""
+    table, sep, column = value.rpartition(":")
+    if not sep or not table or not column:
+        msg = (
+            f"--align {scorer + ':' + value!r}: expected SCORER:TABLE:COLUMN, the table listing "
+            "the matrix's row keys and its key column, e.g. brisque:meta.csv:flickr_id"
+        )
+        raise UsageError(msg)
+    return {"keys_from": table, "column": column}

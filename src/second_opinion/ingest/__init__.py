@@ -12,6 +12,8 @@ Presets and their sources: docs/corpora.md; the table's shape: docs/adr/0005.
 
 from __future__ import annotations
 
+from second_opinion._typing import PresetName
+from second_opinion.ingest.canonical import CANONICAL_COLUMNS
 from second_opinion.ingest.errors import (
     ColumnClashError,
     ColumnNotFoundError,
@@ -23,24 +25,11 @@ from second_opinion.ingest.errors import (
     ScaleError,
     UnsafeDatasetError,
 )
-from second_opinion.ingest.ingest import (
-    CANONICAL_COLUMNS,
-    DroppedRow,
-    IngestOptions,
-    IngestReport,
-    build_ingest_options,
-    ingest,
-    ingest_with,
-)
+from second_opinion.ingest.ingest import ingest, ingest_with
 from second_opinion.ingest.netflix import DatasetFile, dataset_rows, read_dataset
-from second_opinion.ingest.presets import (
-    PRESET_NAMES,
-    PRESETS,
-    Preset,
-    PresetName,
-    get_preset,
-    parse_scale,
-)
+from second_opinion.ingest.options import IngestOptions, build_ingest_options
+from second_opinion.ingest.presets import PRESET_NAMES, PRESETS, Preset, get_preset, parse_scale
+from second_opinion.ingest.report import DroppedRow, IngestReport
 
 __all__ = [
     "CANONICAL_COLUMNS",

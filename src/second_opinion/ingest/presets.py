@@ -13,21 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from second_opinion._typing import PresetName as PresetName  # noqa: PLC0414 - re-exported
+from second_opinion._typing import ScoreKind as ScoreKind  # noqa: PLC0414 - re-exported
 from second_opinion.errors import UsageError
 
-PresetName = Literal[
-    "konvid-1k",
-    "konvid-150k",
-    "live-vqc",
-    "youtube-ugc",
-    "lsvq",
-    "live-vqa",
-    "netflix-public",
-    "chug",
-    "generic",
-]
 PRESET_NAMES: tuple[PresetName, ...] = get_args(PresetName)
-ScoreKind = Literal["mos", "dmos"]
 SourceFormat = Literal["table", "vmaf-dataset"]
 Scale = tuple[float, float]
 

@@ -1,0 +1,112 @@
+"""What to ingest and how: :class:`IngestOptions`, with every rule that needs no file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from second_opinion._typing import PresetName
+from second_opinion.errors import UsageError
+from second_opinion.ingest.presets import PRESETS, check_scale, unknown_preset_message
+
+_COLUMN_FLAGS = {
+    "id_column": "--id-column",
+    "mos_column": "--mos-column",
+    "mos_std_column": "--mos-std-column",
+    "n_ratings_column": "--n-ratings-column",
+}
+
+ColumnName = Annotated[str, Field(min_length=1)]
+
+
+class IngestOptions(BaseModel):
+    """What to ingest and how; every rule that needs no file is checked here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: PresetName
+    metadata: Path
+    output: Path
+    id_column: ColumnName | None = None
+    mos_column: ColumnName | None = None
+    mos_std_column: ColumnName | None = None
+    n_ratings_column: ColumnName | None = None
+    mos_scale: tuple[float, float] | None = None
+    drop_missing_mos: bool = False
+    allow_out_of_scale: bool = False
+
+    @field_validator("preset", mode="before")
+    @classmethod
+    def _known_preset(cls, value: object) -> object:
+        if isinstance(value, str) and value not in PRESETS:
+            raise ValueError(unknown_preset_message(value))
+        return value
+
+    @field_validator("mos_scale")
+    @classmethod
+    def _scale(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is None:
+            return None
+        try:
+            return check_scale(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+
+    @model_validator(mode="after")
+    def _fits_preset(self) -> Self:
+        preset = PRESETS[self.preset]
+        if preset.name == "generic":
+            missing = [
+                f"{name} ({flag})"
+                for name, flag in (
+                    ("id_column", "--id-column"),
+                    ("mos_column", "--mos-column"),
+                    ("mos_scale", "--mos-scale LOW,HIGH"),
+                )
+                if getattr(self, name) is None
+            ]
+            if missing:
+                listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "")
+                msg = (
+                    f"preset 'generic' needs {listed}{missing[-1]}: it knows no column names "
+                    "and no scale"
+                )
+                raise ValueError(msg)
+        if preset.source == "vmaf-dataset":
+            given = [flag for name, flag in _COLUMN_FLAGS.items() if getattr(self, name)]
+            if given:
+                msg = (
+                    f"preset {preset.name!r} reads a VMAF dataset file, which has no columns to "
+                    f"choose; leave out {', '.join(given)}"
+                )
+                raise ValueError(msg)
+        chosen = [(n, getattr(self, n)) for n in _COLUMN_FLAGS if getattr(self, n)]
+        for i, (name, column) in enumerate(chosen):
+            for other, other_column in chosen[:i]:
+                if column == other_column:
+                    msg = (
+                        f"{_COLUMN_FLAGS[other]} and {_COLUMN_FLAGS[name]} both name "
+                        f"{column!r}; each role needs its own column"
+                    )
+                    raise ValueError(msg)
+        return self
+
+
+def build_ingest_options(**fields: object) -> IngestOptions:
+    """Build :class:`IngestOptions`, turning validation errors into one :class:`UsageError`."""
+    preset = fields.get("preset")
+    if isinstance(preset, str) and preset not in PRESETS:
+        raise UsageError(unknown_preset_message(preset))
+    try:
+        return IngestOptions.model_validate(fields)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"])
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        if len(problems) == 1:
+            raise UsageError(problems[0]) from None
+        raise UsageError("invalid ingest options:\n  " + "\n  ".join(problems)) from None
