@@ -125,7 +125,7 @@ def test_keys_from_resolves_against_the_manifest_folder(
     folder: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
-    (job,) = load(folder, MANIFEST).jobs
+    (job,) = load(folder, MANIFEST).join_jobs()
     (spec,) = job.spec.sidecars
     assert spec.align is not None
     assert spec.align.keys_from == folder / "data" / "meta.csv"
@@ -139,7 +139,7 @@ def test_keys_from_resolves_against_the_manifest_folder(
 
 
 def test_yaml_loads_the_same_aligned_job(folder: Path) -> None:
-    assert load(folder, MANIFEST, "m.yaml").jobs == load(folder, MANIFEST).jobs
+    assert load(folder, MANIFEST, "m.yaml").jobs == load(folder, MANIFEST).join_jobs()
 
 
 def test_keys_from_expands_variables_with_defaults(
@@ -148,13 +148,13 @@ def test_keys_from_expands_variables_with_defaults(
     data = manifest_data()
     sidecar(data)["align"]["keys_from"] = "${SO_TEST_KEYS_DIR:-data}/meta.csv"
     monkeypatch.delenv("SO_TEST_KEYS_DIR", raising=False)
-    (job,) = load(folder, data).jobs
+    (job,) = load(folder, data).join_jobs()
     assert job.inputs[2] == ("keys", "brisque", folder / "data" / "meta.csv")
 
     other = tmp_path_factory.mktemp("keys")
     write_keys(other / "meta.csv", KEYS)
     monkeypatch.setenv("SO_TEST_KEYS_DIR", str(other))
-    (job,) = load(folder, data).jobs
+    (job,) = load(folder, data).join_jobs()
     assert job.inputs[2] == ("keys", "brisque", other / "meta.csv")
 
 

@@ -165,7 +165,7 @@ def test_json_manifest_loads_resolved_jobs(folder: Path) -> None:
     manifest = load(folder, MANIFEST)
     assert manifest.path == folder / "m.json"
     assert [(j.name, j.index) for j in manifest.jobs] == [("per-clip", 0), ("per-frame", 1)]
-    clip, frame = manifest.jobs
+    clip, frame = manifest.join_jobs()
     assert clip.description == "NIQE keyed by file path"
     assert frame.description is None
     assert clip.spec.key == ("clip_id",)
@@ -193,12 +193,12 @@ def test_yaml_manifest_loads_the_same_jobs_as_json(folder: Path, suffix: str) ->
     path = folder / f"m{suffix}"
     path.write_text(MANIFEST_YAML, encoding="utf-8")
     from_yaml = load_manifest(path)
-    assert from_yaml.jobs == from_json.jobs
+    assert from_yaml.jobs == from_json.join_jobs()
     assert from_yaml.output_dir == from_json.output_dir
 
 
 def test_yaml_written_by_a_program_loads_the_same_jobs(folder: Path) -> None:
-    assert load(folder, MANIFEST, "m.yml").jobs == load(folder, MANIFEST).jobs
+    assert load(folder, MANIFEST, "m.yml").jobs == load(folder, MANIFEST).join_jobs()
 
 
 def test_inputs_resolve_against_the_manifest_folder_not_the_working_directory(
@@ -209,7 +209,7 @@ def test_inputs_resolve_against_the_manifest_folder_not_the_working_directory(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     manifest = load_manifest(os.path.relpath(folder / "m.json"))
-    clip, frame = manifest.jobs
+    clip, frame = manifest.join_jobs()
     # Paths are absolute but not normalised: "elsewhere/../data/…" is fine.
     assert clip.spec.features.is_absolute()
     assert clip.spec.features.resolve() == folder / "data" / "features.csv"
@@ -239,9 +239,9 @@ def test_absolute_paths_are_kept(folder: Path, tmp_path_factory: pytest.TempPath
     data["jobs"][1]["output"] = str(other / "elsewhere.csv")
     manifest = load(folder, data)
     assert manifest.output_dir == other / "out"
-    assert manifest.jobs[0].spec.features == folder / "data" / "features.csv"
-    assert manifest.jobs[0].output == other / "out" / "per-clip.csv"
-    assert manifest.jobs[1].output == other / "elsewhere.csv"
+    assert manifest.join_jobs()[0].spec.features == folder / "data" / "features.csv"
+    assert manifest.join_jobs()[0].output == other / "out" / "per-clip.csv"
+    assert manifest.join_jobs()[1].output == other / "elsewhere.csv"
 
 
 @pytest.mark.parametrize("as_path", [True, False])
@@ -260,7 +260,7 @@ def test_relative_out_dir_is_relative_to_the_working_directory(
     monkeypatch.chdir(cwd)
     manifest = load(folder, MANIFEST, out_dir="here")
     assert manifest.output_dir == cwd / "here"
-    assert manifest.jobs[0].output == cwd / "here" / "per-clip.csv"
+    assert manifest.join_jobs()[0].output == cwd / "here" / "per-clip.csv"
 
 
 def test_out_dir_makes_an_unset_variable_in_output_dir_harmless(
@@ -284,15 +284,15 @@ def test_tilde_expands_to_the_home_folder(folder: Path, monkeypatch: pytest.Monk
     data["jobs"][0]["sidecars"][0]["path"] = str(folder / "data" / "niqe.jsonl")
     manifest = load(folder, data)
     assert manifest.output_dir == home / "results"
-    assert manifest.jobs[0].spec.features == home / "corpora" / "features.csv"
-    assert manifest.jobs[0].output == home / "results" / "per-clip.csv"
+    assert manifest.join_jobs()[0].spec.features == home / "corpora" / "features.csv"
+    assert manifest.join_jobs()[0].output == home / "results" / "per-clip.csv"
 
 
 def test_tilde_in_an_output_expands_too(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(folder / "home"))
     data = manifest_data()
     data["jobs"][0]["output"] = "~/mine.csv"
-    assert load(folder, data).jobs[0].output == folder / "home" / "mine.csv"
+    assert load(folder, data).join_jobs()[0].output == folder / "home" / "mine.csv"
 
 
 def test_variables_expand_in_every_path(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -304,7 +304,7 @@ def test_variables_expand_in_every_path(folder: Path, monkeypatch: pytest.Monkey
     data["jobs"][0]["features"] = "${SO_TEST_DATA}/features.csv"
     data["jobs"][0]["sidecars"][0]["path"] = "${SO_TEST_DATA}/niqe.jsonl"
     data["jobs"][0]["output"] = "${SO_TEST_STEM}.jsonl"
-    job = load(folder, data).jobs[0]
+    job = load(folder, data).join_jobs()[0]
     assert job.spec.features == folder / "data" / "features.csv"
     assert job.spec.sidecars[0].path == folder / "data" / "niqe.jsonl"
     assert job.output == folder / "results" / "per-clip.jsonl"
@@ -331,7 +331,7 @@ def test_variable_default_may_hold_a_path(folder: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("SO_TEST_DATA", raising=False)
     data = manifest_data()
     data["jobs"][0]["features"] = "${SO_TEST_DATA:-data}/features.csv"
-    assert load(folder, data).jobs[0].spec.features == folder / "data" / "features.csv"
+    assert load(folder, data).join_jobs()[0].spec.features == folder / "data" / "features.csv"
 
 
 def test_unset_variable_without_default_is_reported_where_it_is_used(
@@ -408,7 +408,7 @@ def test_unsupported_suffix_is_an_error(tmp_path: Path, name: str) -> None:
 
 def test_suffix_is_case_insensitive(folder: Path) -> None:
     path = write_manifest(folder / "m.json", MANIFEST).rename(folder / "M.JSON")
-    assert len(load_manifest(path).jobs) == 2
+    assert len(load_manifest(path).join_jobs()) == 2
 
 
 def test_missing_manifest_is_an_error(tmp_path: Path) -> None:
@@ -463,7 +463,8 @@ def test_unknown_field_without_a_close_match_lists_the_fields(folder: Path) -> N
     assert problems_of(folder, data) == [
         (
             "jobs[0].zzz: unknown field "
-            "(fields: name, description, features, ingest, key, sidecars, output)"
+            "(fields: name, description, features, ingest, key, sidecars, output, kind, clips, "
+            "model, maps, frame_step, block, on_bad_clip)"
         ),
         "zzz: unknown field (fields: version, output_dir, description, defaults, jobs, audit)",
     ]
@@ -625,7 +626,7 @@ def test_job_name_must_be_a_slug(folder: Path, name: str) -> None:
 def test_job_names_may_use_dots_and_dashes(folder: Path, name: str) -> None:
     data = manifest_data()
     data["jobs"][1]["name"] = name
-    assert load(folder, data).jobs[1].name == name
+    assert load(folder, data).join_jobs()[1].name == name
 
 
 @pytest.mark.parametrize("scorer", ["NIQE", "dover-v2", "my scorer", ""])
@@ -658,7 +659,7 @@ def test_job_without_sidecars_is_an_error(folder: Path) -> None:
 def test_defaults_key_applies_to_jobs_without_a_key(folder: Path) -> None:
     data = manifest_data()
     data["jobs"][1]["key"] = ["clip_id", "mos"]
-    clip, frame = load(folder, data).jobs
+    clip, frame = load(folder, data).join_jobs()
     assert clip.spec.key == ("clip_id",)
     assert frame.spec.key == ("clip_id", "mos")
 
@@ -668,7 +669,7 @@ def test_key_on_the_job_alone_is_enough(folder: Path) -> None:
     del data["defaults"]
     for job in data["jobs"]:
         job["key"] = ["clip_id"]
-    assert [j.spec.key for j in load(folder, data).jobs] == [("clip_id",), ("clip_id",)]
+    assert [j.spec.key for j in load(folder, data).join_jobs()] == [("clip_id",), ("clip_id",)]
 
 
 def test_no_key_anywhere_is_an_error_at_the_job(folder: Path) -> None:
@@ -702,8 +703,8 @@ def test_a_sidecar_option_in_defaults_applies_unless_the_sidecar_sets_its_own(
     data["jobs"][1]["sidecars"].append(
         {"scorer": "dover2", "path": "data/dover.csv", "frame_column": "frame"}
     )
-    (niqe,) = load(folder, data).jobs[0].spec.sidecars
-    dover, dover2 = load(folder, data).jobs[1].spec.sidecars
+    (niqe,) = load(folder, data).join_jobs()[0].spec.sidecars
+    dover, dover2 = load(folder, data).join_jobs()[1].spec.sidecars
     # niqe sets its own normalize_keys; dover its own pool.
     assert niqe.normalize_keys == ("basename", "stem")
     assert dover.normalize_keys == dover2.normalize_keys == ("strip", "lower")
@@ -718,7 +719,7 @@ def test_a_sidecar_value_equal_to_the_builtin_default_still_wins(folder: Path) -
     data = manifest_data()
     data["defaults"]["on_duplicate"] = "mean"
     data["jobs"][0]["sidecars"][0]["on_duplicate"] = "error"
-    assert load(folder, data).jobs[0].spec.sidecars[0].on_duplicate == "error"
+    assert load(folder, data).join_jobs()[0].spec.sidecars[0].on_duplicate == "error"
 
 
 def test_a_sidecar_setting_frame_column_null_overrides_a_default_frame_column(
@@ -728,15 +729,15 @@ def test_a_sidecar_setting_frame_column_null_overrides_a_default_frame_column(
     data["defaults"]["frame_column"] = "frame"
     del data["jobs"][1]["sidecars"][0]["frame_column"]
     data["jobs"][0]["sidecars"][0]["frame_column"] = None
-    (niqe,) = load(folder, data).jobs[0].spec.sidecars
-    (dover,) = load(folder, data).jobs[1].spec.sidecars
+    (niqe,) = load(folder, data).join_jobs()[0].spec.sidecars
+    (dover,) = load(folder, data).join_jobs()[1].spec.sidecars
     assert niqe.frame_column is None
     assert not niqe.per_frame
     assert dover.frame_column == "frame"
 
 
 def test_builtin_defaults_apply_when_neither_sets_an_option(folder: Path) -> None:
-    (niqe,) = load(folder, MANIFEST).jobs[0].spec.sidecars
+    (niqe,) = load(folder, MANIFEST).join_jobs()[0].spec.sidecars
     assert niqe.frame_column is None
     assert niqe.pool == ("mean",)
     assert niqe.columns is None
@@ -751,7 +752,7 @@ def test_defaults_from_yaml_merge_like_json(folder: Path) -> None:
     text = text.replace("        pool:\n          - mean\n          - p5\n", "")
     path = folder / "m.yaml"
     path.write_text(text, encoding="utf-8")
-    assert load_manifest(path).jobs[1].spec.sidecars[0].pool == ("max",)
+    assert load_manifest(path).join_jobs()[1].spec.sidecars[0].pool == ("max",)
 
 
 def test_merged_options_are_checked_together(folder: Path) -> None:
@@ -814,7 +815,7 @@ def test_yaml_null_as_on_missing_means_the_null_policy(folder: Path) -> None:
     )
     path = folder / "m.yaml"
     path.write_text(text, encoding="utf-8")
-    assert load_manifest(path).jobs[0].spec.sidecars[0].on_missing == "null"
+    assert load_manifest(path).join_jobs()[0].spec.sidecars[0].on_missing == "null"
 
 
 # --- meaning: names, outputs, inputs ---------------------------------------------------------
@@ -1116,7 +1117,7 @@ def test_the_docs_example_validates_and_resolves_as_the_docs_say(
     path.write_text(doc_example(kind), encoding="utf-8")
 
     report = validate_manifest(path)
-    konvid, live = load_manifest(path).jobs
+    konvid, live = load_manifest(path).join_jobs()
 
     results = batch / "results"
     assert report.output_dir == str(results)

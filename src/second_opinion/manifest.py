@@ -27,8 +27,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from second_opinion.audit.options import AuditOptions
+from second_opinion.dependencies import find_cycle, job_dependencies
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.ingest import IngestOptions
+from second_opinion.provenance import provenance_path
+from second_opinion.saliency.clips import read_clips
+from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.spec import (
     OPTION_FIELDS,
     Align,
@@ -106,13 +110,52 @@ class JobEntry(_Strict):
     key: Annotated[list[str] | None, Field(description="Key columns; default from defaults.")] = (
         None
     )
-    sidecars: Annotated[list[SidecarEntry], Field(min_length=1)]
+    sidecars: Annotated[list[SidecarEntry] | None, Field(min_length=1)] = None
     output: Annotated[
         str, Field(description="Output table, relative to output_dir; its suffix picks the format.")
     ]
+    kind: Annotated[
+        Literal["join", "saliency"], Field(description="join (default) or saliency.")
+    ] = "join"
+    clips: Annotated[
+        str | None, Field(description="Saliency: the clips table; relative to the manifest.")
+    ] = None
+    model: Annotated[
+        str | None, Field(description="Saliency: an ONNX model; relative to the manifest.")
+    ] = None
+    maps: Annotated[
+        str | None,
+        Field(description="Saliency: precomputed maps, a pattern with {clip_id} (.npy)."),
+    ] = None
+    frame_step: Annotated[int | None, Field(ge=1, description="Saliency: every n-th frame.")] = None
+    block: Annotated[int | None, Field(ge=1, description="Saliency: block side in pixels.")] = None
+    on_bad_clip: Annotated[
+        Literal["error", "skip"] | None, Field(description="Saliency: fail the job or skip.")
+    ] = None
 
     @model_validator(mode="after")
-    def _one_base(self) -> Self:
+    def _kind_fields(self) -> Self:
+        join_only = {"features": self.features, "ingest": self.ingest, "key": self.key,
+                     "sidecars": self.sidecars}  # fmt: skip
+        saliency_only = {"clips": self.clips, "model": self.model, "maps": self.maps,
+                         "frame_step": self.frame_step, "block": self.block,
+                         "on_bad_clip": self.on_bad_clip}  # fmt: skip
+        if self.kind == "saliency":
+            wrong = [name for name, value in join_only.items() if value is not None]
+            if wrong:
+                msg = f"{', '.join(wrong)} belong to join jobs; a saliency job has clips instead"
+                raise ValueError(msg)
+            if self.clips is None:
+                msg = "a saliency job needs clips (the clips table)"
+                raise ValueError(msg)
+            if (self.model is None) == (self.maps is None):
+                msg = "a saliency job needs model (an ONNX file) or maps (a pattern), exactly one"
+                raise ValueError(msg)
+            return self
+        wrong = [name for name, value in saliency_only.items() if value is not None]
+        if wrong:
+            msg = f'{", ".join(wrong)} belong to saliency jobs; set "kind": "saliency"'
+            raise ValueError(msg)
         if (self.features is None) == (self.ingest is None):
             msg = "give the base table as features (a table) or ingest (metadata), exactly one"
             raise ValueError(msg)
@@ -196,6 +239,40 @@ class Job:
 
 
 @dataclass(frozen=True)
+class SaliencyJob:
+    """A resolved saliency job: its spec and the files it reads (known when the manifest loads:
+    the clips table lists the YUV files, and the maps pattern names the map files)."""
+
+    name: str
+    index: int
+    spec: SaliencySpec
+    output: Path
+    description: str | None = None
+    files: tuple[tuple[str, str | None, Path], ...] = ()
+
+    @property
+    def inputs(self) -> list[tuple[str, str | None, Path]]:
+        """(role, clip id or None, path): the clips table, the model, then each clip's files."""
+        found: list[tuple[str, str | None, Path]] = [("clips", None, self.spec.clips)]
+        if self.spec.model is not None:
+            found.append(("model", None, self.spec.model))
+        return found + list(self.files)
+
+    def canonical(self) -> dict[str, Any]:
+        """The job as JSON-ready data, without cosmetic fields (descriptions)."""
+        spec = self.spec.model_dump(mode="json")
+        return {"name": self.name, "kind": "saliency", "output": str(self.output), "spec": spec}
+
+    def digest_data(self) -> dict[str, Any]:
+        """What the spec digest covers: the options, not the paths (inputs count by content)."""
+        data = self.spec.model_dump(mode="json", exclude={"clips", "model", "jobs"})
+        return {"kind": "saliency", **data}
+
+
+AnyJob = Job | SaliencyJob
+
+
+@dataclass(frozen=True)
 class AuditPlan:
     """A resolved ``audit`` section: which jobs' outputs, the report folder, the options.
 
@@ -214,10 +291,18 @@ class Manifest:
 
     path: Path
     output_dir: Path
-    jobs: tuple[Job, ...]
+    jobs: tuple[AnyJob, ...]
     audit: AuditPlan | None = None
 
-    def job(self, name: str) -> Job:
+    def join_jobs(self) -> tuple[Job, ...]:
+        """The join jobs, in manifest order (saliency jobs left out)."""
+        return tuple(job for job in self.jobs if isinstance(job, Job))
+
+    def dependencies(self) -> dict[str, tuple[str, ...]]:
+        """Job name → the jobs whose outputs it reads, in manifest order."""
+        return job_dependencies(self.jobs)
+
+    def job(self, name: str) -> AnyJob:
         """The job called ``name``."""
         for job in self.jobs:
             if job.name == name:
@@ -318,6 +403,16 @@ def _resolve(text: str, base: Path, where: str, problems: list[str]) -> Path:
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
+OUTPUT_DIR_VARIABLE = "${output_dir}"
+"""In an input path, the manifest's output folder (after ``--out-dir``): where another job's
+output is, e.g. a saliency job's output named as a join job's sidecar."""
+
+
+def _input(text: str, folder: Path, output_dir: Path, where: str, problems: list[str]) -> Path:
+    """An input path: ``${output_dir}`` filled in, then resolved like any path."""
+    return _resolve(text.replace(OUTPUT_DIR_VARIABLE, str(output_dir)), folder, where, problems)
+
+
 def _merge(
     defaults: Defaults, entry: SidecarEntry, path: Path, keys_from: Path | None
 ) -> dict[str, Any]:
@@ -370,19 +465,23 @@ def load_manifest(
         output_dir = Path(os.path.normpath(Path(out_dir).expanduser().absolute()))
     else:
         output_dir = _resolve(output_text or ".", folder, "output_dir", problems)
-    jobs = []
+    jobs: list[AnyJob] = []
     for index, entry in entries:
         job = _resolve_job(defaults, entry, index, folder, output_dir, problems)
         if job is not None:
             jobs.append(job)
     _check_jobs(path, data.get("jobs"), jobs, problems)
+    cycle = find_cycle(job_dependencies(jobs))
+    if cycle:
+        problems.append(f"jobs: the jobs form a cycle, each reading the next one's output: "
+                        f"{' -> '.join(cycle)}")  # fmt: skip
     audit = _resolve_audit(data.get("audit"), jobs, output_dir, problems)
     raise_problems(path, problems)
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs), audit=audit)
 
 
 def _resolve_audit(
-    raw: object, jobs: list[Job], output_dir: Path, problems: list[str]
+    raw: object, jobs: list[AnyJob], output_dir: Path, problems: list[str]
 ) -> AuditPlan | None:
     if raw is None:
         return None
@@ -430,15 +529,22 @@ def _resolve_job(
     folder: Path,
     output_dir: Path,
     problems: list[str],
-) -> Job | None:
+) -> AnyJob | None:
     at = f"jobs[{index}]"
     count = len(problems)
+    if entry.kind == "saliency":
+        return _resolve_saliency(entry, index, folder, output_dir, problems)
+    if entry.sidecars is None:
+        problems.append(f"{at}.sidecars: required field is missing")
+        return None
     ingest = None
     if entry.ingest is not None:
-        features = _resolve(entry.ingest.metadata, folder, f"{at}.ingest.metadata", problems)
+        features = _input(
+            entry.ingest.metadata, folder, output_dir, f"{at}.ingest.metadata", problems
+        )
         ingest = _ingest_options(entry.ingest, features, index, problems)
     else:
-        features = _resolve(entry.features or "", folder, f"{at}.features", problems)
+        features = _input(entry.features or "", folder, output_dir, f"{at}.features", problems)
     key = entry.key if entry.key is not None else defaults.key
     if key is None and ingest is not None:
         key = ["clip_id"]  # the canonical corpus table's key
@@ -447,9 +553,15 @@ def _resolve_job(
     sidecars = []
     for j, sidecar in enumerate(entry.sidecars):
         where = f"{at}.sidecars[{j}]"
-        sidecar_path = _resolve(sidecar.path, folder, f"{where}.path", problems)
+        sidecar_path = _input(sidecar.path, folder, output_dir, f"{where}.path", problems)
         keys_from = (
-            _resolve(str(sidecar.align.keys_from), folder, f"{where}.align.keys_from", problems)
+            _input(
+                str(sidecar.align.keys_from),
+                folder,
+                output_dir,
+                f"{where}.align.keys_from",
+                problems,
+            )
             if sidecar.align is not None
             else None
         )
@@ -473,6 +585,42 @@ def _resolve_job(
     return Job(entry.name, index, spec, output, entry.description, ingest)
 
 
+def _resolve_saliency(
+    entry: JobEntry, index: int, folder: Path, output_dir: Path, problems: list[str]
+) -> SaliencyJob | None:
+    at = f"jobs[{index}]"
+    count = len(problems)
+    clips = _input(entry.clips or "", folder, output_dir, f"{at}.clips", problems)
+    model = _resolve(entry.model, folder, f"{at}.model", problems) if entry.model else None
+    maps = None
+    if entry.maps is not None:
+        text = _expand(entry.maps, f"{at}.maps", problems)
+        maps = str(Path(text) if Path(text).is_absolute() else folder / text)
+    output = _resolve(entry.output, output_dir, f"{at}.output", problems)
+    fields = {
+        "clips": clips, "model": model, "maps": maps, "frame_step": entry.frame_step,
+        "block": entry.block, "on_bad_clip": entry.on_bad_clip,
+    }  # fmt: skip
+    try:
+        spec = SaliencySpec.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        problems.extend(_schema_problems(exc, ("jobs", index)))
+        return None
+    if len(problems) > count:
+        return None
+    files: list[tuple[str, str | None, Path]] = []
+    if clips.is_file():
+        try:
+            for clip in read_clips(clips):
+                files.append(("clip", clip.clip_id, clip.path))
+                if spec.maps is not None:
+                    files.append(("map", clip.clip_id, spec.map_path(clip.clip_id)))
+        except SecondOpinionError as exc:
+            problems.append(f"{at}.clips: {exc.message}")
+            return None
+    return SaliencyJob(entry.name, index, spec, output, entry.description, tuple(files))
+
+
 def _ingest_options(
     entry: IngestEntry, metadata: Path, index: int, problems: list[str]
 ) -> IngestOptions | None:
@@ -487,7 +635,7 @@ def _ingest_options(
 
 
 def _check_jobs(
-    manifest_path: Path, raw_jobs: object, jobs: list[Job], problems: list[str]
+    manifest_path: Path, raw_jobs: object, jobs: list[AnyJob], problems: list[str]
 ) -> None:
     names: dict[str, int] = {}
     outputs: dict[Path, int] = {}
@@ -501,7 +649,11 @@ def _check_jobs(
                 f"jobs[{names[name]}]; job names must be unique"
             )
         names.setdefault(name, index)
-    all_inputs = {path.resolve(): (job, role) for job in jobs for role, _, path in job.inputs}
+    produced = {job.output.resolve() for job in jobs}
+    all_inputs: dict[Path, tuple[AnyJob, str]] = {}
+    for job in jobs:
+        for role, _, path in job.inputs:
+            all_inputs.setdefault(path.resolve(), (job, role))
     for job in jobs:
         at = f"jobs[{job.index}]"
         resolved = job.output.resolve()
@@ -520,14 +672,21 @@ def _check_jobs(
                 output_format(job.output)
             except SecondOpinionError as exc:
                 problems.append(f"{at}.output: {exc.message}")
-        if resolved in all_inputs:
-            other, role = all_inputs[resolved]
+        own = {path.resolve(): role for role, _, path in job.inputs}
+        reader = (job, own[resolved]) if resolved in own else all_inputs.get(resolved)
+        # Another job may read this output (it then runs after this job) unless the file is
+        # someone's data already: an existing file this tool did not write is never overwritten.
+        foreign = job.output.exists() and not provenance_path(job.output).exists()
+        if reader is not None and (reader[0] is job or foreign):
+            other, role = reader
             problems.append(
                 f"{at}.output: {job.output} is also an input ({role} of jobs[{other.index}]); "
                 "write the output elsewhere"
             )
         for role, scorer, path in job.inputs:
             where = _input_location(job, role, scorer)
+            if path.resolve() in produced:
+                continue  # another job's output: it runs first (see job_dependencies)
             if not path.exists():
                 problems.append(f"{where}: no such file: {path}")
             elif not path.is_file():
@@ -536,9 +695,12 @@ def _check_jobs(
                 problems.append(f"{where}: not readable: {path}")
 
 
-def _input_location(job: Job, role: str, scorer: str | None) -> str:
+def _input_location(job: AnyJob, role: str, scorer: str | None) -> str:
     """Where an input of ``job`` is named in the manifest, e.g. ``jobs[0].sidecars[1].path``."""
     at = f"jobs[{job.index}]"
+    if isinstance(job, SaliencyJob):
+        where = {"clips": "clips", "model": "model", "map": "maps"}.get(role, "clips")
+        return f"{at}.{where}" + (f" (clip {scorer!r})" if scorer else "")
     if role == "features":
         return f"{at}.features"
     if role == "metadata":

@@ -18,7 +18,6 @@ import queue
 import secrets
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
 from second_opinion.coverage import Coverage
+from second_opinion.dependencies import job_dependencies, levels, with_dependencies
 from second_opinion.errors import (
     InputError,
     InterruptedRunError,
@@ -37,10 +37,9 @@ from second_opinion.errors import (
     UsageError,
 )
 from second_opinion.hashing import HashCache, sha256_file, write_text_atomic
-from second_opinion.ingest import ingest_with
-from second_opinion.join import join_coverage, join_to_file
 from second_opinion.lock import output_lock
-from second_opinion.manifest import Job, Manifest, load_manifest
+from second_opinion.manifest import AnyJob, Manifest, SaliencyJob, load_manifest
+from second_opinion.materialize import materialize, preview
 from second_opinion.provenance import (
     SCHEMA,
     ProvenanceUnreadable,
@@ -83,6 +82,8 @@ class JobResult:
     coverage: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What a done job left out, e.g. the clips a saliency job skipped, and why."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the documented keys."""
@@ -142,7 +143,7 @@ EventHandler = Callable[[BatchEvent], None]
 class Plan:
     """Whether a job must run, why, and the digests that make up its fingerprint."""
 
-    job: Job
+    job: AnyJob
     run: bool
     reason: str
     input_sha256: tuple[str, ...] | None  # None: not needed to decide; the worker hashes
@@ -169,7 +170,7 @@ def _stat(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def plan_job(job: Job, cache: HashCache, *, force: bool = False) -> Plan:
+def plan_job(job: AnyJob, cache: HashCache, *, force: bool = False) -> Plan:
     """Decide whether ``job`` must run, comparing its fingerprint with its provenance."""
     spec_sha = spec_digest(job.digest_data())
     try:
@@ -257,15 +258,7 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
     try:
         # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
         pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
-        with tempfile.TemporaryDirectory(prefix="second-opinion-ingest-") as scratch:
-            spec = job.spec
-            if job.ingest is not None:
-                events.put(("phase", job.name, "ingesting"))
-                canonical = Path(scratch) / "canonical.parquet"
-                ingest_with(job.ingest.model_copy(update={"output": canonical}))
-                spec = spec.model_copy(update={"features": canonical})
-            events.put(("phase", job.name, "joining"))
-            report = join_to_file(spec, staging)
+        made = materialize(job, staging, lambda phase: events.put(("phase", job.name, phase)))
         try:
             input_sha256: tuple[str, ...] = pending.result()
         except OSError as exc:
@@ -278,9 +271,10 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
         _check_unchanged(plan)
         events.put(("phase", job.name, "provenance"))
         output_sha = sha256_file(staging)
-        coverage = [c.to_dict() for c in report.coverage]
-        rows_by_scorer = {c.scorer: c.sidecar_rows for c in report.coverage}
-        base_rows = report.coverage[0].base_rows if report.coverage else report.rows
+        coverage = made.coverage
+        rows_by_scorer = {str(c["scorer"]): c["sidecar_rows"] for c in coverage}
+        base_rows = made.base_rows
+        owner = "clip_id" if isinstance(job, SaliencyJob) else "scorer"
         inputs: list[dict[str, Any]] = []
         for (role, scorer, path), digest in zip(job.inputs, input_sha256, strict=True):
             item: dict[str, Any] = {
@@ -292,7 +286,7 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
             base = role in ("features", "metadata")
             item["rows"] = base_rows if base else rows_by_scorer.get(scorer or "")
             if scorer:
-                item["scorer"] = scorer
+                item[owner] = scorer
             inputs.append(item)
         finished = utc_now()
         record = {
@@ -313,17 +307,18 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
                 "path": str(job.output),
                 "size": staging.stat().st_size,
                 "sha256": output_sha,
-                "rows": report.rows,
-                "columns": list(report.columns),
+                "rows": made.rows,
+                "columns": list(made.columns),
             },
             "coverage": coverage,
+            **made.extra,
         }
         with _sigterm_held():
             staging.replace(job.output)
             write_record(record, job.output)
         stat = job.output.stat()
         events.put(("result", job.name, {
-            "status": "done", "rows": report.rows, "coverage": _coverage_fractions(coverage),
+            "status": "done", "rows": made.rows, "coverage": _coverage_fractions(coverage),
             "seconds": time.monotonic() - clock,
             "output_stat": (stat.st_size, stat.st_mtime_ns, output_sha),
             "input_hashes": [
@@ -514,8 +509,9 @@ class _Scheduler:
 # --- the entry point ----------------------------------------------------------------------------
 
 
-def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[Job]:
-    """The jobs named by ``only`` (all when empty), in manifest order."""
+def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[AnyJob]:
+    """The jobs named by ``only`` and the jobs they read outputs of (all when empty), in
+    manifest order."""
     if not only:
         return list(manifest.jobs)
     names = {j.name for j in manifest.jobs}
@@ -526,7 +522,8 @@ def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[Job]:
             f"(jobs: {', '.join(sorted(names))})"
         )
         raise UsageError(msg)
-    return [j for j in manifest.jobs if j.name in only]
+    needed = with_dependencies(only, manifest.dependencies())
+    return [j for j in manifest.jobs if j.name in needed]
 
 
 def _from_record(plan: Plan, status: Status) -> JobResult:
@@ -546,7 +543,7 @@ def _dry_run(plan: Plan) -> JobResult:
         return _from_record(plan, "up-to-date")
     clock = time.monotonic()
     try:
-        coverage = join_coverage(plan.job.spec)
+        made = preview(plan.job)
     except SecondOpinionError as exc:
         return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
                          coverage=_failed_coverage(exc), seconds=time.monotonic() - clock,
@@ -556,10 +553,33 @@ def _dry_run(plan: Plan) -> JobResult:
         "planned",
         plan.reason,
         str(plan.job.output),
-        rows=coverage[0].base_rows if coverage else None,
-        coverage={c.scorer: c.coverage for c in coverage},
+        rows=made.rows,
+        coverage=_coverage_fractions(made.coverage),
         seconds=time.monotonic() - clock,
     )
+
+
+def _dry_run_jobs(
+    selected: list[AnyJob], cache: HashCache, *, force: bool, emit: EventHandler
+) -> list[JobResult]:
+    """Plan each job; a job reading the output of a job that would run is planned after it."""
+    deps = job_dependencies(selected)
+    results: dict[str, JobResult] = {}
+    for job in sorted(selected, key=lambda j: _depth(j.name, deps)):
+        changing = [d for d in deps[job.name] if results[d].status in ("planned", "failed")]
+        if changing:
+            reason = f"after job {changing[0]!r}, whose output it reads"
+            result = JobResult(job.name, "planned", reason, str(job.output))
+        else:
+            result = _dry_run(plan_job(job, cache, force=force))
+        results[job.name] = result
+        emit(BatchEvent("finished", job.name, result.status, result))
+    return [results[j.name] for j in selected]
+
+
+def _depth(name: str, deps: dict[str, tuple[str, ...]]) -> int:
+    """How many jobs deep ``name`` is in the dependency graph (0: reads no job's output)."""
+    return 1 + max((_depth(d, deps) for d in deps[name]), default=-1)
 
 
 def run_batch(
@@ -590,12 +610,7 @@ def run_batch(
     run_id, started = new_run_id(), utc_now()
     cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
     if dry_run:
-        plans = [plan_job(job, HashCache(cache_path), force=force) for job in selected]
-        planned = []
-        for plan in plans:
-            result = _dry_run(plan)
-            emit(BatchEvent("finished", plan.job.name, result.status, result))
-            planned.append(result)
+        planned = _dry_run_jobs(selected, HashCache(cache_path), force=force, emit=emit)
         audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
         return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
                            utc_now(), True, planned, audit)  # fmt: skip
@@ -653,7 +668,7 @@ def _ignore(event: BatchEvent) -> None:
 
 
 def _run_jobs(
-    selected: list[Job],
+    selected: list[AnyJob],
     cache: HashCache,
     run_id: str,
     jobs: int | None,
@@ -662,7 +677,52 @@ def _run_jobs(
     keep_going: bool,
     emit: EventHandler,
 ) -> list[JobResult]:
-    """Plan every job, run the ones that must run; results in the order of ``selected``."""
+    """Run the jobs wave by wave (a job after the jobs whose outputs it reads); in each wave
+    plan every job and run the ones that must run, in parallel. Results in ``selected`` order."""
+    deps = job_dependencies(selected)
+    by_name = {job.name: job for job in selected}
+    results: dict[str, JobResult] = {}
+    for wave in levels(list(by_name), deps):
+        ready = []
+        for name in wave:
+            reason = _blocked(name, deps, results, keep_going)
+            if reason is None:
+                ready.append(by_name[name])
+                continue
+            result = JobResult(name, "skipped", reason, str(by_name[name].output))
+            results[name] = result
+            emit(BatchEvent("finished", name, result.status, result))
+        results |= _run_wave(ready, cache, run_id, jobs, force=force, keep_going=keep_going,
+                             emit=emit)  # fmt: skip
+    return [results[j.name] for j in selected]
+
+
+def _blocked(
+    name: str, deps: dict[str, tuple[str, ...]], results: dict[str, JobResult], keep_going: bool
+) -> str | None:
+    """Why job ``name`` cannot run after the waves so far, or None."""
+    for needed in deps[name]:
+        status = results[needed].status
+        if status not in ("done", "up-to-date"):
+            return f"input from job {needed!r} is not ready ({status})"
+    if not keep_going:
+        failed = [r.name for r in results.values() if r.status == "failed"]
+        if failed:
+            return f"job {failed[0]!r} failed (--fail-fast)"
+    return None
+
+
+def _run_wave(
+    selected: list[AnyJob],
+    cache: HashCache,
+    run_id: str,
+    jobs: int | None,
+    *,
+    force: bool,
+    keep_going: bool,
+    emit: EventHandler,
+) -> dict[str, JobResult]:
+    """Plan every job of a wave, run the ones that must run; results by job name."""
     plans = [plan_job(job, cache, force=force) for job in selected]
     for plan in plans:
         emit(BatchEvent("planned", plan.job.name, plan.reason if plan.run else "up-to-date"))
@@ -670,8 +730,9 @@ def _run_jobs(
     for name, result in results.items():
         emit(BatchEvent("finished", name, result.status, result))
     to_run = [p for p in plans if p.run]
+    if not to_run:
+        return results
     workers = jobs or min(os.cpu_count() or 1, max(1, len(to_run)))
     scheduler = _Scheduler(to_run, run_id, workers, keep_going=keep_going, on_event=emit,
                            cache=cache)  # fmt: skip
-    results |= scheduler.run()
-    return [results[j.name] for j in selected]
+    return results | scheduler.run()

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import duckdb
 
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, UsageError
 from second_opinion.runner import BatchResult, run_batch
 from second_opinion.tables import open_table, quote_ident, scan_sql
 
 SCAFFOLD = "smoke-second-opinion-batch"
+SCAFFOLDS: dict[str, tuple[str, float]] = {
+    "join": (SCAFFOLD, 1e-9),
+    # Model outputs may differ in the last bits between CPUs (onnxruntime's kernels).
+    "saliency": ("smoke-saliency-batch", 1e-6),
+}
+"""Scaffold name → (folder under testdata/, tolerance of the value comparison)."""
 TOLERANCE = 1e-9
 
 
-def default_scaffold() -> Path:
-    """The scaffold folder: packaged with the wheel, or ``testdata/`` of a checkout."""
+def default_scaffold(folder: str = SCAFFOLD) -> Path:
+    """A scaffold folder: packaged with the wheel, or ``testdata/`` of a checkout."""
     here = Path(__file__).resolve().parent
-    for candidate in (here / "_testdata" / SCAFFOLD, here.parents[1] / "testdata" / SCAFFOLD):
+    for candidate in (here / "_testdata" / folder, here.parents[1] / "testdata" / folder):
         if (candidate / "batch.json").is_file():
             return candidate
-    msg = f"cannot find the {SCAFFOLD} scaffold (looked beside the package and in testdata/)"
+    msg = f"cannot find the {folder} scaffold (looked beside the package and in testdata/)"
     raise InputError(msg)
 
 
@@ -57,17 +64,18 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _same(a: object, b: object) -> bool:
+def _same(a: object, b: object, tolerance: float) -> bool:
     if _is_number(a) and _is_number(b):
         x, y = float(a), float(b)
         if math.isnan(x) or math.isnan(y):
             return math.isnan(x) and math.isnan(y)
-        return math.isclose(x, y, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+        return math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance)
     return a == b
 
 
-def compare_tables(actual: Path, expected: Path) -> str | None:
-    """The first difference between two tables (columns and rows exactly, values to 1e-9)."""
+def compare_tables(actual: Path, expected: Path, tolerance: float = TOLERANCE) -> str | None:
+    """The first difference between two tables (columns and rows exactly, values to
+    ``tolerance``, relative or absolute)."""
     got_columns, got_rows = _read(actual)
     want_columns, want_rows = _read(expected)
     name = expected.name
@@ -77,14 +85,27 @@ def compare_tables(actual: Path, expected: Path) -> str | None:
         return f"{name}: {len(got_rows)} rows != expected {len(want_rows)}"
     for index, (got, want) in enumerate(zip(got_rows, want_rows, strict=True)):
         for column, a, b in zip(want_columns, got, want, strict=True):
-            if not _same(a, b):
+            if not _same(a, b, tolerance):
                 return (
                     f"{name} row {index + 1}, column {quote_ident(column)}: {a!r} != expected {b!r}"
                 )
     return None
 
 
-def run_smoke(scaffold: Path | None = None) -> SmokeResult:
+def run_smokes(only: Sequence[str] = ()) -> list[SmokeResult]:
+    """Run the bundled scaffolds (``only`` those named: ``join``, ``saliency``), in order."""
+    unknown = [name for name in only if name not in SCAFFOLDS]
+    if unknown:
+        msg = f"--only {unknown[0]!r}: no such scaffold (scaffolds: {', '.join(SCAFFOLDS)})"
+        raise UsageError(msg)
+    return [
+        run_smoke(default_scaffold(folder), tolerance=tolerance)
+        for name, (folder, tolerance) in SCAFFOLDS.items()
+        if not only or name in only
+    ]
+
+
+def run_smoke(scaffold: Path | None = None, *, tolerance: float = TOLERANCE) -> SmokeResult:
     """Run the scaffold's manifest in a new temporary folder; compare every output."""
     scaffold = scaffold or default_scaffold()
     with tempfile.TemporaryDirectory(prefix="second-opinion-smoke-") as tmp:
@@ -99,5 +120,5 @@ def run_smoke(scaffold: Path | None = None) -> SmokeResult:
             if not golden.is_file():
                 difference = f"no golden file {golden} for job {job.name}"
             else:
-                difference = compare_tables(output, golden)
+                difference = compare_tables(output, golden, tolerance)
     return SmokeResult(str(scaffold), difference is None, difference, batch)

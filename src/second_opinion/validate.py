@@ -11,7 +11,7 @@ from typing import Any
 from second_opinion.errors import SecondOpinionError
 from second_opinion.ingest import ingest_with
 from second_opinion.join import check_spec
-from second_opinion.manifest import Job, load_manifest, raise_problems
+from second_opinion.manifest import AnyJob, SaliencyJob, load_manifest, raise_problems
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,15 @@ def validate_manifest(
     """
     manifest = load_manifest(path, out_dir=out_dir)
     problems = []
-    jobs = []
+    jobs: list[dict[str, Any]] = []
+    produced = {job.output.resolve() for job in manifest.jobs}
     for job in manifest.jobs:
-        for problem in _job_problems(job):
+        for problem in _job_problems(job, produced):
             problems.append(f"jobs[{job.index}] ({job.name}): {problem}")
+        if isinstance(job, SaliencyJob):
+            jobs.append({"name": job.name, "kind": "saliency", "clips": str(job.spec.clips),
+                         "output": str(job.output)})  # fmt: skip
+            continue
         jobs.append({
             "name": job.name,
             "features": str(job.spec.features),
@@ -53,9 +58,15 @@ def validate_manifest(
     return ValidationReport(str(manifest.path), str(manifest.output_dir), tuple(jobs))
 
 
-def _job_problems(job: Job) -> list[str]:
+def _job_problems(job: AnyJob, produced: set[Path]) -> list[str]:
     """``check_spec`` of the job; an ingested base table is ingested (to a temporary file)
-    first, so its problems and the join's are both found."""
+    first, so its problems and the join's are both found. A saliency job's clips table was
+    read when the manifest loaded. A join reading another job's output is checked when it runs.
+    """
+    if isinstance(job, SaliencyJob):
+        return []
+    if any(path.resolve() in produced for _, _, path in job.inputs):
+        return []
     if job.ingest is None:
         return check_spec(job.spec)
     with tempfile.TemporaryDirectory(prefix="second-opinion-validate-") as scratch:

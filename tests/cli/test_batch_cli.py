@@ -39,7 +39,9 @@ TOP_KEYS = [
     "jobs",
     "audit",
 ]
-JOB_KEYS = ["name", "status", "reason", "output", "rows", "coverage", "seconds", "error"]
+JOB_KEYS = [
+    "name", "status", "reason", "output", "rows", "coverage", "seconds", "error", "notes",
+]  # fmt: skip
 
 
 so = run_cli
@@ -161,7 +163,7 @@ def test_the_joiner_turns_duckdbs_progress_bar_off(scaffold: Path) -> None:
     # `batch --json`; every connection the joiner opens must have it off. (Forcing the bar on
     # with progress_bar_time = 0 before that setting shows a bar for the SET itself, so the
     # setting is checked directly.)
-    job = load_manifest(scaffold / "batch.json", out_dir=scaffold / "out").jobs[0]
+    job = load_manifest(scaffold / "batch.json", out_dir=scaffold / "out").join_jobs()[0]
     with _Joiner(job.spec) as joiner:
         rows = joiner.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()
     assert rows == [(False,)]
@@ -325,7 +327,10 @@ def test_smoke_passes(tmp_path: Path) -> None:
     result = so("smoke", cwd=tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1] == "PASS"
+    lines = result.stdout.splitlines()
+    assert "smoke-second-opinion-batch: PASS" in lines
+    assert lines[-1] == "smoke-saliency-batch: PASS"
+    assert "saliency-model" in result.stdout
     assert "corpus-a" in result.stdout
     assert "corpus-b" in result.stdout
     assert list(tmp_path.iterdir()) == []

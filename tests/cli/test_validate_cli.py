@@ -230,10 +230,17 @@ def test_schema_prints_the_json_schema_of_manifests() -> None:
         "key",
         "sidecars",
         "output",
+        "kind",
+        "clips",
+        "model",
+        "maps",
+        "frame_step",
+        "block",
+        "on_bad_clip",
     ]
-    assert set(job["required"]) == {"name", "sidecars", "output"}
+    assert set(job["required"]) == {"name", "output"}
     assert job["additionalProperties"] is False
-    sidecar = resolve(job["properties"]["sidecars"]["items"])
+    sidecar = resolve(job["properties"]["sidecars"]["anyOf"][0]["items"])
     matrix = {"variable", "align"}
     assert {"scorer", "path", "description", *OPTION_FIELDS, *matrix} == set(sidecar["properties"])
     assert set(sidecar["required"]) == {"scorer", "path"}

@@ -39,9 +39,10 @@ from typing import get_args
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test_split
+from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, train_test_split
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.svm import SVR
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.metrics import evaluate, summarize
@@ -126,9 +127,10 @@ def predict_regressed(
 
     Non-finite features take the training split's column mean; features are MinMax-scaled with
     the training split's range; ``'svr'`` picks C and gamma by 3-fold cross-validation (default
-    scoring, R²; ``n_jobs=1``) on the training split and refits on all of it — by
+    scoring, R²) on the training split and refits on all of it — the search of
     ``RandomizedSearchCV`` (``SEARCH_DRAWS`` draws, ``random_state=seed``) or, with
-    ``search='grid'``, ``GridSearchCV``; ``'ridge'`` is ``RidgeCV`` over ``RIDGE_ALPHAS``.
+    ``search='grid'``, ``GridSearchCV``, with the same result, done faster by hand
+    (:func:`_svr_search`); ``'ridge'`` is ``RidgeCV`` over ``RIDGE_ALPHAS``.
     """
     _check_model(model)
     features = _impute(_as_matrix(x, "X"), train)
@@ -137,18 +139,7 @@ def predict_regressed(
     x_train = scaler.transform(features[train])
     x_test = scaler.transform(features[test])
     if model == "svr":
-        space = {"C": list(SVR_C_GRID), "gamma": list(SVR_GAMMA_GRID)}
-        if search == "grid":
-            grid: GridSearchCV | RandomizedSearchCV = GridSearchCV(
-                SVR(kernel="rbf"), space, cv=CV_FOLDS, n_jobs=1
-            )
-        else:
-            grid = RandomizedSearchCV(
-                SVR(kernel="rbf"), space, n_iter=SEARCH_DRAWS, cv=CV_FOLDS, n_jobs=1,
-                random_state=seed,
-            )  # fmt: skip
-        grid.fit(x_train, target[train])
-        predicted = grid.predict(x_test)
+        predicted = _svr_search(x_train, target[train], x_test, search, seed)
     else:
         ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(x_train, target[train])
         predicted = ridge.predict(x_test)
@@ -232,12 +223,102 @@ def _run_split(
     features, target, split_seed, model, search, seed, regressed = task
     train, test = _split(features.shape[0], split_seed)
     if regressed:
-        predicted = predict_regressed(
-            features, target, train, test, model, search, split_seed + seed
-        )
+        # One BLAS thread: the splits are the parallel unit, and the arithmetic is then the same
+        # whatever the number of jobs.
+        with threadpool_limits(limits=1, user_api="blas"):
+            predicted = predict_regressed(
+                features, target, train, test, model, search, split_seed + seed
+            )
     else:
         predicted = predict_training_free(features, train, test)
     return _test_metrics(predicted, target[test])
+
+
+def _svr_search(
+    x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, search: Search, seed: int
+) -> FloatArray:
+    """``RandomizedSearchCV`` / ``GridSearchCV`` over the SVR grid and its refit, by hand.
+
+    The same candidates in the same order (``ParameterSampler(space, SEARCH_DRAWS,
+    random_state=seed)`` or ``ParameterGrid(space)``), the same folds (``KFold(CV_FOLDS)``, what
+    ``cv=3`` means for a regressor), the same score (R², averaged over the folds) and the same
+    choice (the highest mean; the first candidate among equals, as ``rank_test_score.argmin()``).
+    The cross-validation SVRs are fitted on a precomputed kernel, exp(−gamma · D) with D from
+    :func:`_squared_distances` (computed once per split, not in every fit and prediction), which
+    libsvm sees exactly as it would its own RBF kernel: it solves the same problems. Their held-out
+    predictions sum in another order than libsvm's, so the R² equals the search's to ~1e-12. The
+    refit is ``SVR(kernel='rbf')`` itself: the test predictions are the search's own.
+    """
+    space = {"C": list(SVR_C_GRID), "gamma": list(SVR_GAMMA_GRID)}
+    candidates: list[dict[str, float]] = list(
+        ParameterGrid(space)
+        if search == "grid"
+        else ParameterSampler(space, n_iter=SEARCH_DRAWS, random_state=seed)
+    )
+    n = x_train.shape[0]
+    folds = list(KFold(n_splits=CV_FOLDS).split(np.empty((n, 1))))
+    distance = _squared_distances(x_train)
+    means = np.full(len(candidates), np.nan)
+    for gamma in dict.fromkeys(c["gamma"] for c in candidates):  # one kernel per gamma
+        gram = np.exp(-gamma * distance)
+        for index, candidate in enumerate(candidates):
+            if candidate["gamma"] == gamma:
+                scores = [
+                    _fold_score(gram, y_train, fit, held, candidate["C"]) for fit, held in folds
+                ]
+                means[index] = np.mean(scores)
+    best = candidates[_best_index(means)]
+    refit = SVR(kernel="rbf", C=best["C"], gamma=best["gamma"]).fit(x_train, y_train)
+    return np.asarray(refit.predict(x_test), dtype=np.float64)
+
+
+def _fold_score(
+    gram: FloatArray, y: FloatArray, fit: IndexArray, held_out: IndexArray, c: float
+) -> float:
+    """R² on ``held_out`` of an SVR fitted on ``fit`` with the precomputed kernel ``gram``."""
+    # SVR's defaults otherwise (epsilon 0.1, tol 1e-3, shrinking, cache 200 MB), as before.
+    model = SVR(kernel="precomputed", C=c).fit(gram.take(fit, axis=0).take(fit, axis=1), y[fit])
+    support = fit[model.support_]
+    rows = gram.take(held_out, axis=0).take(support, axis=1)
+    return _r2(y[held_out], rows @ model.dual_coef_[0] + model.intercept_[0])
+
+
+def _squared_distances(x: FloatArray) -> FloatArray:
+    """‖xi − xj‖² between the rows of ``x``, exactly as libsvm's RBF kernel computes them.
+
+    libsvm trains on exp(−gamma·‖xi − xj‖²) rounded to float32 (its ``Qfloat``), with the squared
+    distance computed as ``x_square[i] + x_square[j] - 2 * dot(x[i], x[j])`` by BLAS ``ddot``. The
+    same expression is evaluated here, every dot product from ``ddot`` too (``np.matmul`` of a
+    stack of row-vector × column-vector pairs calls it pair by pair), and the diagonal is exactly
+    0: so the precomputed kernel libsvm is given rounds to the float32 values it would have
+    computed itself, and its solver takes the same steps to the same solution.
+    """
+    rows = np.ascontiguousarray(x, dtype=np.float64)
+    squares = np.matmul(rows[:, None, :], rows[:, :, None])[:, 0, 0]
+    dots = np.matmul(rows[:, None, None, :], rows[None, :, :, None])[:, :, 0, 0]
+    distance = np.asarray((squares[:, None] + squares[None, :]) - 2.0 * dots, dtype=np.float64)
+    np.fill_diagonal(distance, 0.0)
+    return distance
+
+
+def _r2(y: FloatArray, predicted: FloatArray) -> float:
+    """``SVR.score``: R² as ``r2_score`` computes it (1 for a perfect fit, 0 for a constant y;
+    NaN for fewer than two values, which the search ranks last)."""
+    if y.shape[0] < 2:
+        return math.nan
+    residual = float(np.sum((y - predicted) ** 2))
+    total = float(np.sum((y - np.mean(y)) ** 2))
+    if residual == 0.0:
+        return 1.0
+    return 0.0 if total == 0.0 else 1.0 - residual / total
+
+
+def _best_index(means: FloatArray) -> int:
+    """The search's ``best_index_``: the highest mean score, the first among equals; NaN (a
+    failed candidate) ranks with the worst."""
+    if np.all(np.isnan(means)):
+        return 0
+    return int(np.argmax(np.where(np.isnan(means), np.nanmin(means) - 1.0, means)))
 
 
 def _split(n: int, seed: int) -> tuple[IndexArray, IndexArray]:

@@ -89,6 +89,8 @@ def batch_command(
         for job in result.jobs:
             if job.error:
                 console.print(f"{job.name}: {job.error}", markup=False)
+            for note in job.notes:
+                console.print(f"{job.name}: {note}", markup=False)
         if result.audit is not None:
             audit = result.audit
             console.print(
