@@ -5,6 +5,7 @@ says so) or a saliency job. The runner's workers call :func:`materialize`; dry r
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ def materialize(job: AnyJob, output: Path, phase: Phase) -> Materialized:
     """Run ``job``, writing its table to ``output`` (atomically)."""
     if isinstance(job, SaliencyJob):
         phase("saliency")
-        found = run_saliency(job.spec, output)
+        # Clips run in parallel threads (the output is the same for any number).
+        spec = job.spec.model_copy(update={"jobs": max(job.spec.jobs, os.cpu_count() or 1)})
+        found = run_saliency(spec, output)
         skipped = [{"clip_id": s.clip_id, "reason": s.reason} for s in found.skipped]
         extra = {"saliency": {"skipped": skipped, "model_sha256": found.model_sha256}}
         notes = [f"skipped clip {s.clip_id!r}: {s.reason}" for s in found.skipped]
