@@ -48,8 +48,8 @@ def materialize(job: AnyJob, output: Path, phase: Phase) -> Materialized:
     if isinstance(job, SaliencyJob):
         phase("saliency")
         # Clips run in parallel threads (the output is the same for any number).
-        spec = job.spec.model_copy(update={"jobs": max(job.spec.jobs, os.cpu_count() or 1)})
-        found = run_saliency(spec, output)
+        threads = max(job.spec.jobs, os.cpu_count() or 1)
+        found = run_saliency(job.spec.model_copy(update={"jobs": threads}), output)
         skipped = [{"clip_id": s.clip_id, "reason": s.reason} for s in found.skipped]
         extra = {"saliency": {"skipped": skipped, "model_sha256": found.model_sha256}}
         notes = [f"skipped clip {s.clip_id!r}: {s.reason}" for s in found.skipped]
