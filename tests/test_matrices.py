@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pytest
 import scipy.io  # type: ignore[import-untyped, unused-ignore]
 import scipy.sparse  # type: ignore[import-untyped, unused-ignore]
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -703,6 +703,9 @@ MATRICES = hnp.arrays(
 @settings(max_examples=25, deadline=None)
 @given(matrix=MATRICES)
 def test_round_trip(fmt: Format, matrix: npt.NDArray[np.float64]) -> None:
+    # The CSV writer leaves NaN cells empty: a last column of NaN only would be written as
+    # trailing delimiters (or blank lines), which the reader refuses as ambiguous.
+    assume(fmt != "csv" or not np.isnan(matrix[:, -1]).all())
     with tempfile.TemporaryDirectory() as folder:
         path = write_matrix(Path(folder) / f"m{SUFFIX[fmt]}", fmt, matrix)
         read = read_matrix(path)
