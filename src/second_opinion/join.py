@@ -34,10 +34,12 @@ from second_opinion.pooling import pool_sql
 from second_opinion.spec import JoinSpec, SidecarSpec
 from second_opinion.tables import (
     TableFile,
+    connect,
     explain_scan_error,
     is_numeric_type,
     open_table,
     quote_ident,
+    same_file,
     scan_sql,
     whole_column_types,
     write_query,
@@ -166,7 +168,7 @@ def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
     inputs = [spec.features, *(s.path for s in spec.sidecars)]
     inputs += [s.align.keys_from for s in spec.sidecars if s.align is not None]
     for path in inputs:
-        if _same_file(Path(path), output):
+        if same_file(Path(path), output):
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
     with _Joiner(spec) as joiner:
@@ -175,13 +177,6 @@ def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
         columns = tuple(str(r[0]) for r in joiner.con.execute(f"DESCRIBE {query}").fetchall())
         rows = write_query(joiner.con, query, output)
     return JoinReport(output=output, rows=rows, columns=columns, coverage=coverage)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
-        return False
 
 
 def first_row(
@@ -207,9 +202,7 @@ class _Joiner:
     def __init__(self, spec: JoinSpec) -> None:
         self.spec = spec
         spill = Path(tempfile.gettempdir()) / "second-opinion-spill"
-        self.con = duckdb.connect(":memory:", config={"temp_directory": str(spill)})
-        # No progress bar: DuckDB would draw it on stdout, into a --json document.
-        self.con.execute("SET enable_progress_bar = false")
+        self.con = connect(temp_directory=str(spill))
         self.sidecars: list[_Sidecar] = []
         self._base: TableFile | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None

@@ -41,6 +41,23 @@ _NUMERIC_TYPES = (
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 
+def connect(**config: str) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB connection with the progress bar off (DuckDB would draw it on
+    stdout, into a ``--json`` document); ``config`` as ``duckdb.connect`` takes it."""
+    settings: dict[str, str | bool | int | float | list[str]] = dict(config)
+    con = duckdb.connect(":memory:", config=settings)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (``b`` need not exist)."""
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def quote_ident(name: str) -> str:
     """``name`` as a DuckDB identifier."""
     return '"' + name.replace('"', '""') + '"'

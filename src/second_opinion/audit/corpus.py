@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from second_opinion.errors import InputError, UsageError
 from second_opinion.provenance import ProvenanceUnreadable, read_record
-from second_opinion.tables import TableFile, explain_scan_error, open_table, scan_sql
+from second_opinion.tables import TableFile, connect, explain_scan_error, open_table, scan_sql
 
 FloatArray = npt.NDArray[np.float64]
 MIN_ROWS = 10
@@ -84,8 +84,7 @@ def load_corpus(
     """
     path = Path(path)
     record, note = _provenance(path)
-    with duckdb.connect(":memory:") as con:
-        con.execute("SET enable_progress_bar = false")
+    with connect() as con:
         table = open_table(con, path)
         _require_mos(table, mos)
         numeric = [c for c in table.numeric_columns() if c != mos]

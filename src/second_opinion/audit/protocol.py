@@ -38,6 +38,7 @@ from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
+from scipy.linalg.blas import ddot  # type: ignore[import-untyped, unused-ignore]
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, train_test_split
 from sklearn.preprocessing import MinMaxScaler
@@ -247,7 +248,8 @@ def _svr_search(
     :func:`_squared_distances` (computed once per split, not in every fit and prediction), which
     libsvm sees exactly as it would its own RBF kernel: it solves the same problems. Their held-out
     predictions sum in another order than libsvm's, so the R² equals the search's to ~1e-12. The
-    refit is ``SVR(kernel='rbf')`` itself: the test predictions are the search's own.
+    refit is ``SVR(kernel='rbf')`` itself: the test predictions are the search's own. (Where
+    NumPy's dot products are not BLAS ``ddot``'s, the folds are fitted with the RBF kernel too.)
     """
     space = {"C": list(SVR_C_GRID), "gamma": list(SVR_GAMMA_GRID)}
     candidates: list[dict[str, float]] = list(
@@ -260,11 +262,12 @@ def _svr_search(
     distance = _squared_distances(x_train)
     means = np.full(len(candidates), np.nan)
     for gamma in dict.fromkeys(c["gamma"] for c in candidates):  # one kernel per gamma
-        gram = np.exp(-gamma * distance)
+        gram = None if distance is None else np.exp(-gamma * distance)
         for index, candidate in enumerate(candidates):
             if candidate["gamma"] == gamma:
                 scores = [
-                    _fold_score(gram, y_train, fit, held, candidate["C"]) for fit, held in folds
+                    _fold_score(x_train, gram, y_train, fit, held, candidate["C"], gamma)
+                    for fit, held in folds
                 ]
                 means[index] = np.mean(scores)
     best = candidates[_best_index(means)]
@@ -273,29 +276,45 @@ def _svr_search(
 
 
 def _fold_score(
-    gram: FloatArray, y: FloatArray, fit: IndexArray, held_out: IndexArray, c: float
+    x: FloatArray,
+    gram: FloatArray | None,
+    y: FloatArray,
+    fit: IndexArray,
+    held_out: IndexArray,
+    c: float,
+    gamma: float,
 ) -> float:
-    """R² on ``held_out`` of an SVR fitted on ``fit`` with the precomputed kernel ``gram``."""
+    """R² on ``held_out`` of an SVR fitted on ``fit``: on the precomputed kernel ``gram`` of
+    ``x``, or (``gram`` None) with libsvm's own RBF kernel."""
     # SVR's defaults otherwise (epsilon 0.1, tol 1e-3, shrinking, cache 200 MB), as before.
+    if gram is None:
+        rbf = SVR(kernel="rbf", C=c, gamma=gamma).fit(x[fit], y[fit])
+        return _r2(y[held_out], rbf.predict(x[held_out]))
     model = SVR(kernel="precomputed", C=c).fit(gram.take(fit, axis=0).take(fit, axis=1), y[fit])
     support = fit[model.support_]
     rows = gram.take(held_out, axis=0).take(support, axis=1)
     return _r2(y[held_out], rows @ model.dual_coef_[0] + model.intercept_[0])
 
 
-def _squared_distances(x: FloatArray) -> FloatArray:
-    """‖xi − xj‖² between the rows of ``x``, exactly as libsvm's RBF kernel computes them.
+def _squared_distances(x: FloatArray) -> FloatArray | None:
+    """‖xi − xj‖² between the rows of ``x``, exactly as libsvm's RBF kernel computes them; None
+    if NumPy's dot products turn out not to be those of SciPy's BLAS ``ddot``, which libsvm calls.
 
     libsvm trains on exp(−gamma·‖xi − xj‖²) rounded to float32 (its ``Qfloat``), with the squared
     distance computed as ``x_square[i] + x_square[j] - 2 * dot(x[i], x[j])`` by BLAS ``ddot``. The
     same expression is evaluated here, every dot product from ``ddot`` too (``np.matmul`` of a
     stack of row-vector × column-vector pairs calls it pair by pair), and the diagonal is exactly
     0: so the precomputed kernel libsvm is given rounds to the float32 values it would have
-    computed itself, and its solver takes the same steps to the same solution.
+    computed itself, and its solver takes the same steps to the same solution. (A few products are
+    checked against SciPy's ``ddot``: NumPy may use another BLAS, or none.)
     """
     rows = np.ascontiguousarray(x, dtype=np.float64)
     squares = np.matmul(rows[:, None, :], rows[:, :, None])[:, 0, 0]
     dots = np.matmul(rows[:, None, None, :], rows[None, :, :, None])[:, :, 0, 0]
+    picks = np.linspace(0, rows.shape[0] - 1, num=min(rows.shape[0], 16)).astype(np.intp)
+    for i, j in zip(picks, picks[::-1], strict=True):
+        if dots[i, j] != ddot(rows[i], rows[j]) or squares[i] != ddot(rows[i], rows[i]):
+            return None
     distance = np.asarray((squares[:, None] + squares[None, :]) - 2.0 * dots, dtype=np.float64)
     np.fill_diagonal(distance, 0.0)
     return distance

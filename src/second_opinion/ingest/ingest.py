@@ -20,8 +20,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import duckdb
-
 from second_opinion.errors import UsageError
 from second_opinion.ingest.canonical import CANONICAL_COLUMNS, canonical_query
 from second_opinion.ingest.checks import check_clashes, check_ids, check_scale
@@ -30,7 +28,7 @@ from second_opinion.ingest.options import IngestOptions, build_ingest_options
 from second_opinion.ingest.presets import PRESETS, Preset
 from second_opinion.ingest.report import DroppedRow, IngestReport
 from second_opinion.ingest.table_source import load_table
-from second_opinion.tables import output_format, write_query
+from second_opinion.tables import connect, output_format, same_file, write_query
 
 __all__ = [  # what this module held before the split, for ``from ... import``
     "CANONICAL_COLUMNS",
@@ -85,18 +83,11 @@ def ingest(
 def ingest_with(options: IngestOptions) -> IngestReport:
     """:func:`ingest` with options already validated."""
     output_format(options.output)  # an unwritable suffix fails before anything is read
-    if _same_file(options.metadata, options.output):
+    if same_file(options.metadata, options.output):
         msg = f"{options.output}: the output is the metadata file itself; write to another file"
         raise UsageError(msg)
     with _Ingester(options) as ingester:
         return ingester.run()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
-        return False
 
 
 class _Ingester:
@@ -105,9 +96,7 @@ class _Ingester:
     def __init__(self, options: IngestOptions) -> None:
         self.options = options
         self.preset: Preset = PRESETS[options.preset]
-        self.con = duckdb.connect(":memory:")
-        # No progress bar: DuckDB would draw it on stdout, into a --json document.
-        self.con.execute("SET enable_progress_bar = false")
+        self.con = connect()
 
     def __enter__(self) -> Self:
         return self

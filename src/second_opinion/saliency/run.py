@@ -21,14 +21,13 @@ import duckdb
 
 from second_opinion.errors import UsageError
 from second_opinion.hashing import sha256_file
-from second_opinion.join import _same_file
 from second_opinion.saliency.clips import Clip, read_clips
 from second_opinion.saliency.features import FEATURES, saliency_features
 from second_opinion.saliency.maps import MapFile
 from second_opinion.saliency.model import SaliencyModel, threads_per_job
 from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.saliency.yuv import BadClipError, YuvClip
-from second_opinion.tables import output_format, write_query
+from second_opinion.tables import output_format, same_file, write_query
 
 SaliencyProgress = Callable[[int, int, str], None]
 """Called after each clip, in table order: (clips done, clips in the table, clip_id)."""
@@ -88,7 +87,7 @@ def run_saliency(
     output = Path(output)
     output_format(output)
     for source in (spec.clips, spec.model):
-        if source is not None and _same_file(source, output):
+        if source is not None and same_file(source, output):
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
     clips = read_clips(spec.clips)
