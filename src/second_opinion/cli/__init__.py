@@ -26,7 +26,7 @@ from second_opinion.errors import SecondOpinionError, exit_code_for
 
 app = typer.Typer(
     name="second-opinion",
-    help="Join second-opinion scorer sidecars onto video-quality corpus tables.",
+    help="Join second-opinion scores onto video-quality corpora, in batches, and audit the mix.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -46,7 +46,7 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """Join second-opinion scorer sidecars onto video-quality corpus tables."""
+    """Join second-opinion scores onto video-quality corpora, in batches, and audit the mix."""
 
 
 app.command("join")(join_command)
