@@ -33,6 +33,7 @@ from second_opinion.keys import edit_distance, normalize_key, normalize_sql
 from second_opinion.pooling import pool_sql
 from second_opinion.spec import JoinSpec, SidecarSpec
 from second_opinion.tables import (
+    Engine,
     TableFile,
     connect,
     explain_scan_error,
@@ -116,24 +117,24 @@ class _Sidecar:
         return self.spec.path
 
 
-def join(spec: JoinSpec) -> JoinResult:
+def join(spec: JoinSpec, *, engine: Engine | None = None) -> JoinResult:
     """Join ``spec.sidecars`` onto ``spec.features``; return the table and coverage reports.
 
     Raises :class:`InputError` for unreadable or invalid input and :class:`PolicyError` when a
     policy fails (``on_missing='error'`` with missing keys, coverage below ``min_coverage``).
     """
-    with _Joiner(spec) as joiner:
+    with _Joiner(spec, engine) as joiner:
         coverage = joiner.prepare()
         table = joiner.con.sql(joiner.final_query()).to_arrow_table()
     return JoinResult(table=table, coverage=coverage)
 
 
-def join_coverage(spec: JoinSpec) -> tuple[Coverage, ...]:
+def join_coverage(spec: JoinSpec, *, engine: Engine | None = None) -> tuple[Coverage, ...]:
     """The coverage :func:`join` would report, without building or writing the table.
 
     Policies are checked as in :func:`join`: a failing one raises :class:`PolicyError`.
     """
-    with _Joiner(spec) as joiner:
+    with _Joiner(spec, engine) as joiner:
         return joiner.prepare()
 
 
@@ -159,7 +160,7 @@ def check_spec(spec: JoinSpec) -> list[str]:
     return problems
 
 
-def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
+def join_to_file(spec: JoinSpec, output: str | Path, *, engine: Engine | None = None) -> JoinReport:
     """Like :func:`join`, but write the result to ``output`` atomically (format from its suffix).
 
     ``output`` may not be one of the inputs. On any failure no file is left at ``output``.
@@ -171,7 +172,7 @@ def join_to_file(spec: JoinSpec, output: str | Path) -> JoinReport:
         if same_file(Path(path), output):
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
-    with _Joiner(spec) as joiner:
+    with _Joiner(spec, engine) as joiner:
         coverage = joiner.prepare()
         query = joiner.final_query()
         columns = tuple(str(r[0]) for r in joiner.con.execute(f"DESCRIBE {query}").fetchall())
@@ -199,10 +200,10 @@ def _key_text(values: Sequence[object]) -> tuple[str, ...]:
 class _Joiner:
     """One join, in one private in-memory DuckDB connection."""
 
-    def __init__(self, spec: JoinSpec) -> None:
+    def __init__(self, spec: JoinSpec, engine: Engine | None = None) -> None:
         self.spec = spec
         spill = Path(tempfile.gettempdir()) / "second-opinion-spill"
-        self.con = connect(temp_directory=str(spill))
+        self.con = connect(engine, temp_directory=str(spill))
         self.sidecars: list[_Sidecar] = []
         self._base: TableFile | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None

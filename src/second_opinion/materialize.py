@@ -18,6 +18,7 @@ from second_opinion.manifest import AnyJob, Job, SaliencyJob
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.run import run_saliency
 from second_opinion.spec import JoinSpec
+from second_opinion.tables import Engine
 
 Phase = Callable[[str], None]
 
@@ -43,7 +44,9 @@ def _ingested(job: Job, scratch: Path, phase: Phase) -> JoinSpec:
     return job.spec.model_copy(update={"features": canonical})
 
 
-def materialize(job: AnyJob, output: Path, phase: Phase) -> Materialized:
+def materialize(
+    job: AnyJob, output: Path, phase: Phase, engine: Engine | None = None
+) -> Materialized:
     """Run ``job``, writing its table to ``output`` (atomically)."""
     if isinstance(job, SaliencyJob):
         phase("saliency")
@@ -57,18 +60,18 @@ def materialize(job: AnyJob, output: Path, phase: Phase) -> Materialized:
     with tempfile.TemporaryDirectory(prefix="second-opinion-job-") as scratch:
         spec = _ingested(job, Path(scratch), phase)
         phase("joining")
-        report = join_to_file(spec, output)
+        report = join_to_file(spec, output, engine=engine)
     coverage = [c.to_dict() for c in report.coverage]
     base_rows = report.coverage[0].base_rows if report.coverage else report.rows
     return Materialized(report.rows, report.columns, coverage, base_rows)
 
 
-def preview(job: AnyJob) -> Materialized:
+def preview(job: AnyJob, engine: Engine | None = None) -> Materialized:
     """What ``job`` would produce, from its inputs, without writing: coverage for a join, the
     clip count for a saliency job."""
     if isinstance(job, SaliencyJob):
         return Materialized(len(read_clips(job.spec.clips)))
     with tempfile.TemporaryDirectory(prefix="second-opinion-preview-") as scratch:
-        coverage = join_coverage(_ingested(job, Path(scratch), lambda _: None))
+        coverage = join_coverage(_ingested(job, Path(scratch), lambda _: None), engine=engine)
     rows = coverage[0].base_rows if coverage else 0
     return Materialized(rows, (), [c.to_dict() for c in coverage], rows)

@@ -52,6 +52,7 @@ from second_opinion.provenance import (
     tool_series,
     write_record,
 )
+from second_opinion.tables import Engine
 
 if TYPE_CHECKING:
     from second_opinion.audit.batch import AuditOutcome
@@ -137,6 +138,8 @@ class BatchEvent:
 
 
 EventHandler = Callable[[BatchEvent], None]
+EventQueue = Any
+"""The workers' multiprocessing queue of events (untyped in the standard library)."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,7 @@ def _check_unchanged(plan: Plan) -> None:
             raise InputError(msg)
 
 
-def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a multiprocessing queue
+def _worker(plan: Plan, run_id: str, events: EventQueue, engine: Engine | None = None) -> None:
     """Run one job in a worker process and put its outcome on ``events``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -258,7 +261,9 @@ def _worker(plan: Plan, run_id: str, events: Any) -> None:  # noqa: ANN401 - a m
     try:
         # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
         pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
-        made = materialize(job, staging, lambda phase: events.put(("phase", job.name, phase)))
+        made = materialize(
+            job, staging, lambda phase: events.put(("phase", job.name, phase)), engine
+        )
         try:
             input_sha256: tuple[str, ...] = pending.result()
         except OSError as exc:
@@ -400,7 +405,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 class _Scheduler:
     def __init__(self, plans: list[Plan], run_id: str, workers: int, *, keep_going: bool,
-                 on_event: EventHandler | None, cache: HashCache) -> None:  # fmt: skip
+                 on_event: EventHandler | None, cache: HashCache,
+                 engine: Engine | None = None) -> None:  # fmt: skip
+        self.engine = engine
         self.pending = list(plans)
         self.run_id = run_id
         self.workers = max(1, workers)
@@ -439,7 +446,9 @@ class _Scheduler:
             _sweep_temporaries(plan.job.output)
             plan.job.output.parent.mkdir(parents=True, exist_ok=True)
             process = self.ctx.Process(  # type: ignore[attr-defined]
-                target=_worker, args=(plan, self.run_id, self.events), name=plan.job.name
+                target=_worker,
+                args=(plan, self.run_id, self.events, self.engine),
+                name=plan.job.name,
             )
             process.start()
             self.running[plan.job.name] = (process, plan)
@@ -538,12 +547,12 @@ def _from_record(plan: Plan, status: Status) -> JobResult:
     )
 
 
-def _dry_run(plan: Plan) -> JobResult:
+def _dry_run(plan: Plan, engine: Engine | None = None) -> JobResult:
     if not plan.run:
         return _from_record(plan, "up-to-date")
     clock = time.monotonic()
     try:
-        made = preview(plan.job)
+        made = preview(plan.job, engine)
     except SecondOpinionError as exc:
         return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
                          coverage=_failed_coverage(exc), seconds=time.monotonic() - clock,
@@ -560,7 +569,12 @@ def _dry_run(plan: Plan) -> JobResult:
 
 
 def _dry_run_jobs(
-    selected: list[AnyJob], cache: HashCache, *, force: bool, emit: EventHandler
+    selected: list[AnyJob],
+    cache: HashCache,
+    *,
+    force: bool,
+    emit: EventHandler,
+    engine: Engine | None = None,
 ) -> list[JobResult]:
     """Plan each job; a job reading the output of a job that would run is planned after it."""
     deps = job_dependencies(selected)
@@ -571,7 +585,7 @@ def _dry_run_jobs(
             reason = f"after job {changing[0]!r}, whose output it reads"
             result = JobResult(job.name, "planned", reason, str(job.output))
         else:
-            result = _dry_run(plan_job(job, cache, force=force))
+            result = _dry_run(plan_job(job, cache, force=force), engine)
         results[job.name] = result
         emit(BatchEvent("finished", job.name, result.status, result))
     return [results[j.name] for j in selected]
@@ -593,6 +607,7 @@ def run_batch(
     out_dir: str | os.PathLike[str] | None = None,
     lock_timeout: float = 0.0,
     on_event: EventHandler | None = None,
+    engine: Engine | None = None,
 ) -> BatchResult:
     """Run (or, with ``dry_run``, plan) the manifest's jobs; see the module docstring.
 
@@ -610,7 +625,8 @@ def run_batch(
     run_id, started = new_run_id(), utc_now()
     cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
     if dry_run:
-        planned = _dry_run_jobs(selected, HashCache(cache_path), force=force, emit=emit)
+        planned = _dry_run_jobs(selected, HashCache(cache_path), force=force, emit=emit,
+                                engine=engine)  # fmt: skip
         audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
         return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
                            utc_now(), True, planned, audit)  # fmt: skip
@@ -620,7 +636,7 @@ def run_batch(
             with output_lock(manifest.output_dir, run_id, started, lock_timeout):
                 cache = HashCache(cache_path)
                 try:
-                    results = _run_jobs(selected, cache, run_id, jobs, force=force,
+                    results = _run_jobs(selected, cache, run_id, jobs, force=force, engine=engine,
                                         keep_going=keep_going, emit=emit)  # fmt: skip
                     audit = _audit(manifest, results, cache, jobs, force, False, emit)
                 finally:
@@ -676,6 +692,7 @@ def _run_jobs(
     force: bool,
     keep_going: bool,
     emit: EventHandler,
+    engine: Engine | None = None,
 ) -> list[JobResult]:
     """Run the jobs wave by wave (a job after the jobs whose outputs it reads); in each wave
     plan every job and run the ones that must run, in parallel. Results in ``selected`` order."""
@@ -693,7 +710,7 @@ def _run_jobs(
             results[name] = result
             emit(BatchEvent("finished", name, result.status, result))
         results |= _run_wave(ready, cache, run_id, jobs, force=force, keep_going=keep_going,
-                             emit=emit)  # fmt: skip
+                             emit=emit, engine=engine)  # fmt: skip
     return [results[j.name] for j in selected]
 
 
@@ -721,6 +738,7 @@ def _run_wave(
     force: bool,
     keep_going: bool,
     emit: EventHandler,
+    engine: Engine | None = None,
 ) -> dict[str, JobResult]:
     """Plan every job of a wave, run the ones that must run; results by job name."""
     plans = [plan_job(job, cache, force=force) for job in selected]
@@ -734,5 +752,5 @@ def _run_wave(
         return results
     workers = jobs or min(os.cpu_count() or 1, max(1, len(to_run)))
     scheduler = _Scheduler(to_run, run_id, workers, keep_going=keep_going, on_event=emit,
-                           cache=cache)  # fmt: skip
+                           cache=cache, engine=engine)  # fmt: skip
     return results | scheduler.run()

@@ -41,11 +41,33 @@ _NUMERIC_TYPES = (
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 
-def connect(**config: str) -> duckdb.DuckDBPyConnection:
+@dataclass(frozen=True)
+class Engine:
+    """Limits of the table engine: DuckDB's ``memory_limit`` (e.g. ``4GB``; past it, joins and
+    pooling spill to disk) and the folder it spills to (``temp_dir``)."""
+
+    memory_limit: str | None = None
+    temp_dir: Path | None = None
+
+
+def connect(engine: Engine | None = None, **config: str) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB connection with the progress bar off (DuckDB would draw it on
-    stdout, into a ``--json`` document); ``config`` as ``duckdb.connect`` takes it."""
+    stdout, into a ``--json`` document); ``engine`` limits it; ``config`` as ``duckdb.connect``
+    takes it. A memory limit DuckDB cannot read is a :class:`UsageError`."""
     settings: dict[str, str | bool | int | float | list[str]] = dict(config)
-    con = duckdb.connect(":memory:", config=settings)
+    if engine is not None and engine.temp_dir is not None:
+        settings["temp_directory"] = str(engine.temp_dir)
+    if engine is not None and engine.memory_limit is not None:
+        settings["memory_limit"] = engine.memory_limit
+    try:
+        con = duckdb.connect(":memory:", config=settings)
+    except duckdb.Error as exc:
+        limit = engine.memory_limit if engine is not None else None
+        msg = (
+            f"--memory-limit {limit!r}: DuckDB cannot use it ({str(exc).strip().splitlines()[0]});"
+            " give a size such as 4GB or 512MB"
+        )
+        raise UsageError(msg) from None
     con.execute("SET enable_progress_bar = false")
     return con
 

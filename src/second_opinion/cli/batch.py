@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from second_opinion.cli.options import MEMORY_LIMIT_HELP, TEMP_DIR_HELP, engine_of
 from second_opinion.cli.render import console, print_json
 from second_opinion.errors import JobsFailedError
 
@@ -59,6 +60,8 @@ def batch_command(
         float,
         typer.Option(help="Seconds to wait for another batch on the same folder (0: refuse)."),
     ] = 0.0,
+    memory_limit: Annotated[str | None, typer.Option(help=MEMORY_LIMIT_HELP)] = None,
+    temp_dir: Annotated[Path | None, typer.Option(help=TEMP_DIR_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
     """Run a manifest's jobs in parallel, skipping up-to-date ones; write provenance.
@@ -81,6 +84,7 @@ def batch_command(
             out_dir=out_dir,
             lock_timeout=lock_timeout,
             on_event=display.handle,
+            engine=engine_of(memory_limit, temp_dir),
         )
     if as_json:
         print_json(result.to_dict())

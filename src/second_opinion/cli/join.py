@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from second_opinion.cli.options import (
+    MEMORY_LIMIT_HELP,
+    TEMP_DIR_HELP,
+    engine_of,
     parse_align,
     parse_fraction,
     parse_key_maps,
@@ -120,6 +123,8 @@ def join_command(
         list[str] | None,
         typer.Option(metavar="SCORER:NAME", help="The matrix variable in a .mat/.npz file."),
     ] = None,
+    memory_limit: Annotated[str | None, typer.Option(help=MEMORY_LIMIT_HELP)] = None,
+    temp_dir: Annotated[Path | None, typer.Option(help=TEMP_DIR_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Join scorer sidecars onto a corpus table, print coverage, write the result atomically.
@@ -172,7 +177,7 @@ def join_command(
         specs.append(spec)
     join_spec = build_join_spec(features=features, key=key, sidecars=specs)
     try:
-        report = join_to_file(join_spec, output)
+        report = join_to_file(join_spec, output, engine=engine_of(memory_limit, temp_dir))
     except PolicyError as exc:
         if isinstance(exc.report, tuple):
             if as_json:

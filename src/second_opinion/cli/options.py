@@ -7,8 +7,10 @@ prefix it applies to every sidecar. A scoped value wins over an unscoped one, wh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from second_opinion.errors import UsageError
+from second_opinion.tables import Engine
 
 
 def parse_sidecars(values: Sequence[str]) -> dict[str, str]:
@@ -88,3 +90,17 @@ def parse_align(scorer: str, value: str) -> dict[str, str]:
         )
         raise UsageError(msg)
     return {"keys_from": table, "column": column}
+
+
+MEMORY_LIMIT_HELP = "DuckDB's memory limit, e.g. 4GB; past it, joins spill to disk."
+TEMP_DIR_HELP = "Folder DuckDB spills to (default: the system's temporary folder)."
+
+
+def engine_of(memory_limit: str | None, temp_dir: Path | None) -> Engine | None:
+    """The engine limits the options ask for (None: DuckDB's defaults)."""
+    if memory_limit is None and temp_dir is None:
+        return None
+    if temp_dir is not None and not temp_dir.is_dir():
+        msg = f"--temp-dir {temp_dir}: no such folder; create it first"
+        raise UsageError(msg)
+    return Engine(memory_limit=memory_limit, temp_dir=temp_dir)
