@@ -1,16 +1,17 @@
-"""Batch manifests: many join jobs in one JSON (or YAML) file, validated before anything runs.
+"""Batch manifests: many jobs in one JSON (or YAML) file, validated before anything runs.
 
 Loading happens in three steps, and every problem of a step is reported at once, each with its
 location (``jobs[1].sidecars[0].path: no such file: …``):
 
-1. parse the file (JSON or YAML) and check it against the schema (pydantic models below; unknown
+1. parse the file (JSON or YAML) and check it against the schema (``manifest_file``; unknown
    fields are errors with a "did you mean" suggestion);
 2. expand ``~`` and ``${VAR}`` / ``${VAR:-default}`` in paths, and resolve relative paths: inputs
    against the manifest's folder, outputs against ``output_dir``;
-3. check meaning: unique job names and outputs, inputs that exist, no output equal to an input.
+3. check meaning: unique job names and outputs, inputs that exist (or that another job writes:
+   a dependency), no output over an input that this tool did not write, no cycle of jobs.
 
-The result is a :class:`Manifest` of :class:`Job` objects, each holding the :class:`JoinSpec`
-the joiner runs.
+The result is a :class:`Manifest` of jobs (``second_opinion.jobs``): join jobs holding the
+:class:`JoinSpec` the joiner runs, and saliency jobs holding a ``SaliencySpec``.
 """
 
 from __future__ import annotations
@@ -19,304 +20,63 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
 from second_opinion.audit.options import AuditOptions
 from second_opinion.dependencies import find_cycle, job_dependencies
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.ingest import IngestOptions
+from second_opinion.jobs import AnyJob, AuditPlan, Job, Manifest, SaliencyJob
+from second_opinion.manifest_file import (
+    JOB_NAME,
+    MANIFEST_VERSION,
+    MODEL_AT,
+    AuditSection,
+    Defaults,
+    IngestEntry,
+    JobEntry,
+    ManifestFile,
+    SidecarEntry,
+    manifest_schema,
+)
 from second_opinion.provenance import provenance_path
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.spec import (
     OPTION_FIELDS,
-    Align,
     JoinSpec,
-    MatrixOptions,
-    SidecarOptions,
     SidecarSpec,
-    check_scorer,
     join_spec_problems,
     validation_problems,
 )
 from second_opinion.tables import output_format
 
-MANIFEST_VERSION = 1
+__all__ = [
+    "JOB_NAME",
+    "MANIFEST_VERSION",
+    "AnyJob",
+    "AuditPlan",
+    "AuditSection",
+    "Defaults",
+    "IngestEntry",
+    "Job",
+    "JobEntry",
+    "Manifest",
+    "ManifestFile",
+    "SaliencyJob",
+    "SidecarEntry",
+    "load_manifest",
+    "location",
+    "manifest_schema",
+    "raise_problems",
+]
+
 _M = TypeVar("_M", bound=BaseModel)
-JOB_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SidecarEntry(SidecarOptions, MatrixOptions):
-    """A sidecar of a job: a scorer, its table, and any option that overrides the defaults.
-
-    ``path`` and ``align.keys_from`` are relative to the manifest.
-    """
-
-    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
-    path: Annotated[str, Field(description="The sidecar table; relative to the manifest.")]
-    description: Annotated[
-        str | None, Field(description="Free text; not part of the fingerprint.")
-    ] = None
-
-    @field_validator("scorer")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        return check_scorer(value)
-
-
-class Defaults(SidecarOptions):
-    """Options every job and sidecar inherits unless it sets its own."""
-
-    key: Annotated[list[str] | None, Field(description="Key columns of the base tables.")] = None
-
-
-class IngestEntry(_Strict):
-    """A corpus's published metadata, ingested as the job's base table (see ``ingest``)."""
-
-    preset: Annotated[str, Field(description="The ingest preset, e.g. konvid-1k.")]
-    metadata: Annotated[str, Field(description="The metadata file; relative to the manifest.")]
-    id_column: str | None = None
-    mos_column: str | None = None
-    mos_std_column: str | None = None
-    n_ratings_column: str | None = None
-    mos_scale: tuple[float, float] | None = None
-    drop_missing_mos: bool = False
-    allow_out_of_scale: bool = False
-
-
-class JobEntry(_Strict):
-    """One join job: a corpus table, its sidecars, and where the result goes."""
-
-    name: Annotated[str, Field(pattern=JOB_NAME, description="Unique slug naming the job.")]
-    description: Annotated[str | None, Field(description="Free text; not fingerprinted.")] = None
-    features: Annotated[
-        str | None,
-        Field(description="The base (corpus) table; relative to the manifest. Or: ingest."),
-    ] = None
-    ingest: Annotated[
-        IngestEntry | None,
-        Field(description="Ingest the corpus's metadata as the base table (key clip_id)."),
-    ] = None
-    key: Annotated[list[str] | None, Field(description="Key columns; default from defaults.")] = (
-        None
-    )
-    sidecars: Annotated[list[SidecarEntry] | None, Field(min_length=1)] = None
-    output: Annotated[
-        str, Field(description="Output table, relative to output_dir; its suffix picks the format.")
-    ]
-    kind: Annotated[
-        Literal["join", "saliency"], Field(description="join (default) or saliency.")
-    ] = "join"
-    clips: Annotated[
-        str | None, Field(description="Saliency: the clips table; relative to the manifest.")
-    ] = None
-    model: Annotated[
-        str | None, Field(description="Saliency: an ONNX model; relative to the manifest.")
-    ] = None
-    maps: Annotated[
-        str | None,
-        Field(description="Saliency: precomputed maps, a pattern with {clip_id} (.npy)."),
-    ] = None
-    frame_step: Annotated[int | None, Field(ge=1, description="Saliency: every n-th frame.")] = None
-    block: Annotated[int | None, Field(ge=1, description="Saliency: block side in pixels.")] = None
-    on_bad_clip: Annotated[
-        Literal["error", "skip"] | None, Field(description="Saliency: fail the job or skip.")
-    ] = None
-
-    @model_validator(mode="after")
-    def _kind_fields(self) -> Self:
-        join_only = {"features": self.features, "ingest": self.ingest, "key": self.key,
-                     "sidecars": self.sidecars}  # fmt: skip
-        saliency_only = {"clips": self.clips, "model": self.model, "maps": self.maps,
-                         "frame_step": self.frame_step, "block": self.block,
-                         "on_bad_clip": self.on_bad_clip}  # fmt: skip
-        if self.kind == "saliency":
-            wrong = [name for name, value in join_only.items() if value is not None]
-            if wrong:
-                msg = f"{', '.join(wrong)} belong to join jobs; a saliency job has clips instead"
-                raise ValueError(msg)
-            if self.clips is None:
-                msg = "a saliency job needs clips (the clips table)"
-                raise ValueError(msg)
-            if (self.model is None) == (self.maps is None):
-                msg = "a saliency job needs model (an ONNX file) or maps (a pattern), exactly one"
-                raise ValueError(msg)
-            return self
-        wrong = [name for name, value in saliency_only.items() if value is not None]
-        if wrong:
-            msg = f'{", ".join(wrong)} belong to saliency jobs; set "kind": "saliency"'
-            raise ValueError(msg)
-        if (self.features is None) == (self.ingest is None):
-            msg = "give the base table as features (a table) or ingest (metadata), exactly one"
-            raise ValueError(msg)
-        return self
-
-
-class AuditSection(AuditOptions):
-    """The audit ``second-opinion batch`` runs after its jobs (options as ``audit``'s)."""
-
-    tables: Annotated[
-        list[str] | None,
-        Field(min_length=1, description="Names of the jobs whose outputs to audit; default all."),
-    ] = None
-    out: Annotated[
-        str, Field(min_length=1, description="Report folder, relative to output_dir.")
-    ] = "audit"
-
-
-class ManifestFile(_Strict):
-    """The manifest as written (schema version 1)."""
-
-    version: Literal[1]
-    output_dir: Annotated[str, Field(description="Folder for outputs; relative to the manifest.")]
-    description: str | None = None
-    defaults: Defaults = Defaults()
-    jobs: Annotated[list[JobEntry], Field(min_length=1)]
-    audit: Annotated[
-        AuditSection | None, Field(description="Audit the outputs after the jobs run.")
-    ] = None
-
-
-_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
-    (): ManifestFile,
-    ("defaults",): Defaults,
-    ("jobs",): JobEntry,
-    ("jobs", "sidecars"): SidecarEntry,
-    ("jobs", "sidecars", "align"): Align,
-    ("jobs", "ingest"): IngestEntry,
-    ("audit",): AuditSection,
-}
-
-
-@dataclass(frozen=True)
-class Job:
-    """A resolved job: absolute paths and the join spec to run."""
-
-    name: str
-    index: int
-    spec: JoinSpec
-    output: Path
-    description: str | None = None
-    ingest: IngestOptions | None = None
-    """Set when the base table is ingested from metadata (``spec.features`` is that file)."""
-
-    @property
-    def inputs(self) -> list[tuple[str, str | None, Path]]:
-        """(role, scorer, path) of each input, base first; a score matrix's key table follows
-        its matrix (role ``keys``)."""
-        base = "metadata" if self.ingest is not None else "features"
-        found: list[tuple[str, str | None, Path]] = [(base, None, self.spec.features)]
-        for s in self.spec.sidecars:
-            found.append(("sidecar", s.scorer, s.path))
-            if s.align is not None:
-                found.append(("keys", s.scorer, s.align.keys_from))
-        return found
-
-    def canonical(self) -> dict[str, Any]:
-        """The job as JSON-ready data, without cosmetic fields (descriptions)."""
-        spec = self.spec.model_dump(mode="json")
-        data = {"name": self.name, "output": str(self.output), "spec": spec}
-        if self.ingest is not None:
-            data["ingest"] = self.ingest.model_dump(mode="json", exclude={"output"})
-        return data
-
-    def digest_data(self) -> dict[str, Any]:
-        """What the job's spec digest covers: the join spec, and the ingest options if any."""
-        data = self.spec.model_dump(mode="json")
-        if self.ingest is not None:
-            data["ingest"] = self.ingest.model_dump(mode="json", exclude={"output", "metadata"})
-        return data
-
-
-@dataclass(frozen=True)
-class SaliencyJob:
-    """A resolved saliency job: its spec and the files it reads (known when the manifest loads:
-    the clips table lists the YUV files, and the maps pattern names the map files)."""
-
-    name: str
-    index: int
-    spec: SaliencySpec
-    output: Path
-    description: str | None = None
-    files: tuple[tuple[str, str | None, Path], ...] = ()
-
-    @property
-    def inputs(self) -> list[tuple[str, str | None, Path]]:
-        """(role, clip id or None, path): the clips table, the model, then each clip's files."""
-        found: list[tuple[str, str | None, Path]] = [("clips", None, self.spec.clips)]
-        if self.spec.model is not None:
-            found.append(("model", None, self.spec.model))
-        return found + list(self.files)
-
-    def canonical(self) -> dict[str, Any]:
-        """The job as JSON-ready data, without cosmetic fields (descriptions)."""
-        spec = self.spec.model_dump(mode="json")
-        return {"name": self.name, "kind": "saliency", "output": str(self.output), "spec": spec}
-
-    def digest_data(self) -> dict[str, Any]:
-        """What the spec digest covers: the options, not the paths (inputs count by content)."""
-        data = self.spec.model_dump(mode="json", exclude={"clips", "model", "jobs"})
-        return {"kind": "saliency", **data}
-
-
-AnyJob = Job | SaliencyJob
-
-
-@dataclass(frozen=True)
-class AuditPlan:
-    """A resolved ``audit`` section: which jobs' outputs, the report folder, the options.
-
-    ``jobs_set`` says whether the section set ``jobs`` (else the batch's ``--jobs`` applies).
-    """
-
-    tables: tuple[str, ...]
-    out: Path
-    options: AuditOptions
-    jobs_set: bool = False
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A loaded, validated manifest."""
-
-    path: Path
-    output_dir: Path
-    jobs: tuple[AnyJob, ...]
-    audit: AuditPlan | None = None
-
-    def join_jobs(self) -> tuple[Job, ...]:
-        """The join jobs, in manifest order (saliency jobs left out)."""
-        return tuple(job for job in self.jobs if isinstance(job, Job))
-
-    def dependencies(self) -> dict[str, tuple[str, ...]]:
-        """Job name → the jobs whose outputs it reads, in manifest order."""
-        return job_dependencies(self.jobs)
-
-    def job(self, name: str) -> AnyJob:
-        """The job called ``name``."""
-        for job in self.jobs:
-            if job.name == name:
-                return job
-        msg = f"{self.path}: no job named {name!r} (jobs: {', '.join(j.name for j in self.jobs)})"
-        raise InputError(msg)
-
-
-def manifest_schema() -> dict[str, Any]:
-    """The JSON Schema of manifest files."""
-    schema = ManifestFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "second-opinion batch manifest, version 1"
-    return schema
 
 
 def location(loc: tuple[str | int, ...]) -> str:
@@ -363,7 +123,7 @@ def _read(path: Path) -> object:
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
-    model = _MODELS.get(tuple(p for p in loc if isinstance(p, str)))
+    model = MODEL_AT.get(tuple(p for p in loc if isinstance(p, str)))
     return list(model.model_fields) if model else []
 
 
