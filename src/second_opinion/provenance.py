@@ -101,10 +101,15 @@ def environment() -> dict[str, Any]:
     }
 
 
+def record_text(record: dict[str, Any]) -> str:
+    """A record as written: JSON with a deterministic key order."""
+    return json.dumps(record, sort_keys=True, indent=2) + "\n"
+
+
 def write_record(record: dict[str, Any], output: Path) -> Path:
     """Write ``record`` beside ``output``, atomically, with a deterministic key order."""
     target = provenance_path(output)
-    write_text_atomic(target, json.dumps(record, sort_keys=True, indent=2) + "\n")
+    write_text_atomic(target, record_text(record))
     return target
 
 

@@ -46,11 +46,12 @@ from second_opinion.provenance import (
     canonical_json,
     environment,
     fingerprint,
+    provenance_path,
     read_record,
+    record_text,
     spec_digest,
     tool_info,
     tool_series,
-    write_record,
 )
 from second_opinion.tables import Engine
 
@@ -256,6 +257,7 @@ def _worker(plan: Plan, run_id: str, events: EventQueue, engine: Engine | None =
     staging = job.output.with_name(
         f".{job.output.name}.{secrets.token_hex(6)}.staging{''.join(job.output.suffixes)}"
     )
+    record_staging = provenance_path(staging)
     paths = [path for _, _, path in job.inputs]
     hasher = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
@@ -318,9 +320,18 @@ def _worker(plan: Plan, run_id: str, events: EventQueue, engine: Engine | None =
             "coverage": coverage,
             **made.extra,
         }
+        # The record is staged too, so a full disk fails here, with the old output untouched.
+        try:
+            write_text_atomic(record_staging, record_text(record))
+        except OSError as exc:
+            msg = (
+                f"{provenance_path(job.output)}: cannot write the provenance record "
+                f"({exc.strerror or exc}); the previous output is untouched"
+            )
+            raise InputError(msg) from None
         with _sigterm_held():
             staging.replace(job.output)
-            write_record(record, job.output)
+            record_staging.replace(provenance_path(job.output))
         stat = job.output.stat()
         events.put(("result", job.name, {
             "status": "done", "rows": made.rows, "coverage": _coverage_fractions(coverage),
@@ -340,7 +351,8 @@ def _worker(plan: Plan, run_id: str, events: EventQueue, engine: Engine | None =
                 job.name,
                 {
                     "status": "failed",
-                    "error": exc.message,
+                    # Name the output as the manifest does, not its hidden staging file.
+                    "error": exc.message.replace(str(staging), str(job.output)),
                     "coverage": fractions,
                     "seconds": time.monotonic() - clock,
                 },
@@ -361,6 +373,7 @@ def _worker(plan: Plan, run_id: str, events: EventQueue, engine: Engine | None =
     finally:
         hasher.shutdown(wait=True, cancel_futures=True)
         staging.unlink(missing_ok=True)
+        record_staging.unlink(missing_ok=True)
 
 
 # --- the scheduler ------------------------------------------------------------------------------
@@ -444,7 +457,16 @@ class _Scheduler:
                 return
             plan = self.pending.pop(0)
             _sweep_temporaries(plan.job.output)
-            plan.job.output.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                plan.job.output.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                error = (
+                    f"{plan.job.output.parent}: cannot create the folder ({exc.strerror or exc})"
+                )
+                self._finish(plan, JobResult(plan.job.name, "failed", plan.reason,
+                                             str(plan.job.output), error=error))  # fmt: skip
+                self.failed_first = self.failed_first or plan.job.name
+                continue
             process = self.ctx.Process(  # type: ignore[attr-defined]
                 target=_worker,
                 args=(plan, self.run_id, self.events, self.engine),
@@ -630,7 +652,11 @@ def run_batch(
         audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
         return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
                            utc_now(), True, planned, audit)  # fmt: skip
-    manifest.output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"{manifest.output_dir}: cannot create the output folder ({exc.strerror or exc})"
+        raise InputError(msg) from None
     with _sigterm_as_interrupt():
         try:
             with output_lock(manifest.output_dir, run_id, started, lock_timeout):

@@ -606,7 +606,8 @@ def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int
         tmp.replace(output)
         return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
     except duckdb.Error as exc:
-        msg = f"{output}: cannot write ({str(exc).strip().splitlines()[0]})"
+        reason = str(exc).strip().splitlines()[0].replace(str(tmp), str(output))
+        msg = f"{output}: cannot write ({reason})"
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{output}: cannot write ({exc.strerror or exc})"
