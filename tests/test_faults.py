@@ -26,11 +26,9 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,13 +42,11 @@ from second_opinion.join import join_to_file
 from second_opinion.manifest import Job, load_manifest
 from second_opinion.materialize import materialize as materialize_job
 from second_opinion.provenance import inspect_output, provenance_path, read_record
-from second_opinion.runner import BatchEvent, BatchResult, JobResult, plan_job, run_batch
+from second_opinion.runner import BatchEvent, BatchResult, plan_job, run_batch
+from tests._scaffold import JOBS, SCAFFOLD, Scaffold, by_name, outcome
 
 join_module: Any = sys.modules["second_opinion.join"]  # second_opinion.join is the function
 ROOT = Path(__file__).resolve().parents[1]
-SCAFFOLD = ROOT / "testdata" / "smoke-second-opinion-batch"
-JOBS = ("corpus-a", "corpus-b")
-OUTPUTS = {"corpus-a": "corpus-a.jsonl", "corpus-b": "corpus-b.csv"}
 ENOSPC = os.strerror(errno.ENOSPC)  # "No space left on device"
 EACCES = os.strerror(errno.EACCES)  # "Permission denied"
 
@@ -58,37 +54,9 @@ EACCES = os.strerror(errno.EACCES)  # "Permission denied"
 # --- helpers --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scaffold:
-    """A private copy of the smoke scaffold, and the folder its outputs go to."""
-
-    folder: Path
-    out: Path
-
-    @property
-    def manifest(self) -> Path:
-        return self.folder / "batch.json"
-
-    def output(self, job: str) -> Path:
-        return load_manifest(self.manifest, out_dir=self.out).job(job).output
-
-    def input(self, name: str) -> Path:
-        return self.folder / name
-
-    def run(self, **options: Any) -> BatchResult:
-        return run_batch(self.manifest, out_dir=self.out, **options)
-
-    def set_output(self, job: str, relative: str) -> None:
-        data = json.loads(self.manifest.read_text(encoding="utf-8"))
-        data["jobs"][JOBS.index(job)]["output"] = relative
-        self.manifest.write_text(json.dumps(data, indent=2), encoding="utf-8")
-
-
 @pytest.fixture
 def scaffold(tmp_path: Path) -> Scaffold:
-    folder = tmp_path / "scaffold"
-    shutil.copytree(SCAFFOLD, folder)
-    return Scaffold(folder, tmp_path / "out")
+    return Scaffold.copy_into(tmp_path)
 
 
 @pytest.fixture
@@ -97,15 +65,6 @@ def ran(scaffold: Scaffold) -> Scaffold:
     result = scaffold.run()
     assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output")), result
     return scaffold
-
-
-def outcome(result: BatchResult) -> dict[str, tuple[str, str]]:
-    """Status and reason of each job."""
-    return {j.name: (j.status, j.reason) for j in result.jobs}
-
-
-def by_name(result: BatchResult) -> dict[str, JobResult]:
-    return {j.name: j for j in result.jobs}
 
 
 def error_of(result: BatchResult, job: str) -> str:

@@ -40,13 +40,11 @@ from second_opinion.provenance import (
     read_record,
     spec_digest,
 )
-from second_opinion.runner import BatchResult, JobResult, run_batch
+from second_opinion.runner import run_batch
+from tests._scaffold import JOBS, OUTPUTS, Scaffold, by_name, outcome
 from tests._tables import read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-SCAFFOLD = ROOT / "testdata" / "smoke-second-opinion-batch"
-JOBS = ("corpus-a", "corpus-b")
-OUTPUTS = {"corpus-a": "corpus-a.jsonl", "corpus-b": "corpus-b.csv"}
 COVERAGE = {"corpus-a": {"niqe": 11 / 12}, "corpus-b": {"dover": 0.8}}
 ROWS = {"corpus-a": 12, "corpus-b": 10}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -56,38 +54,9 @@ ENV = {**os.environ, "COLUMNS": "200"}  # rich wraps at 80 columns when not on a
 # --- helpers --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scaffold:
-    """A private copy of the smoke scaffold, and the folder its outputs go to."""
-
-    folder: Path
-    out: Path
-
-    @property
-    def manifest(self) -> Path:
-        return self.folder / "batch.json"
-
-    def output(self, job: str) -> Path:
-        return self.out / OUTPUTS[job]
-
-    def record(self, job: str) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(provenance_path(self.output(job)).read_text("utf-8"))
-        return data
-
-    def run(self, **options: Any) -> BatchResult:
-        return run_batch(self.manifest, out_dir=self.out, **options)
-
-    def edit_manifest(self, edit: Callable[[dict[str, Any]], None]) -> None:
-        data = json.loads(self.manifest.read_text(encoding="utf-8"))
-        edit(data)
-        self.manifest.write_text(json.dumps(data, indent=2), encoding="utf-8")
-
-
 @pytest.fixture
 def scaffold(tmp_path: Path) -> Scaffold:
-    folder = tmp_path / "scaffold"
-    shutil.copytree(SCAFFOLD, folder)
-    return Scaffold(folder, tmp_path / "out")
+    return Scaffold.copy_into(tmp_path)
 
 
 @pytest.fixture
@@ -96,15 +65,6 @@ def ran(scaffold: Scaffold) -> Scaffold:
     result = scaffold.run()
     assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output")), result
     return scaffold
-
-
-def outcome(result: BatchResult) -> dict[str, tuple[str, str]]:
-    """Status and reason of each job."""
-    return {j.name: (j.status, j.reason) for j in result.jobs}
-
-
-def by_name(result: BatchResult) -> dict[str, JobResult]:
-    return {j.name: j for j in result.jobs}
 
 
 def listing(folder: Path) -> dict[str, tuple[int, int] | None]:
