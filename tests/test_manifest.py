@@ -150,8 +150,8 @@ def problems(path: Path, **kwargs: Any) -> list[str]:
     return [line.strip() for line in lines]
 
 
-def problems_of(folder: Path, data: object, name: str = "m.json") -> list[str]:
-    return problems(write_manifest(folder / name, data))
+def problems_of(folder: Path, data: object, name: str = "m.json", **kwargs: Any) -> list[str]:
+    return problems(write_manifest(folder / name, data), **kwargs)
 
 
 def load(folder: Path, data: object, name: str = "m.json", **kwargs: Any) -> Manifest:
@@ -237,7 +237,7 @@ def test_absolute_paths_are_kept(folder: Path, tmp_path_factory: pytest.TempPath
     data["output_dir"] = str(other / "out")
     data["jobs"][0]["features"] = str(folder / "data" / "features.csv")
     data["jobs"][1]["output"] = str(other / "elsewhere.csv")
-    manifest = load(folder, data)
+    manifest = load(folder, data, allow_outside_output_dir=True)
     assert manifest.output_dir == other / "out"
     assert manifest.join_jobs()[0].spec.features == folder / "data" / "features.csv"
     assert manifest.join_jobs()[0].output == other / "out" / "per-clip.csv"
@@ -292,7 +292,8 @@ def test_tilde_in_an_output_expands_too(folder: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("HOME", str(folder / "home"))
     data = manifest_data()
     data["jobs"][0]["output"] = "~/mine.csv"
-    assert load(folder, data).join_jobs()[0].output == folder / "home" / "mine.csv"
+    loaded = load(folder, data, allow_outside_output_dir=True)
+    assert loaded.join_jobs()[0].output == folder / "home" / "mine.csv"
 
 
 def test_variables_expand_in_every_path(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -854,7 +855,7 @@ def test_an_output_equal_to_its_own_input_is_an_error(folder: Path) -> None:
     data = manifest_data()
     data["jobs"][0]["output"] = "../data/features.csv"
     out = folder / "data" / "features.csv"  # resolved paths are normalised
-    found = problems_of(folder, data)
+    found = problems_of(folder, data, allow_outside_output_dir=True)
     assert len(found) == 1
     assert found[0].startswith(f"jobs[0].output: {out} is also an input (features of jobs[")
     assert found[0].endswith("); write the output elsewhere")
@@ -864,7 +865,7 @@ def test_an_output_equal_to_a_sidecar_is_an_error(folder: Path) -> None:
     data = manifest_data()
     data["jobs"][1]["output"] = str(folder / "data" / "niqe.jsonl")
     out = folder / "data" / "niqe.jsonl"
-    assert problems_of(folder, data) == [
+    assert problems_of(folder, data, allow_outside_output_dir=True) == [
         f"jobs[1].output: {out} is also an input (sidecar of jobs[0]); write the output elsewhere"
     ]
 
@@ -883,7 +884,7 @@ def test_an_output_that_is_the_manifest_itself_is_an_error(folder: Path) -> None
     # Finding: nothing stops a job from overwriting its own manifest.
     data = manifest_data()
     data["jobs"][0]["output"] = "../m.json"
-    (line,) = problems_of(folder, data)
+    (line,) = problems_of(folder, data, allow_outside_output_dir=True)
     assert line.startswith(f"jobs[0].output: {folder / 'm.json'} ")
     assert "manifest" in line
 
@@ -1134,3 +1135,43 @@ def test_the_docs_example_validates_and_resolves_as_the_docs_say(
     assert live_dover.pool == ("mean", "median", "std")
     assert live_dover.on_missing == "error"
     assert live.spec.key == konvid.spec.key == ("clip_id",)
+
+
+# --- outputs stay inside output_dir ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "output", ["../escaped.csv", "/tmp/elsewhere/x.csv"], ids=["dot-dot", "absolute"]
+)
+def test_an_output_outside_output_dir_is_refused(folder: Path, output: str) -> None:
+    data = manifest_data()
+    data["jobs"][0]["output"] = output
+    out_dir = load(folder, manifest_data()).output_dir
+    target = Path(os.path.normpath(out_dir / output))
+    assert problems_of(folder, data) == [
+        (
+            f"jobs[0].output: {target} is outside output_dir {out_dir} (through '..', an "
+            "absolute path or a symlink); write inside it, or pass --allow-outside-output-dir"
+        )
+    ]
+    assert load(folder, data, allow_outside_output_dir=True).jobs[0].output == target
+
+
+def test_a_symlink_out_of_output_dir_is_refused(folder: Path, tmp_path: Path) -> None:
+    data = manifest_data()
+    out_dir = load(folder, data).output_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (out_dir / "link").symlink_to(outside, target_is_directory=True)
+    data["jobs"][0]["output"] = "link/x.csv"
+    (line,) = problems_of(folder, data)
+    assert line.startswith(f"jobs[0].output: {out_dir / 'link' / 'x.csv'} is outside output_dir")
+
+
+def test_the_audit_report_folder_stays_inside_output_dir(folder: Path) -> None:
+    data = manifest_data()
+    data["audit"] = {"out": "../report"}
+    (line,) = problems_of(folder, data)
+    assert line.startswith("audit.out: ")
+    assert "is outside output_dir" in line

@@ -189,9 +189,17 @@ def _merge(
 
 
 def load_manifest(
-    path: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    allow_outside_output_dir: bool = False,
 ) -> Manifest:
-    """Load and validate a manifest; raise one :class:`InputError` listing every problem."""
+    """Load and validate a manifest; raise one :class:`InputError` listing every problem.
+
+    Outputs (and the audit's report folder) must lie inside ``output_dir`` — after resolving
+    ``..`` and symlinks — unless ``allow_outside_output_dir``: a manifest from elsewhere cannot
+    make the tool write over files outside the folder it was given.
+    """
     path = Path(path).absolute()
     try:
         data = _read(path)
@@ -236,8 +244,23 @@ def load_manifest(
         problems.append(f"jobs: the jobs form a cycle, each reading the next one's output: "
                         f"{' -> '.join(cycle)}")  # fmt: skip
     audit = _resolve_audit(data.get("audit"), jobs, output_dir, problems)
+    if not allow_outside_output_dir:
+        written = [(f"jobs[{job.index}].output", job.output) for job in jobs]
+        written += [("audit.out", audit.out)] if audit is not None else []
+        problems.extend(
+            f"{where}: {target} is outside output_dir {output_dir} (through '..', an absolute "
+            "path or a symlink); write inside it, or pass --allow-outside-output-dir"
+            for where, target in written
+            if _outside(target, output_dir)
+        )
     raise_problems(path, problems)
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs), audit=audit)
+
+
+def _outside(target: Path, folder: Path) -> bool:
+    """Whether ``target`` lies outside ``folder`` once ``..`` and symlinks are resolved."""
+    root, resolved = folder.resolve(), target.resolve()
+    return resolved != root and root not in resolved.parents
 
 
 def _resolve_audit(

@@ -630,6 +630,7 @@ def run_batch(
     lock_timeout: float = 0.0,
     on_event: EventHandler | None = None,
     engine: Engine | None = None,
+    allow_outside_output_dir: bool = False,
 ) -> BatchResult:
     """Run (or, with ``dry_run``, plan) the manifest's jobs; see the module docstring.
 
@@ -638,7 +639,9 @@ def run_batch(
     Failed jobs do not raise: they are in the result (``result.ok`` is false).
     """
     if not isinstance(manifest, Manifest):
-        manifest = load_manifest(manifest, out_dir=out_dir)
+        manifest = load_manifest(
+            manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
+        )
     if jobs is not None and jobs < 1:
         msg = f"--jobs {jobs}: give at least 1"
         raise UsageError(msg)

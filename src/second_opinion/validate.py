@@ -29,7 +29,10 @@ class ValidationReport:
 
 
 def validate_manifest(
-    path: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    allow_outside_output_dir: bool = False,
 ) -> ValidationReport:
     """Check the schema, that every input exists, and that named columns exist in each file.
 
@@ -37,7 +40,9 @@ def validate_manifest(
     ingest are read whole; writes nothing but temporary files. Raises one
     :class:`InputError` listing every problem, each with its job and file.
     """
-    manifest = load_manifest(path, out_dir=out_dir)
+    manifest = load_manifest(
+        path, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
+    )
     problems = []
     jobs: list[dict[str, Any]] = []
     produced = {job.output.resolve() for job in manifest.jobs}

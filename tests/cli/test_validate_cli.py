@@ -6,6 +6,7 @@ Every test runs ``python -m second_opinion`` in a subprocess, as a user would.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,24 @@ def test_schema_prints_the_json_schema_of_manifests() -> None:
 def test_schema_output_is_stable() -> None:
     first, second = run("schema"), run("schema")
     assert first.stdout == second.stdout
+
+
+def test_an_output_outside_output_dir_exits_2_unless_allowed(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "testdata" / "smoke-second-opinion-batch", tmp_path / "s")
+    manifest = tmp_path / "s" / "batch.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["output_dir"] = "out"
+    data["jobs"][0]["output"] = "../escape.jsonl"
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    escaped = tmp_path / "s" / "escape.jsonl"
+
+    refused = run("batch", manifest)
+    assert refused.returncode == 2
+    assert f"jobs[0].output: {escaped} is outside output_dir {tmp_path / 's' / 'out'}" in (
+        refused.stderr
+    )
+    assert "pass --allow-outside-output-dir" in refused.stderr
+    assert not escaped.exists()
+
+    allowed = run("validate", manifest, "--allow-outside-output-dir")
+    assert allowed.returncode == 0, allowed.stderr

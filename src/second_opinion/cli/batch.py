@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from second_opinion.cli.options import MEMORY_LIMIT_HELP, TEMP_DIR_HELP, engine_of
+from second_opinion.cli.options import (
+    ALLOW_OUTSIDE_HELP,
+    MEMORY_LIMIT_HELP,
+    TEMP_DIR_HELP,
+    engine_of,
+)
 from second_opinion.cli.render import console, print_json
 from second_opinion.errors import JobsFailedError
 
@@ -60,6 +65,7 @@ def batch_command(
         float,
         typer.Option(help="Seconds to wait for another batch on the same folder (0: refuse)."),
     ] = 0.0,
+    allow_outside_output_dir: Annotated[bool, typer.Option(help=ALLOW_OUTSIDE_HELP)] = False,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_LIMIT_HELP)] = None,
     temp_dir: Annotated[Path | None, typer.Option(help=TEMP_DIR_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
@@ -85,6 +91,7 @@ def batch_command(
             lock_timeout=lock_timeout,
             on_event=display.handle,
             engine=engine_of(memory_limit, temp_dir),
+            allow_outside_output_dir=allow_outside_output_dir,
         )
     if as_json:
         print_json(result.to_dict())

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from second_opinion.cli.options import ALLOW_OUTSIDE_HELP
 from second_opinion.cli.render import console, print_json
 from second_opinion.errors import InputError
 
@@ -16,6 +17,7 @@ def validate_command(
     out_dir: Annotated[
         Path | None, typer.Option(help="Check as if outputs went here instead of output_dir.")
     ] = None,
+    allow_outside_output_dir: Annotated[bool, typer.Option(help=ALLOW_OUTSIDE_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check a manifest: schema, inputs exist, key/frame/score columns exist. Runs nothing.
@@ -25,7 +27,9 @@ def validate_command(
     from second_opinion.validate import validate_manifest  # noqa: PLC0415 - only this command
 
     try:
-        report = validate_manifest(manifest, out_dir=out_dir)
+        report = validate_manifest(
+            manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
+        )
     except InputError as exc:
         if as_json:
             print_json({"manifest": str(manifest), "valid": False, "error": exc.message})

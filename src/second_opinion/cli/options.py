@@ -104,3 +104,6 @@ def engine_of(memory_limit: str | None, temp_dir: Path | None) -> Engine | None:
         msg = f"--temp-dir {temp_dir}: no such folder; create it first"
         raise UsageError(msg)
     return Engine(memory_limit=memory_limit, temp_dir=temp_dir)
+
+
+ALLOW_OUTSIDE_HELP = "Let outputs lie outside output_dir (refused by default)."
