@@ -114,6 +114,9 @@ def _read(path: Path) -> object:
             raise InputError(msg) from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        msg = f"{path}: YAML nested too deeply"
+        raise InputError(msg) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -159,6 +162,9 @@ def _expand(text: str, where: str, problems: list[str]) -> str:
 
 
 def _resolve(text: str, base: Path, where: str, problems: list[str]) -> Path:
+    if "\x00" in text:
+        problems.append(f"{where}: the path holds a NUL character ({text!r}); remove it")
+        text = text.replace("\x00", "")
     path = Path(_expand(text, where, problems)).expanduser()
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
 

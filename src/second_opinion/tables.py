@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import uuid
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,9 @@ class TableFile:
         """
         if self.format == "parquet":
             return f"row {index + 1}"
-        with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, InputError):
+        with contextlib.suppress(
+            OSError, EOFError, UnicodeDecodeError, csv.Error, InputError, zlib.error
+        ):
             for position, (line, _) in enumerate(_iter_records(self)):
                 if position == index:
                     return f"line {line}"
@@ -246,9 +249,13 @@ def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
 
 
 def _check_duplicates(path: Path, names: Sequence[str]) -> None:
-    """Refuse repeated column names; DuckDB compares names ignoring case, and so do we."""
+    """Refuse repeated column names (DuckDB compares names ignoring case, and so do we) and
+    names holding a NUL character (SQL text ends at a NUL)."""
     seen: dict[str, str] = {}
     for name in names:
+        if "\x00" in name:
+            msg = f"{path}: column name {name!r} holds a NUL character; rename the column"
+            raise InputError(msg)
         if name.casefold() in seen:
             first = seen[name.casefold()]
             same = "" if first == name else f" (same as {first!r} but for case)"
@@ -278,8 +285,11 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
             _check_duplicates(path, _parquet_names(con, path))
         else:
             _check_duplicates(path, _csv_header(path, compressed, "\t" if fmt == "tsv" else ","))
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
         msg = f"{path}: cannot read ({exc})"
+        raise InputError(msg) from None
+    except csv.Error as exc:
+        msg = f"{path}: cannot read the header row ({exc})"
         raise InputError(msg) from None
     except duckdb.Error as exc:
         msg = f"{path}: not a readable {fmt} file ({str(exc).strip().splitlines()[0]})"
@@ -291,10 +301,11 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
             TableFile(path, fmt, compressed, (), ()), exc, numbers=()
         ) from None
     columns = tuple(str(row[0]) for row in schema)
+    _check_duplicates(path, columns)
     table = TableFile(path, fmt, compressed, columns, tuple(str(row[1]) for row in schema))
     if fmt == "jsonl" and columns == ("json",) and table.types == ("JSON",):
         # DuckDB falls back to one 'json' column when a sampled line is not an object: find it.
-        with contextlib.suppress(OSError, EOFError, UnicodeDecodeError):
+        with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, zlib.error):
             for _ in _iter_records(table):
                 pass
     return table
@@ -449,7 +460,9 @@ def _text_numbers(table: TableFile, columns: Sequence[str]) -> set[str]:
     """Which of ``columns`` hold only numbers (or blanks, at least one number) in the first rows."""
     seen: dict[str, bool] = {}
     possible = set(columns)
-    with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, InputError):
+    with contextlib.suppress(
+        OSError, EOFError, UnicodeDecodeError, csv.Error, InputError, zlib.error
+    ):
         for count, (_, record) in enumerate(_iter_records(table)):
             if count >= HEAD_ROWS or not possible:
                 break
@@ -495,7 +508,7 @@ def explain_scan_error(
                     break
         except InputError as exc:
             return exc
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error) as exc:
             return InputError(f"{table.path}: cannot read ({exc})")
     if located is not None:
         where, column, value = located
