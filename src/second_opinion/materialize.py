@@ -35,7 +35,8 @@ class Materialized:
     notes: list[str] = field(default_factory=list)
 
 
-def _ingested(job: Job, scratch: Path, phase: Phase) -> JoinSpec:
+def ingested_spec(job: Job, scratch: Path, phase: Phase = lambda _: None) -> JoinSpec:
+    """The job's join spec; with ``ingest``, its base table ingested into ``scratch`` first."""
     if job.ingest is None:
         return job.spec
     phase("ingesting")
@@ -58,7 +59,7 @@ def materialize(
         notes = [f"skipped clip {s.clip_id!r}: {s.reason}" for s in found.skipped]
         return Materialized(found.rows, found.columns, extra=extra, notes=notes)
     with tempfile.TemporaryDirectory(prefix="second-opinion-job-") as scratch:
-        spec = _ingested(job, Path(scratch), phase)
+        spec = ingested_spec(job, Path(scratch), phase)
         phase("joining")
         report = join_to_file(spec, output, engine=engine)
     coverage = [c.to_dict() for c in report.coverage]
@@ -72,6 +73,6 @@ def preview(job: AnyJob, engine: Engine | None = None) -> Materialized:
     if isinstance(job, SaliencyJob):
         return Materialized(len(read_clips(job.spec.clips)))
     with tempfile.TemporaryDirectory(prefix="second-opinion-preview-") as scratch:
-        coverage = join_coverage(_ingested(job, Path(scratch), lambda _: None), engine=engine)
+        coverage = join_coverage(ingested_spec(job, Path(scratch)), engine=engine)
     rows = coverage[0].base_rows if coverage else 0
     return Materialized(rows, (), [c.to_dict() for c in coverage], rows)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from second_opinion.errors import SecondOpinionError
-from second_opinion.ingest import ingest_with
 from second_opinion.join import check_spec
 from second_opinion.manifest import AnyJob, SaliencyJob, load_manifest, raise_problems
+from second_opinion.materialize import ingested_spec
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,9 @@ def _job_problems(job: AnyJob, produced: set[Path]) -> list[str]:
         return []
     if any(path.resolve() in produced for _, _, path in job.inputs):
         return []
-    if job.ingest is None:
-        return check_spec(job.spec)
     with tempfile.TemporaryDirectory(prefix="second-opinion-validate-") as scratch:
-        canonical = Path(scratch) / "canonical.parquet"
         try:
-            ingest_with(job.ingest.model_copy(update={"output": canonical}))
+            spec = ingested_spec(job, Path(scratch))
         except SecondOpinionError as exc:
             return [exc.message]
-        return check_spec(job.spec.model_copy(update={"features": canonical}))
+        return check_spec(spec)

@@ -112,7 +112,7 @@ def run_manifest_audit(
         return AuditOutcome("planned", reason, out, fingerprint=fingerprint)
     started = time.perf_counter()
     try:
-        result = run_audit(tables, options, step=step)
+        result = run_audit(tables, options, step=step, sha256=hashes)
         plan.out.parent.mkdir(parents=True, exist_ok=True)
         write_report(result, plan.out, plots=options.plots)
     except SecondOpinionError as exc:

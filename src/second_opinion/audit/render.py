@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from second_opinion._version import __version__
+from second_opinion.audit import plots as draw  # matplotlib itself loads only to draw
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
 from second_opinion.audit.protocol import ProtocolResult
 from second_opinion.audit.run import AuditResult
@@ -174,8 +175,6 @@ def _protocol(result: AuditResult) -> str:
 
 def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
     """The report, in order."""
-    from second_opinion.audit import plots as draw  # noqa: PLC0415 - matplotlib is slow to load
-
     out: list[Block] = [
         Heading(1, "Signal-mix audit"),
         Paragraph(
@@ -218,8 +217,6 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
 
 
 def _redundancy_blocks(result: CorpusResult, plots: bool) -> list[Block]:
-    from second_opinion.audit import plots as draw  # noqa: PLC0415
-
     mix = result.redundancy
     flagged = (
         "; ".join(f"{a} ~ {b} (ρ {fmt(r, 3)})" for a, b, r in mix.flagged)
@@ -241,8 +238,6 @@ def _redundancy_blocks(result: CorpusResult, plots: bool) -> list[Block]:
 
 
 def _gain_blocks(result: CorpusResult, gain: Gain, plots: bool) -> list[Block]:
-    from second_opinion.audit import plots as draw  # noqa: PLC0415
-
     out: list[Block] = [Heading(3, f"Gain over {gain.baseline.name}")]
     if gain.note:
         out.append(Paragraph(f"Not computed: {gain.note}."))

@@ -80,11 +80,14 @@ def run_audit(
     options: AuditOptions | None = None,
     *,
     step: Step | None = None,
+    sha256: Mapping[str, str] | None = None,
 ) -> AuditResult:
     """Audit the signal mix of each corpus table (see docs/audit.md).
 
-    ``step`` receives a line per analysis as it starts. Raises :class:`InputError` for bad input
-    (no MOS column, a signal glob matching nothing, fewer than 10 rows) before any analysis runs.
+    ``step`` receives a line per analysis as it starts; ``sha256`` may give tables' hashes
+    already computed (by corpus name), which are otherwise computed here. Raises
+    :class:`InputError` for bad input (no MOS column, a signal glob matching nothing, fewer than
+    10 rows) before any analysis runs.
     """
     options = options or AuditOptions()
     if not tables:
@@ -100,7 +103,8 @@ def run_audit(
     if step and len(results) > 1:
         step("cross-corpus")
     cross = cross_corpus(results, options)
-    hashes = {corpus.name: sha256_file(corpus.path) for corpus, _ in prepared}
+    known = sha256 or {}
+    hashes = {c.name: known.get(c.name) or sha256_file(c.path) for c, _ in prepared}
     seconds = time.perf_counter() - started
     fingerprint = audit_fingerprint(options, hashes)
     return AuditResult(options, results, cross, created, seconds, hashes, fingerprint)
