@@ -256,6 +256,22 @@ def test_every_format_reads_keys_as_text_and_scores_as_float64_in_file_order(
     }
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".tsv.gz"])
+@pytest.mark.parametrize("stem", ["x[1]", "y*", "z?", "[ab]*?"])
+def test_a_file_name_with_glob_characters_reads_that_file_only(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, stem: str, suffix: str
+) -> None:
+    # Files the name would match as a glob pattern, which DuckDB would otherwise read instead.
+    for decoy in ("x1", "yy", "zz", "a", "ab", "b1"):
+        write_table(tmp_path / f"{decoy}{suffix}", [{"clip_id": decoy, "score": 9.0}])
+    path = write_table(tmp_path / f"{stem}{suffix}", ROWS)
+    assert scan(con, path, text=["clip_id"], numbers=["score"]) == [
+        ("a", 1.5),
+        ("b", 2.0),
+        ("c", None),
+    ]
+
+
 def test_scan_keeps_other_columns_renames_aliases_and_follows_file_column_order(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:

@@ -91,6 +91,17 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def file_argument(path: Path) -> str:
+    """``path`` as the file argument of DuckDB's readers: a literal naming exactly that file.
+
+    DuckDB expands ``*``, ``?`` and ``[...]`` in reader paths, so a file named ``x[1].csv`` would
+    read ``x1.csv`` and ``y*.csv`` every file it matches; each is wrapped in brackets (``[[]``,
+    ``[*]``, ``[?]``), which matches only the character itself.
+    """
+    escaped = "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
+    return quote_literal(escaped)
+
+
 def is_numeric_type(duckdb_type: str) -> bool:
     """Whether a DuckDB type name is a number type (integers, floats, decimals)."""
     upper = duckdb_type.upper()
@@ -217,7 +228,7 @@ def _csv_header(path: Path, compressed: bool, delimiter: str) -> list[str]:
 def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The top-level column names of a Parquet file, as stored (DuckDB renames duplicates)."""
     rows = con.execute(
-        "SELECT name, coalesce(num_children, 0) FROM parquet_schema(?)", [str(path)]
+        f"SELECT name, coalesce(num_children, 0) FROM parquet_schema({file_argument(path)})"
     ).fetchall()
     names, position = [], 1
 
@@ -235,7 +246,11 @@ def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
 
 
 def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
-    lit = quote_literal(str(path))
+    lit = file_argument(path)
+    if fmt != "parquet":
+        # Named, not detected: DuckDB's detection reads a '?' in the name as a URL query.
+        gzip = path.suffix.lower() == ".gz"
+        options = f", compression='{'gzip' if gzip else 'none'}'{options}"
     if fmt == "jsonl":
         return f"read_json({lit}, format='newline_delimited'{options})"
     if fmt == "parquet":
@@ -538,10 +553,9 @@ def _locate_in_parquet(table: TableFile, numbers: Sequence[str]) -> tuple[int, s
             ident = quote_ident(column)
             rows = con.execute(
                 f"SELECT file_row_number, CAST({ident} AS VARCHAR) "
-                f"FROM read_parquet(?, file_row_number=true) "
+                f"FROM read_parquet({file_argument(table.path)}, file_row_number=true) "
                 f"WHERE {ident} IS NOT NULL AND TRY_CAST({ident} AS DOUBLE) IS NULL "
-                "ORDER BY file_row_number LIMIT 1",
-                [str(table.path)],
+                "ORDER BY file_row_number LIMIT 1"
             ).fetchall()
             if rows:
                 row = rows[0]
