@@ -52,10 +52,10 @@ def write_manifest(corpus: Corpus, fmt: str, folder: Path) -> Path:
     return path
 
 
-def batch_command(manifest: Path, out_dir: Path) -> list[str]:
-    """The CLI call running the manifest into ``out_dir``."""
+def batch_command(manifest: Path, out_dir: Path, *extra: str) -> list[str]:
+    """The CLI call running the manifest into ``out_dir``, with ``extra`` options."""
     tool = Path(sys.executable).with_name("second-opinion")
-    return [str(tool), "batch", str(manifest), "--out-dir", str(out_dir), "--json"]
+    return [str(tool), "batch", str(manifest), "--out-dir", str(out_dir), "--json", *extra]
 
 
 def run_tree_measured(command: list[str]) -> Run:
@@ -100,7 +100,18 @@ def main() -> None:
     parser.add_argument("--format", choices=("parquet", "jsonl"), default="parquet")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--memory-limit", help="pass --memory-limit to batch (e.g. 4GB)")
+    parser.add_argument("--temp-dir", type=Path, help="pass --temp-dir to batch")
+    parser.add_argument(
+        "--skip-hand", action="store_true", help="time the batch only (no hand-written query)"
+    )
+    parser.add_argument("--work", type=Path, help="folder for outputs (default: a temporary one)")
     args = parser.parse_args()
+    extra = []
+    if args.memory_limit:
+        extra += ["--memory-limit", args.memory_limit]
+    if args.temp_dir:
+        extra += ["--temp-dir", str(args.temp_dir)]
 
     corpus = Corpus.at(args.data, args.scale)
     inputs = corpus.inputs(WORKLOAD, args.format)
@@ -110,25 +121,37 @@ def main() -> None:
         raise SystemExit(msg)
     warm_cache(inputs)
     first, hand, recheck = [], [], []
-    with tempfile.TemporaryDirectory(prefix="so-bench-batch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="so-bench-batch-", dir=args.work) as tmp:
         folder = Path(tmp)
         manifest = write_manifest(corpus, args.format, folder)
         for index in range(args.repeat):
             out_dir = folder / f"run-{index}"
             wait_until_idle()
-            first.append(run_tree_measured(batch_command(manifest, out_dir)))
+            first.append(run_tree_measured(batch_command(manifest, out_dir, *extra)))
             if statuses(first[-1]) != ["done"]:
                 msg = f"first run did not finish: {first[-1].stdout[:500]}"
                 raise SystemExit(msg)
             wait_until_idle()
-            recheck.append(run_tree_measured(batch_command(manifest, out_dir)))
+            recheck.append(run_tree_measured(batch_command(manifest, out_dir, *extra)))
             if statuses(recheck[-1]) != ["up-to-date"]:
                 msg = f"re-check was not up to date: {recheck[-1].stdout[:500]}"
                 raise SystemExit(msg)
+            if args.skip_hand:
+                continue
             wait_until_idle()
             hand.append(run_measured(hand_command(corpus, WORKLOAD, args.format,
                                                   folder / f"hand-{index}.parquet")))  # fmt: skip
     first_s, first_rss = median_run(first)
+    if args.skip_hand:
+        recheck_s, _ = median_run(recheck)
+        result = {
+            "workload": WORKLOAD, "format": args.format, "scale": args.scale,
+            "memory_limit": args.memory_limit, "first_run_s": round(first_s, 3),
+            "first_run_peak_rss_mib": round(first_rss / 2**20),
+            "recheck_s": round(recheck_s, 3),
+        }  # fmt: skip
+        print(json.dumps(result, indent=2))
+        return
     hand_s, hand_rss = median_run(hand)
     recheck_s, recheck_rss = median_run(recheck)
     result = {

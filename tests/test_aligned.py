@@ -240,6 +240,8 @@ def test_aligned_and_keyed_sidecars_join_together(tmp_path: Path) -> None:
         (None, ["f1", "f2", "f3"]),
         ("f{i:02d}", ["f01", "f02", "f03"]),
         ("brisque_{i}", ["brisque_1", "brisque_2", "brisque_3"]),
+        ("{i:x}_{{{i:>3}}}", ["1_{  1}", "2_{  2}", "3_{  3}"]),
+        ("f{i:09d}", ["f000000001", "f000000002", "f000000003"]),
         (["sharp", "noise", "blur"], ["sharp", "noise", "blur"]),
     ],
 )
@@ -292,24 +294,41 @@ def _spec_problem(tmp_path: Path, **sidecar: Any) -> str:
 
 
 ALIGN = {"keys_from": "meta.csv", "column": "flickr_id"}
+ALLOWED = (
+    "the only field is {i} (the 1-based column number), with no attribute, index or conversion "
+    "and at most a short integer format such as {i:02d} or {i:>4} (width and precision at "
+    "most 9)"
+)
 
 
 @pytest.mark.parametrize(
     ("pattern", "problem"),
     [
         ("feat", "columns pattern 'feat' has no {i}: every column would get one name"),
+        ("f{j}", f"columns pattern 'f{{j}}': the field {{j}} is not allowed; {ALLOWED}"),
+        ("f{i:q}", f"columns pattern 'f{{i:q}}': the field {{i:q}} is not allowed; {ALLOWED}"),
         (
-            "f{j}",
+            "f{i.real}{i}",
+            f"columns pattern 'f{{i.real}}{{i}}': the field {{i.real}} is not allowed; {ALLOWED}",
+        ),
+        ("f{i[0]}", f"columns pattern 'f{{i[0]}}': the field {{i[0]}} is not allowed; {ALLOWED}"),
+        ("f{i!r}", f"columns pattern 'f{{i!r}}': the field {{i!r}} is not allowed; {ALLOWED}"),
+        (
+            "f{i:>999999999}",
             (
-                "columns pattern 'f{j}' does not format with i=1 ('j'); "
-                "use {i} for the 1-based column number, e.g. 'f{i:02d}'"
+                f"columns pattern 'f{{i:>999999999}}': the field {{i:>999999999}} is not "
+                f"allowed; {ALLOWED}"
             ),
         ),
         (
-            "f{i:q}",
+            "f{i:{i}}",
+            f"columns pattern 'f{{i:{{i}}}}': the field {{i:{{i}}}} is not allowed; {ALLOWED}",
+        ),
+        (
+            "f" * 201 + "{i}",
             (
-                "columns pattern 'f{i:q}' does not format with i=1 (Unknown format code 'q' for "
-                "object of type 'int'); use {i} for the 1-based column number, e.g. 'f{i:02d}'"
+                f"columns pattern {'f' * 201 + '{i}'!r} is 204 characters long; a pattern has at "
+                "most 200 characters"
             ),
         ),
         (
@@ -319,13 +338,7 @@ ALIGN = {"keys_from": "meta.csv", "column": "flickr_id"}
                 "string); use {i} for the 1-based column number, e.g. 'f{i:02d}'"
             ),
         ),
-        (
-            "f{}",
-            (
-                "columns pattern 'f{}' does not format with i=1 (Replacement index 0 out of range "
-                "for positional args tuple); use {i} for the 1-based column number, e.g. 'f{i:02d}'"
-            ),
-        ),
+        ("f{}", f"columns pattern 'f{{}}': the field {{}} is not allowed; {ALLOWED}"),
     ],
 )
 def test_a_bad_pattern_is_a_validation_error(tmp_path: Path, pattern: str, problem: str) -> None:

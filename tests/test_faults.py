@@ -6,11 +6,11 @@ asserts the message the user sees, that nothing partial is left in the output fo
 what was there before is intact byte for byte.
 
 Workers are separate (forkserver) processes, out of reach of ``monkeypatch``. A fault that must
-happen *inside* a worker is injected by replacing ``runner._worker`` — the target the scheduler
-hands to each new process — with a ``functools.partial`` of :func:`_faulty_worker`: it is pickled
-by reference, so the worker imports this module, installs the fault (in that worker only) and
-then runs the real ``runner._worker``. Planning, scheduling, the lock, the worker's own code and
-DuckDB's COPY all run unchanged.
+happen *inside* a worker is injected by replacing ``worker.process_worker`` — the target the
+scheduler hands to each new process — with a ``functools.partial`` of :func:`_faulty_worker`: it
+is pickled by reference, so the worker imports this module, installs the fault (in that worker
+only) and then runs the real ``worker.process_worker``. Planning, scheduling, the lock, the
+worker's own code and DuckDB's COPY all run unchanged.
 
 Root ignores permissions, so ``chmod`` cannot make a folder read-only for it. Each read-only test
 therefore runs twice: with a real ``chmod`` (skipped when it has no effect, i.e. as root) and
@@ -24,9 +24,7 @@ import functools
 import hashlib
 import json
 import os
-import queue
 import re
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +33,7 @@ from typing import Any, cast
 import duckdb
 import pytest
 
-from second_opinion import runner, tables
+from second_opinion import tables, worker
 from second_opinion.errors import InputError
 from second_opinion.hashing import HashCache
 from second_opinion.join import join_to_file
@@ -158,14 +156,16 @@ def _install(fault: str, folder: Path) -> None:
 
 
 def _faulty_worker(fault: str, folder: str, *args: Any) -> None:
-    """``runner._worker`` with ``fault`` installed first; runs in the worker process."""
+    """``worker.process_worker`` with ``fault`` installed first; runs in the worker process."""
     _install(fault, Path(folder))
-    runner._worker(*args)
+    worker.process_worker(*args)
 
 
 def inject(monkeypatch: pytest.MonkeyPatch, fault: str, folder: Path) -> None:
     """Make every worker started from now on fail with ``fault`` on writes into ``folder``."""
-    monkeypatch.setattr(runner, "_worker", functools.partial(_faulty_worker, fault, str(folder)))
+    monkeypatch.setattr(
+        worker, "process_worker", functools.partial(_faulty_worker, fault, str(folder))
+    )
 
 
 def make_read_only(folder: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -470,16 +470,6 @@ def test_an_input_deleted_after_planning_fails_the_job_naming_it(ran: Scaffold) 
     assert strays(ran.out) == []
 
 
-@pytest.fixture
-def signals_restored() -> Iterator[None]:
-    """``runner._worker`` sets SIGINT and SIGTERM handlers (it expects its own process)."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for number, handler in saved.items():
-        signal.signal(number, handler)
-
-
-@pytest.mark.usefixtures("signals_restored")
 def test_an_input_deleted_while_the_job_runs_fails_it_naming_the_input(
     scaffold: Scaffold, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -495,15 +485,13 @@ def test_an_input_deleted_while_the_job_runs_fails_it_naming_the_input(
         sidecar.unlink()
         return made
 
-    monkeypatch.setattr(runner, "materialize", materialize)
+    monkeypatch.setattr(worker, "materialize", materialize)
     scaffold.out.mkdir()
-    events: queue.Queue[tuple[str, str, Any]] = queue.Queue()
 
-    runner._worker(plan, "run", events)
+    payload = worker.run_job(plan, "run", lambda phase: None)
 
-    results = [payload for kind, _, payload in events.queue if kind == "result"]
-    assert [r["status"] for r in results] == ["failed"]
-    assert results[0]["error"] == (
+    assert payload["status"] == "failed"
+    assert payload["error"] == (
         f"sidecar niqe {sidecar} was deleted while the job ran; nothing was written, "
         "run the batch again"
     )

@@ -201,6 +201,62 @@ def test_literals_names_and_string_joins_are_evaluated(tmp_path: Path) -> None:
     assert read.lines == {"root": 2, "ref_dir": 3, "n": 4, "flags": 5, "nested": 6, "alias": 7}
 
 
+def test_a_string_longer_than_the_limit_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    doubling = "".join(f"s{i} = s{i - 1} + s{i - 1}\n" for i in range(1, 41))
+    source = dataset(tmp_path, "s0 = 'xxxxxxxxxxxxxxxx'\n" + doubling)
+    with pytest.raises(UnsafeDatasetError) as caught:
+        read_dataset(source)  # s40 would be 16 TiB
+    assert caught.value.message == (
+        f"{source} line 17: a string of 1048576 characters (in the value of 's16') is longer "
+        "than the 1000000 a dataset file may hold; a dataset's strings are names and paths: "
+        "check what the '+' joins"
+    )
+
+
+def test_a_long_string_literal_is_refused(tmp_path: Path) -> None:
+    source = dataset(tmp_path, "ref_dir = '/r'\nname = '" + "x" * 1_000_001 + "'\n")
+    with pytest.raises(UnsafeDatasetError, match=r"line 2: a string of 1000001 characters \(in"):
+        read_dataset(source)
+
+
+def test_elements_reached_through_names_count_each_time(tmp_path: Path) -> None:
+    """Lists of a name ten times over: a few bytes in memory, 10**k entries once spelled out
+    (as the columns of dis_videos would be); refused at the line that passes the limit."""
+    tenfold = "".join(f"l{i} = [{', '.join([f'l{i - 1}'] * 10)}]\n" for i in range(1, 12))
+    source = dataset(tmp_path, "l0 = [{'a': 1}]\n" + tenfold)
+    with pytest.raises(UnsafeDatasetError) as caught:
+        read_dataset(source)
+    assert caught.value.message == (
+        f"{source} line 8: the values up to here hold more than 10000000 list, tuple and dict "
+        "elements (in the value of 'l7'), the most a dataset file may hold, counting a name's "
+        "value each time the name is used; check for lists that repeat a name, or split the "
+        "dataset"
+    )
+
+
+def test_characters_reached_through_names_count_each_time(tmp_path: Path) -> None:
+    text = "s = '" + "x" * 900_000 + "'\nl = [s, s, s, s, s, s, s, s, s, s]\n"
+    source = dataset(tmp_path, text + "m = [l, l, l, l, l, l, l, l, l, l]\nn = [m, m]\n")
+    with pytest.raises(UnsafeDatasetError) as caught:
+        read_dataset(source)
+    assert caught.value.message.startswith(
+        f"{source} line 4: the values up to here hold more than 100000000 characters of strings "
+        "(in the value of 'n'), the most a dataset file may hold"
+    )
+
+
+def test_values_within_the_limits_are_read(tmp_path: Path) -> None:
+    doubling = "".join(f"s{i} = s{i - 1} + s{i - 1}\n" for i in range(1, 16))
+    tenfold = "".join(f"l{i} = [{', '.join([f'l{i - 1}'] * 10)}]\n" for i in range(1, 6))
+    source = dataset(tmp_path, "s0 = 'xxxxxxxxxxxxxxxx'\n" + doubling + "l0 = [s0]\n" + tenfold)
+    read = read_dataset(source)
+    assert len(str(read.values["s15"])) == 16 * 2**15
+    expected: object = ["xxxxxxxxxxxxxxxx"]
+    for _ in range(5):
+        expected = [expected] * 10
+    assert read.values["l5"] == expected
+
+
 def test_a_file_that_is_not_python(tmp_path: Path) -> None:
     source = dataset(tmp_path, "dis_videos = [\n  {'path': 'a.yuv',\n]\n")
     with pytest.raises(InputError, match=r"dataset\.py line \d: not valid Python \(.*\); fix the"):

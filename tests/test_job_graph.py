@@ -184,3 +184,23 @@ def test_a_failed_saliency_job_skips_the_join_that_reads_it(scaffold: Path) -> N
     )
     assert "clip 'clip_small'" in (result.jobs[0].error or "")
     assert not (scaffold / "out" / "corpus.csv").exists()
+
+
+def test_clips_a_saliency_job_skips_are_in_its_result_notes_and_its_provenance(
+    scaffold: Path,
+) -> None:
+    (scaffold / "clip_small.yuv").write_bytes(b"\x00" * 100)  # not a whole number of frames
+
+    def skip_bad_clips(data: dict[str, Any]) -> None:
+        data["jobs"][0]["on_bad_clip"] = "skip"
+
+    result = run_batch(_edit(scaffold, skip_bad_clips), out_dir=scaffold / "out")
+
+    job = result.jobs[0]
+    assert (job.name, job.status, job.rows) == ("saliency-model", "done", 2)
+    assert len(job.notes) == 1
+    assert job.notes[0].startswith("skipped clip 'clip_small': ")
+    assert "clip_small" in job.notes[0]
+    record = read_record(scaffold / "out" / "saliency-model.jsonl")
+    assert [s["clip_id"] for s in record["saliency"]["skipped"]] == ["clip_small"]
+    assert result.to_dict()["jobs"][0]["notes"] == job.notes

@@ -229,6 +229,95 @@ def test_mat73_links_are_not_followed(tmp_path: Path) -> None:
     assert ("alias", (), "link") in matrix_variables(path)
 
 
+def _outside(folder: Path) -> tuple[Path, Path]:
+    """An HDF5 file and a raw file outside the .mat, both holding -999 values."""
+    other, raw = folder / "other.h5", folder / "raw.bin"
+    with h5py.File(other, "w") as handle:
+        handle["x"] = np.full(2, -999.0)
+    raw.write_bytes(np.full(2, -999.0).tobytes())
+    return other, raw
+
+
+@pytest.mark.parametrize(
+    ("part", "how", "message"),
+    [
+        ("data", "soft", r"its 'data' is a soft HDF5 link"),
+        ("ir", "external-link", r"its 'ir' is an external HDF5 link \(to '.*other\.h5'\)"),
+        ("jc", "virtual", r"its 'jc' is an HDF5 virtual dataset \(data in other files\)"),
+        ("data", "external-storage", r"its 'data' keeps its data in another file \(HDF5 external"),
+    ],
+)
+def test_mat73_sparse_parts_outside_the_file_are_refused(
+    tmp_path: Path, part: str, how: str, message: str
+) -> None:
+    other, raw = _outside(tmp_path)
+    path = write_mat73(tmp_path / "sp.mat", {"ok": np.ones((2, 1))})
+    with h5py.File(path, "r+") as handle:
+        group = handle.create_group("sp")
+        group.attrs["MATLAB_class"] = np.bytes_(b"double")
+        group.attrs["MATLAB_sparse"] = np.uint64(2)
+        parts = {"data": np.array([1.0, 2.0]), "ir": np.array([0, 1], dtype=np.uint64)}
+        parts["jc"] = np.array([0, 2], dtype=np.uint64)
+        for name, value in parts.items():
+            if name != part:
+                group[name] = value
+        if how == "soft":
+            handle["#refs#/real"] = parts[part]  # '#refs#' holds no variables
+            group[part] = h5py.SoftLink("/#refs#/real")
+        elif how == "external-link":
+            group[part] = h5py.ExternalLink(str(other), "/x")
+        elif how == "virtual":
+            layout = h5py.VirtualLayout(shape=(2,), dtype="f8")
+            layout[:] = h5py.VirtualSource(str(other), "x", shape=(2,))
+            group.create_virtual_dataset(part, layout)
+        else:
+            group.create_dataset(part, shape=(2,), dtype="<f8", external=[(str(raw), 0, 16)])
+    refused = rf"sp\.mat: variable 'sp' \(sparse\) is a sparse matrix, but {message}.*"
+    with pytest.raises(InputError, match=rf"{refused}; save the matrix itself in the \.mat file"):
+        read_matrix(path, "sp")
+    assert ("sp", (), "sparse") in matrix_variables(path)
+    assert read_matrix(path).variable == "ok"  # not a candidate
+
+
+def test_mat73_datasets_kept_in_other_files_are_refused_unread(tmp_path: Path) -> None:
+    """Virtual and externally stored datasets (an empty one too: its dimensions are data) are
+    listed by their storage and refused; the other files are never read."""
+    other, raw = _outside(tmp_path)
+    path = write_mat73(tmp_path / "v73.mat", {"ok": np.ones((2, 1))})
+    with h5py.File(path, "r+") as handle:
+        layout = h5py.VirtualLayout(shape=(2,), dtype="f8")
+        layout[:] = h5py.VirtualSource(str(other), "x", shape=(2,))
+        virtual = handle.create_virtual_dataset("virtual", layout)
+        virtual.attrs["MATLAB_class"] = np.bytes_(b"double")
+        for name in ("external", "empty"):
+            stored = handle.create_dataset(
+                name, shape=(2,), dtype="<f8", external=[(str(raw), 0, 16)]
+            )
+            stored.attrs["MATLAB_class"] = np.bytes_(b"double")
+        handle["empty"].attrs["MATLAB_empty"] = np.uint8(1)
+    assert matrix_variables(path) == [
+        ("empty", (2,), "external dataset"),
+        ("external", (2,), "external dataset"),
+        ("ok", (2, 1), "double"),
+        ("virtual", (2,), "virtual dataset"),
+    ]
+    assert read_matrix(path).variable == "ok"
+    with pytest.raises(InputError) as caught:
+        read_matrix(path, "virtual")
+    assert caught.value.message == (
+        f"{path}: variable 'virtual' (2 (1-D) virtual dataset) is an HDF5 virtual dataset: its "
+        "data is in other files, which are never read; save the matrix itself in the .mat file"
+    )
+    for name in ("external", "empty"):
+        with pytest.raises(InputError) as caught:
+            read_matrix(path, name)
+        assert caught.value.message == (
+            f"{path}: variable {name!r} (2 (1-D) external dataset) keeps its data in another "
+            "file (HDF5 external storage), which is never read; save the matrix itself in the "
+            ".mat file"
+        )
+
+
 def test_mat73_sparse_is_densified(tmp_path: Path) -> None:
     dense = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 3.0, 4.0]])
     path = write_mat73(tmp_path / "sp.mat", {"sp": scipy.sparse.csc_matrix(dense)})

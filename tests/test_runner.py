@@ -31,7 +31,7 @@ import psutil
 import pytest
 
 import second_opinion
-from second_opinion import provenance, runner
+from second_opinion import planning, provenance
 from second_opinion.errors import BusyError, UsageError
 from second_opinion.lock import output_lock
 from second_opinion.provenance import (
@@ -254,7 +254,7 @@ def test_a_new_tool_series_reruns_every_job(ran: Scaffold, monkeypatch: pytest.M
         return "9.9" if version is None else real(version)
 
     monkeypatch.setattr(provenance, "tool_series", next_series)
-    monkeypatch.setattr(runner, "tool_series", next_series)
+    monkeypatch.setattr(planning, "tool_series", next_series)
 
     result = ran.run(dry_run=True)
 
@@ -889,9 +889,9 @@ import sys
 import time
 from pathlib import Path
 
-from second_opinion import runner
+from second_opinion import worker
 
-_real_sha256_file = runner.sha256_file
+_real_sha256_file = worker.sha256_file
 
 
 def _stop_after_the_rename(path):
@@ -900,7 +900,7 @@ def _stop_after_the_rename(path):
     return _real_sha256_file(path)
 
 
-runner.sha256_file = _stop_after_the_rename
+worker.sha256_file = _stop_after_the_rename
 
 if __name__ == "__main__":
     from second_opinion.cli import main

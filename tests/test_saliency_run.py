@@ -88,6 +88,41 @@ def test_map_paths_are_relative_to_the_clips_table() -> None:
         SaliencySpec(clips=Path("c.csv"), model=Path("m.onnx")).map_path("x")
 
 
+@pytest.mark.parametrize(
+    ("maps", "clip_id", "escape"),
+    [
+        ("maps/{clip_id}.npy", "../../etc/x", "has a '..' part"),
+        ("maps/{clip_id}.npy", "a/../../x", "has a '..' part"),
+        ("maps/{clip_id}.npy", "..\\x", "has a '..' part"),
+        ("/srv/{clip_id}.npy", "../x", "has a '..' part"),
+        ("{clip_id}.npy", "/etc/x", "is an absolute path"),
+    ],
+)
+def test_a_clip_id_cannot_take_its_map_out_of_the_maps_folder(
+    maps: str, clip_id: str, escape: str
+) -> None:
+    spec = SaliencySpec(clips=Path("data/clips.csv"), maps=maps)
+    with pytest.raises(BadClipError) as caught:
+        spec.map_path(clip_id)
+    assert caught.value.message == (
+        f"clip {clip_id!r}: its map file would be {Path(maps.replace('{clip_id}', clip_id))}, "
+        f"outside the folder of the maps pattern {maps!r}, as the clip id {escape}; a clip id in "
+        "a map path may name subfolders ('a/1') but hold no '..' part and not start with '/': "
+        "rename the clip"
+    )
+
+
+def test_a_clip_whose_map_would_be_outside_the_maps_folder_is_a_bad_clip(corpus) -> None:
+    (corpus / "maps").mkdir()
+    np.save(corpus / "x.npy", np.zeros((5, 12, 16)))  # what '../x' would read
+    write_clips(corpus / "clips.jsonl", [clip_row("../x", "a.yuv")])
+    spec = _spec(corpus, model=None, maps="maps/{clip_id}.npy", on_bad_clip="skip")
+    report = run_saliency(spec, corpus / "out.jsonl")
+    assert report.rows == 0
+    assert [s.clip_id for s in report.skipped] == ["../x"]
+    assert report.skipped[0].reason.startswith("clip '../x': its map file would be maps/../x.npy")
+
+
 def test_spec_defaults_and_frozen() -> None:
     spec = SaliencySpec(clips=Path("c.csv"), model=Path("m.onnx"))
     assert (spec.frame_step, spec.block, spec.on_bad_clip, spec.jobs) == (1, 16, "error", 1)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from second_opinion.errors import InputError, UsageError
 from second_opinion.matrices import read_matrix
-from second_opinion.spec import SidecarSpec
+from second_opinion.spec import SidecarSpec, format_column_pattern, parse_column_pattern
 from second_opinion.tables import explain_scan_error, open_table, quote_ident, scan_sql
 
 DEFAULT_PATTERN = "f{i}"
@@ -36,7 +36,12 @@ def column_names(spec: SidecarSpec, count: int) -> tuple[str, ...]:
     columns = spec.columns
     if columns is None or isinstance(columns, str):
         pattern = columns or DEFAULT_PATTERN
-        return tuple(pattern.format(i=i) for i in range(1, count + 1))
+        try:
+            parts = parse_column_pattern(pattern)  # validated already; never str.format
+        except ValueError as exc:
+            msg = f"sidecar {spec.scorer!r}: {exc}"
+            raise UsageError(msg) from None
+        return tuple(format_column_pattern(parts, i) for i in range(1, count + 1))
     if len(columns) != count:
         msg = (
             f"sidecar {spec.scorer!r}: columns lists {len(columns)} names but {spec.path.name} "

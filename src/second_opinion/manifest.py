@@ -161,11 +161,20 @@ def _expand(text: str, where: str, problems: list[str]) -> str:
     return _ENV.sub(substitute, text)
 
 
-def _resolve(text: str, base: Path, where: str, problems: list[str]) -> Path:
+def _resolve(
+    text: str, base: Path, where: str, problems: list[str], output_dir: Path | None = None
+) -> Path:
+    """A path as written in the manifest: variables expanded, ``~`` at the start expanded,
+    relative to ``base``; with ``output_dir``, ``${output_dir}`` is that folder, put in after the
+    expansion (so nothing in the folder's own name is expanded again)."""
     if "\x00" in text:
         problems.append(f"{where}: the path holds a NUL character ({text!r}); remove it")
         text = text.replace("\x00", "")
-    path = Path(_expand(text, where, problems)).expanduser()
+    parts = text.split(OUTPUT_DIR_VARIABLE) if output_dir is not None else [text]
+    expanded = [_expand(part, where, problems) for part in parts]
+    if expanded[0].startswith("~"):
+        expanded[0] = str(Path(expanded[0]).expanduser())
+    path = Path(str(output_dir).join(expanded))
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
@@ -175,8 +184,8 @@ output is, e.g. a saliency job's output named as a join job's sidecar."""
 
 
 def _input(text: str, folder: Path, output_dir: Path, where: str, problems: list[str]) -> Path:
-    """An input path: ``${output_dir}`` filled in, then resolved like any path."""
-    return _resolve(text.replace(OUTPUT_DIR_VARIABLE, str(output_dir)), folder, where, problems)
+    """An input path: resolved like any path, ``${output_dir}`` naming the output folder."""
+    return _resolve(text, folder, where, problems, output_dir)
 
 
 def _merge(

@@ -1,8 +1,9 @@
-"""Running a manifest's jobs: incrementally, in parallel worker processes, with provenance.
+"""Running a manifest's jobs: incrementally, in parallel, with provenance.
 
 For each selected job the runner first decides, in this process, whether it must run (see
 :func:`plan_job`: no output, provenance unreadable, output edited, input/spec/tool changed, or
-``force``); jobs that must run go to worker processes, at most ``jobs`` at a time. A worker joins
+``force``); jobs that must run go to an executor (:mod:`second_opinion.executors`: worker
+processes on this machine, or Ray tasks on a cluster), at most ``jobs`` at a time. A worker joins
 (writing the output atomically), hashes the output and writes ``<output>.provenance.json``. The
 run holds the output folder's lock throughout, saves the hash cache, and records a summary in
 ``<output_dir>/runs/<run_id>.json``. Ctrl-C or SIGTERM stops the workers; nothing partial remains.
@@ -10,25 +11,18 @@ run holds the output folder's lock throughout, saves the hash cache, and records
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import multiprocessing
 import os
-import queue
 import secrets
 import signal
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing.context import BaseContext
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from second_opinion.coverage import Coverage
 from second_opinion.dependencies import job_dependencies, levels, with_dependencies
 from second_opinion.errors import (
     InputError,
@@ -36,60 +30,50 @@ from second_opinion.errors import (
     SecondOpinionError,
     UsageError,
 )
-from second_opinion.hashing import HashCache, sha256_file, write_text_atomic
+from second_opinion.executors import EXECUTORS, Executor, run_plans
+from second_opinion.hashing import HashCache, write_text_atomic
 from second_opinion.lock import output_lock
-from second_opinion.manifest import AnyJob, Manifest, SaliencyJob, load_manifest
-from second_opinion.materialize import materialize, preview
-from second_opinion.provenance import (
-    SCHEMA,
-    ProvenanceUnreadable,
-    canonical_json,
-    environment,
-    fingerprint,
-    provenance_path,
-    read_record,
-    record_text,
-    spec_digest,
-    tool_info,
-    tool_series,
+from second_opinion.manifest import AnyJob, Manifest, load_manifest
+from second_opinion.materialize import preview
+from second_opinion.outcomes import (
+    BatchEvent,
+    EventHandler,
+    JobResult,
+    Status,
+    coverage_fractions,
+    failed_coverage,
+    from_record,
+    utc_now,
 )
+from second_opinion.planning import Plan, plan_job
+from second_opinion.provenance import canonical_json
 from second_opinion.tables import Engine
 
 if TYPE_CHECKING:
     from second_opinion.audit.batch import AuditOutcome
 
-Status = Literal["done", "up-to-date", "failed", "planned", "skipped"]
+__all__ = [
+    "STATE_DIR",
+    "BatchEvent",
+    "BatchResult",
+    "EventHandler",
+    "Executor",
+    "JobResult",
+    "Plan",
+    "Status",
+    "new_run_id",
+    "plan_job",
+    "run_batch",
+    "select_jobs",
+    "utc_now",
+]
+
 STATE_DIR = ".second-opinion"
-
-
-def utc_now() -> str:
-    """The current UTC time, ISO 8601 with a Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-@dataclass
-class JobResult:
-    """How one job ended (or would end, under ``dry_run``)."""
-
-    name: str
-    status: Status
-    reason: str
-    output: str
-    rows: int | None = None
-    coverage: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    """What a done job left out, e.g. the clips a saliency job skipped, and why."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the documented keys."""
-        return asdict(self)
 
 
 @dataclass
@@ -128,278 +112,6 @@ class BatchResult:
         }
 
 
-@dataclass(frozen=True)
-class BatchEvent:
-    """Progress, for displays: a job was planned, started, changed phase, or finished."""
-
-    kind: Literal["planned", "started", "phase", "finished"]
-    job: str
-    detail: str = ""
-    result: JobResult | None = None
-
-
-EventHandler = Callable[[BatchEvent], None]
-EventQueue = Any
-"""The workers' multiprocessing queue of events (untyped in the standard library)."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Whether a job must run, why, and the digests that make up its fingerprint."""
-
-    job: AnyJob
-    run: bool
-    reason: str
-    input_sha256: tuple[str, ...] | None  # None: not needed to decide; the worker hashes
-    input_stats: tuple[tuple[int, int], ...]  # (size, mtime_ns) when planned
-    spec_sha256: str
-    fingerprint: str | None
-    record: dict[str, Any] | None
-
-
-def _failed_coverage(error: SecondOpinionError) -> dict[str, float]:
-    """Coverage per scorer carried by a policy failure (empty for other errors)."""
-    report = getattr(error, "report", None)
-    if not isinstance(report, tuple):
-        return {}
-    return {c.scorer: c.coverage for c in report if isinstance(c, Coverage)}
-
-
-def _coverage_fractions(coverage: Sequence[dict[str, Any]]) -> dict[str, float]:
-    return {str(c["scorer"]): float(c["coverage"]) for c in coverage}
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-def plan_job(job: AnyJob, cache: HashCache, *, force: bool = False) -> Plan:
-    """Decide whether ``job`` must run, comparing its fingerprint with its provenance."""
-    spec_sha = spec_digest(job.digest_data())
-    try:
-        stats = tuple(_stat(path) for _, _, path in job.inputs)
-        if not job.output.is_file():
-            # Nothing to compare with: the worker hashes the inputs while it joins.
-            return Plan(job, True, "no output", None, stats, spec_sha, None, None)
-        inputs = tuple(cache.sha256(path) for _, _, path in job.inputs)
-    except OSError as exc:
-        msg = f"cannot read input {exc.filename}: {exc.strerror}"
-        raise UsageError(msg) from None
-    fp = fingerprint(spec_sha, list(inputs), "".join(job.output.suffixes))
-
-    def plan(run: bool, reason: str, record: dict[str, Any] | None = None) -> Plan:
-        return Plan(job, run, reason, inputs, stats, spec_sha, fp, record)
-
-    try:
-        record = read_record(job.output)
-    except ProvenanceUnreadable as exc:
-        return plan(True, str(exc))
-    if force:
-        return plan(True, "forced", record)
-    if cache.sha256(job.output) != record.get("output", {}).get("sha256"):
-        return plan(True, "output changed since its run", record)
-    if record.get("fingerprint") == fp:
-        return plan(False, "unchanged", record)
-    recorded_tool = tool_series(str(record.get("tool", {}).get("version", "")))
-    if recorded_tool != tool_series():
-        return plan(True, f"tool version changed ({recorded_tool} -> {tool_series()})", record)
-    if record.get("spec_sha256") != spec_sha:
-        return plan(True, "spec changed", record)
-    old = [i.get("sha256") for i in record.get("inputs", [])]
-    for (role, scorer, _), new, before in zip(job.inputs, inputs, old, strict=False):
-        if new != before:
-            return plan(True, f"input changed ({scorer or role})", record)
-    return plan(True, "fingerprint changed", record)
-
-
-# --- the worker ---------------------------------------------------------------------------------
-
-
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    sys.exit(128 + signum)  # unwinds, so join_to_file's cleanup removes its temporary file
-
-
-@contextlib.contextmanager
-def _sigterm_held() -> Iterator[None]:
-    """Defer SIGTERM (delivered on exit from the block) around a short critical section."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _check_unchanged(plan: Plan) -> None:
-    """Refuse to record an output built from an input that changed after it was hashed."""
-    for (role, scorer, path), before in zip(plan.job.inputs, plan.input_stats, strict=True):
-        try:
-            now = _stat(path)
-        except OSError:
-            now = None
-        if now != before:
-            what = "was deleted" if now is None else "changed"
-            msg = (
-                f"{role}{' ' + scorer if scorer else ''} {path} {what} while the job ran; "
-                "nothing was written, run the batch again"
-            )
-            raise InputError(msg)
-
-
-def _worker(plan: Plan, run_id: str, events: EventQueue, engine: Engine | None = None) -> None:
-    """Run one job in a worker process and put its outcome on ``events``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    job = plan.job
-    started, clock = utc_now(), time.monotonic()
-    # The output is built under a staging name and renamed into place together with its
-    # provenance, with SIGTERM held off, so that an interruption leaves both old or both new.
-    staging = job.output.with_name(
-        f".{job.output.name}.{secrets.token_hex(6)}.staging{''.join(job.output.suffixes)}"
-    )
-    record_staging = provenance_path(staging)
-    paths = [path for _, _, path in job.inputs]
-    hasher = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    try:
-        # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
-        pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
-        made = materialize(
-            job, staging, lambda phase: events.put(("phase", job.name, phase)), engine
-        )
-        try:
-            input_sha256: tuple[str, ...] = pending.result()
-        except OSError as exc:
-            _check_unchanged(plan)  # names the input that went away, if that is what happened
-            msg = f"cannot read input {exc.filename}: {exc.strerror}"
-            raise InputError(msg) from None
-        fp = plan.fingerprint or fingerprint(
-            plan.spec_sha256, list(input_sha256), "".join(job.output.suffixes)
-        )
-        _check_unchanged(plan)
-        events.put(("phase", job.name, "provenance"))
-        output_sha = sha256_file(staging)
-        coverage = made.coverage
-        rows_by_scorer = {str(c["scorer"]): c["sidecar_rows"] for c in coverage}
-        base_rows = made.base_rows
-        owner = "clip_id" if isinstance(job, SaliencyJob) else "scorer"
-        inputs: list[dict[str, Any]] = []
-        for (role, scorer, path), digest in zip(job.inputs, input_sha256, strict=True):
-            item: dict[str, Any] = {
-                "role": role,
-                "path": str(path),
-                "size": plan.input_stats[len(inputs)][0],
-                "sha256": digest,
-            }
-            base = role in ("features", "metadata")
-            item["rows"] = base_rows if base else rows_by_scorer.get(scorer or "")
-            if scorer:
-                item[owner] = scorer
-            inputs.append(item)
-        finished = utc_now()
-        record = {
-            "schema": SCHEMA,
-            "tool": tool_info(),
-            "environment": environment(),
-            "run": {
-                "run_id": run_id,
-                "started": started,
-                "finished": finished,
-                "seconds": round(time.monotonic() - clock, 6),
-            },
-            "job": job.canonical(),
-            "spec_sha256": plan.spec_sha256,
-            "fingerprint": fp,
-            "inputs": inputs,
-            "output": {
-                "path": str(job.output),
-                "size": staging.stat().st_size,
-                "sha256": output_sha,
-                "rows": made.rows,
-                "columns": list(made.columns),
-            },
-            "coverage": coverage,
-            **made.extra,
-        }
-        # The record is staged too, so a full disk fails here, with the old output untouched.
-        try:
-            write_text_atomic(record_staging, record_text(record))
-        except OSError as exc:
-            msg = (
-                f"{provenance_path(job.output)}: cannot write the provenance record "
-                f"({exc.strerror or exc}); the previous output is untouched"
-            )
-            raise InputError(msg) from None
-        with _sigterm_held():
-            staging.replace(job.output)
-            record_staging.replace(provenance_path(job.output))
-        stat = job.output.stat()
-        events.put(("result", job.name, {
-            "status": "done", "rows": made.rows, "coverage": _coverage_fractions(coverage),
-            "seconds": time.monotonic() - clock,
-            "output_stat": (stat.st_size, stat.st_mtime_ns, output_sha),
-            "input_hashes": [
-                (str(path.absolute()), size, mtime, digest)
-                for path, (size, mtime), digest in zip(paths, plan.input_stats, input_sha256,
-                                                       strict=True)
-            ],
-        }))  # fmt: skip
-    except SecondOpinionError as exc:
-        fractions = _failed_coverage(exc)
-        events.put(
-            (
-                "result",
-                job.name,
-                {
-                    "status": "failed",
-                    # Name the output as the manifest does, not its hidden staging file.
-                    "error": exc.message.replace(str(staging), str(job.output)),
-                    "coverage": fractions,
-                    "seconds": time.monotonic() - clock,
-                },
-            )
-        )
-    except Exception as exc:  # noqa: BLE001 - a worker reports every failure instead of dying
-        events.put(
-            (
-                "result",
-                job.name,
-                {
-                    "status": "failed",
-                    "error": f"internal error: {type(exc).__name__}: {exc}",
-                    "seconds": time.monotonic() - clock,
-                },
-            )
-        )
-    finally:
-        hasher.shutdown(wait=True, cancel_futures=True)
-        staging.unlink(missing_ok=True)
-        record_staging.unlink(missing_ok=True)
-
-
-# --- the scheduler ------------------------------------------------------------------------------
-
-
-def _context() -> BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["second_opinion.runner"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def _sweep_temporaries(output: Path) -> None:
-    """Remove what a killed worker may have left beside ``output``: temporary, staging files."""
-    if not output.parent.is_dir():
-        return
-    prefixes = (f".{output.name}.", f"..{output.name}.")
-    for stray in output.parent.iterdir():
-        name = stray.name
-        if name.startswith(prefixes) and (name.endswith(".tmp") or ".staging" in name):
-            with contextlib.suppress(OSError):
-                stray.unlink()
-
-
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -414,127 +126,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-class _Scheduler:
-    def __init__(self, plans: list[Plan], run_id: str, workers: int, *, keep_going: bool,
-                 on_event: EventHandler | None, cache: HashCache,
-                 engine: Engine | None = None) -> None:  # fmt: skip
-        self.engine = engine
-        self.pending = list(plans)
-        self.run_id = run_id
-        self.workers = max(1, workers)
-        self.keep_going = keep_going
-        self.on_event = on_event or (lambda event: None)
-        self.cache = cache
-        self.ctx = _context()
-        self.events: Any = self.ctx.Queue()
-        self.running: dict[str, tuple[BaseProcess, Plan]] = {}
-        self.results: dict[str, JobResult] = {}
-        self.failed_first: str | None = None
-        self.started: dict[str, float] = {}
-
-    def run(self) -> dict[str, JobResult]:
-        try:
-            while self.pending or self.running:
-                self._start_more()
-                self._drain(timeout=0.1)
-                self._reap()
-        except KeyboardInterrupt:
-            self._stop_all()
-            msg = "interrupted: stopped the running jobs; no partial output was left"
-            raise InterruptedRunError(msg) from None
-        return self.results
-
-    def _start_more(self) -> None:
-        while self.pending and len(self.running) < self.workers:
-            if self.failed_first and not self.keep_going:
-                for plan in self.pending:
-                    self._finish(plan, JobResult(
-                        plan.job.name, "skipped", f"--fail-fast: {self.failed_first} failed",
-                        str(plan.job.output)))  # fmt: skip
-                self.pending.clear()
-                return
-            plan = self.pending.pop(0)
-            _sweep_temporaries(plan.job.output)
-            try:
-                plan.job.output.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                error = (
-                    f"{plan.job.output.parent}: cannot create the folder ({exc.strerror or exc})"
-                )
-                self._finish(plan, JobResult(plan.job.name, "failed", plan.reason,
-                                             str(plan.job.output), error=error))  # fmt: skip
-                self.failed_first = self.failed_first or plan.job.name
-                continue
-            process = self.ctx.Process(  # type: ignore[attr-defined]
-                target=_worker,
-                args=(plan, self.run_id, self.events, self.engine),
-                name=plan.job.name,
-            )
-            process.start()
-            self.running[plan.job.name] = (process, plan)
-            self.started[plan.job.name] = time.monotonic()
-            self.on_event(BatchEvent("started", plan.job.name, plan.reason))
-
-    def _drain(self, timeout: float) -> None:
-        with contextlib.suppress(queue.Empty):
-            kind, name, payload = self.events.get(timeout=timeout)
-            while True:
-                self._handle(kind, name, payload)
-                kind, name, payload = self.events.get_nowait()
-
-    def _handle(self, kind: str, name: str, payload: Any) -> None:  # noqa: ANN401
-        if kind == "phase":
-            self.on_event(BatchEvent("phase", name, str(payload)))
-            return
-        process, plan = self.running.pop(name)
-        process.join()
-        for path, size, mtime_ns, sha in payload.pop("input_hashes", []):
-            self.cache.entries[path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
-            self.cache.changed = True
-        size_mtime_sha = payload.pop("output_stat", None)
-        if size_mtime_sha is not None:
-            size, mtime_ns, sha = size_mtime_sha
-            self.cache.entries[str(plan.job.output.absolute())] = {
-                "size": size, "mtime_ns": mtime_ns, "sha256": sha}  # fmt: skip
-            self.cache.changed = True
-        result = JobResult(plan.job.name, reason=plan.reason, output=str(plan.job.output),
-                           **payload)  # fmt: skip
-        if result.status == "failed":
-            self.failed_first = self.failed_first or name
-        self._finish(plan, result)
-
-    def _reap(self) -> None:
-        for name, (process, plan) in list(self.running.items()):
-            if process.is_alive() or process.exitcode is None:
-                continue
-            self._drain(timeout=0.5)  # its result may still be in the queue
-            if name in self.running:
-                del self.running[name]
-                _sweep_temporaries(plan.job.output)
-                self.failed_first = self.failed_first or name
-                self._finish(plan, JobResult(
-                    name, "failed", plan.reason, str(plan.job.output),
-                    seconds=time.monotonic() - self.started.get(name, time.monotonic()),
-                    error=f"the worker process died (exit code {process.exitcode}); "
-                    "the previous output, if any, is unchanged"))  # fmt: skip
-
-    def _finish(self, plan: Plan, result: JobResult) -> None:
-        self.results[plan.job.name] = result
-        self.on_event(BatchEvent("finished", plan.job.name, result.status, result))
-
-    def _stop_all(self) -> None:
-        for process, _ in self.running.values():
-            process.terminate()
-        deadline = time.monotonic() + 10
-        for process, plan in self.running.values():
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
-                process.kill()
-                process.join()
-            _sweep_temporaries(plan.job.output)
-        self.running.clear()
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -557,27 +148,15 @@ def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[AnyJob]:
     return [j for j in manifest.jobs if j.name in needed]
 
 
-def _from_record(plan: Plan, status: Status) -> JobResult:
-    record = plan.record or {}
-    return JobResult(
-        plan.job.name,
-        status,
-        plan.reason,
-        str(plan.job.output),
-        rows=record.get("output", {}).get("rows"),
-        coverage=_coverage_fractions(record.get("coverage", [])),
-    )
-
-
 def _dry_run(plan: Plan, engine: Engine | None = None) -> JobResult:
     if not plan.run:
-        return _from_record(plan, "up-to-date")
+        return from_record(plan, "up-to-date")
     clock = time.monotonic()
     try:
         made = preview(plan.job, engine)
     except SecondOpinionError as exc:
         return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
-                         coverage=_failed_coverage(exc), seconds=time.monotonic() - clock,
+                         coverage=failed_coverage(exc), seconds=time.monotonic() - clock,
                          error=exc.message)  # fmt: skip
     return JobResult(
         plan.job.name,
@@ -585,7 +164,7 @@ def _dry_run(plan: Plan, engine: Engine | None = None) -> JobResult:
         plan.reason,
         str(plan.job.output),
         rows=made.rows,
-        coverage=_coverage_fractions(made.coverage),
+        coverage=coverage_fractions(made.coverage),
         seconds=time.monotonic() - clock,
     )
 
@@ -631,13 +210,24 @@ def run_batch(
     on_event: EventHandler | None = None,
     engine: Engine | None = None,
     allow_outside_output_dir: bool = False,
+    executor: Executor = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
     """Run (or, with ``dry_run``, plan) the manifest's jobs; see the module docstring.
 
     Raises :class:`InputError` for an invalid manifest (before anything runs), :class:`BusyError`
     when another batch holds the output folder, :class:`InterruptedRunError` on Ctrl-C/SIGTERM.
     Failed jobs do not raise: they are in the result (``result.ok`` is false).
+
+    ``executor`` runs the jobs in local worker processes (``"local"``) or as Ray tasks
+    (``"ray"``, on the cluster at ``ray_address``; see :mod:`second_opinion.executors.ray`).
     """
+    if executor not in EXECUTORS:
+        msg = f"--executor {executor!r}: give one of {', '.join(EXECUTORS)}"
+        raise UsageError(msg)
+    if ray_address is not None and executor != "ray":
+        msg = f"--ray-address {ray_address}: give it with --executor ray"
+        raise UsageError(msg)
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(
             manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
@@ -655,6 +245,10 @@ def run_batch(
         audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
         return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
                            utc_now(), True, planned, audit)  # fmt: skip
+    if executor == "ray":
+        from second_opinion.executors.ray import preflight  # noqa: PLC0415 - optional extra
+
+        preflight(ray_address)
     try:
         manifest.output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -665,8 +259,12 @@ def run_batch(
             with output_lock(manifest.output_dir, run_id, started, lock_timeout):
                 cache = HashCache(cache_path)
                 try:
-                    results = _run_jobs(selected, cache, run_id, jobs, force=force, engine=engine,
-                                        keep_going=keep_going, emit=emit)  # fmt: skip
+                    with contextlib.ExitStack() as resources:
+                        run = _Run(
+                            selected, manifest.output_dir, cache, run_id, jobs, force,
+                            keep_going, emit, engine, executor, ray_address, resources,
+                        )  # fmt: skip
+                        results = _run_jobs(run)
                     audit = _audit(manifest, results, cache, jobs, force, False, emit)
                 finally:
                     cache.save()
@@ -712,35 +310,57 @@ def _ignore(event: BatchEvent) -> None:
     """The event handler when the caller gives none."""
 
 
-def _run_jobs(
-    selected: list[AnyJob],
-    cache: HashCache,
-    run_id: str,
-    jobs: int | None,
-    *,
-    force: bool,
-    keep_going: bool,
-    emit: EventHandler,
-    engine: Engine | None = None,
-) -> list[JobResult]:
+@dataclass
+class _Run:
+    """One batch run's settings and state, shared by its waves."""
+
+    selected: list[AnyJob]
+    output_dir: Path
+    cache: HashCache
+    run_id: str
+    jobs: int | None
+    force: bool
+    keep_going: bool
+    emit: EventHandler
+    engine: Engine | None
+    executor: Executor
+    ray_address: str | None
+    resources: contextlib.ExitStack
+    capacity: int | None = None
+
+    def workers(self, count: int) -> int:
+        """How many of ``count`` jobs run at once; the first call readies the executor (a Ray
+        session and its check of every node), so a batch with nothing to run needs neither."""
+        if self.capacity is None:
+            if self.executor == "ray":
+                from second_opinion.executors import ray  # noqa: PLC0415 - optional extra
+
+                self.resources.enter_context(ray.ray_session(self.ray_address))
+                ray.check_cluster(self.selected, self.output_dir, self.run_id)
+                self.capacity = ray.capacity()
+            else:
+                self.capacity = os.cpu_count() or 1
+        return self.jobs or min(self.capacity, max(1, count))
+
+
+def _run_jobs(run: _Run) -> list[JobResult]:
     """Run the jobs wave by wave (a job after the jobs whose outputs it reads); in each wave
     plan every job and run the ones that must run, in parallel. Results in ``selected`` order."""
-    deps = job_dependencies(selected)
-    by_name = {job.name: job for job in selected}
+    deps = job_dependencies(run.selected)
+    by_name = {job.name: job for job in run.selected}
     results: dict[str, JobResult] = {}
     for wave in levels(list(by_name), deps):
         ready = []
         for name in wave:
-            reason = _blocked(name, deps, results, keep_going)
+            reason = _blocked(name, deps, results, run.keep_going)
             if reason is None:
                 ready.append(by_name[name])
                 continue
             result = JobResult(name, "skipped", reason, str(by_name[name].output))
             results[name] = result
-            emit(BatchEvent("finished", name, result.status, result))
-        results |= _run_wave(ready, cache, run_id, jobs, force=force, keep_going=keep_going,
-                             emit=emit, engine=engine)  # fmt: skip
-    return [results[j.name] for j in selected]
+            run.emit(BatchEvent("finished", name, result.status, result))
+        results |= _run_wave(ready, run)
+    return [results[j.name] for j in run.selected]
 
 
 def _blocked(
@@ -758,28 +378,18 @@ def _blocked(
     return None
 
 
-def _run_wave(
-    selected: list[AnyJob],
-    cache: HashCache,
-    run_id: str,
-    jobs: int | None,
-    *,
-    force: bool,
-    keep_going: bool,
-    emit: EventHandler,
-    engine: Engine | None = None,
-) -> dict[str, JobResult]:
+def _run_wave(wave: list[AnyJob], run: _Run) -> dict[str, JobResult]:
     """Plan every job of a wave, run the ones that must run; results by job name."""
-    plans = [plan_job(job, cache, force=force) for job in selected]
+    plans = [plan_job(job, run.cache, force=run.force) for job in wave]
     for plan in plans:
-        emit(BatchEvent("planned", plan.job.name, plan.reason if plan.run else "up-to-date"))
-    results = {p.job.name: _from_record(p, "up-to-date") for p in plans if not p.run}
+        run.emit(BatchEvent("planned", plan.job.name, plan.reason if plan.run else "up-to-date"))
+    results = {p.job.name: from_record(p, "up-to-date") for p in plans if not p.run}
     for name, result in results.items():
-        emit(BatchEvent("finished", name, result.status, result))
+        run.emit(BatchEvent("finished", name, result.status, result))
     to_run = [p for p in plans if p.run]
     if not to_run:
         return results
-    workers = jobs or min(os.cpu_count() or 1, max(1, len(to_run)))
-    scheduler = _Scheduler(to_run, run_id, workers, keep_going=keep_going, on_event=emit,
-                           cache=cache, engine=engine)  # fmt: skip
-    return results | scheduler.run()
+    workers = run.workers(len(to_run))
+    return results | run_plans(run.executor, to_run, run.run_id, workers,
+                               keep_going=run.keep_going, on_event=run.emit, cache=run.cache,
+                               engine=run.engine)  # fmt: skip

@@ -94,11 +94,21 @@ def quote_literal(text: str) -> str:
 def file_argument(path: Path) -> str:
     """``path`` as the file argument of DuckDB's readers: a literal naming exactly that file.
 
-    DuckDB expands ``*``, ``?`` and ``[...]`` in reader paths, so a file named ``x[1].csv`` would
-    read ``x1.csv`` and ``y*.csv`` every file it matches; each is wrapped in brackets (``[[]``,
-    ``[*]``, ``[?]``), which matches only the character itself.
+    DuckDB rewrites what it is given: it expands ``*``, ``?`` and ``[...]`` (so ``x[1].csv``
+    would read ``x1.csv``), a leading ``~`` (the home folder) and URI schemes (``file:``), and
+    takes ``\\`` for a folder separator. So the path goes absolute (``~`` and ``file:`` are then
+    mere folder names), each glob character is wrapped in brackets (``[[]``, ``[*]``, ``[?]``,
+    which match only the character itself), and a backslash, which no escaping survives, is
+    refused.
     """
-    escaped = "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
+    text = str(path.absolute())
+    if "\\" in text:
+        msg = (
+            f"{path}: the table engine cannot read a file whose path holds a backslash ('\\'); "
+            "rename the file (or its folder) without one"
+        )
+        raise InputError(msg)
+    escaped = "".join(f"[{c}]" if c in "[*?" else c for c in text)
     return quote_literal(escaped)
 
 
@@ -628,7 +638,8 @@ def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int
             finite = finite_for_json([(str(r[0]), str(r[1])) for r in described])
             query = f"SELECT {', '.join(finite)} FROM ({query})"
         copied = con.execute(
-            f"COPY ({query}) TO {quote_literal(str(tmp))} {copy_options(fmt, compressed)}"
+            f"COPY ({query}) TO {quote_literal(str(tmp.absolute()))} "
+            f"{copy_options(fmt, compressed)}"
         ).fetchall()
         tmp.replace(output)
         return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0

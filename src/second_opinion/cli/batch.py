@@ -68,6 +68,21 @@ def batch_command(
     allow_outside_output_dir: Annotated[bool, typer.Option(help=ALLOW_OUTSIDE_HELP)] = False,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_LIMIT_HELP)] = None,
     temp_dir: Annotated[Path | None, typer.Option(help=TEMP_DIR_HELP)] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            metavar="local|ray",
+            help="Run jobs in worker processes here (local) or as Ray tasks (ray).",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="With --executor ray: the cluster (host:port, 'auto'); "
+            "default: RAY_ADDRESS, else a new local Ray instance.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
     """Run a manifest's jobs in parallel, skipping up-to-date ones; write provenance.
@@ -92,6 +107,8 @@ def batch_command(
             on_event=display.handle,
             engine=engine_of(memory_limit, temp_dir),
             allow_outside_output_dir=allow_outside_output_dir,
+            executor=executor,  # type: ignore[arg-type]  # checked by run_batch
+            ray_address=ray_address,
         )
     if as_json:
         print_json(result.to_dict())

@@ -8,7 +8,7 @@
         ├── MissingIdError        a row's clip id is empty
         ├── DuplicateIdError      two rows have the same clip id
         ├── ScaleError            a MOS lies outside the corpus's scale
-        ├── UnsafeDatasetError    a VMAF dataset file holds code, not only literals
+        ├── UnsafeDatasetError    a VMAF dataset file holds code, or builds values too large
         └── DatasetFormatError    a VMAF dataset file lacks dis_videos or an entry's fields
 
 Options that make no sense are a :class:`~second_opinion.errors.UsageError` (also exit 2).
@@ -49,7 +49,8 @@ class ScaleError(IngestError):
 
 
 class UnsafeDatasetError(IngestError):
-    """A VMAF dataset file holds something other than literal assignments."""
+    """A VMAF dataset file holds something other than literal assignments, or its values
+    exceed the size limits (a string or an expansion bomb)."""
 
 
 class DatasetFormatError(IngestError):

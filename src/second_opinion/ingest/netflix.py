@@ -9,6 +9,11 @@ as a docstring); a value may only be a literal (string, number, ``True``/``False
 list, tuple, dict), a name assigned above, a negated number, or strings joined with ``+`` — the
 ``ref_dir + '/BigBuckBunny_25fps.yuv'`` of the real files. Anything else (a call, an import,
 attribute access, a comprehension, …) is refused with the line it is on.
+
+Values are also limited in size, so that a few lines cannot build gigabytes (``s = s + s``
+repeated, or lists of lists of a name): a string holds at most :data:`MAX_STRING` characters,
+and the whole file at most :data:`MAX_ELEMENTS` list, tuple and dict elements and
+:data:`MAX_CHARACTERS` characters of strings, a name's value counting each time the name is used.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ from second_opinion.ingest.errors import DatasetFormatError, UnsafeDatasetError
 from second_opinion.ingest.presets import NETFLIX_DMOS_SCALE, NETFLIX_OS_SCALE, Scale
 
 Value = object
+MAX_STRING = 1_000_000
+"""The longest string a dataset file may build (characters): its strings are names and paths."""
+MAX_ELEMENTS = 10_000_000
+"""The most list, tuple and dict elements a dataset file may hold, a name's counting per use."""
+MAX_CHARACTERS = 100_000_000
+"""The most characters of strings a dataset file may hold, a name's counting per use."""
 _ALLOWED = (
     "only 'name = value' assignments of literals (strings, numbers, True/False/None, lists, "
     "tuples, dicts), names assigned above, negative numbers and strings joined with '+'"
@@ -146,15 +157,29 @@ def read_dataset(path: str | Path) -> DatasetFile:
     return DatasetFile(path, evaluator.values, evaluator.lines, evaluator.element_lines)
 
 
+@dataclass(frozen=True)
+class _Sized:
+    """A value and how much it holds once every name in it is spelled out."""
+
+    value: Value
+    elements: int = 0
+    """List, tuple and dict elements, nested ones included."""
+    characters: int = 0
+    """Characters of the strings in it (dict keys included)."""
+
+
 class _Evaluator:
     """Evaluates the allowed subset of Python: literals, names assigned above, ``str + str``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.values: dict[str, Value] = {}
+        self.sizes: dict[str, _Sized] = {}
         self.lines: dict[str, int] = {}
         self.element_lines: dict[str, tuple[int, ...]] = {}
         self.target = ""
+        self.elements = 0  # held by the assignments evaluated so far
+        self.characters = 0
 
     def refuse(self, node: ast.AST, what: str | None = None) -> UnsafeDatasetError:
         line = getattr(node, "lineno", "?")
@@ -165,6 +190,12 @@ class _Evaluator:
             "rewrite the value as a literal"
         )
         return UnsafeDatasetError(msg)
+
+    def too_large(self, node: ast.AST, what: str, limit: str, fix: str) -> UnsafeDatasetError:
+        """``<file> line <n>: <what> (in the value of <name>)<limit>; <fix>``."""
+        where = f" (in the value of {self.target!r})" if self.target else ""
+        line = getattr(node, "lineno", "?")
+        return UnsafeDatasetError(f"{self.path} line {line}: {what}{where}{limit}; {fix}")
 
     def statement(self, node: ast.stmt) -> None:
         if (
@@ -186,23 +217,36 @@ class _Evaluator:
                 raise self.refuse(target, "an assignment to something other than a plain name")
         self.target = ", ".join(t.id for t in targets if isinstance(t, ast.Name))
         result = self.value(value)
+        self.elements += result.elements
+        self.characters += result.characters
         for target in targets:
             if isinstance(target, ast.Name):
-                self.values[target.id] = result
+                self.values[target.id] = result.value
+                self.sizes[target.id] = result
                 self.lines[target.id] = node.lineno
                 if isinstance(value, ast.List | ast.Tuple):
                     self.element_lines[target.id] = tuple(e.lineno for e in value.elts)
         self.target = ""
 
-    def value(self, node: ast.expr) -> Value:
+    def value(self, node: ast.expr) -> _Sized:
         if isinstance(node, ast.Constant):
-            if node.value is None or isinstance(node.value, str | bool | int | float):
-                return node.value
+            if isinstance(node.value, str):
+                return self.checked(node, _Sized(node.value, 0, self.string(node, node.value)))
+            if node.value is None or isinstance(node.value, bool | int | float):
+                return _Sized(node.value)
             raise self.refuse(node)
         if isinstance(node, ast.List | ast.Tuple):
-            return [self.value(e) for e in node.elts]
+            items = [self.value(e) for e in node.elts]
+            return self.checked(
+                node,
+                _Sized(
+                    [i.value for i in items],
+                    len(items) + sum(i.elements for i in items),
+                    sum(i.characters for i in items),
+                ),
+            )
         if isinstance(node, ast.Dict):
-            return self.dict_value(node)
+            return self.checked(node, self.dict_value(node))
         if isinstance(node, ast.Name):
             if node.id not in self.values:
                 msg = (
@@ -211,29 +255,68 @@ class _Evaluator:
                     "or write the value itself"
                 )
                 raise UnsafeDatasetError(msg)
-            return self.values[node.id]
+            return self.checked(node, self.sizes[node.id])
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            operand = self.value(node.operand)
+            operand = self.value(node.operand).value
             if isinstance(operand, int | float) and not isinstance(operand, bool):
-                return -operand if isinstance(node.op, ast.USub) else operand
+                return _Sized(-operand if isinstance(node.op, ast.USub) else operand)
             raise self.refuse(node, f"{_describe(node)} on a non-number")
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.value(node.left), self.value(node.right)
+            left, right = self.value(node.left).value, self.value(node.right).value
             if isinstance(left, str) and isinstance(right, str):
-                return left + right
+                self.string(node, left, right)  # before joining: the join is what is too long
+                joined = left + right
+                return self.checked(node, _Sized(joined, 0, len(joined)))
             raise self.refuse(node, "'+' between non-strings (it joins strings only)")
         raise self.refuse(node)
 
-    def dict_value(self, node: ast.Dict) -> dict[object, Value]:
+    def dict_value(self, node: ast.Dict) -> _Sized:
         result: dict[object, Value] = {}
+        elements = characters = 0
         for key_node, value_node in zip(node.keys, node.values, strict=True):
             if key_node is None:
                 raise self.refuse(value_node, "'**' unpacking")
             key = self.value(key_node)
-            if not isinstance(key, str | int | float | bool) and key is not None:
+            if not isinstance(key.value, str | int | float | bool) and key.value is not None:
                 raise self.refuse(key_node, "a dict key that is not a string or a number")
-            result[key] = self.value(value_node)
-        return result
+            item = self.value(value_node)
+            result[key.value] = item.value
+            elements += 1 + key.elements + item.elements
+            characters += key.characters + item.characters
+        return _Sized(result, elements, characters)
+
+    def string(self, node: ast.AST, *parts: str) -> int:
+        """The length of the string ``parts`` join into, refused beyond :data:`MAX_STRING`."""
+        length = sum(len(part) for part in parts)
+        if length > MAX_STRING:
+            raise self.too_large(
+                node,
+                f"a string of {length} characters",
+                f" is longer than the {MAX_STRING} a dataset file may hold",
+                "a dataset's strings are names and paths: check what the '+' joins",
+            )
+        return length
+
+    def checked(self, node: ast.AST, sized: _Sized) -> _Sized:
+        """``sized``, refused if it and the values before it hold more than the file may."""
+        if self.elements + sized.elements > MAX_ELEMENTS:
+            raise self.too_large(
+                node,
+                f"the values up to here hold more than {MAX_ELEMENTS} list, tuple and dict "
+                "elements",
+                ", the most a dataset file may hold, counting a name's value each time the name "
+                "is used",
+                "check for lists that repeat a name, or split the dataset",
+            )
+        if self.characters + sized.characters > MAX_CHARACTERS:
+            raise self.too_large(
+                node,
+                f"the values up to here hold more than {MAX_CHARACTERS} characters of strings",
+                ", the most a dataset file may hold, counting a name's value each time the name "
+                "is used",
+                "check for lists that repeat a name, or split the dataset",
+            )
+        return sized
 
 
 # --- the canonical rows -----------------------------------------------------------------------

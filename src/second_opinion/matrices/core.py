@@ -4,8 +4,8 @@ A file is listed as :class:`Variable` records (name, shape, type) before any dat
 :func:`choose` picks the one to read, :func:`refusal` explains why one cannot be, and
 :func:`score_matrix` turns the array read into a :class:`ScoreMatrix` (rows = clips, float64).
 MATLAB cell arrays, structs, objects, function handles, char (text) and complex matrices are
-refused naming the variable and its type; so are v7.3 references, groups, links and virtual
-datasets.
+refused naming the variable and its type; so are v7.3 references, groups, links, virtual
+datasets and datasets whose data is stored in another file.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ _MATLAB_REFUSALS = {
     "link": "is a soft or external HDF5 link, which is not followed; save the matrix itself",
     "reference": "holds HDF5 object references (as v7.3 cells do); save a numeric matrix",
     "group": "is an HDF5 group, not a matrix; save the scores as a numeric matrix",
+    "virtual dataset": (
+        "is an HDF5 virtual dataset: its data is in other files, which are never read; "
+        "save the matrix itself in the .mat file"
+    ),
+    "external dataset": (
+        "keeps its data in another file (HDF5 external storage), which is never read; "
+        "save the matrix itself in the .mat file"
+    ),
 }
 _COMPLEX_MATLAB = "holds complex numbers; save the real part or the magnitude (real(x) or abs(x))"
 _COMPLEX_NUMPY = "holds complex numbers; save the real part or the magnitude (x.real or abs(x))"
@@ -77,6 +85,9 @@ class Variable:
     kind: Kind
     numpy_dtype: np.dtype[Any] | None = None
     """The dtype of a ``.npz`` member; ``None`` for MATLAB variables."""
+    refused: str | None = None
+    """Why the variable is refused whatever its type (e.g. a sparse matrix whose parts are links),
+    as the rest of a refusal message; ``None`` when its type decides."""
 
     @property
     def candidate(self) -> bool:
@@ -167,7 +178,9 @@ def choose(path: Path, variables: list[Variable], variable: str | None) -> Varia
 
 def refusal(path: Path, v: Variable) -> InputError:
     """The error for a variable that is not a real numeric matrix."""
-    if v.numpy_dtype is not None:
+    if v.refused is not None:
+        reason = v.refused
+    elif v.numpy_dtype is not None:
         reason = numpy_refusal(v.numpy_dtype) or "is not a real numeric array"
     elif v.kind == "complex":
         reason = _COMPLEX_MATLAB

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from second_opinion.errors import UsageError
+from second_opinion.saliency.yuv import BadClipError
 from second_opinion.spec import validation_problems
 
 OnBadClip = Literal["error", "skip"]
@@ -81,12 +82,37 @@ class SaliencySpec(BaseModel):
 
     def map_path(self, clip_id: str) -> Path:
         """The precomputed map file of ``clip_id``: the pattern filled in, relative paths read
-        from the clips table's folder."""
+        from the clips table's folder.
+
+        Raises :class:`BadClipError` for a clip id that would take the path out of the
+        pattern's folder (a ``..`` part, or an absolute path where the pattern is relative).
+        """
         if self.maps is None:
             msg = "this spec computes maps with a model; it has no map files"
             raise ValueError(msg)
         path = Path(self.maps.replace(CLIP_ID_FIELD, clip_id))
+        escape = _escape(clip_id, path, Path(self.maps.replace(CLIP_ID_FIELD, "x")))
+        if escape is not None:
+            msg = (
+                f"clip {clip_id!r}: its map file would be {path}, outside the folder of the maps "
+                f"pattern {self.maps!r}, as the clip id {escape}; a clip id in a map path may "
+                "name subfolders ('a/1') but hold no '..' part and not start with '/': "
+                "rename the clip"
+            )
+            raise BadClipError(msg)
         return path if path.is_absolute() else self.clips.parent / path
+
+
+def _escape(clip_id: str, path: Path, neutral: Path) -> str | None:
+    """How ``clip_id`` takes its map ``path`` out of the pattern's folder, or ``None``.
+
+    ``neutral`` is the pattern filled in with a plain id: a relative pattern must stay relative.
+    """
+    if ".." in re.split(r"[/\\]", clip_id):
+        return "has a '..' part"
+    if path.is_absolute() != neutral.is_absolute():
+        return "is an absolute path"
+    return None
 
 
 def build_saliency_spec(**fields: object) -> SaliencySpec:
