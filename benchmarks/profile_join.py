@@ -69,8 +69,8 @@ def profile_tool(corpus: Corpus, workload: str, fmt: str, output: Path) -> Timed
     original: Callable[..., None] = joiner_class.__init__
     timed: list[TimedConnection] = []
 
-    def init(self: Any, spec: Any) -> None:
-        original(self, spec)
+    def init(self: Any, spec: Any, engine: Any = None) -> None:
+        original(self, spec, engine)
         self.con = TimedConnection(self.con)
         timed.append(self.con)
 

@@ -58,7 +58,10 @@ def _stop(session: Path) -> None:
     """Kill every process of this cluster (found by its session folder) and their children;
     ``ray stop`` would stop every Ray on the machine."""
     roots = []
+    spared = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
     for proc in psutil.process_iter(["cmdline"]):
+        if proc.pid in spared:
+            continue
         with contextlib.suppress(psutil.Error):
             if any(str(session) in part for part in proc.info["cmdline"] or ()):
                 roots.append(proc)

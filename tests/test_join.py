@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import statistics
 from collections import Counter
@@ -442,3 +443,170 @@ def test_policy_failure_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="below the minimum"):
         join_to_file(spec, tmp_path / "out.parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.csv", "s.csv"]
+
+
+# --- bad input: what is refused, what is read (ADR 0009) ------------------------------------
+
+HUGE = "9" * 400  # beyond a 64-bit float's range: reads as inf
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("s.csv", f"clip_id,s\na,5.1\nb,{HUGE}\nc,-{HUGE}\n"),
+        ("s.jsonl", ('{"clip_id": "a", "s": 5.1}\n{"clip_id": "b", "s": 1e400}\n'
+         '{"clip_id": "c", "s": -1e400}\n')),
+    ],
+)  # fmt: skip
+def test_a_score_beyond_float64_is_non_finite_null_and_counted(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    side = tmp_path / name
+    side.write_text(content, encoding="utf-8")
+    result = _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
+    assert _column(result, "so_x_s") == [5.1, None, None, None]
+    report = result.coverage[0]
+    assert report.non_finite == {"s": 2}
+    assert report.nulls == {"so_x_s": 2}
+    assert report.matched == 3
+
+
+def test_a_pooled_score_beyond_float64_is_left_out_and_counted(tmp_path: Path) -> None:
+    side = tmp_path / "f.csv"
+    side.write_text(f"clip_id,frame,s\na,0,1\na,1,{HUGE}\na,2,3\n", encoding="utf-8")
+    spec = SidecarSpec(scorer="x", path=side, frame_column="frame", pool=("mean", "max"))
+    result = _run(tmp_path, [spec])
+    assert _column(result, "so_x_s_mean")[0] == 2.0
+    assert _column(result, "so_x_s_max")[0] == 3.0
+    assert result.coverage[0].non_finite == {"s": 1}
+
+
+def test_a_base_number_beyond_float64_passes_through_as_inf(tmp_path: Path) -> None:
+    base = tmp_path / "base.csv"
+    base.write_text(f"clip_id,mos\na,1.5\nb,{HUGE}\nc,3.5\n", encoding="utf-8")
+    side = write_table(tmp_path / "s.csv", [{"clip_id": "a", "s": 1.0}])
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
+    assert join(spec).table.column("mos").to_pylist() == [1.5, math.inf, 3.5]
+    report = join_to_file(spec, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text().splitlines()[2] == "b,inf,"
+    assert report.rows == 3
+
+
+def test_a_trailing_comma_in_a_jsonl_sidecar_is_read(tmp_path: Path) -> None:
+    # DuckDB's JSON reader allows it, so the first line (checked in Python) allows it too.
+    side = tmp_path / "s.jsonl"
+    side.write_text(
+        '{"clip_id": "a", "s": 5.1,}\n{"clip_id": "b", "s": 4.2,}\n{"clip_id": "c", "s": 3.3}\n',
+        encoding="utf-8",
+    )
+    result = _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
+    assert _column(result, "so_x_s") == [5.1, 4.2, 3.3, None]
+
+
+def _keyed(tmp_path: Path, name: str, keys: list[Any], frames: int = 1) -> Path:
+    rows = [{"clip_id": k, "frame": f, "s": 1.0} for k in keys for f in range(frames)]
+    path = tmp_path / name
+    if name.endswith(".jsonl"):  # json.dumps keeps objects and NULs as they are
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
+    return write_table(path, rows)
+
+
+@pytest.mark.parametrize("frames", [1, 3], ids=["per-clip", "per-frame"])
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [
+        ("s.csv", "  ", r"line 3: the key column 'clip_id' holds only whitespace \('  '\)"),
+        ("s.jsonl", "\t", r"line 2: the key column 'clip_id' holds only whitespace \('\\t'\)"),
+        ("s.jsonl", "", r"line 2: the key \(clip_id\) is empty; every row needs a key"),
+        ("s.csv", "b\x00", r"line 3: the key column 'clip_id' holds a NUL character"),
+        ("s.parquet", "b\x00", r"row 2: the key column 'clip_id' holds a NUL character"),
+        ("s.parquet", " ", r"row 2: the key column 'clip_id' holds only whitespace"),
+        ("s.jsonl", {"id": "b"}, r"line 2: the key column 'clip_id' holds a JSON object"),
+        ("s.jsonl", ["b"], r"line 2: the key column 'clip_id' holds a JSON array"),
+    ],
+)
+def test_an_unusable_sidecar_key_names_its_line(
+    tmp_path: Path, name: str, bad: Any, message: str, frames: int
+) -> None:
+    side = _keyed(tmp_path, name, ["a", bad, "c"], frames)
+    line = message.split(":", maxsplit=1)[0]
+    if frames > 1 and line.startswith("line"):  # the bad key's first frame
+        number = int(line.split()[1])
+        first = 2 + 3 * (number - 2) if name.endswith(".csv") else 1 + 3 * (number - 1)
+        message = message.replace(line, f"line {first}", 1)
+    elif frames > 1:
+        message = message.replace(line, "row 4", 1)
+    spec = SidecarSpec(scorer="x", path=side, frame_column="frame" if frames > 1 else None)
+    with pytest.raises(InputError, match=rf"{name} {message}"):
+        _run(tmp_path, [spec])
+
+
+@pytest.mark.parametrize("steps", [("basename",), ("stem",), ("strip", "lower")])
+def test_a_nul_or_object_key_is_refused_whatever_the_normalisation(
+    tmp_path: Path, steps: tuple[Any, ...]
+) -> None:
+    # basename and stem could cut the NUL or the { out of the key: it is tested as read.
+    for bad, what in (("dir\x00/b.mp4", "a NUL character"), ({"p": "x/b.y"}, "a JSON object")):
+        side = _keyed(tmp_path, "s.jsonl", ["a", bad], frames=2)
+        spec = SidecarSpec(scorer="x", path=side, frame_column="frame", normalize_keys=steps)
+        with pytest.raises(
+            InputError, match=rf"s.jsonl line 3: the key column 'clip_id' holds {what}"
+        ):
+            _run(tmp_path, [spec])
+
+
+@pytest.mark.parametrize("frames", [1, 2], ids=["per-clip", "per-frame"])
+def test_text_that_looks_like_json_is_a_key(tmp_path: Path, frames: int) -> None:
+    side = _keyed(tmp_path, "s.jsonl", ["a", "{b}", "[c]"], frames)
+    spec = SidecarSpec(scorer="x", path=side, frame_column="frame" if frames > 1 else None)
+    assert _run(tmp_path, [spec]).coverage[0].extra == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [
+        ("base.csv", " ", (r"base.csv line 3: the key column 'clip_id' holds only whitespace "
+         r"\(' '\), which is an empty key; every clip needs a key")),
+        ("base.jsonl", "b\x00", r"base.jsonl line 2: the key column 'clip_id' holds a NUL"),
+        ("base.jsonl", {"id": "b"}, (r"base.jsonl line 2: the key column 'clip_id' holds a JSON "
+         r"object \(\{\"id\": \"b\"\}\), not a string or a number; write the key as a string")),
+    ],
+)  # fmt: skip
+def test_an_unusable_base_key_names_its_line(
+    tmp_path: Path, name: str, bad: Any, message: str
+) -> None:
+    base = _keyed(tmp_path, name, ["a", bad, "c"])
+    with pytest.raises(InputError, match=message):
+        join(JoinSpec(features=base, key=("clip_id",)))
+
+
+def test_a_nested_parquet_key_column_is_refused_by_its_type(tmp_path: Path) -> None:
+    side = write_table(tmp_path / "s.parquet", [{"clip_id": {"id": "a"}, "s": 1.0}])
+    with pytest.raises(
+        InputError, match=r"s.parquet: the key column 'clip_id' is stored as STRUCT\(id VARCHAR\)"
+    ):
+        _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
+
+
+def test_a_sidecar_without_numbers_says_why(tmp_path: Path) -> None:
+    side = tmp_path / "s.csv"
+    side.write_text("clip_id,s,note\na,1,x\nb,high,y\n", encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=r"s.csv: no numeric score columns besides the key: column 's' is text \(line 3 has "
+        r"'high', which is not a number\); column 'note' is text \(line 2 has 'x', which is not a "
+        r"number\); fix the values that are not numbers, or name the score columns in columns of "
+        r"'x'$",
+    ):
+        _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
+
+
+def test_a_header_only_sidecar_says_it_has_no_rows(tmp_path: Path) -> None:
+    side = tmp_path / "s.csv"
+    side.write_text("clip_id,s\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"s.csv: no numeric score columns: the table has no rows"):
+        _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
+    # Named columns: allowed, and it matches nothing (ADR 0003).
+    result = _run(tmp_path, [SidecarSpec(scorer="x", path=side, columns=("s",))])
+    assert result.coverage[0].matched == 0

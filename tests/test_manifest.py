@@ -7,6 +7,7 @@ location (``jobs[1].sidecars[0].path: no such file: …``). The tests assert on 
 
 from __future__ import annotations
 
+import codecs
 import copy
 import json
 import os
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from second_opinion.errors import InputError
-from second_opinion.manifest import Manifest, load_manifest
+from second_opinion.manifest import MAX_MANIFEST_BYTES, Manifest, load_manifest
 from second_opinion.validate import validate_manifest
 from tests._tables import write_table
 
@@ -375,7 +376,9 @@ def test_empty_manifest_is_an_error(tmp_path: Path, name: str, text: str) -> Non
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as info:
         load_manifest(path)
-    assert info.value.message == f"{path}: the manifest is empty"
+    assert info.value.message == (
+        f"{path}: the manifest is empty; a manifest needs version, output_dir and jobs"
+    )
 
 
 @pytest.mark.parametrize(
@@ -387,7 +390,8 @@ def test_empty_manifest_is_an_error(tmp_path: Path, name: str, text: str) -> Non
         ("m.json", "null"),
         ("m.yaml", "- version: 1\n"),
         ("m.yaml", "just text\n"),
-        ("m.yaml", "# only a comment\n"),
+        ("m.yaml", "null\n"),
+        ("m.yaml", "---\n"),
     ],
 )
 def test_manifest_that_is_not_an_object_is_an_error(tmp_path: Path, name: str, text: str) -> None:
@@ -416,6 +420,290 @@ def test_missing_manifest_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_manifest(tmp_path / "nope.yaml")
     assert info.value.message == f"{tmp_path / 'nope.yaml'}: no such manifest"
+
+
+# --- reading: size, encodings, repeated keys, long numbers ----------------------------------
+
+
+def message_of(path: Path) -> str:
+    """The message of the error that loading ``path`` raises."""
+    with pytest.raises(InputError) as info:
+        load_manifest(path)
+    return info.value.message
+
+
+@pytest.mark.parametrize("name", ["m.json", "m.yaml"])
+def test_a_utf8_byte_order_mark_is_skipped(folder: Path, name: str) -> None:
+    """Notepad and PowerShell write one; JSON (RFC 8259) and YAML both allow a reader to skip it."""
+    plain = write_manifest(folder / name, MANIFEST)
+    marked = folder / f"bom-{name}"
+    marked.write_bytes(codecs.BOM_UTF8 + plain.read_bytes())
+    assert load_manifest(marked).jobs == load_manifest(plain).jobs
+
+
+@pytest.mark.parametrize(
+    ("encoding", "found"),
+    [
+        ("utf-16", "the manifest is UTF-16 text (it starts with a UTF-16 byte order mark)"),
+        ("utf-32", "the manifest is UTF-32 text (it starts with a UTF-32 byte order mark)"),
+        ("utf-16-le", "the manifest looks like UTF-16 text (NUL bytes between its characters)"),
+        ("utf-16-be", "the manifest looks like UTF-16 text (NUL bytes between its characters)"),
+        ("utf-32-be", "the manifest looks like UTF-32 text (NUL bytes between its characters)"),
+    ],
+)
+@pytest.mark.parametrize("name", ["m.json", "m.yaml"])
+def test_utf16_and_utf32_are_named_with_the_fix(
+    tmp_path: Path, name: str, encoding: str, found: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(json.dumps(MANIFEST).encode(encoding))
+    assert message_of(path) == f"{path}: {found}, not UTF-8; save it as UTF-8"
+
+
+@pytest.mark.parametrize("name", ["m.json", "m.yaml"])
+def test_a_byte_that_is_not_utf8_is_named_with_its_line_and_column(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes('{\n  "version": 1,\n  "description": "Qualité",\n'.encode("latin-1"))
+    assert message_of(path) == (
+        f"{path} line 3: cannot read the manifest: it is not UTF-8 text (byte 0xe9 at column "
+        "25 is not valid UTF-8); save it as UTF-8"
+    )
+
+
+def test_a_manifest_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    with path.open("wb") as handle:  # sparse: nothing is written, nothing could be read
+        handle.truncate(MAX_MANIFEST_BYTES + 1)
+    assert message_of(path) == (
+        f"{path}: the manifest is 16 MiB (16,777,217 bytes), over the 16 MiB limit: a manifest "
+        "names files, it does not hold data; is this the manifest, or a table it should name?"
+    )
+
+
+def test_a_manifest_at_the_size_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    text = json.dumps(MANIFEST)
+    path.write_text(text + " " * (MAX_MANIFEST_BYTES - len(text)), encoding="utf-8")
+    assert "jobs[0].features: no such file" in message_of(path)  # read and parsed
+
+
+def test_a_folder_named_as_the_manifest_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "m.json").mkdir()
+    assert message_of(tmp_path / "m.json") == (
+        f"{tmp_path / 'm.json'}: is a folder; name the manifest file in it"
+    )
+
+
+def test_a_yaml_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(MANIFEST_YAML.replace("    output: per-clip.csv\n", "    output: a.csv\n"
+                    "    name: again\n"), encoding="utf-8")  # fmt: skip
+    assert message_of(path) == (
+        f"{path} line 18: invalid YAML (duplicate key 'name', first on line 8; the second would "
+        "silently win: keep one)"
+    )
+
+
+def test_a_yaml_merge_key_may_be_overridden(folder: Path) -> None:
+    """``<<: *base`` then a key of the merged mapping: the override is what merge keys are for."""
+    path = folder / "m.yaml"
+    path.write_text(
+        "version: 1\noutput_dir: out\njobs:\n"
+        "  - &base {name: a, key: [clip_id], features: data/nope.csv, output: a.csv,\n"
+        "           sidecars: [{scorer: niqe, path: data/niqe.jsonl, key_map: {video: clip_id}}]}\n"
+        "  - <<: *base\n    name: b\n    features: data/features.csv\n    output: b.csv\n",
+        encoding="utf-8",
+    )
+    assert problems(path) == [f"jobs[0].features: no such file: {folder / 'data' / 'nope.csv'}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{"version": 1, "version": 1}', "the top-level object"),
+        ('{"jobs": [{"name": "a"}, {"sidecars": [{"path": "a", "path": "b"}]}]}',
+         "jobs[1].sidecars[0]"),
+        ('{"jobs": [{" x": {"path": "a", "path": "b"}}]}', "jobs[0][' x']"),
+    ],
+)  # fmt: skip
+def test_a_json_key_given_twice_is_refused_with_where_it_is(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    key = "version" if "version" in text else "path"
+    assert message_of(path) == (
+        f"{path}: duplicate key {key!r} in {where}; the second would silently win: keep one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "shown"),
+    [
+        ("m.json", "1" + "0" * 399, "1000000000…0000000000, a 400-digit number"),
+        ("m.json", "-" + "9" * 5000, "-9999999999…9999999999, a 5000-digit number"),
+        ("m.yaml", "1" + "0" * 5000, "1000000000…0000000000, a 5001-digit number"),
+        ("m.yaml", "0x" + "f" * 5000, "0xffffffff…ffffffffff, a 5002-character number"),
+    ],
+)
+def test_a_huge_integer_is_refused_at_its_field_and_shortened(
+    tmp_path: Path, name: str, written: str, shown: str
+) -> None:
+    """Past 4300 digits Python refuses to convert text to an integer (a ValueError, once a
+    crash); such a number is kept as text, which no field accepts."""
+    path = tmp_path / name
+    path.write_text(
+        f'{{"version": {written}, "output_dir": "o", "jobs": [{{"name": "a", "output": "o.csv", '
+        f'"features": "f.csv", "key": ["k"], "sidecars": [{{"scorer": "s", "path": "s.csv", '
+        f'"min_coverage": {written}}}]}}]}}',
+        encoding="utf-8",
+    )
+    found = problems(path)
+    assert found[:2] == [
+        f"version: Input should be 1 (got {shown})",
+        f"jobs[0].sidecars[0].min_coverage: Input should be a valid number (got {shown})",
+    ]
+
+
+CONTROL = "JSON allows no raw control characters in strings"
+
+
+@pytest.mark.parametrize(
+    ("character", "said"),
+    [
+        ("\n", ("unterminated string: the line ends before its closing quote, column 32; close "
+                "the string, or write a newline inside it as \\n")),
+        ("\x00", f"a NUL byte inside a string, column 32; {CONTROL}: remove it"),
+        ("\t", f"a tab inside a string, column 32; {CONTROL}: write it as \\t"),
+        ("\x07", f"control character U+0007 inside a string, column 32; {CONTROL}: remove it"),
+    ],
+)  # fmt: skip
+def test_a_raw_control_character_in_a_json_string_is_named(
+    tmp_path: Path, character: str, said: str
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(f'{{"version": 1, "output_dir": "o{character}x"}}', encoding="utf-8")
+    assert message_of(path) == f"{path} line 1: invalid JSON ({said})"
+
+
+def test_a_json_string_cut_by_the_end_of_the_file_says_where_it_starts(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('{"version": 1, "output_dir": "o', encoding="utf-8")
+    assert message_of(path) == (
+        f"{path} line 1: invalid JSON (Unterminated string starting at column 30)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("character", "said"),
+    [
+        ("\x00", "#x0000, a NUL byte, column 14; YAML allows no control characters"),
+        ("\x07", "#x0007, a control character, column 14; YAML allows no control characters"),
+        ("\ufffe", "#xfffe, a noncharacter, column 14; YAML does not allow it"),
+    ],
+)
+def test_a_character_yaml_refuses_is_named_with_its_line(
+    tmp_path: Path, character: str, said: str
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(f"version: 1\n\noutput_dir: o{character}x\n", encoding="utf-8")
+    assert message_of(path) == (
+        f"{path} line 3: invalid YAML (unacceptable character {said}: remove it)"
+    )
+
+
+def test_a_yaml_manifest_of_comments_only_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("# jobs to come\n\n  # more\n", encoding="utf-8")
+    assert message_of(path) == (
+        f"{path}: the manifest is empty (only comments); a manifest needs version, output_dir "
+        "and jobs"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "reads"),
+    [
+        ("yes", "the boolean true"),
+        ("off", "the boolean false"),
+        ("2024-01-01", "a date"),
+        ("1_000", "a number"),
+        ("~", "null"),
+    ],
+)
+def test_yaml_text_read_as_another_type_is_shown_as_written_with_the_quote_fix(
+    folder: Path, written: str, reads: str
+) -> None:
+    path = folder / "m.yaml"
+    path.write_text(MANIFEST_YAML.replace("name: per-frame", f"name: {written}"), encoding="utf-8")
+    assert problems(path) == [
+        (
+            f"jobs[1].name: Input should be a valid string (got {written} on line 18, which "
+            f'YAML reads as {reads}; quote it to mean the text: "{written}")'
+        )
+    ]
+
+
+def test_a_quoted_yaml_value_gets_no_quote_hint(folder: Path) -> None:
+    path = folder / "m.yaml"
+    path.write_text(MANIFEST_YAML.replace("name: per-frame", 'name: "Per Frame"'), "utf-8")
+    assert problems(path)[0].startswith("jobs[1].name: String should match pattern")
+
+
+def test_a_json_boolean_gets_no_yaml_hint(folder: Path) -> None:
+    data = manifest_data()
+    data["jobs"][1]["name"] = True
+    assert problems_of(folder, data) == ["jobs[1].name: Input should be a valid string (got True)"]
+
+
+@pytest.mark.parametrize(
+    ("field", "where"),
+    [("   ", "['   ']"), (" name", "[' name']"), ("a.b", "['a.b']"), ("x\x00", "['x\\x00']"),
+     ("", "['']")],
+)  # fmt: skip
+def test_a_field_name_that_would_be_invisible_or_ambiguous_is_quoted(
+    folder: Path, field: str, where: str
+) -> None:
+    data = manifest_data()
+    data["jobs"][0]["sidecars"][0][field] = 1
+    (found,) = problems_of(folder, data)
+    assert found.startswith(f"jobs[0].sidecars[0]{where}: unknown field")
+
+
+def test_a_path_with_whitespace_at_an_end_is_quoted(folder: Path) -> None:
+    data = manifest_data()
+    data["jobs"][0]["features"] = "data/features.csv "
+    data["jobs"][1]["sidecars"][0]["path"] = "  "
+    padded = str(folder / "data" / "features.csv ")
+    assert problems_of(folder, data) == [
+        f"jobs[0].features: no such file: {padded!r} (a name in it starts or ends with whitespace)",
+        f"jobs[1].sidecars[0].path: no such file: {str(folder / '  ')!r} (the file name is blank)",
+    ]
+
+
+def test_tuple_fields_are_called_lists(folder: Path) -> None:
+    data = manifest_data()
+    data["jobs"][0]["sidecars"][0]["normalize_keys"] = "strip"
+    data["jobs"][1]["sidecars"][0]["pool"] = {"mean": 1}
+    assert problems_of(folder, data) == [
+        "jobs[0].sidecars[0].normalize_keys: Input should be a valid list (got 'strip')",
+        "jobs[1].sidecars[0].pool: Input should be a valid list",
+    ]
+
+
+def test_a_union_fields_branches_are_said_in_words(folder: Path) -> None:
+    """pydantic tags each branch of ``columns`` (a list of names, or a pattern) with a Python type
+    (``columns.tuple[str, ...][0]``); the message names the branch instead."""
+    data = manifest_data()
+    data["jobs"][0]["sidecars"][0]["columns"] = [1.5, "niqe"]
+    data["jobs"][0]["sidecars"][0]["key_map"] = {"str": 2}  # a key named like a tag stays a key
+    assert problems_of(folder, data) == [
+        "jobs[0].sidecars[0].key_map.str: Input should be a valid string (got 2)",
+        "jobs[0].sidecars[0].columns (as a list)[0]: Input should be a valid string (got 1.5)",
+        "jobs[0].sidecars[0].columns (as a string): Input should be a valid string",
+    ]
 
 
 # --- schema ----------------------------------------------------------------------------------

@@ -19,18 +19,22 @@ import pytest
 
 from second_opinion.errors import InputError, UsageError
 from second_opinion.tables import (
+    HEADER_LIMIT,
     SUPPORTED_SUFFIXES,
     TableFile,
+    _csv_header,
     copy_options,
     explain_scan_error,
     finite_for_json,
     is_numeric_type,
+    locate_bad_key,
     open_table,
     output_format,
     quote_ident,
     quote_literal,
     scan_sql,
     table_format,
+    why_not_numbers,
     write_query,
 )
 from tests._tables import write_table
@@ -398,7 +402,7 @@ def test_malformed_first_jsonl_line_is_caught_when_opening(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_text('\n\n{"k": "a", "s": 1,}\n', encoding="utf-8")
+    path.write_text('\n\n{"k": "a", "s": 1 "t": 2}\n', encoding="utf-8")
     with pytest.raises(InputError, match=rf"^{at(path)} line 3: invalid JSON \(.*, column 19\)$"):
         open_table(con, path)
 
@@ -705,8 +709,312 @@ def test_a_gz_file_that_is_not_gzip_cannot_be_read(
 def test_a_csv_that_is_not_utf8_is_named(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("clé,s\na,1\n".encode("latin-1"))
-    with pytest.raises(InputError, match=rf"^{at(path)}: not UTF-8 text \(.* at byte 2\)$"):
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} line 1: not UTF-8 text: byte 0xe9 at column 3 \('cl\\xe9,s'; "
+        r"in Latin-1 that byte is 'é'\); save the file as UTF-8$",
+    ):
         open_table(con, path)
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.jsonl", "t.csv.gz"])
+def test_a_bad_byte_past_the_first_chunk_names_its_line_and_column(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    # 2 MiB of good lines first: the byte is found by streaming, and its line counted exactly.
+    line = '{"k": "a", "s": 1}\n' if ".jsonl" in name else "a,1\n"
+    good = line * ((2 << 20) // len(line))
+    head = "" if ".jsonl" in name else "k,s\n"
+    bad = ('{"k": "b\xe9", "s": 2}\n' if ".jsonl" in name else "b\xe9,2\n").encode("latin-1")
+    content = head.encode() + good.encode() + bad
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    number = content.count(b"\n")
+    column = 9 if ".jsonl" in name else 2
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} line {number}: not UTF-8 text: byte 0xe9 at column {column} ",
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "shown"),
+    [
+        ("utf-16-le", b"\xff\xfe", "little-endian UTF-16"),
+        ("utf-16-be", b"\xfe\xff", "big-endian UTF-16"),
+        ("utf-32-le", b"\xff\xfe\x00\x00", "little-endian UTF-32"),
+        ("utf-32-be", b"\x00\x00\xfe\xff", "big-endian UTF-32"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_utf16_or_utf32_byte_order_mark_names_the_encoding(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    encoding: str,
+    bom: bytes,
+    shown: str,
+    suffix: str,
+) -> None:
+    path = tmp_path / f"t{suffix}"
+    text = "k,s\na,1\n" if suffix == ".csv" else '{"k": "a", "s": 1}\n'
+    path.write_bytes(bom + text.encode(encoding))
+    kind = shown.split()[1]
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)}: the file is {kind} text \(it starts with a {shown} byte order "
+        r"mark\), not UTF-8; save it as UTF-8$",
+    ):
+        open_table(con, path)
+
+
+def test_binary_content_is_called_binary(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(InputError, match=r"it looks like a binary file, not a CSV table"):
+        open_table(con, path)
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.jsonl"])
+def test_a_utf8_byte_order_mark_is_skipped(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    text = "k,s\n1,a\nx,b\n" if name == "t.csv" else '{"k": 1, "s": "a"}\n{"k": "x", "s": "b"}\n'
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    table = open_table(con, path)
+    assert table.columns[0] == "k"
+    line = 3 if name == "t.csv" else 2
+    # The re-read on the error path skips the mark too, so the first column is found.
+    with pytest.raises(InputError, match=rf"line {line}: column 'k' has"):
+        scan(con, path, text=["s"], numbers=["k"])
+
+
+# --- malformed JSON lines -----------------------------------------------------------------------
+
+
+def test_a_trailing_comma_in_a_jsonl_line_is_allowed_as_duckdb_allows_it(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        '{"k": "a", "s": 1,}\n{"k": "b", "s": 2 , }\n{"k": "c", "s": "x",}\n', encoding="utf-8"
+    )
+    assert open_table(con, path).columns == ("k", "s")
+    # The lines re-read in Python on the error path allow it too: the bad value is found.
+    with pytest.raises(InputError, match=rf"^{at(path)} line 3: column 's' has 'x'"):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"k": "a", "s": 1,,}', r"Expecting property name enclosed in double quotes, column 19"),
+        ('{"k": [1,,2], "s": 1}', r"Expecting value, column 10"),
+        ("{,}", r"Expecting property name enclosed in double quotes, column 2"),
+    ],
+)
+def test_commas_that_are_not_trailing_are_still_invalid(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, line: str, reason: str
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{at(path)} line 1: invalid JSON \({reason}\)$"):
+        open_table(con, path)
+
+
+@pytest.mark.parametrize(
+    ("char", "shown"),
+    [("\x00", r"U\+0000 \(NUL\)"), ("\t", r"U\+0009 \(tab\)"), ("\x1f", r"U\+001F")],
+)
+def test_a_raw_control_character_is_named(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, char: str, shown: str
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(f'{{"k": "a{char}", "s": 1}}\n', encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} line 1: invalid JSON \(a raw control character {shown} inside a "
+        r"string, column 9\); write it escaped \(\\u00[0-9a-f]{2}\) or remove it$",
+    ):
+        open_table(con, path)
+
+
+def test_deeply_nested_json_is_an_error_not_a_crash(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "s": 1}\n{"k": "b", "s": ' + "[" * 100_000 + "}\n")
+    with pytest.raises(InputError, match=rf"^{at(path)} line 2: invalid JSON \(nested too deeply"):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+# --- the CSV header row and the CSV structure ---------------------------------------------------
+
+
+def test_a_header_longer_than_the_limit_is_refused_unread(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a" * (HEADER_LIMIT + 10), encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)}: the header row is longer than 1 MiB \(1,048,576 characters\); is "
+        r"it a CSV file\? save it with a line break after the header row$",
+    ):
+        open_table(con, path)
+
+
+def test_a_header_just_under_the_limit_is_read(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    names = [f"c{i:06d}" for i in range(HEADER_LIMIT // 8 - 1)]  # 8 characters each with ','
+    header = ",".join(names) + "\n"
+    assert len(header) < HEADER_LIMIT
+    path = tmp_path / "t.csv"
+    path.write_text(header + "a" * (2 * HEADER_LIMIT) + "\n", encoding="utf-8")
+    assert _csv_header(path, False, ",") == names
+
+
+def test_a_header_cell_over_the_csv_field_limit_is_named(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("k," + "a" * (csv.field_size_limit() + 1) + "\n1,2\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"a column name in the header row is longer than 131,072 characters"
+    ):
+        open_table(con, path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("k,s\na,1\nb,2,3\n", (r"line 3: expected 2 fields \(as in the header row\), found 3 "
+         r"\(\['b', '2', '3'\]\); quote a value that holds a comma, or remove the extra fields$")),
+        ("k,s\na,1\nb\n", (r"line 3: expected 2 fields \(as in the header row\), found 1 "
+         r"\(\['b'\]\); add the missing fields \(an empty field is a missing value\)$")),
+        ('k,s\na,1\n"b,2\nc,3\n', r"line 3: a quote opened on this line is never closed"),
+        ('k,s\na,1\n"b"x,2\n', r"line 3: text follows the closing quote of a quoted field"),
+    ],
+)  # fmt: skip
+def test_a_broken_csv_row_is_named_with_its_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{at(path)} {message}"):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+def test_a_broken_csv_row_past_duckdbs_sample_is_named(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # DuckDB counts this one itself ("CSV Error on Line"); the message is ours all the same.
+    path = tmp_path / "t.tsv"
+    rows = "".join(f"a{i}\t{i}\n" for i in range(30_000))
+    path.write_text(f"k\ts\n{rows}b\t1\t2\n", encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=rf"^{at(path)} line 30002: expected 2 fields .* quote a value that holds a tab",
+    ):
+        scan(con, path, text=["k"], numbers=["s"])
+
+
+# --- column names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("t.csv", b"k,   \na,1\n",
+         r"column 2 has a blank name \('   '\); give every column a name$"),
+        ("t.csv", b",k,s\n0,a,1\n", (r"column 1 has a blank name \(''\); give every column a "
+         r"name \(pandas' to_csv writes its index as an unnamed first column: write the table "
+         r"with index=False\)$")),
+        ("t.tsv", b"k\t\t\ta\t1\t2\n", r"column 2 has a blank name \(''\)"),
+        ("t.jsonl", b'{"k": "a", " \\t": 1}\n', r"column 2 has a blank name \(' \\t'\)"),
+    ],
+)  # fmt: skip
+def test_blank_column_names_are_refused_with_their_position(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=rf"^{at(path)}: {message}"):
+        open_table(con, path)
+
+
+def test_a_blank_parquet_column_name_is_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"k": ["a"], " ": [1.0]}), path)
+    with pytest.raises(InputError, match=rf"^{at(path)}: column 2 has a blank name \(' '\)"):
+        open_table(con, path)
+
+
+# --- why a column is not numbers, where a bad key is ------------------------------------------
+
+
+def test_why_not_numbers_names_the_first_value_that_made_a_column_text(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    rows = [
+        {"k": "a", "s": "1.5", "t": "x", "u": None, "b": True},
+        {"k": "b", "s": "2", "t": 3, "u": None, "b": False},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    table = open_table(con, path)
+    assert why_not_numbers(table, ["s", "t", "u", "b"]) == [
+        (
+            "column 's' holds numbers as JSON strings (line 1 has '1.5'), which are read as "
+            "numbers only when the column is named"
+        ),
+        "column 't' is text (line 1 has 'x', which is not a number)",
+        "column 'u' has no values in its first rows",
+        "column 'b' is text (line 1 has true, which is not a number)",
+    ]
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.parquet"])
+def test_why_not_numbers_of_a_table_without_rows_is_none(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    if name == "t.csv":
+        path.write_text("k,s\n", encoding="utf-8")
+    else:
+        pq.write_table(
+            pa.table({"k": pa.array([], pa.string()), "s": pa.array([], pa.string())}), path
+        )
+    assert why_not_numbers(open_table(con, path), ["s"]) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "expected"),
+    [
+        ("t.jsonl", [{"k": "a"}, {"k": "[x]"}, {"k": ["x"]}], ("line 3", "k", ["x"], "array")),
+        ("t.jsonl", [{"k": "a"}, {"k": "{x}"}], None),
+        ("t.csv", [{"k": "a"}, {"k": " \t"}], ("line 3", "k", " \t", "blank")),
+        ("t.csv", [{"k": "a"}, {"k": None}], ("line 3", "k", "", "empty")),
+        ("t.parquet", [{"k": "a"}, {"k": "b\x00"}], ("row 2", "k", "b\x00", "nul")),
+    ],
+)
+def test_locate_bad_key_tells_json_values_from_text(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    name: str,
+    rows: list[dict[str, Any]],
+    expected: tuple[str, str, object, str] | None,
+) -> None:
+    path = tmp_path / name
+    if name.endswith(".jsonl"):
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    else:
+        write_table(path, rows)
+    assert locate_bad_key(open_table(con, path), ["k"]) == expected
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ duplicate policies, non-finite values, coverage — applies unchanged.
 
 * The matrix is read by :func:`second_opinion.matrices.read_matrix` (``variable`` picks one
   in a ``.mat``/``.npz`` file); N×M, N×1 and 1×N (one score per clip) shapes.
-* Keys are read as text, in file order; a missing (null or empty) key is an error naming its line.
+* Keys are read as text, in file order; a missing (null, empty or blank) key, one holding a NUL
+  and a JSON object or array are errors naming the line.
 * The matrix must have exactly one row per key: otherwise an error gives both counts.
 * Column names: ``columns`` as a list of M names, or a pattern with ``{i}`` (1-based, e.g.
   ``f{i:02d}``), default ``f{i}``.
@@ -24,9 +25,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from second_opinion.errors import InputError, UsageError
+from second_opinion.keys import bad_key_message, key_problem, may_be_json
 from second_opinion.matrices import read_matrix
 from second_opinion.spec import SidecarSpec, format_column_pattern, parse_column_pattern
-from second_opinion.tables import explain_scan_error, open_table, quote_ident, scan_sql
+from second_opinion.tables import (
+    explain_scan_error,
+    locate_bad_key,
+    open_table,
+    quote_ident,
+    scan_sql,
+)
 
 DEFAULT_PATTERN = "f{i}"
 
@@ -63,6 +71,7 @@ def read_keys(con: duckdb.DuckDBPyConnection, spec: SidecarSpec) -> list[str]:
     table.require(
         [align.column], "key column", f"fix align.column of {spec.scorer!r} (a column of it)"
     )
+    table.require_flat_keys([align.column])
     query = scan_sql(table, text=[align.column], numbers=())
     try:
         rows = con.execute(f"SELECT {quote_ident(align.column)} FROM ({query})").fetchall()
@@ -70,12 +79,20 @@ def read_keys(con: duckdb.DuckDBPyConnection, spec: SidecarSpec) -> list[str]:
         raise explain_scan_error(table, exc, numbers=()) from None
     keys = [row[0] for row in rows]
     for index, key in enumerate(keys):
-        if key is None or not str(key).strip():
+        problem = key_problem(key)
+        if problem in ("empty", "blank"):
             msg = (
                 f"{table.path} {table.location(index)}: the key column {align.column!r} is "
                 f"empty; every row of a score matrix needs a key (sidecar {spec.scorer!r})"
             )
             raise InputError(msg)
+        if problem is not None or (table.format == "jsonl" and may_be_json(key)):
+            # A NUL, or text that may have been a JSON object: the file names the first one.
+            found = locate_bad_key(table, [align.column])
+            if found is not None:
+                place, column, value, kind = found
+                where = f"{table.path} {place}"
+                raise InputError(bad_key_message(where, [column], column, value, kind, "row"))
     return [str(key) for key in keys]
 
 

@@ -29,7 +29,15 @@ from second_opinion.errors import (
     SecondOpinionError,
     UsageError,
 )
-from second_opinion.keys import edit_distance, normalize_key, normalize_sql
+from second_opinion.keys import (
+    bad_key_message,
+    bad_key_sql,
+    edit_distance,
+    key_problem,
+    normalize_key,
+    normalize_sql,
+)
+from second_opinion.passes import HOLISTIC_STATS, pooling_passes
 from second_opinion.pooling import pool_sql
 from second_opinion.spec import JoinSpec, SidecarSpec
 from second_opinion.tables import (
@@ -38,11 +46,13 @@ from second_opinion.tables import (
     connect,
     explain_scan_error,
     is_numeric_type,
+    locate_bad_key,
     open_table,
     quote_ident,
     same_file,
     scan_sql,
     whole_column_types,
+    why_not_numbers,
     write_query,
 )
 
@@ -53,6 +63,7 @@ EXAMPLES = 5
 NEIGHBOURS = 6  # keys on each side, in sorted order, considered as a closest key
 _ROW = "__so_row"
 _COUNT = "__so_n"
+_HIDDEN = "__so_hidden_key"  # per-frame: a key as read holds a NUL or starts like JSON
 
 
 @dataclass(frozen=True)
@@ -204,6 +215,8 @@ class _Joiner:
         self.spec = spec
         spill = Path(tempfile.gettempdir()) / "second-opinion-spill"
         self.con = connect(engine, temp_directory=str(spill))
+        # Under a memory limit, quantile pooling runs in passes (see second_opinion.passes).
+        self.limited = engine is not None and engine.memory_limit is not None
         self.sidecars: list[_Sidecar] = []
         self._base: TableFile | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -244,6 +257,7 @@ class _Joiner:
         """Read every input once, check it, and compute coverage; raise on policy failure."""
         self._base = base = open_table(self.con, self.spec.features)
         base.require(self.spec.key, "key column", "fix the key (option key)")
+        base.require_flat_keys(self.spec.key)
         self._load_base(base)
         if _scalar(self.con, "SELECT count(*) FROM so_base") == 0:
             msg = f"{base.path}: the table has no rows"
@@ -318,18 +332,52 @@ class _Joiner:
         except duckdb.Error as exc:
             raise explain_scan_error(table, exc, numbers=numbers) from None
 
+    def _check_keys(
+        self,
+        table: TableFile,
+        relation: str,
+        columns: Sequence[str],
+        names: Sequence[str],
+        source: Path,
+        every: str,
+    ) -> None:
+        """Refuse the first unusable key (:func:`keys.key_problem`) of a loaded table.
+
+        ``relation`` is the temporary table, ``columns`` its key columns, ``names`` their names
+        in the file. One query over the (small, one row per clip) table finds the first suspect
+        row; a JSONL key that merely starts like a JSON object or array is checked against the
+        file, which tells an object from a string.
+        """
+        jsonl = table.format == "jsonl"
+        test = " OR ".join(bad_key_sql(c, json_values=jsonl) for c in columns)
+        row = first_row(
+            self.con,
+            f"SELECT rowid, {', '.join(columns)} FROM {relation} WHERE {test} "
+            "ORDER BY rowid LIMIT 1",
+        )
+        if row is None:
+            return
+        for name, value in zip(names, row[1:], strict=True):
+            problem = key_problem(value)
+            if problem is not None:
+                where = f"{source} {table.location(int(row[0]))}"
+                raise InputError(bad_key_message(where, names, name, value, problem, every))
+        self._locate_bad_key(table, names, source, every)
+
+    @staticmethod
+    def _locate_bad_key(table: TableFile, names: Sequence[str], source: Path, every: str) -> None:
+        """Raise for the first unusable key found by re-reading the file, if there is one."""
+        found = locate_bad_key(table, names)
+        if found is None:
+            return
+        place, name, value, problem = found
+        raise InputError(bad_key_message(f"{source} {place}", names, name, value, problem, every))
+
     def _check_base_keys(self, base: TableFile) -> None:
         keys = ", ".join(self.bcol(k) for k in self.spec.key)
-        null_test = " OR ".join(f"{self.bcol(k)} IS NULL" for k in self.spec.key)
-        row = first_row(
-            self.con, f"SELECT rowid FROM so_base WHERE {null_test} ORDER BY rowid LIMIT 1"
+        self._check_keys(
+            base, "so_base", [self.bcol(k) for k in self.spec.key], self.spec.key, base.path, "clip"
         )
-        if row is not None:
-            msg = (
-                f"{base.path} {base.location(int(row[0]))}: the key "
-                f"({', '.join(self.spec.key)}) is empty; every clip needs a key"
-            )
-            raise InputError(msg)
         dupes = self.con.execute(
             f"SELECT {keys}, count(*) AS n FROM so_base GROUP BY ALL HAVING n > 1 "
             f"ORDER BY min(rowid) LIMIT {EXAMPLES}"
@@ -359,6 +407,7 @@ class _Joiner:
             "key column",
             f"map the sidecar's key column to {self.spec.key[0]!r} with key_map of {spec.scorer!r}",
         )
+        table.require_flat_keys(keys)
         if spec.frame_column is not None:
             table.require(
                 [spec.frame_column],
@@ -371,12 +420,7 @@ class _Joiner:
         elif spec.columns is None or isinstance(spec.columns, str):
             columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
             if not columns:
-                msg = (
-                    f"{table.path}: no numeric score columns besides the key "
-                    f"(columns: {', '.join(table.columns)}); name them in columns of "
-                    f"{spec.scorer!r}"
-                )
-                raise InputError(msg)
+                raise _no_score_columns(table, not_scores, spec.scorer)
         else:
             columns = spec.columns
             table.require(columns, "score column", f"fix columns of {spec.scorer!r}")
@@ -458,7 +502,7 @@ class _Joiner:
         spec, n = sidecar.spec, len(self.spec.key)
         raw = f"{sidecar.name}_raw"
         self._load(sidecar.table, raw, self._scan(sidecar), sidecar.columns)
-        self._check_sidecar_null_keys(sidecar, raw)
+        self._check_sidecar_keys(sidecar, raw)
         ks, nks = self._key_lists()
         norm = ", ".join(f"{e} AS nk{i}" for i, e in enumerate(self._normalized(spec)))
         source = f"SELECT rowid, {ks}, {norm}, {self._finite(sidecar)} FROM {raw}"
@@ -497,17 +541,9 @@ class _Joiner:
         )
         self.con.execute(f"DROP TABLE {raw}")
 
-    def _check_sidecar_null_keys(self, sidecar: _Sidecar, raw: str) -> None:
-        null_test = " OR ".join(f"k{i} IS NULL" for i in range(len(self.spec.key)))
-        row = first_row(
-            self.con, f"SELECT rowid FROM {raw} WHERE {null_test} ORDER BY rowid LIMIT 1"
-        )
-        if row is not None:
-            msg = (
-                f"{sidecar.key_source} {sidecar.table.location(int(row[0]))}: the key "
-                f"({', '.join(sidecar.keys)}) is empty; every row needs a key"
-            )
-            raise InputError(msg)
+    def _check_sidecar_keys(self, sidecar: _Sidecar, raw: str) -> None:
+        columns = [f"k{i}" for i in range(len(self.spec.key))]
+        self._check_keys(sidecar.table, raw, columns, sidecar.keys, sidecar.key_source, "row")
 
     def _refuse_duplicates(self, sidecar: _Sidecar, raw: str, norm: str, total: int) -> None:
         ks, nks = self._key_lists()
@@ -536,6 +572,17 @@ class _Joiner:
         for output in sidecar.outputs:
             stat = cast(PoolStat, output.stat)
             aggs.append(f"{pool_sql(stat, f'v{output.index}')} AS {quote_ident(output.name)}")
+        jsonl = sidecar.table.format == "jsonl"
+        if {"basename", "stem"} & set(spec.normalize_keys):
+            # These steps can cut a NUL or a leading { out of a key: test the keys as read.
+            hidden = " OR ".join(
+                f"contains(k{i}, chr(0))"
+                + (f" OR starts_with(k{i}, '{{') OR starts_with(k{i}, '[')" if jsonl else "")
+                for i in range(n)
+            )
+            aggs.append(f"bool_or({hidden}) AS {_HIDDEN}")
+        else:
+            aggs.append(f"false AS {_HIDDEN}")
         for i in range(len(sidecar.columns)):
             aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
             if "harmonic_mean" in spec.pool:
@@ -547,22 +594,38 @@ class _Joiner:
         else:  # the group key is the original key: no need to aggregate it again
             originals = ", ".join(f"nk{i} AS ok{i}" for i in range(n))
         source = f"SELECT {ks}, {norm}, {self._finite(sidecar)} FROM ({self._scan(sidecar)})"
-        query = (
-            f"SELECT {nks}, {originals}, count(*) AS {_COUNT}, NULL::BIGINT AS {_ROW}, "
-            f"{', '.join(aggs)} FROM ({source}) GROUP BY {nks}"
-        )
-        try:
-            self.con.execute(f"CREATE TEMP TABLE {sidecar.name} AS {query}")
-        except duckdb.Error as exc:
-            raise explain_scan_error(sidecar.table, exc, numbers=sidecar.columns) from None
-        null_test = " OR ".join(f"nk{i} IS NULL" for i in range(n))
-        empty = _scalar(self.con, f"SELECT sum({_COUNT}) FROM {sidecar.name} WHERE {null_test}")
-        if empty:
-            msg = (
-                f"{sidecar.key_source}: {empty} row(s) have an empty key "
-                f"({', '.join(sidecar.keys)}); every row needs a key"
+        quantiles = sum(o.stat in HOLISTIC_STATS for o in sidecar.outputs)
+        passes = pooling_passes(self.con, sidecar.table, quantiles, limited=self.limited)
+        for part in range(passes):
+            where = f"WHERE hash({nks}) % {passes} = {part} " if passes > 1 else ""
+            query = (
+                f"SELECT {nks}, {originals}, count(*) AS {_COUNT}, NULL::BIGINT AS {_ROW}, "
+                f"{', '.join(aggs)} FROM ({source}) {where}GROUP BY {nks}"
             )
-            raise InputError(msg)
+            into = (
+                f"INSERT INTO {sidecar.name} " if part else f"CREATE TEMP TABLE {sidecar.name} AS "
+            )
+            try:
+                self.con.execute(into + query)
+            except duckdb.Error as exc:
+                raise explain_scan_error(sidecar.table, exc, numbers=sidecar.columns) from None
+        # A key that is null, blank or holds a NUL stays so after normalising (unless basename
+        # or stem cut the NUL out: _HIDDEN tests those rows as read); the file then names it.
+        test = " OR ".join(bad_key_sql(f"nk{i}", json_values=jsonl) for i in range(n))
+        null_test = " OR ".join(f"nk{i} IS NULL" for i in range(n))
+        suspect = first_row(
+            self.con,
+            f"SELECT count(*), sum({_COUNT}) FILTER (WHERE {null_test}) FROM {sidecar.name} "
+            f"WHERE {test} OR {_HIDDEN}",
+        )
+        if suspect and suspect[0]:
+            self._locate_bad_key(sidecar.table, sidecar.keys, sidecar.key_source, "row")
+            if suspect[1]:
+                msg = (
+                    f"{sidecar.key_source}: {suspect[1]} row(s) have an empty key "
+                    f"({', '.join(sidecar.keys)}); every row needs a key"
+                )
+                raise InputError(msg)
         if "harmonic_mean" in spec.pool:
             self._check_positive(sidecar)
 
@@ -804,6 +867,30 @@ class _Joiner:
                 expr = f"{sign}{_zscore(x)} - {_zscore(finite)}"
             items.append(f"{expr} AS {quote_ident(name)}")
         return items
+
+
+def _no_score_columns(table: TableFile, not_scores: set[str | None], scorer: str) -> InputError:
+    """The error for a sidecar none of whose columns reads as numbers, saying why."""
+    candidates = [c for c in table.columns if c not in not_scores]
+    fix = f"name the score columns in columns of {scorer!r}"
+    if not candidates:
+        return InputError(
+            f"{table.path}: no numeric score columns besides the key "
+            f"(columns: {', '.join(table.columns)}); {fix}"
+        )
+    reasons = why_not_numbers(table, candidates)
+    if reasons is None:
+        only = " (only a header)" if table.format in ("csv", "tsv") else ""
+        return InputError(
+            f"{table.path}: no numeric score columns: the table has no rows{only}, so no column "
+            f"reads as numbers; add the rows, or {fix} (a sidecar with no rows then matches "
+            "nothing)"
+        )
+    shown = "; ".join(reasons[:EXAMPLES]) + ("; …" if len(reasons) > EXAMPLES else "")
+    return InputError(
+        f"{table.path}: no numeric score columns besides the key: {shown}; fix the values that "
+        f"are not numbers, or {fix}"
+    )
 
 
 def _zscore(x: str) -> str:

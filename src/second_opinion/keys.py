@@ -17,8 +17,10 @@ transformation as a DuckDB expression, and a property test holds the two equal.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from second_opinion._typing import KEY_NORMALIZATIONS, KeyNormalization
 from second_opinion.errors import UsageError
@@ -66,6 +68,76 @@ def normalize_sql(expr: str, steps: Iterable[KeyNormalization]) -> str:
     if "lower" in ordered:
         expr = f"lower({expr})"
     return expr
+
+
+KeyProblem = Literal["empty", "blank", "nul", "object", "array"]
+
+
+def key_problem(value: object) -> KeyProblem | None:
+    """What makes a key value, as read, unusable; None if nothing does.
+
+    ``empty``: missing, null or ``""``; ``blank``: only whitespace (the characters ``strip``
+    removes, so the rule is the same with or without that step); ``nul``: holds a NUL character;
+    ``object`` / ``array``: a JSON object or array, which is not text.
+    """
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        if not value.strip(WHITESPACE):
+            return "blank"
+        if "\x00" in value:
+            return "nul"
+    return None
+
+
+def may_be_json(value: object) -> bool:
+    """Whether a key read as text could have been a JSON object or array (DuckDB's JSON reader
+    turns them into their JSON text)."""
+    return isinstance(value, str) and value[:1] in ("{", "[")
+
+
+def bad_key_sql(expr: str, *, json_values: bool = False) -> str:
+    """A DuckDB condition true where the text key ``expr`` may be unusable (see
+    :func:`key_problem`): null, empty or only whitespace, holding a NUL; with ``json_values``,
+    also text that starts like a JSON object or array (to be checked against the file)."""
+    # Every whitespace character sorts before '!', so a blank key does too: the cheap comparison
+    # spares trim() nearly every row (trim on every key costs ~10x the whole test).
+    test = (
+        f"{expr} IS NULL OR ({expr} < '!' AND trim({expr}, {_sql_string(WHITESPACE)}) = '') "
+        f"OR contains({expr}, chr(0))"
+    )
+    if json_values:
+        test += f" OR starts_with({expr}, '{{') OR starts_with({expr}, '[')"
+    return f"({test})"
+
+
+def bad_key_message(
+    where: str, key: Sequence[str], column: str, value: object, problem: KeyProblem, every: str
+) -> str:
+    """The error for an unusable key: ``where`` is ``<file> line N``; ``every`` says whose key it
+    is (``clip``, ``row``)."""
+    if problem == "empty":
+        return f"{where}: the key ({', '.join(key)}) is empty; every {every} needs a key"
+    if problem == "blank":
+        return (
+            f"{where}: the key column {column!r} holds only whitespace ({value!r}), which is an "
+            f"empty key; every {every} needs a key"
+        )
+    if problem == "nul":
+        return (
+            f"{where}: the key column {column!r} holds a NUL character ({value!r}); remove the "
+            "NUL from the key"
+        )
+    shown = json.dumps(value, ensure_ascii=False)
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return (
+        f"{where}: the key column {column!r} holds a JSON {problem} ({shown}), not a string or "
+        "a number; write the key as a string"
+    )
 
 
 def _sql_string(text: str) -> str:

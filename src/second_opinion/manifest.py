@@ -16,15 +16,17 @@ The result is a :class:`Manifest` of jobs (``second_opinion.jobs``): join jobs h
 
 from __future__ import annotations
 
+import datetime
 import difflib
-import json
 import os
 import re
+import types
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from second_opinion.audit.options import AuditOptions
 from second_opinion.dependencies import find_cycle, job_dependencies
@@ -34,14 +36,21 @@ from second_opinion.jobs import AnyJob, AuditPlan, Job, Manifest, SaliencyJob
 from second_opinion.manifest_file import (
     JOB_NAME,
     MANIFEST_VERSION,
+    MAX_MANIFEST_BYTES,
     MODEL_AT,
     AuditSection,
     Defaults,
+    Document,
     IngestEntry,
     JobEntry,
+    LongNumber,
     ManifestFile,
     SidecarEntry,
+    location,
+    location_step,
     manifest_schema,
+    read_document,
+    shorten_number,
 )
 from second_opinion.provenance import provenance_path
 from second_opinion.saliency.clips import read_clips
@@ -58,6 +67,7 @@ from second_opinion.tables import output_format
 __all__ = [
     "JOB_NAME",
     "MANIFEST_VERSION",
+    "MAX_MANIFEST_BYTES",
     "AnyJob",
     "AuditPlan",
     "AuditSection",
@@ -79,50 +89,38 @@ _M = TypeVar("_M", bound=BaseModel)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def location(loc: tuple[str | int, ...]) -> str:
-    """``("jobs", 1, "sidecars", 0, "path")`` as ``jobs[1].sidecars[0].path``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text.lstrip(".") or "(top level)"
+def _where(loc: tuple[str | int, ...]) -> str:
+    """:func:`location`, with pydantic's tag for a branch of a union field said in words:
+    ``columns.tuple[str, ...][0]`` is ``columns (as a list)[0]``."""
+    steps = [
+        f" (as {_branch(str(part))})" if _is_branch(loc, index) else location_step(part)
+        for index, part in enumerate(loc)
+    ]
+    return "".join(steps).lstrip(".") or "(top level)"
 
 
-def _read(path: Path) -> object:
-    suffix = path.suffix.lower()
-    if suffix not in (".json", ".yaml", ".yml"):
-        msg = f"{path}: a manifest must be .json, .yaml or .yml"
-        raise InputError(msg)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        msg = f"{path}: no such manifest"
-        raise InputError(msg) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{path}: cannot read the manifest ({exc})"
-        raise InputError(msg) from None
-    if not text.strip():
-        msg = f"{path}: the manifest is empty"
-        raise InputError(msg)
-    if suffix == ".json":
-        try:
-            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            msg = f"{path} line {exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})"
-            raise InputError(msg) from None
-        except RecursionError:
-            msg = f"{path}: JSON nested too deeply"
-            raise InputError(msg) from None
-    try:
-        return yaml.safe_load(text)
-    except RecursionError:
-        msg = f"{path}: YAML nested too deeply"
-        raise InputError(msg) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        msg = f"{path}{where}: invalid YAML ({problem})"
-        raise InputError(msg) from None
+def _is_branch(loc: tuple[str | int, ...], index: int) -> bool:
+    """Whether ``loc[index]`` is pydantic's tag of a union's branch, not a name."""
+    if index == 0 or not isinstance(loc[index], str) or not isinstance(loc[index - 1], str):
+        return False
+    field = _field_at(loc[:index])
+    if field is None or get_origin(field.annotation) not in (Union, types.UnionType):
+        return False
+    return len([arg for arg in get_args(field.annotation) if arg is not type(None)]) > 1
+
+
+def _branch(tag: str) -> str:
+    words = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
+    if tag.startswith(("tuple[", "list[")):
+        return "a list"
+    return "a mapping" if tag.startswith("dict[") else words.get(tag, tag)
+
+
+def _field_at(loc: tuple[str | int, ...]) -> FieldInfo | None:
+    """The schema's field that ``loc`` names, if any."""
+    names = [part for part in loc if isinstance(part, str)]
+    model = MODEL_AT.get(tuple(names[:-1])) if names else None
+    return model.model_fields.get(names[-1]) if model is not None else None
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
@@ -130,18 +128,99 @@ def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
     return list(model.model_fields) if model else []
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:
-            msg = f"duplicate key {key!r} in one JSON object; the second would silently win"
-            raise InputError(msg)
-        data[key] = value
-    return data
+def _schema_problems(
+    exc: ValidationError, prefix: tuple[str | int, ...] = (), document: Document | None = None
+) -> list[str]:
+    """``validation_problems``, said the way a manifest's author wrote it: odd field names
+    quoted, long numbers shortened, lists called lists, and, in YAML, the text YAML read as
+    something other than a string (``yes``)."""
+    errors = exc.errors(include_url=False)
+    problems = validation_problems(exc, prefix, _fields_at)
+    return [
+        _clearer(error, problem, prefix + tuple(error["loc"]), document)
+        for error, problem in zip(errors, problems, strict=True)
+    ]
 
 
-def _schema_problems(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[str]:
-    return validation_problems(exc, prefix, _fields_at)
+def _clearer(
+    error: ErrorDetails, problem: str, loc: tuple[str | int, ...], document: Document | None
+) -> str:
+    plain = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    if not problem.startswith(f"{plain or '(top level)'}: "):
+        return problem
+    where, rest = _where(loc), problem.removeprefix(f"{plain or '(top level)'}: ")
+    kind, value = error["type"], error.get("input")
+    if kind in ("extra_forbidden", "missing"):
+        return f"{where}: {rest}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "int_parsing_size":  # a Literal's check of a number too large for it
+        message = _literal_expected(loc) or "the number is too large"
+    elif kind == "model_type":  # "… or instance of JobEntry": a Python class
+        message = re.sub(r" or instance of \w+$", "", message)
+    message = re.sub(r"^Tuple should", "List should", message.replace("valid tuple", "valid list"))
+    node = document.yaml_scalar(loc) if document is not None else None
+    if kind == "string_type" and node is not None and node.style is None and node.value:
+        what = _YAML_READS.get(type(value), "something else")
+        if isinstance(value, bool):
+            what = f"the boolean {str(value).lower()}"
+        return (
+            f"{where}: {message} (got {node.value} on line {node.start_mark.line + 1}, which "
+            f'YAML reads as {what}; quote it to mean the text: "{node.value}")'
+        )
+    if not isinstance(value, dict | list | tuple) and repr(value) not in message:
+        message += f" (got {_shown(value)})"
+    return f"{where}: {message}"
+
+
+_YAML_READS: dict[type, str] = {
+    int: "a number", float: "a number", LongNumber: "a number", type(None): "null",
+    datetime.date: "a date", datetime.datetime: "a date and time",
+}  # fmt: skip
+
+
+def _literal_expected(loc: tuple[str | int, ...]) -> str | None:
+    """pydantic's message for a value not among a Literal field's choices: ``Input should be 1``."""
+    field = _field_at(loc)
+    if field is None or get_origin(field.annotation) is not Literal:
+        return None
+    choices = [repr(choice) for choice in get_args(field.annotation)]
+    shown = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+    return f"Input should be {shown}"
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: a long number or text shortened to its ends and its length."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return shorten_number(str(value))
+    text = repr(value)
+    if isinstance(value, str) and len(text) > 80:
+        return f"{text[:40]}…{text[-20:]} ({len(value):,} characters)"
+    return text
+
+
+def _kind(data: object) -> str:
+    """What a value is, in the manifest's terms (not Python's)."""
+    if data is None:
+        return "null"
+    if isinstance(data, bool):
+        return "a boolean"
+    if isinstance(data, int | float | LongNumber):
+        return "a number"
+    kinds = {str: "a string", list: "a list", bytes: "binary data", set: "a set",
+             datetime.date: "a date", datetime.datetime: "a date and time"}  # fmt: skip
+    return kinds.get(type(data), "another kind of value")
+
+
+def _path_text(path: Path) -> str:
+    """A path for a message; quoted when it would hide something (whitespace at either end of a
+    name, an unprintable character), with what is odd about it."""
+    text = str(path)
+    padded = any(part != part.strip() for part in path.parts)
+    if text.isprintable() and not padded:
+        return text
+    if not path.name.strip():
+        return f"{text!r} (the file name is blank)"
+    return f"{text!r} (a name in it starts or ends with whitespace)" if padded else repr(text)
 
 
 def _expand(text: str, where: str, problems: list[str]) -> str:
@@ -216,17 +295,11 @@ def load_manifest(
     make the tool write over files outside the folder it was given.
     """
     path = Path(path).absolute()
-    try:
-        data = _read(path)
-    except InputError as exc:
-        if exc.message.startswith("duplicate key"):
-            msg = f"{path}: {exc.message}"
-            raise InputError(msg) from None
-        raise
+    document = read_document(path)
+    data = document.data
     if not isinstance(data, dict):
         msg = (
-            f"{path}: a manifest is a mapping with version, output_dir and jobs, "
-            f"not {type(data).__name__}"
+            f"{path}: a manifest is a mapping with version, output_dir and jobs, not {_kind(data)}"
         )
         raise InputError(msg)
     problems: list[str] = []
@@ -237,7 +310,7 @@ def load_manifest(
         entries = list(enumerate(manifest.jobs))
     except ValidationError as exc:
         # Keep going with the parts that are valid, so every problem is reported in one go.
-        problems.extend(_schema_problems(exc))
+        problems.extend(_schema_problems(exc, document=document))
         defaults = _partial_defaults(data.get("defaults", {}))
         output_text = data.get("output_dir") if isinstance(data.get("output_dir"), str) else None
         raw_jobs = data.get("jobs")
@@ -486,11 +559,11 @@ def _check_jobs(
             if path.resolve() in produced:
                 continue  # another job's output: it runs first (see job_dependencies)
             if not path.exists():
-                problems.append(f"{where}: no such file: {path}")
+                problems.append(f"{where}: no such file: {_path_text(path)}")
             elif not path.is_file():
-                problems.append(f"{where}: not a file: {path}")
+                problems.append(f"{where}: not a file: {_path_text(path)}")
             elif not os.access(path, os.R_OK):
-                problems.append(f"{where}: not readable: {path}")
+                problems.append(f"{where}: not readable: {_path_text(path)}")
 
 
 def _input_location(job: AnyJob, role: str, scorer: str | None) -> str:

@@ -10,14 +10,16 @@ Python to name the line (JSONL, CSV) or row (Parquet), the column and the value.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import gzip
+import io
 import json
 import os
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -26,6 +28,7 @@ import duckdb
 
 from second_opinion._typing import TableFormat
 from second_opinion.errors import InputError, UsageError
+from second_opinion.keys import WHITESPACE, KeyProblem, bad_key_sql, key_problem
 
 _READ_SUFFIXES: dict[str, TableFormat] = {
     ".jsonl": "jsonl",
@@ -175,6 +178,20 @@ class TableFile:
                 )
                 raise InputError(msg)
 
+    def require_flat_keys(self, columns: Sequence[str]) -> None:
+        """Refuse key columns a Parquet file stores as nested values (struct, list, map): they
+        are not text, and their text form would silently become the key."""
+        if self.format != "parquet":
+            return
+        for column in columns:
+            stored = self.type_of(column)
+            if stored.upper().startswith(("STRUCT", "MAP", "UNION")) or stored.endswith("]"):
+                msg = (
+                    f"{self.path}: the key column {column!r} is stored as {stored}, not as text "
+                    "or a number; store the key as a string"
+                )
+                raise InputError(msg)
+
     def location(self, index: int) -> str:
         """How messages name the ``index``-th (0-based) record: ``row N`` or the real ``line N``.
 
@@ -193,17 +210,171 @@ class TableFile:
 
 
 def _open_text(path: Path, compressed: bool) -> TextIO:
+    # utf-8-sig: a UTF-8 byte-order mark is skipped, as DuckDB's readers skip it.
     if compressed:
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def _open_binary(path: Path, compressed: bool) -> io.BufferedIOBase:
+    if compressed:
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+# --- text that is not UTF-8 ------------------------------------------------------------------
+
+# Byte-order marks of other encodings; UTF-32's little-endian mark starts like UTF-16's.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32", "little-endian"),
+    (b"\x00\x00\xfe\xff", "UTF-32", "big-endian"),
+    (b"\xff\xfe", "UTF-16", "little-endian"),
+    (b"\xfe\xff", "UTF-16", "big-endian"),
+)
+_CHUNK = 1 << 20
+_CONTEXT = 40  # characters shown on each side of a bad byte
+
+
+def not_utf8(path: Path, compressed: bool) -> InputError | None:
+    """Why ``path`` is not UTF-8 text, or None if it is (or cannot be read at all).
+
+    A byte-order mark of UTF-16 or UTF-32 names that encoding; otherwise the first byte that is
+    not UTF-8 is named with its line, column and the text around it. The file is streamed in
+    1 MiB chunks; this runs on error paths only.
+    """
+    try:
+        with _open_binary(path, compressed) as handle:
+            return _first_non_utf8(path, handle)
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
+def _not_utf8_error(path: Path, compressed: bool, exc: UnicodeDecodeError) -> InputError:
+    """:func:`not_utf8`'s message, or a plain one from ``exc`` if the re-read finds nothing."""
+    found = not_utf8(path, compressed)
+    if found is not None:
+        return found
+    return InputError(f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8")
+
+
+def _first_non_utf8(path: Path, handle: io.BufferedIOBase) -> InputError | None:
+    chunk = handle.read(_CHUNK)
+    for bom, encoding, order in _BOMS:
+        if chunk.startswith(bom):
+            return InputError(
+                f"{path}: the file is {encoding} text (it starts with a {order} {encoding} "
+                "byte order mark), not UTF-8; save it as UTF-8"
+            )
+    binary = b"\x00" in chunk
+    line, column, tail = 1, 0, ""  # tail: the end of the current line, as read so far
+    pending = b""
+    while True:
+        data = pending + chunk
+        final = not chunk
+        try:
+            text, used = codecs.utf_8_decode(data, "strict", final)
+        except UnicodeDecodeError as exc:
+            line, column, tail = _advance(data[: exc.start].decode("utf-8"), line, column, tail)
+            bad = data[exc.start : max(exc.end, exc.start + 1)]
+            byte = " ".join(f"0x{b:02x}" for b in bad)
+            where = f"{path} line {line}: not UTF-8 text: byte {byte} at column {column + 1}"
+            if binary:
+                return InputError(
+                    f"{where}; the file also holds NUL bytes: it looks like a binary file, not "
+                    f"a {_format_label(path)} table; give the table as UTF-8 text"
+                )
+            after = data[exc.start + len(bad) :].split(b"\n", 1)[0][: 4 * _CONTEXT]
+            shown = (
+                repr(tail)[1:-1]
+                + "".join(f"\\x{b:02x}" for b in bad)
+                + repr(after.decode("utf-8", "replace")[:_CONTEXT])[1:-1]
+            )
+            # Latin-1 and Windows-1252 agree from 0xa0 up; below, only Windows-1252 has letters.
+            legacy = "Latin-1" if bad[0] >= 0xA0 else "Windows-1252"
+            char = bad[:1].decode("cp1252", "replace")
+            hint = f"; in {legacy} that byte is {char!r}" if char.isprintable() else ""
+            return InputError(f"{where} ('{shown}'{hint}); save the file as UTF-8")
+        line, column, tail = _advance(text, line, column, tail)
+        if final:
+            return None
+        pending = data[used:]
+        chunk = handle.read(_CHUNK)
+
+
+def _advance(text: str, line: int, column: int, tail: str) -> tuple[int, int, str]:
+    """Line, column and line tail after reading ``text``."""
+    newlines = text.count("\n")
+    if not newlines:
+        return line, column + len(text), (tail + text)[-_CONTEXT:]
+    last = text[text.rfind("\n") + 1 :]
+    return line + newlines, len(last), last[-_CONTEXT:]
+
+
+def _format_label(path: Path) -> str:
+    with contextlib.suppress(InputError):
+        return table_format(path)[0].upper()
+    return "text"
+
+
+# --- JSON lines ------------------------------------------------------------------------------
+
+_CONTROL_NAMES = {0: "NUL", 9: "tab", 10: "line feed", 13: "carriage return"}
+_JSON_SPACE = " \t\n\r"
+
+
+def _loads(line: str) -> object:
+    """``json.loads``, except that a comma before a closing ``}`` or ``]`` is allowed.
+
+    DuckDB's JSON reader allows that trailing comma (the value is unambiguous), so the lines
+    re-read here in Python must allow it too. Each such comma becomes a space, so the columns
+    of a later error stay right.
+    """
+    text = line
+    for _ in range(line.count(",") + 1):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            comma = _trailing_comma(exc)
+            if comma is None:
+                raise
+            text = f"{text[:comma]} {text[comma + 1 :]}"
+    return json.loads(text)
+
+
+def _trailing_comma(exc: json.JSONDecodeError) -> int | None:
+    """The position of the comma ``exc`` stumbled on before a closing bracket, if that is it."""
+    doc, pos = exc.doc, exc.pos
+    if pos >= len(doc) or doc[pos] not in "}]":
+        return None
+    before = len(doc[:pos].rstrip(_JSON_SPACE)) - 1
+    return before if before >= 0 and doc[before] == "," else None
+
+
+def _json_reason(exc: json.JSONDecodeError) -> str:
+    """Python's JSON error as a message: a raw control character is named, with its fix."""
+    if exc.msg.startswith("Invalid control character") and exc.pos < len(exc.doc):
+        code = ord(exc.doc[exc.pos])
+        name = f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else ""
+        return (
+            f"invalid JSON (a raw control character U+{code:04X}{name} inside a string, column "
+            f"{exc.colno}); write it escaped (\\u{code:04x}) or remove it"
+        )
+    return f"invalid JSON ({exc.msg}, column {exc.colno})"
 
 
 def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
     """Line ``number`` of a JSONL file as an object, or an error naming the line."""
     try:
-        value = json.loads(line)
+        value = _loads(line)
     except json.JSONDecodeError as exc:
-        msg = f"{path} line {number}: invalid JSON ({exc.msg}, column {exc.colno})"
+        msg = f"{path} line {number}: {_json_reason(exc)}"
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = (
+            f"{path} line {number}: invalid JSON (nested too deeply to read: thousands of "
+            "arrays or objects inside each other); a table's values are numbers and strings: "
+            "fix the line"
+        )
         raise InputError(msg) from None
     if not isinstance(value, dict):
         msg = f"{path} line {number}: expected a JSON object per line, got {type(value).__name__}"
@@ -216,23 +387,71 @@ def _first_json_object(path: Path, compressed: bool) -> None:
     with _open_text(path, compressed) as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                _check_duplicates(path, list(_json_object(path, number, line)))
+                _check_names(path, list(_json_object(path, number, line)))
                 return
     msg = f"{path}: file is empty (no JSON objects); write one JSON object per line"
     raise InputError(msg)
 
 
+# --- the CSV header row ----------------------------------------------------------------------
+
+HEADER_LIMIT = 1 << 20  # characters read when looking for a CSV/TSV header row
+_FIELD_LIMIT = csv.field_size_limit()  # the csv module's longest field (128 KiB by default)
+
+
 def _csv_header(path: Path, compressed: bool, delimiter: str) -> list[str]:
+    """The header row, read from at most the first :data:`HEADER_LIMIT` characters (a file
+    with no line break must not be read whole)."""
     with _open_text(path, compressed) as handle:
         try:
-            header = next(csv.reader(handle, delimiter=delimiter), None)
+            prefix = handle.read(HEADER_LIMIT + 1)
         except UnicodeDecodeError as exc:
-            msg = f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise _not_utf8_error(path, compressed, exc) from None
+    truncated = len(prefix) > HEADER_LIMIT
+    lines = io.StringIO(prefix[:HEADER_LIMIT], newline="").readlines()
+    if truncated and lines and not lines[-1].endswith("\n"):
+        lines.pop()  # cut by the limit: not a whole line
+    used = _Lines(lines)
+    too_long = (
+        f"{path}: the header row is longer than {HEADER_LIMIT // (1 << 20)} MiB "
+        f"({HEADER_LIMIT:,} characters); is it a {_format_label(path)} file? save it with a "
+        "line break after the header row"
+    )
+    try:
+        header = next(csv.reader(used, delimiter=delimiter), None)
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            msg = (
+                f"{path}: a column name in the header row is longer than {_FIELD_LIMIT:,} "
+                f"characters; is it a {_format_label(path)} file? shorten the header row"
+            )
             raise InputError(msg) from None
+        msg = f"{path}: cannot read the header row ({exc}); fix the first line"
+        raise InputError(msg) from None
+    if truncated and used.exhausted:
+        raise InputError(too_long)
     if not header or not any(cell.strip() for cell in header):
         msg = f"{path}: file is empty (no header row); the first line must name the columns"
         raise InputError(msg)
     return header
+
+
+class _Lines:
+    """An iterator over lines that records whether it ran out."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.exhausted = False
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._lines)
+        except StopIteration:
+            self.exhausted = True
+            raise
 
 
 def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -266,20 +485,35 @@ def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
     if fmt == "parquet":
         return f"read_parquet({lit}{options})"
     delim = "\t" if fmt == "tsv" else ","
-    # The dialect is fixed, not sniffed: double quotes, no comment lines ('x' and '#' are data).
+    # The dialect is fixed, not sniffed: double quotes, no comment lines ('x' and '#' are data),
+    # the header on line 1 (DuckDB would otherwise skip lines it takes for a preamble: with a
+    # ragged row, it took the last line for the header).
     return (
-        f"read_csv({lit}, header=true, delim={quote_literal(delim)}, quote='\"', escape='\"', "
-        f"comment=''{options})"
+        f"read_csv({lit}, header=true, skip=0, delim={quote_literal(delim)}, quote='\"', "
+        f"escape='\"', comment=''{options})"
     )
 
 
-def _check_duplicates(path: Path, names: Sequence[str]) -> None:
-    """Refuse repeated column names (DuckDB compares names ignoring case, and so do we) and
-    names holding a NUL character (SQL text ends at a NUL)."""
+def _check_names(path: Path, names: Sequence[str]) -> None:
+    """Refuse blank column names (DuckDB would rename them ``column1`` …), repeated names
+    (DuckDB compares names ignoring case, and so do we) and names holding a NUL character
+    (SQL text ends at a NUL)."""
     seen: dict[str, str] = {}
-    for name in names:
+    for position, name in enumerate(names, start=1):
         if "\x00" in name:
             msg = f"{path}: column name {name!r} holds a NUL character; rename the column"
+            raise InputError(msg)
+        if not name.strip(WHITESPACE):
+            pandas = (
+                " (pandas' to_csv writes its index as an unnamed first column: write the table "
+                "with index=False)"
+                if position == 1 and not name and _format_label(path) in ("CSV", "TSV")
+                else ""
+            )
+            msg = (
+                f"{path}: column {position} has a blank name ({name!r}); give every column a "
+                f"name{pandas}"
+            )
             raise InputError(msg)
         if name.casefold() in seen:
             first = seen[name.casefold()]
@@ -307,14 +541,13 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
         if fmt == "jsonl":
             _first_json_object(path, compressed)
         elif fmt == "parquet":
-            _check_duplicates(path, _parquet_names(con, path))
+            _check_names(path, _parquet_names(con, path))
         else:
-            _check_duplicates(path, _csv_header(path, compressed, "\t" if fmt == "tsv" else ","))
-    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
+            _check_names(path, _csv_header(path, compressed, "\t" if fmt == "tsv" else ","))
+    except UnicodeDecodeError as exc:
+        raise _not_utf8_error(path, compressed, exc) from None
+    except (OSError, EOFError, zlib.error) as exc:
         msg = f"{path}: cannot read ({exc})"
-        raise InputError(msg) from None
-    except csv.Error as exc:
-        msg = f"{path}: cannot read the header row ({exc})"
         raise InputError(msg) from None
     except duckdb.Error as exc:
         msg = f"{path}: not a readable {fmt} file ({str(exc).strip().splitlines()[0]})"
@@ -326,7 +559,7 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
             TableFile(path, fmt, compressed, (), ()), exc, numbers=()
         ) from None
     columns = tuple(str(row[0]) for row in schema)
-    _check_duplicates(path, columns)
+    _check_names(path, columns)
     table = TableFile(path, fmt, compressed, columns, tuple(str(row[1]) for row in schema))
     if fmt == "jsonl" and columns == ("json",) and table.types == ("JSON",):
         # DuckDB falls back to one 'json' column when a sampled line is not an object: find it.
@@ -511,6 +744,119 @@ def _bad_number(value: object, fmt: TableFormat) -> bool:
     return True
 
 
+def locate_bad_key(
+    table: TableFile, columns: Sequence[str]
+) -> tuple[str, str, object, KeyProblem] | None:
+    """The first unusable key value (see :func:`keys.key_problem`) of ``columns``: where it is
+    (``line N``, or ``row N`` of a Parquet file), the column, the value and the problem.
+
+    Re-reads the file (JSONL lines are parsed again, so a JSON object read as text is told from
+    a string); error paths only.
+    """
+    if table.format == "parquet":
+        return _bad_key_in_parquet(table, columns)
+    with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error):
+        for line, record in _iter_records(table):
+            for column in columns:
+                value = record.get(column)
+                problem = key_problem(value)
+                if problem is not None:
+                    return f"line {line}", column, value, problem
+    return None
+
+
+def _bad_key_in_parquet(
+    table: TableFile, columns: Sequence[str]
+) -> tuple[str, str, object, KeyProblem] | None:
+    texts = [_text_expr(table, c) for c in columns]
+    test = " OR ".join(bad_key_sql(t) for t in texts)
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            f"SELECT file_row_number, {', '.join(texts)} "
+            f"FROM read_parquet({file_argument(table.path)}, file_row_number=true) "
+            f"WHERE {test} ORDER BY file_row_number LIMIT 1"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if row is None:
+        return None
+    for column, value in zip(columns, row[1:], strict=True):
+        problem = key_problem(value)
+        if problem is not None:
+            return f"row {int(row[0]) + 1}", column, value, problem
+    return None
+
+
+SNIFF_ROWS = 20_480  # rows DuckDB's sniffers look at; a column's type is decided within them
+
+
+def why_not_numbers(table: TableFile, columns: Sequence[str]) -> list[str] | None:
+    """Why each of ``columns`` is not read as numbers, or None if the table has no rows.
+
+    For a text table, each reason names the first line whose value made the column text (a
+    value that is not a number; in JSONL, a number written as a string), or says the column has
+    no values. The first :data:`SNIFF_ROWS` records are read; error paths only.
+    """
+    if table.format == "parquet":
+        return _parquet_not_numbers(table, columns)
+    text: dict[str, tuple[int, object]] = {}
+    strings: dict[str, tuple[int, object]] = {}
+    rows = 0
+    with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error):
+        for rows, (line, record) in enumerate(_iter_records(table), start=1):
+            for column in columns:
+                value = record.get(column)
+                if column in text or value is None or value == "":
+                    continue
+                if table.format == "jsonl" and isinstance(value, str) and _is_number_text(value):
+                    strings.setdefault(column, (line, value))
+                elif isinstance(value, bool) or _bad_number(value, table.format):
+                    text[column] = (line, value)
+            if rows >= SNIFF_ROWS or len(text) == len(columns):
+                break
+    if not rows:
+        return None
+    reasons = []
+    for column in columns:
+        if column in text:
+            line, value = text[column]
+            reasons.append(
+                f"column {column!r} is text (line {line} has {_shown(value)}, which is not a "
+                "number)"
+            )
+        elif column in strings:
+            line, value = strings[column]
+            reasons.append(
+                f"column {column!r} holds numbers as JSON strings (line {line} has "
+                f"{_shown(value)}), which are read as numbers only when the column is named"
+            )
+        else:
+            reasons.append(f"column {column!r} has no values in its first rows")
+    return reasons
+
+
+def _shown(value: object) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
+def _parquet_not_numbers(table: TableFile, columns: Sequence[str]) -> list[str] | None:
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            f"SELECT count(*) FROM read_parquet({file_argument(table.path)})"
+        ).fetchone()
+    except duckdb.Error:
+        row = None
+    finally:
+        con.close()
+    if row is not None and not row[0]:
+        return None
+    return [f"column {c!r} is stored as {table.type_of(c)}" for c in columns]
+
+
 def explain_scan_error(
     table: TableFile, error: duckdb.Error, *, numbers: Sequence[str]
 ) -> InputError:
@@ -518,23 +864,21 @@ def explain_scan_error(
 
     Only runs on the error path, so re-reading the file here costs nothing on success.
     """
-    if table.format == "parquet":
-        located = _locate_in_parquet(table, numbers)
-    else:
-        located = None
-        try:
-            for line, record in _iter_records(table):
-                for column in numbers:
-                    value = record.get(column)
-                    if _bad_number(value, table.format):
-                        located = (line, column, value)
-                        break
-                if located:
-                    break
-        except InputError as exc:
-            return exc
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error) as exc:
-            return InputError(f"{table.path}: cannot read ({exc})")
+    try:
+        if table.format in ("csv", "tsv") and any(m in str(error) for m in _CSV_STRUCTURE):
+            broken = csv_structure_error(table)
+            if broken is not None:
+                return broken
+        if table.format == "parquet":
+            located = _locate_in_parquet(table, numbers)
+        else:
+            located = _locate_bad_number(table, numbers)
+    except InputError as exc:
+        return exc
+    except UnicodeDecodeError as exc:
+        return _not_utf8_error(table.path, table.compressed, exc)
+    except (OSError, EOFError, csv.Error, zlib.error) as exc:
+        return InputError(f"{table.path}: cannot read ({exc})")
     if located is not None:
         where, column, value = located
         place = f"row {where + 1}" if table.format == "parquet" else f"line {where}"
@@ -552,6 +896,83 @@ def explain_scan_error(
         )
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return InputError(f"{table.path}: cannot read as {table.format} ({first_line})")
+
+
+def _locate_bad_number(table: TableFile, numbers: Sequence[str]) -> tuple[int, str, object] | None:
+    """The first (line, column, value) of a text table where a value of ``numbers`` is not a
+    number. Every record is read, so a malformed JSONL line raises its own error."""
+    for line, record in _iter_records(table):
+        for column in numbers:
+            value = record.get(column)
+            if _bad_number(value, table.format):
+                return line, column, value
+    return None
+
+
+# What DuckDB says when a CSV file's structure (not a value) is wrong.
+_CSV_STRUCTURE = ("Error when sniffing file", "CSV Error on Line")
+
+
+def csv_structure_error(table: TableFile) -> InputError | None:
+    """The first place where a CSV/TSV file breaks the fixed dialect, or None.
+
+    A row with more or fewer fields than the header, a quote that is never closed, text after a
+    closing quote. DuckDB reports these as "Error when sniffing file" with no line (or with its
+    own line count); this streams the file with Python's csv module to name the line. Error
+    paths only.
+    """
+    delimiter = "\t" if table.format == "tsv" else ","
+    separator = "tab" if table.format == "tsv" else "comma"
+    path = table.path
+    with _open_text(path, table.compressed) as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        start = 1  # the line where the current record starts
+        try:
+            header = next(reader, None)
+            if header is None:
+                return None
+            start = reader.line_num + 1
+            for row in reader:
+                if row and len(row) != len(header):
+                    fix = (
+                        f"quote a value that holds a {separator}, or remove the extra fields"
+                        if len(row) > len(header)
+                        else "add the missing fields (an empty field is a missing value)"
+                    )
+                    return InputError(
+                        f"{path} line {start}: expected {len(header)} fields (as in the header "
+                        f"row), found {len(row)} ({_shown_row(row)}); {fix}"
+                    )
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            return _csv_error(path, exc, start, reader.line_num)
+    return None
+
+
+def _shown_row(row: Sequence[str]) -> str:
+    text = repr(row if len(row) <= 6 else [*row[:6], "…"])
+    return text if len(text) <= 2 * _CONTEXT else text[: 2 * _CONTEXT] + "…"
+
+
+def _csv_error(path: Path, exc: csv.Error, start: int, line: int) -> InputError:
+    reason = str(exc)
+    if "unexpected end of data" in reason:
+        return InputError(
+            f"{path} line {start}: a quote opened on this line is never closed (the quoted "
+            "field runs to the end of the file); close the quote, and write a quote inside a "
+            'quoted field twice ("")'
+        )
+    if "field limit" in reason:
+        return InputError(
+            f"{path} line {start}: a field longer than {_FIELD_LIMIT:,} characters starts "
+            "here (a quote that is never closed?); close the quote, or shorten the field"
+        )
+    if "expected after" in reason:
+        return InputError(
+            f"{path} line {line}: text follows the closing quote of a quoted field; quote the "
+            'whole field, and write a quote inside it twice ("")'
+        )
+    return InputError(f"{path} line {start}: not a valid CSV row ({reason}); fix the row")
 
 
 def _locate_in_parquet(table: TableFile, numbers: Sequence[str]) -> tuple[int, str, object] | None:
