@@ -444,8 +444,14 @@ def test_a_utf8_byte_order_mark_is_skipped(folder: Path, name: str) -> None:
 @pytest.mark.parametrize(
     ("encoding", "found"),
     [
-        ("utf-16", "the manifest is UTF-16 text (it starts with a UTF-16 byte order mark)"),
-        ("utf-32", "the manifest is UTF-32 text (it starts with a UTF-32 byte order mark)"),
+        (
+            "utf-16",
+            "the manifest is UTF-16 text (it starts with a little-endian UTF-16 byte order mark)",
+        ),
+        (
+            "utf-32",
+            "the manifest is UTF-32 text (it starts with a little-endian UTF-32 byte order mark)",
+        ),
         ("utf-16-le", "the manifest looks like UTF-16 text (NUL bytes between its characters)"),
         ("utf-16-be", "the manifest looks like UTF-16 text (NUL bytes between its characters)"),
         ("utf-32-be", "the manifest looks like UTF-32 text (NUL bytes between its characters)"),

@@ -825,19 +825,21 @@ def test_commas_that_are_not_trailing_are_still_invalid(
 
 @pytest.mark.parametrize(
     ("char", "shown"),
-    [("\x00", r"U\+0000 \(NUL\)"), ("\t", r"U\+0009 \(tab\)"), ("\x1f", r"U\+001F")],
+    [
+        ("\x00", "a NUL byte inside a string, column 9; {rule}: remove it"),
+        ("\t", "a tab inside a string, column 9; {rule}: write it as \\t"),
+        ("\x1f", "control character U+001F inside a string, column 9; {rule}: remove it"),
+    ],
 )
 def test_a_raw_control_character_is_named(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, char: str, shown: str
 ) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(f'{{"k": "a{char}", "s": 1}}\n', encoding="utf-8")
-    with pytest.raises(
-        InputError,
-        match=rf"^{at(path)} line 1: invalid JSON \(a raw control character {shown} inside a "
-        r"string, column 9\); write it escaped \(\\u00[0-9a-f]{2}\) or remove it$",
-    ):
+    reason = shown.format(rule="JSON allows no raw control characters in strings")
+    with pytest.raises(InputError) as caught:
         open_table(con, path)
+    assert caught.value.message == f"{path} line 1: invalid JSON ({reason})"
 
 
 def test_deeply_nested_json_is_an_error_not_a_crash(

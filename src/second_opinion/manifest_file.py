@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from second_opinion.audit.options import AuditOptions
+from second_opinion.decoding import character_name, json_problem, other_encoding
 from second_opinion.errors import InputError
 from second_opinion.spec import (
     Align,
@@ -216,18 +217,6 @@ MAX_DIGITS = sys.int_info.default_max_str_digits
 integer); a longer one is kept as its text (:class:`LongNumber`), which no field accepts."""
 
 _SUFFIXES = (".json", ".yaml", ".yml")
-_WIDE_BOMS = (
-    (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16: it starts with the UTF-16 LE mark
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
-)
-_CHARACTERS = {
-    "\x00": ("a NUL byte", None),
-    "\t": ("a tab", "\\t"),
-    "\r": ("a carriage return", "\\r"),
-    "\n": ("a newline", "\\n"),
-}
 _MERGE = "tag:yaml.org,2002:merge"
 _NEEDS = "a manifest needs version, output_dir and jobs"
 
@@ -332,19 +321,16 @@ def _size(size: int) -> str:
 
 def _text(path: Path, data: bytes) -> str:
     """The file's text: UTF-8, a leading byte order mark skipped."""
-    for bom, encoding in _WIDE_BOMS:
-        if data.startswith(bom):
-            msg = (
-                f"{path}: the manifest is {encoding} text (it starts with a {encoding} byte "
-                "order mark), not UTF-8; save it as UTF-8"
-            )
-            raise InputError(msg)
-    data = data.removeprefix(codecs.BOM_UTF8)
-    wide = _bomless_encoding(data[:64])
+    wide = other_encoding("the manifest", data)
     if wide is not None:
+        msg = f"{path}: {wide}"
+        raise InputError(msg)
+    data = data.removeprefix(codecs.BOM_UTF8)
+    bomless = _bomless_encoding(data[:64])
+    if bomless is not None:
         msg = (
-            f"{path}: the manifest looks like {wide} text (NUL bytes between its characters), "
-            "not UTF-8; save it as UTF-8"
+            f"{path}: the manifest looks like {bomless} text (NUL bytes between its "
+            "characters), not UTF-8; save it as UTF-8"
         )
         raise InputError(msg)
     try:
@@ -397,7 +383,7 @@ def _parse_json(path: Path, text: str) -> object:
     try:
         data = json.loads(text, object_pairs_hook=pairs, parse_int=_json_int)
     except json.JSONDecodeError as exc:
-        msg = f"{path} line {exc.lineno}: invalid JSON ({_json_problem(exc)})"
+        msg = f"{path} line {exc.lineno}: invalid JSON ({json_problem(exc)})"
         raise InputError(msg) from None
     except RecursionError:
         msg = f"{path}: JSON nested too deeply"
@@ -417,26 +403,6 @@ def _json_int(text: str) -> int | LongNumber:
         return int(text)
     except ValueError:  # a lower limit set with PYTHONINTMAXSTRDIGITS
         return LongNumber(text)
-
-
-def _json_problem(exc: json.JSONDecodeError) -> str:
-    """The decoder's message, with what it leaves out: which control character, and the fix."""
-    if exc.msg == "Invalid control character at" and exc.pos < len(exc.doc):
-        char = exc.doc[exc.pos]
-        if char in "\r\n":
-            return (
-                f"unterminated string: the line ends before its closing quote, column "
-                f"{exc.colno}; close the string, or write a newline inside it as \\n"
-            )
-        name, escape = _CHARACTERS.get(char, (f"control character U+{ord(char):04X}", None))
-        fix = f"write it as {escape}" if escape else "remove it"
-        return (
-            f"{name} inside a string, column {exc.colno}; JSON allows no raw control characters "
-            f"in strings: {fix}"
-        )
-    if exc.msg.endswith(" at"):  # "Unterminated string starting at": the position is cut off
-        return f"{exc.msg} column {exc.colno}"
-    return f"{exc.msg}, column {exc.colno}"
 
 
 def _location_of(root: object, target: object) -> str:
@@ -505,7 +471,7 @@ def _parse_yaml(path: Path, text: str) -> Document:
         line, column = line_and_column(text, exc.position)
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)[:1]
         control = unicodedata.category(char) == "Cc"
-        name = _CHARACTERS.get(char, ("a control character" if control else "a noncharacter",))[0]
+        name = character_name(char, "a control character") if control else "a noncharacter"
         why = "YAML allows no control characters" if control else "YAML does not allow it"
         msg = (
             f"{path} line {line}: invalid YAML (unacceptable character #x{ord(char):04x}, "

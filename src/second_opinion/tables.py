@@ -27,6 +27,7 @@ from typing import TextIO
 import duckdb
 
 from second_opinion._typing import TableFormat
+from second_opinion.decoding import json_problem, other_encoding
 from second_opinion.errors import InputError, UsageError
 from second_opinion.keys import WHITESPACE, KeyProblem, bad_key_sql, key_problem
 
@@ -224,13 +225,6 @@ def _open_binary(path: Path, compressed: bool) -> io.BufferedIOBase:
 
 # --- text that is not UTF-8 ------------------------------------------------------------------
 
-# Byte-order marks of other encodings; UTF-32's little-endian mark starts like UTF-16's.
-_BOMS = (
-    (b"\xff\xfe\x00\x00", "UTF-32", "little-endian"),
-    (b"\x00\x00\xfe\xff", "UTF-32", "big-endian"),
-    (b"\xff\xfe", "UTF-16", "little-endian"),
-    (b"\xfe\xff", "UTF-16", "big-endian"),
-)
 _CHUNK = 1 << 20
 _CONTEXT = 40  # characters shown on each side of a bad byte
 
@@ -259,12 +253,9 @@ def _not_utf8_error(path: Path, compressed: bool, exc: UnicodeDecodeError) -> In
 
 def _first_non_utf8(path: Path, handle: io.BufferedIOBase) -> InputError | None:
     chunk = handle.read(_CHUNK)
-    for bom, encoding, order in _BOMS:
-        if chunk.startswith(bom):
-            return InputError(
-                f"{path}: the file is {encoding} text (it starts with a {order} {encoding} "
-                "byte order mark), not UTF-8; save it as UTF-8"
-            )
+    wide = other_encoding("the file", chunk)
+    if wide is not None:
+        return InputError(f"{path}: {wide}")
     binary = b"\x00" in chunk
     line, column, tail = 1, 0, ""  # tail: the end of the current line, as read so far
     pending = b""
@@ -318,7 +309,6 @@ def _format_label(path: Path) -> str:
 
 # --- JSON lines ------------------------------------------------------------------------------
 
-_CONTROL_NAMES = {0: "NUL", 9: "tab", 10: "line feed", 13: "carriage return"}
 _JSON_SPACE = " \t\n\r"
 
 
@@ -350,24 +340,12 @@ def _trailing_comma(exc: json.JSONDecodeError) -> int | None:
     return before if before >= 0 and doc[before] == "," else None
 
 
-def _json_reason(exc: json.JSONDecodeError) -> str:
-    """Python's JSON error as a message: a raw control character is named, with its fix."""
-    if exc.msg.startswith("Invalid control character") and exc.pos < len(exc.doc):
-        code = ord(exc.doc[exc.pos])
-        name = f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else ""
-        return (
-            f"invalid JSON (a raw control character U+{code:04X}{name} inside a string, column "
-            f"{exc.colno}); write it escaped (\\u{code:04x}) or remove it"
-        )
-    return f"invalid JSON ({exc.msg}, column {exc.colno})"
-
-
 def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
     """Line ``number`` of a JSONL file as an object, or an error naming the line."""
     try:
         value = _loads(line)
     except json.JSONDecodeError as exc:
-        msg = f"{path} line {number}: {_json_reason(exc)}"
+        msg = f"{path} line {number}: invalid JSON ({json_problem(exc)})"
         raise InputError(msg) from None
     except RecursionError:
         msg = (
