@@ -22,7 +22,6 @@ from second_opinion.tables import (
     HEADER_LIMIT,
     SUPPORTED_SUFFIXES,
     TableFile,
-    _csv_header,
     copy_options,
     explain_scan_error,
     finite_for_json,
@@ -37,6 +36,7 @@ from second_opinion.tables import (
     why_not_numbers,
     write_query,
 )
+from second_opinion.tables.reading import _csv_header
 from tests._tables import write_table
 
 

@@ -1,0 +1,225 @@
+"""An opened table file (:class:`TableFile`) and its records read back in Python, for messages
+that name lines and values."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from second_opinion._typing import TableFormat
+from second_opinion.decoding import json_problem
+from second_opinion.errors import InputError
+from second_opinion.tables.formats import _FLOAT_TYPES, is_numeric_type, quote_ident
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """An opened table file: its format and the schema DuckDB sniffed from it."""
+
+    path: Path
+    format: TableFormat
+    compressed: bool
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The file name, as used in messages."""
+        return self.path.name
+
+    def type_of(self, column: str) -> str:
+        """The sniffed DuckDB type of ``column``."""
+        return self.types[self.columns.index(column)]
+
+    def numeric_columns(self) -> tuple[str, ...]:
+        """Columns whose values are numbers: sniffed as such, or, in CSV/TSV, text columns
+        whose first values all read as numbers (DuckDB's sniffer takes ``inf`` for a date).
+        """
+        numeric = [is_numeric_type(t) for t in self.types]
+        if self.format in ("csv", "tsv"):
+            doubtful = [c for c, n in zip(self.columns, numeric, strict=True) if not n]
+            if doubtful:
+                texts = _text_numbers(self, doubtful)
+                numeric = [n or c in texts for c, n in zip(self.columns, numeric, strict=True)]
+        return tuple(c for c, n in zip(self.columns, numeric, strict=True) if n)
+
+    def require(self, columns: Sequence[str], what: str, fix: str) -> None:
+        """Raise an :class:`InputError` naming the first of ``columns`` the file lacks."""
+        for column in columns:
+            if column not in self.columns:
+                msg = (
+                    f"{self.path}: {what} {column!r} not found "
+                    f"(columns: {', '.join(self.columns)}); {fix}"
+                )
+                raise InputError(msg)
+
+    def require_flat_keys(self, columns: Sequence[str]) -> None:
+        """Refuse key columns a Parquet file stores as nested values (struct, list, map): they
+        are not text, and their text form would silently become the key."""
+        if self.format != "parquet":
+            return
+        for column in columns:
+            stored = self.type_of(column)
+            if stored.upper().startswith(("STRUCT", "MAP", "UNION")) or stored.endswith("]"):
+                msg = (
+                    f"{self.path}: the key column {column!r} is stored as {stored}, not as text "
+                    "or a number; store the key as a string"
+                )
+                raise InputError(msg)
+
+    def location(self, index: int) -> str:
+        """How messages name the ``index``-th (0-based) record: ``row N`` or the real ``line N``.
+
+        For text formats the file is re-read to count lines exactly (blank JSONL lines and quoted
+        newlines in CSV cells count); this runs on error paths only.
+        """
+        if self.format == "parquet":
+            return f"row {index + 1}"
+        with contextlib.suppress(
+            OSError, EOFError, UnicodeDecodeError, csv.Error, InputError, zlib.error
+        ):
+            for position, (line, _) in enumerate(_iter_records(self)):
+                if position == index:
+                    return f"line {line}"
+        return f"record {index + 1}"
+
+
+def _open_text(path: Path, compressed: bool) -> TextIO:
+    # utf-8-sig: a UTF-8 byte-order mark is skipped, as DuckDB's readers skip it.
+    if compressed:
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def _open_binary(path: Path, compressed: bool) -> io.BufferedIOBase:
+    if compressed:
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+_JSON_SPACE = " \t\n\r"
+
+
+def _loads(line: str) -> object:
+    """``json.loads``, except that a comma before a closing ``}`` or ``]`` is allowed.
+
+    DuckDB's JSON reader allows that trailing comma (the value is unambiguous), so the lines
+    re-read here in Python must allow it too. Each such comma becomes a space, so the columns
+    of a later error stay right.
+    """
+    text = line
+    for _ in range(line.count(",") + 1):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            comma = _trailing_comma(exc)
+            if comma is None:
+                raise
+            text = f"{text[:comma]} {text[comma + 1 :]}"
+    return json.loads(text)
+
+
+def _trailing_comma(exc: json.JSONDecodeError) -> int | None:
+    """The position of the comma ``exc`` stumbled on before a closing bracket, if that is it."""
+    doc, pos = exc.doc, exc.pos
+    if pos >= len(doc) or doc[pos] not in "}]":
+        return None
+    before = len(doc[:pos].rstrip(_JSON_SPACE)) - 1
+    return before if before >= 0 and doc[before] == "," else None
+
+
+def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
+    """Line ``number`` of a JSONL file as an object, or an error naming the line."""
+    try:
+        value = _loads(line)
+    except json.JSONDecodeError as exc:
+        msg = f"{path} line {number}: invalid JSON ({json_problem(exc)})"
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = (
+            f"{path} line {number}: invalid JSON (nested too deeply to read: thousands of "
+            "arrays or objects inside each other); a table's values are numbers and strings: "
+            "fix the line"
+        )
+        raise InputError(msg) from None
+    if not isinstance(value, dict):
+        msg = f"{path} line {number}: expected a JSON object per line, got {type(value).__name__}"
+        raise InputError(msg)
+    return value
+
+
+_FIELD_LIMIT = csv.field_size_limit()  # the csv module's longest field (128 KiB by default)
+
+
+def _text_expr(table: TableFile, column: str) -> str:
+    """An expression giving ``column`` as text; integral floats lose their ``.0``."""
+    ident = quote_ident(column)
+    if table.format == "parquet" and table.type_of(column).upper() in _FLOAT_TYPES:
+        return (
+            f"CASE WHEN isfinite({ident}) AND {ident} = trunc({ident}) "
+            f"THEN CAST(CAST({ident} AS HUGEINT) AS VARCHAR) ELSE CAST({ident} AS VARCHAR) END"
+        )
+    if table.format == "parquet":
+        return f"CAST({ident} AS VARCHAR)"
+    return ident
+
+
+def _is_number_text(value: str) -> bool:
+    stripped = value.strip()
+    if not stripped:
+        return True  # an empty cell is a missing value
+    try:
+        float(stripped)
+    except ValueError:
+        return False
+    return "_" not in stripped
+
+
+def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
+    """Yield (line number where the record starts, record) in file order.
+
+    Raises :class:`InputError` on a malformed JSONL line or one that is not an object.
+    """
+    with _open_text(table.path, table.compressed) as handle:
+        if table.format == "jsonl":
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield number, _json_object(table.path, number, line)
+        else:
+            reader = csv.reader(handle, delimiter="\t" if table.format == "tsv" else ",")
+            header = next(reader)
+            start = reader.line_num + 1
+            for row in reader:
+                yield start, dict(zip(header, row, strict=False))
+                start = reader.line_num + 1
+
+
+HEAD_ROWS = 1000
+
+
+def _text_numbers(table: TableFile, columns: Sequence[str]) -> set[str]:
+    """Which of ``columns`` hold only numbers (or blanks, at least one number) in the first rows."""
+    seen: dict[str, bool] = {}
+    possible = set(columns)
+    with contextlib.suppress(
+        OSError, EOFError, UnicodeDecodeError, csv.Error, InputError, zlib.error
+    ):
+        for count, (_, record) in enumerate(_iter_records(table)):
+            if count >= HEAD_ROWS or not possible:
+                break
+            for column in list(possible):
+                value = record.get(column)
+                if isinstance(value, str) and value.strip():
+                    if _is_number_text(value):
+                        seen[column] = True
+                    else:
+                        possible.discard(column)
+    return {c for c in possible if seen.get(c)}

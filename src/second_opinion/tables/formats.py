@@ -1,0 +1,124 @@
+"""Table formats and the table engine's plumbing: suffixes, DuckDB connections, quoting,
+and file paths DuckDB reads as exactly that file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from second_opinion._typing import TableFormat
+from second_opinion.errors import InputError, UsageError
+
+_READ_SUFFIXES: dict[str, TableFormat] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+}
+
+
+SUPPORTED_SUFFIXES = ".jsonl, .ndjson, .csv, .tsv (each optionally .gz) and .parquet"
+
+
+_NUMERIC_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL",
+)  # fmt: skip
+
+
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Limits of the table engine: DuckDB's ``memory_limit`` (e.g. ``4GB``; past it, joins and
+    pooling spill to disk) and the folder it spills to (``temp_dir``)."""
+
+    memory_limit: str | None = None
+    temp_dir: Path | None = None
+
+
+def connect(engine: Engine | None = None, **config: str) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB connection with the progress bar off (DuckDB would draw it on
+    stdout, into a ``--json`` document); ``engine`` limits it; ``config`` as ``duckdb.connect``
+    takes it. A memory limit DuckDB cannot read is a :class:`UsageError`."""
+    settings: dict[str, str | bool | int | float | list[str]] = dict(config)
+    if engine is not None and engine.temp_dir is not None:
+        settings["temp_directory"] = str(engine.temp_dir)
+    if engine is not None and engine.memory_limit is not None:
+        settings["memory_limit"] = engine.memory_limit
+    try:
+        con = duckdb.connect(":memory:", config=settings)
+    except duckdb.Error as exc:
+        limit = engine.memory_limit if engine is not None else None
+        msg = (
+            f"--memory-limit {limit!r}: DuckDB cannot use it ({str(exc).strip().splitlines()[0]});"
+            " give a size such as 4GB or 512MB"
+        )
+        raise UsageError(msg) from None
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (``b`` need not exist)."""
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def file_argument(path: Path) -> str:
+    """``path`` as the file argument of DuckDB's readers: a literal naming exactly that file.
+
+    DuckDB rewrites what it is given: it expands ``*``, ``?`` and ``[...]`` (so ``x[1].csv``
+    would read ``x1.csv``), a leading ``~`` (the home folder) and URI schemes (``file:``), and
+    takes ``\\`` for a folder separator. So the path goes absolute (``~`` and ``file:`` are then
+    mere folder names), each glob character is wrapped in brackets (``[[]``, ``[*]``, ``[?]``,
+    which match only the character itself), and a backslash, which no escaping survives, is
+    refused.
+    """
+    text = str(path.absolute())
+    if "\\" in text:
+        msg = (
+            f"{path}: the table engine cannot read a file whose path holds a backslash ('\\'); "
+            "rename the file (or its folder) without one"
+        )
+        raise InputError(msg)
+    escaped = "".join(f"[{c}]" if c in "[*?" else c for c in text)
+    return quote_literal(escaped)
+
+
+def is_numeric_type(duckdb_type: str) -> bool:
+    """Whether a DuckDB type name is a number type (integers, floats, decimals)."""
+    upper = duckdb_type.upper()
+    return upper in _NUMERIC_TYPES or upper.startswith("DECIMAL")
+
+
+def table_format(path: Path) -> tuple[TableFormat, bool]:
+    """The format of ``path`` from its suffix, and whether it is gzip-compressed."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    if compressed:
+        suffixes = suffixes[:-1]
+    fmt = _READ_SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt is None or (compressed and fmt == "parquet"):
+        msg = (
+            f"{path}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
+            f"use {SUPPORTED_SUFFIXES}"
+        )
+        raise InputError(msg)
+    return fmt, compressed

@@ -1,0 +1,95 @@
+"""Writing a query's result to a table file atomically (temporary file, then rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from second_opinion._typing import TableFormat
+from second_opinion.errors import InputError, UsageError
+from second_opinion.tables.formats import (
+    _FLOAT_TYPES,
+    SUPPORTED_SUFFIXES,
+    quote_ident,
+    quote_literal,
+    table_format,
+)
+
+_WRITE_SUFFIXES: dict[str, TableFormat] = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
+}  # fmt: skip
+
+
+def output_format(path: Path) -> tuple[TableFormat, bool]:
+    """The format to write ``path`` in, from its suffix, and whether to gzip it."""
+    try:
+        return table_format(path)
+    except InputError:
+        msg = (
+            f"{path}: cannot write {''.join(path.suffixes) or 'a file with no suffix'}; "
+            f"name the output with one of {SUPPORTED_SUFFIXES}"
+        )
+        raise UsageError(msg) from None
+
+
+def copy_options(fmt: TableFormat, compressed: bool) -> str:
+    """The options of DuckDB's ``COPY … TO`` for a format."""
+    gz = ", COMPRESSION gzip" if compressed else ""
+    if fmt == "jsonl":
+        return f"(FORMAT json{gz})"
+    if fmt == "parquet":
+        return "(FORMAT parquet, COMPRESSION zstd)"
+    delim = "\t" if fmt == "tsv" else ","
+    return f"(FORMAT csv, HEADER true, DELIMITER {quote_literal(delim)}{gz})"
+
+
+def finite_for_json(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """Select-list items that turn NaN and infinities into null (JSON has no NaN)."""
+    items = []
+    for name, duck_type in columns:
+        ident = quote_ident(name)
+        if duck_type.upper() in _FLOAT_TYPES:
+            items.append(f"CASE WHEN isfinite({ident}) THEN {ident} END AS {ident}")
+        else:
+            items.append(ident)
+    return items
+
+
+def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int:
+    """Write the result of ``query`` to ``output`` atomically; return the number of rows.
+
+    The rows go to a temporary file in ``output``'s folder, renamed over ``output`` only when
+    complete: on any failure nothing new is left at ``output`` (a previous file there is kept as
+    it was) and the temporary file is removed.
+    """
+    fmt, compressed = output_format(output)
+    folder = output.parent if str(output.parent) else Path()
+    if not folder.is_dir():
+        msg = f"{output}: the folder {folder} does not exist; create it first"
+        raise UsageError(msg)
+    tmp = folder / f".{output.name}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        if fmt == "jsonl":
+            described = con.execute(f"DESCRIBE {query}").fetchall()
+            finite = finite_for_json([(str(r[0]), str(r[1])) for r in described])
+            query = f"SELECT {', '.join(finite)} FROM ({query})"
+        copied = con.execute(
+            f"COPY ({query}) TO {quote_literal(str(tmp.absolute()))} "
+            f"{copy_options(fmt, compressed)}"
+        ).fetchall()
+        tmp.replace(output)
+        return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0].replace(str(tmp), str(output))
+        msg = f"{output}: cannot write ({reason})"
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"{output}: cannot write ({exc.strerror or exc})"
+        raise InputError(msg) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
