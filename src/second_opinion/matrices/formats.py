@@ -42,16 +42,6 @@ def format_family(path: Path) -> tuple[Literal["mat", "npy", "npz", "csv"], str 
     raise InputError(msg)
 
 
-def check_file(path: Path) -> None:
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "no such file"
-        msg = f"{path}: {what}"
-        raise InputError(msg)
-    if path.stat().st_size == 0:
-        msg = f"{path}: file is empty (0 bytes)"
-        raise InputError(msg)
-
-
 def _hdf5_offset(path: Path) -> int | None:
     """Where the HDF5 superblock starts (byte 0 or 512·2^k), or ``None`` if the file is not HDF5."""
     size = path.stat().st_size

@@ -10,11 +10,12 @@ import numpy.typing as npt
 from second_opinion._typing import MatrixFormat
 from second_opinion.errors import InputError
 from second_opinion.matrices.core import ScoreMatrix, Variable, choose, refusal, score_matrix
-from second_opinion.matrices.formats import check_file, container_format, format_family
+from second_opinion.matrices.formats import container_format, format_family
 from second_opinion.matrices.mat5 import list_mat5, load_mat5
 from second_opinion.matrices.mat73 import list_mat73, load_mat73
 from second_opinion.matrices.numpy_files import list_npz, load_npz, read_npy
 from second_opinion.matrices.text import read_text
+from second_opinion.tables.formats import check_file
 
 
 def read_matrix(path: str | Path, variable: str | None = None) -> ScoreMatrix:

@@ -122,3 +122,14 @@ def table_format(path: Path) -> tuple[TableFormat, bool]:
         )
         raise InputError(msg)
     return fmt, compressed
+
+
+def check_file(path: Path) -> None:
+    """Refuse a path that is not a file, or an empty one, naming it."""
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "no such file"
+        msg = f"{path}: {what}"
+        raise InputError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{path}: file is empty (0 bytes)"
+        raise InputError(msg)

@@ -25,7 +25,13 @@ from second_opinion.tables.files import (
     _open_text,
     _text_expr,
 )
-from second_opinion.tables.formats import file_argument, quote_ident, quote_literal, table_format
+from second_opinion.tables.formats import (
+    check_file,
+    file_argument,
+    quote_ident,
+    quote_literal,
+    table_format,
+)
 
 
 def _first_json_object(path: Path, compressed: bool) -> None:
@@ -173,13 +179,7 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
     """Open a table file: check it is readable and non-empty, and sniff its schema."""
     path = Path(path)
     fmt, compressed = table_format(path)
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "no such file"
-        msg = f"{path}: {what}"
-        raise InputError(msg)
-    if path.stat().st_size == 0:
-        msg = f"{path}: file is empty (0 bytes)"
-        raise InputError(msg)
+    check_file(path)
     try:
         if fmt == "jsonl":
             _first_json_object(path, compressed)
