@@ -52,6 +52,16 @@ def write_manifest(corpus: Corpus, fmt: str, folder: Path) -> Path:
     return path
 
 
+def ready_inputs(corpus: Corpus, fmt: str) -> None:
+    """Refuse to start without W2's generated files; read them once, so runs start warm."""
+    inputs = corpus.inputs(WORKLOAD, fmt)
+    missing = [p for p in inputs if not p.is_file()]
+    if missing:
+        msg = f"missing {missing[0]}; run benchmarks/generate.py --workloads W2 first"
+        raise SystemExit(msg)
+    warm_cache(inputs)
+
+
 def batch_command(manifest: Path, out_dir: Path, *extra: str) -> list[str]:
     """The CLI call running the manifest into ``out_dir``, with ``extra`` options."""
     tool = Path(sys.executable).with_name("second-opinion")
@@ -114,12 +124,7 @@ def main() -> None:
         extra += ["--temp-dir", str(args.temp_dir)]
 
     corpus = Corpus.at(args.data, args.scale)
-    inputs = corpus.inputs(WORKLOAD, args.format)
-    missing = [p for p in inputs if not p.is_file()]
-    if missing:
-        msg = f"missing {missing[0]}; run benchmarks/generate.py --workloads W2 first"
-        raise SystemExit(msg)
-    warm_cache(inputs)
+    ready_inputs(corpus, args.format)
     first, hand, recheck = [], [], []
     with tempfile.TemporaryDirectory(prefix="so-bench-batch-", dir=args.work) as tmp:
         folder = Path(tmp)

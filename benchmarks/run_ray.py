@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from _corpus import DEFAULT_DATA, FRAME, KEY, POOL, Corpus
-from _measure import wait_until_idle, warm_cache
-from run_batch import batch_command, run_tree_measured, statuses
+from _measure import wait_until_idle
+from run_batch import batch_command, ready_inputs, run_tree_measured, statuses
 
 WORKLOAD = "W2"
 
@@ -81,12 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     corpus = Corpus.at(args.data, args.scale)
-    inputs = corpus.inputs(WORKLOAD, args.format)
-    missing = [p for p in inputs if not p.is_file()]
-    if missing:
-        msg = f"missing {missing[0]}; run benchmarks/generate.py --workloads W2 first"
-        raise SystemExit(msg)
-    warm_cache(inputs)
+    ready_inputs(corpus, args.format)
     ray_options = ["--executor", "ray"]
     if args.ray_address:
         ray_options += ["--ray-address", args.ray_address]

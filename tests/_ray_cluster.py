@@ -39,7 +39,8 @@ def can_hide_folders() -> bool:
     return probe.returncode == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then closed)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -83,7 +84,7 @@ def two_node_cluster() -> Iterator[Cluster]:
     session, shared, private = root / "ray", root / "shared", root / "private"
     shared.mkdir()
     private.mkdir()
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     common = ["--num-cpus=1", "--disable-usage-stats"]
     try:
         subprocess.run(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from second_opinion.errors import UsageError
 from second_opinion.runner import BatchResult, run_batch
-from tests._ray_cluster import ENV, Cluster, can_hide_folders, two_node_cluster
+from tests._ray_cluster import ENV, Cluster, can_hide_folders, free_port, two_node_cluster
 from tests._scaffold import SCAFFOLD, Scaffold
 from tests.cli._run import run_cli
 
@@ -138,7 +137,7 @@ def test_executor_and_address_are_checked_before_anything_runs(tmp_path: Path) -
 
 def test_an_address_nothing_answers_at_is_refused_at_once(tmp_path: Path) -> None:
     scaffold = Scaffold.copy_into(tmp_path)
-    port = closed_port()
+    port = free_port()
     result = run_cli(
         "batch", scaffold.manifest, "--out-dir", scaffold.out,
         "--executor", "ray", "--ray-address", f"127.0.0.1:{port}",
@@ -161,13 +160,6 @@ def test_without_ray_installed_the_executor_names_the_extra(
         "pip install 'second-opinion[ray]' (on every node)"
     )
     assert not scaffold.out.exists()
-
-
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- a real cluster of two nodes ----------------------------------------------------------------
