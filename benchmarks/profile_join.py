@@ -5,7 +5,8 @@
 Runs the library's join in-process on a generated corpus, with the joiner's DuckDB connection
 wrapped so that each ``execute`` is timed, groups the statements into phases, and prints the
 phase totals next to the statements of the hand-written query (``_hand.py``), timed the same way.
-It uses a private class of the library (``second_opinion.join._Joiner``): a diagnostic, not an API.
+It uses a private class of the library (``second_opinion.join.run._Joiner``): a diagnostic,
+not an API.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import duckdb
 
 from _corpus import DEFAULT_DATA, FRAME, KEY, POOL, Corpus, check_formats, check_workloads
 from _hand import hand_statements
-from second_opinion.spec import build_join_spec
+from second_opinion.join.spec import build_join_spec
 
 # (phase, pattern): the first pattern that matches a statement (whitespace collapsed) names it.
 PHASES = (
@@ -64,7 +65,7 @@ def phase_of(statement: str) -> str:
 
 def profile_tool(corpus: Corpus, workload: str, fmt: str, output: Path) -> TimedConnection:
     """Run the library's join with a timed connection; return it (with its log)."""
-    module = importlib.import_module("second_opinion.join")
+    module = importlib.import_module("second_opinion.join.run")
     joiner_class = module._Joiner  # private: this script is a diagnostic
     original: Callable[..., None] = joiner_class.__init__
     timed: list[TimedConnection] = []

@@ -2,7 +2,7 @@
 
 The expected outputs in ``expected/`` are not written here: ``second-opinion smoke --update``
 would only echo the code. They were produced by the tool once and are checked independently
-against the plain-Python reference joiner in tests/test_smoke.py.
+against the plain-Python reference joiner in tests/batch/test_smoke.py.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ TINY_ROWS = 12
 
 
 def run_tiny_batch(folder: Path, output: str = "tiny.csv") -> Path:
-    """Run a one-job batch in ``folder`` with :func:`second_opinion.runner.run_batch`.
+    """Run a one-job batch in ``folder`` with :func:`second_opinion.batch.runner.run_batch`.
 
     The job joins ``features.csv`` (numeric key ``clip``, ``seq``, ``mos``, ``vmaf``, text
     ``label``) with two sidecars: ``fast_vqa`` (columns ``score``, ``aux``; default prefix, higher
@@ -165,7 +165,7 @@ def run_tiny_batch(folder: Path, output: str = "tiny.csv") -> Path:
     """
     import json  # noqa: PLC0415 - only this helper needs it
 
-    from second_opinion.runner import run_batch  # noqa: PLC0415 - keeps the module light
+    from second_opinion.batch.runner import run_batch  # noqa: PLC0415 - keeps the module light
 
     folder.mkdir(parents=True, exist_ok=True)
     n = TINY_ROWS

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from second_opinion.batch.outcomes import JobResult
+from second_opinion.batch.runner import BatchResult, run_batch
 from second_opinion.provenance import provenance_path
-from second_opinion.runner import BatchResult, JobResult, run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAFFOLD = ROOT / "testdata" / "smoke-second-opinion-batch"

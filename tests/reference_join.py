@@ -3,8 +3,9 @@
 No DuckDB and no NumPy: tables are lists of dicts holding the values *as read* (a key may be an
 ``int`` or a ``str``; a score an ``int``, a ``float`` — NaN and ±inf included — or ``None``), and
 every rule is written out directly, the slow and obvious way. Only key normalisation is shared
-with the package: :func:`second_opinion.keys.normalize_key` is itself the plain-Python definition
-(a property test in ``tests/test_keys.py`` holds DuckDB's version equal to it).
+with the package: :func:`second_opinion.join.keys.normalize_key` is itself the plain-Python
+definition
+(a property test in ``tests/join/test_keys.py`` holds DuckDB's version equal to it).
 
 :func:`reference_join` either returns a :class:`RefResult` (the joined rows and one
 :class:`RefCoverage` per sidecar) or raises :class:`ReferenceJoinError` listing *every* error the
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from second_opinion._typing import KeyNormalization, OnDuplicate, OnMissing, PoolStat
-from second_opinion.keys import normalize_key
+from second_opinion.join.keys import normalize_key
 
 Value = object
 KeyTuple = tuple[str, ...]

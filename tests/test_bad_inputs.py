@@ -169,7 +169,7 @@ MANIFESTS = [
     m("deep_nesting.json", "100,000 nested [", has=("JSON nested too deeply",)),
     m("deep_nesting.yaml", "100,000 nested [", has=("YAML nested too deeply",)),
     # Encodings.
-    # (A UTF-8 byte order mark is skipped, in JSON and YAML alike: tests/test_manifest.py.)
+    # (A UTF-8 byte order mark is skipped, in JSON and YAML alike: tests/batch/test_manifest.py.)
     m("utf16_bom.json", "the valid manifest saved as UTF-16 with a BOM",
       has=("UTF-16", "save it as UTF-8"), lacks=("codec",)),
     m("latin1.yaml", "a Latin-1 é in the description (line 3)",
@@ -249,7 +249,7 @@ TABLES = [
     t("truncated.csv.gz", "a gzip stream cut at 2000 bytes",
       has=("Compressed file ended before the end-of-stream marker was reached",)),
     # Invalid JSON lines. (A trailing comma is read, as DuckDB reads it: ADR 0009,
-    # tests/test_join.py.)
+    # tests/join/test_join.py.)
     t("unterminated_string.jsonl", "a string with no closing quote on line 2",
       has=("line 2: invalid JSON", "column 18")),
     t("line_not_object.jsonl", "a JSON array on line 2",
@@ -282,7 +282,7 @@ TABLES = [
       has=("column name 'sc\\x00ore' holds a NUL character; rename the column",)),
     t("nul_in_column_name.parquet", "a NUL character in a column name",
       has=("column name 'sc\\x00ore' holds a NUL character; rename the column",)),
-    # (Numbers beyond a float's range read as ±inf: the non-finite rule, tests/test_join.py.)
+    # (Numbers beyond a float's range read as ±inf: the non-finite rule, tests/join/test_join.py.)
     # Duplicate columns.
     t("duplicate_columns.csv", "header clip_id,score,score",
       has=("duplicate column name 'score' (columns: clip_id, score, score);",

@@ -31,13 +31,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from second_opinion.audit.corpus import load_corpus
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.manifest.models import MODEL_AT
 from second_opinion.errors import SecondOpinionError
-from second_opinion.join import join
-from second_opinion.keys import normalize_key, normalize_sql
-from second_opinion.manifest import load_manifest
-from second_opinion.manifest_file import MODEL_AT
-from second_opinion.spec import JoinSpec, SidecarSpec
-from second_opinion.tables import connect, open_table
+from second_opinion.join.keys import normalize_key, normalize_sql
+from second_opinion.join.run import join
+from second_opinion.join.spec import JoinSpec, SidecarSpec
+from second_opinion.tables.formats import connect
+from second_opinion.tables.reading import open_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_DIR = ROOT / "testdata" / "smoke-second-opinion-batch"

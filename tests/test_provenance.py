@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from second_opinion import __version__, provenance
-from second_opinion.manifest import load_manifest
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.runner import run_batch
+from second_opinion.join.spec import JoinSpec, SidecarSpec
 from second_opinion.provenance import (
     SCHEMA,
     ProvenanceUnreadable,
@@ -24,8 +26,6 @@ from second_opinion.provenance import (
     tool_series,
     write_record,
 )
-from second_opinion.runner import run_batch
-from second_opinion.spec import JoinSpec, SidecarSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAFFOLD = ROOT / "testdata" / "smoke-second-opinion-batch"

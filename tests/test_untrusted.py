@@ -3,7 +3,7 @@
 The promise (README, docs/manifest.md, docs/join.md "Nothing is ever unpickled or executed",
 docs/corpora.md "Read, never run"): no input is ever executed or unpickled, and a manifest cannot
 make the tool read outside the paths it names (nor touch the network). Outputs confined to
-``output_dir`` are tested in tests/test_manifest.py and not repeated here.
+``output_dir`` are tested in tests/batch/test_manifest.py and not repeated here.
 
 Each test plants a hostile input and checks two things: the outcome (a ``SecondOpinionError``, or
 exit status 2, whose message names the file and the problem; or the data read as plain data), and
@@ -46,16 +46,16 @@ import scipy.io  # type: ignore[import-untyped, unused-ignore]
 from onnx import TensorProto, helper
 from scipy.io.matlab import MatlabObject  # type: ignore[import-untyped, unused-ignore]
 
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.validate import validate_manifest
 from second_opinion.errors import InputError, SecondOpinionError, UsageError
-from second_opinion.ingest import ingest
 from second_opinion.ingest.errors import UnsafeDatasetError
-from second_opinion.join import join, join_to_file
-from second_opinion.manifest import load_manifest
-from second_opinion.matrices import read_matrix
+from second_opinion.ingest.ingest import ingest
+from second_opinion.join.run import join, join_to_file
+from second_opinion.join.spec import JoinSpec, build_join_spec
+from second_opinion.matrices.read import read_matrix
 from second_opinion.saliency.model import SaliencyModel
-from second_opinion.spec import JoinSpec, build_join_spec
-from second_opinion.tables import Engine, connect
-from second_opinion.validate import validate_manifest
+from second_opinion.tables.formats import Engine, connect
 from tests._matrices import Tripwire, write_mat73
 from tests._tables import read_rows, write_table
 from tests.cli._run import ENV, PYTHON_M, run_cli

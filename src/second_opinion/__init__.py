@@ -1,6 +1,6 @@
-"""second-opinion: join scorer sidecars onto video-quality corpus tables.
+"""second-opinion: join scorer sidecars onto video-quality corpus tables, run batches, audit.
 
-The public API::
+The public library, one import address per name::
 
     from second_opinion import JoinSpec, SidecarSpec, join, join_to_file
 
@@ -10,37 +10,124 @@ The public API::
         sidecars=[SidecarSpec(scorer="niqe", path="niqe.jsonl", key_map={"video": "clip_id"})],
     )
     result = join(spec)            # result.table (pyarrow.Table), result.coverage
+
+    from second_opinion import run_batch, validate_manifest, ingest, run_audit
+
+The join and the errors load with the package; the batch, ingest, audit, saliency and matrix
+functions load when first used (``run_audit`` brings scikit-learn, ``run_saliency`` onnxruntime),
+so ``import second_opinion`` and the CLI start fast.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from second_opinion._version import __version__
-from second_opinion.coverage import Coverage, UnmatchedKey
 from second_opinion.errors import (
+    BusyError,
+    ColumnNotFoundError,
     InputError,
     InternalError,
+    InterruptedRunError,
+    JobsFailedError,
+    KeyProblemError,
+    MissingExtraError,
     PolicyError,
+    SchemaError,
     SecondOpinionError,
+    UnreadableFileError,
     UsageError,
 )
-from second_opinion.join import JoinReport, JoinResult, join, join_to_file
-from second_opinion.keys import normalize_key
-from second_opinion.spec import JoinSpec, SidecarSpec
+from second_opinion.ingest.ingest import ingest  # eager: the name is also its subpackage's
+from second_opinion.join.coverage import Coverage, UnmatchedKey
+from second_opinion.join.keys import normalize_key
+from second_opinion.join.run import JoinReport, JoinResult, join, join_coverage, join_to_file
+from second_opinion.join.spec import JoinSpec, SidecarSpec
+from second_opinion.tables.formats import Engine
+
+if TYPE_CHECKING:
+    from second_opinion.audit.options import AuditOptions
+    from second_opinion.audit.output import ReportFiles, write_report
+    from second_opinion.audit.run import AuditResult, run_audit
+    from second_opinion.batch.runner import BatchResult, run_batch
+    from second_opinion.batch.validate import ValidationReport, validate_manifest
+    from second_opinion.ingest.report import IngestReport
+    from second_opinion.matrices.core import ScoreMatrix
+    from second_opinion.matrices.read import read_matrix
+    from second_opinion.saliency.run import SaliencyReport, run_saliency
+    from second_opinion.saliency.spec import SaliencySpec
+
+_LAZY = {
+    "AuditOptions": "second_opinion.audit.options",
+    "AuditResult": "second_opinion.audit.run",
+    "BatchResult": "second_opinion.batch.runner",
+    "IngestReport": "second_opinion.ingest.report",
+    "ReportFiles": "second_opinion.audit.output",
+    "SaliencyReport": "second_opinion.saliency.run",
+    "SaliencySpec": "second_opinion.saliency.spec",
+    "ScoreMatrix": "second_opinion.matrices.core",
+    "ValidationReport": "second_opinion.batch.validate",
+    "read_matrix": "second_opinion.matrices.read",
+    "run_audit": "second_opinion.audit.run",
+    "run_batch": "second_opinion.batch.runner",
+    "run_saliency": "second_opinion.saliency.run",
+    "validate_manifest": "second_opinion.batch.validate",
+    "write_report": "second_opinion.audit.output",
+}
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - whatever the named module holds
+    """Load the batch, ingest, audit, saliency and matrix names on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'second_opinion' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
+    "AuditOptions",
+    "AuditResult",
+    "BatchResult",
+    "BusyError",
+    "ColumnNotFoundError",
     "Coverage",
+    "Engine",
+    "IngestReport",
     "InputError",
     "InternalError",
+    "InterruptedRunError",
+    "JobsFailedError",
     "JoinReport",
     "JoinResult",
     "JoinSpec",
+    "KeyProblemError",
+    "MissingExtraError",
     "PolicyError",
+    "ReportFiles",
+    "SaliencyReport",
+    "SaliencySpec",
+    "SchemaError",
+    "ScoreMatrix",
     "SecondOpinionError",
     "SidecarSpec",
     "UnmatchedKey",
+    "UnreadableFileError",
     "UsageError",
+    "ValidationReport",
     "__version__",
+    "ingest",
     "join",
+    "join_coverage",
     "join_to_file",
     "normalize_key",
+    "read_matrix",
+    "run_audit",
+    "run_batch",
+    "run_saliency",
+    "validate_manifest",
+    "write_report",
 ]

@@ -6,7 +6,12 @@ Every error the tool raises on purpose derives from one base, so callers can cat
     SecondOpinionError          base; never raised directly
     ├── InputError              exit 2: unreadable or invalid input (a table, a spec, a manifest)
     │   ├── UsageError          exit 2: options that make no sense together
-    │   └── BusyError           exit 2: another batch holds the output folder's lock
+    │   ├── BusyError           exit 2: another batch holds the output folder's lock
+    │   ├── UnreadableFileError exit 2: a file is missing, unreadable, not the format it claims
+    │   ├── ColumnNotFoundError exit 2: a column the spec names is not in the table
+    │   ├── KeyProblemError     exit 2: keys that cannot identify clips: duplicate, colliding, empty
+    │   ├── SchemaError         exit 2: values of the wrong type or shape (not numbers, ragged)
+    │   └── MissingExtraError   exit 2: the feature needs an optional extra that is not installed
     ├── PolicyError             exit 1: input was valid, but a policy the user set failed
     ├── JobsFailedError         exit 1: a batch ran, and at least one of its jobs failed
     ├── InterruptedRunError     exit 130: stopped by Ctrl-C or SIGTERM; no partial output left
@@ -50,6 +55,35 @@ class UsageError(InputError):
 
 class BusyError(InputError):
     """Another batch holds the lock of the output folder."""
+
+
+class UnreadableFileError(InputError):
+    """A file is missing, cannot be read, or is not in the format its name or content claims."""
+
+
+class ColumnNotFoundError(InputError):
+    """A column named by the spec, manifest or options is not in the table."""
+
+
+class KeyProblemError(InputError):
+    """Keys that cannot identify clips: duplicate, colliding after normalisation, empty or NUL."""
+
+
+class SchemaError(InputError):
+    """Values of the wrong type or shape: a score that is not a number, a matrix of the wrong
+    size, a manifest or spec field of the wrong kind."""
+
+
+class MissingExtraError(InputError):
+    """The feature asked for needs an optional extra (``pip install 'second-opinion[X]'``)."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional dependency {module!r}, which is not installed; "
+            f"install it with: pip install 'second-opinion[{extra}]'"
+        )
+        self.extra = extra
+        self.module = module
 
 
 class PolicyError(SecondOpinionError):

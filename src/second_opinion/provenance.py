@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from second_opinion import __version__
+from second_opinion._version import __version__
 from second_opinion.hashing import sha256_file, write_text_atomic
 
 SCHEMA = "second-opinion.provenance/1"

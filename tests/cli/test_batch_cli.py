@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from second_opinion.join import _Joiner
-from second_opinion.lock import output_lock
-from second_opinion.manifest import load_manifest
+from second_opinion.batch.lock import output_lock
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.runner import run_batch
+from second_opinion.join.run import _Joiner
 from second_opinion.provenance import provenance_path, read_record
-from second_opinion.runner import run_batch
 from tests.cli._run import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,10 @@ import numpy.typing as npt
 
 from second_opinion.errors import InputError, UsageError
 from second_opinion.provenance import ProvenanceUnreadable, read_record
-from second_opinion.tables import TableFile, connect, explain_scan_error, open_table, scan_sql
+from second_opinion.tables.diagnosis import explain_scan_error
+from second_opinion.tables.files import TableFile
+from second_opinion.tables.formats import connect
+from second_opinion.tables.reading import open_table, scan_sql
 
 FloatArray = npt.NDArray[np.float64]
 MIN_ROWS = 10

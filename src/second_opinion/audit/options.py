@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.signals import SignalSpec
 from second_opinion.errors import UsageError
-from second_opinion.spec import validation_problems
+from second_opinion.join.spec import validation_problems
 
 DEFAULT_SPLITS = 100
 DEFAULT_BOOTSTRAP = 1000

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from second_opinion import __version__
+from second_opinion._version import __version__
 from second_opinion.cli.audit import audit_command
 from second_opinion.cli.batch import batch_command
 from second_opinion.cli.ingest import ingest_command

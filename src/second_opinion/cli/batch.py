@@ -18,7 +18,7 @@ from second_opinion.cli.render import console, print_json
 from second_opinion.errors import JobsFailedError
 
 if TYPE_CHECKING:
-    from second_opinion.runner import BatchResult
+    from second_opinion.batch.runner import BatchResult
 
 
 def batch_table(result: BatchResult) -> Table:
@@ -91,8 +91,8 @@ def batch_command(
     130 interrupted (nothing partial is left).
     """
     # Imported here: the runner (multiprocessing, manifests, YAML) is not needed by other commands.
+    from second_opinion.batch.runner import run_batch  # noqa: PLC0415
     from second_opinion.cli.progress import BatchDisplay  # noqa: PLC0415
-    from second_opinion.runner import run_batch  # noqa: PLC0415
 
     with BatchDisplay(live=console.is_terminal and not as_json) as display:
         result = run_batch(

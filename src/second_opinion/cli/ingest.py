@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from second_opinion.cli.render import console, err_console, print_json
-from second_opinion.ingest import PRESET_NAMES, IngestReport, ingest, parse_scale
-from second_opinion.ingest.presets import PRESETS, format_scale
+from second_opinion.ingest.ingest import ingest
+from second_opinion.ingest.presets import PRESET_NAMES, PRESETS, format_scale, parse_scale
+from second_opinion.ingest.report import IngestReport
 
 
 def ingest_command(

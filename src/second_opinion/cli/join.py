@@ -20,8 +20,8 @@ from second_opinion.cli.options import (
 )
 from second_opinion.cli.render import console, print_coverage, print_json
 from second_opinion.errors import PolicyError, UsageError
-from second_opinion.join import join_to_file
-from second_opinion.spec import build_join_spec
+from second_opinion.join.run import join_to_file
+from second_opinion.join.spec import build_join_spec
 
 _SCOPED = "Prefix with SCORER: for one sidecar; without it, applies to all."
 _LISTS = ("normalize_keys", "pool", "columns", "derived")

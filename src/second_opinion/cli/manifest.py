@@ -24,7 +24,7 @@ def validate_command(
 
     Exit status: 0 valid; 2 invalid (every problem is listed with its location).
     """
-    from second_opinion.validate import validate_manifest  # noqa: PLC0415 - only this command
+    from second_opinion.batch.validate import validate_manifest  # noqa: PLC0415 - only this command
 
     try:
         report = validate_manifest(
@@ -45,6 +45,6 @@ def validate_command(
 
 def schema_command() -> None:
     """Print the JSON Schema of batch manifests (version 1)."""
-    from second_opinion.manifest import manifest_schema  # noqa: PLC0415 - only this command
+    from second_opinion.batch.manifest.models import manifest_schema  # noqa: PLC0415 - only this command
 
     print_json(manifest_schema())

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from second_opinion.errors import UsageError
-from second_opinion.tables import Engine
+from second_opinion.tables.formats import Engine
 
 
 def parse_sidecars(values: Sequence[str]) -> dict[str, str]:

@@ -8,8 +8,8 @@ from typing import Self
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from second_opinion.batch.outcomes import BatchEvent
 from second_opinion.cli.render import console, err_console
-from second_opinion.runner import BatchEvent
 
 
 class BatchDisplay:

@@ -23,7 +23,7 @@ def smoke_command(
 
     Prints PASS, or FAIL with the first difference, per scaffold. Exit status: 0 pass; 1 fail.
     """
-    from second_opinion.smoke import run_smokes  # noqa: PLC0415 - only this command
+    from second_opinion.batch.smoke import run_smokes  # noqa: PLC0415 - only this command
 
     results = run_smokes(only or ())
     if as_json:

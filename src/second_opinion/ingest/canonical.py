@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 
 from second_opinion.ingest.source import Source, double_sql
-from second_opinion.tables import output_format, quote_ident, quote_literal
+from second_opinion.tables.formats import quote_ident, quote_literal
+from second_opinion.tables.writing import output_format
 
 CANONICAL_COLUMNS = ("clip_id", "mos", "mos_std", "n_ratings", "corpus", "mos_scale", "mos_01")
 

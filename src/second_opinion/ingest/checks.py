@@ -22,7 +22,8 @@ from second_opinion.ingest.errors import (
 from second_opinion.ingest.presets import format_scale
 from second_opinion.ingest.report import EXAMPLES, DroppedRow
 from second_opinion.ingest.source import Source, double_sql, number_sql, scalar
-from second_opinion.tables import TableFile, quote_ident
+from second_opinion.tables.files import TableFile
+from second_opinion.tables.formats import quote_ident
 
 # --- while loading a metadata table ------------------------------------------------------------
 

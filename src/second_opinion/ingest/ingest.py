@@ -21,24 +21,15 @@ from types import TracebackType
 from typing import Self
 
 from second_opinion.errors import UsageError
-from second_opinion.ingest.canonical import CANONICAL_COLUMNS, canonical_query
+from second_opinion.ingest.canonical import canonical_query
 from second_opinion.ingest.checks import check_clashes, check_ids, check_scale
 from second_opinion.ingest.dataset_source import load_dataset
 from second_opinion.ingest.options import IngestOptions, build_ingest_options
 from second_opinion.ingest.presets import PRESETS, Preset
-from second_opinion.ingest.report import DroppedRow, IngestReport
+from second_opinion.ingest.report import IngestReport
 from second_opinion.ingest.table_source import load_table
-from second_opinion.tables import connect, output_format, same_file, write_query
-
-__all__ = [  # what this module held before the split, for ``from ... import``
-    "CANONICAL_COLUMNS",
-    "DroppedRow",
-    "IngestOptions",
-    "IngestReport",
-    "build_ingest_options",
-    "ingest",
-    "ingest_with",
-]
+from second_opinion.tables.formats import connect, same_file
+from second_opinion.tables.writing import output_format, write_query
 
 
 def ingest(

@@ -19,7 +19,7 @@ import duckdb
 from second_opinion._typing import ScoreKind
 from second_opinion.ingest.presets import Scale
 from second_opinion.ingest.report import DroppedRow
-from second_opinion.tables import quote_ident
+from second_opinion.tables.formats import quote_ident
 
 
 @dataclass

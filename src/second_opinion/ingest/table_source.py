@@ -18,14 +18,10 @@ from second_opinion.ingest.errors import ColumnNotFoundError
 from second_opinion.ingest.options import IngestOptions
 from second_opinion.ingest.presets import Preset, Scale
 from second_opinion.ingest.source import Source, number_sql, scalar
-from second_opinion.tables import (
-    TableFile,
-    explain_scan_error,
-    is_numeric_type,
-    open_table,
-    scan_sql,
-    whole_column_types,
-)
+from second_opinion.tables.diagnosis import explain_scan_error
+from second_opinion.tables.files import TableFile
+from second_opinion.tables.formats import is_numeric_type
+from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
 
 
 def _table_scale(options: IngestOptions, preset: Preset) -> Scale:

@@ -60,21 +60,3 @@ Values and safety
     NaN and ±inf are kept. A truncated or corrupt file raises :class:`InputError`, never another
     exception. What each format refuses, and how, is in the format's module.
 """
-
-from __future__ import annotations
-
-from second_opinion._typing import MatrixFormat
-from second_opinion.matrices.core import ScoreMatrix, shape_text
-from second_opinion.matrices.formats import SUPPORTED_SUFFIXES
-from second_opinion.matrices.read import matrix_variables, read_matrix
-from second_opinion.matrices.sparse import MAX_DENSE_CELLS
-
-__all__ = [
-    "MAX_DENSE_CELLS",
-    "SUPPORTED_SUFFIXES",
-    "MatrixFormat",
-    "ScoreMatrix",
-    "matrix_variables",
-    "read_matrix",
-    "shape_text",
-]

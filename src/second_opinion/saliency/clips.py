@@ -20,7 +20,9 @@ import duckdb
 
 from second_opinion.errors import InputError
 from second_opinion.saliency.yuv import PIX_FMTS, PixFmt, YuvLayout
-from second_opinion.tables import TableFile, explain_scan_error, open_table, scan_sql
+from second_opinion.tables.diagnosis import explain_scan_error
+from second_opinion.tables.files import TableFile
+from second_opinion.tables.reading import open_table, scan_sql
 
 REQUIRED = ("clip_id", "path", "width", "height", "pix_fmt")
 OPTIONAL = ("n_frames",)

@@ -27,7 +27,8 @@ from second_opinion.saliency.maps import MapFile
 from second_opinion.saliency.model import SaliencyModel, threads_per_job
 from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.saliency.yuv import BadClipError, YuvClip
-from second_opinion.tables import output_format, same_file, write_query
+from second_opinion.tables.formats import same_file
+from second_opinion.tables.writing import output_format, write_query
 
 SaliencyProgress = Callable[[int, int, str], None]
 """Called after each clip, in table order: (clips done, clips in the table, clip_id)."""

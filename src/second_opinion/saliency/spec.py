@@ -13,8 +13,8 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from second_opinion.errors import UsageError
+from second_opinion.join.spec import validation_problems
 from second_opinion.saliency.yuv import BadClipError
-from second_opinion.spec import validation_problems
 
 OnBadClip = Literal["error", "skip"]
 """What a bad clip (missing or mis-sized file, wrong map shape) does: fail the job, or skip it."""

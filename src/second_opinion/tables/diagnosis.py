@@ -18,7 +18,6 @@ import duckdb
 from second_opinion._typing import TableFormat
 from second_opinion.decoding import other_encoding
 from second_opinion.errors import InputError
-from second_opinion.keys import KeyProblem, bad_key_sql, key_problem
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
     TableFile,
@@ -29,6 +28,7 @@ from second_opinion.tables.files import (
     _text_expr,
 )
 from second_opinion.tables.formats import file_argument, is_numeric_type, quote_ident, table_format
+from second_opinion.tables.keys import KeyProblem, bad_key_sql, key_problem
 
 _CHUNK = 1 << 20
 

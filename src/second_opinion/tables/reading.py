@@ -15,7 +15,6 @@ import duckdb
 
 from second_opinion._typing import TableFormat
 from second_opinion.errors import InputError
-from second_opinion.keys import WHITESPACE
 from second_opinion.tables.diagnosis import _format_label, _not_utf8_error, explain_scan_error
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
@@ -32,6 +31,7 @@ from second_opinion.tables.formats import (
     quote_literal,
     table_format,
 )
+from second_opinion.tables.keys import WHITESPACE
 
 
 def _first_json_object(path: Path, compressed: bool) -> None:

@@ -1,0 +1,1 @@
+"""Batches: a manifest of jobs, planned against their provenance, run incrementally in parallel."""

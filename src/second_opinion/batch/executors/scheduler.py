@@ -1,0 +1,118 @@
+"""The scheduler both executors share: start jobs while fewer than ``workers`` run, stop starting
+them after a failure under ``--fail-fast``, and turn each job's payload into a :class:`JobResult`,
+so the results, the hash cache and the provenance are the same whichever executor runs the jobs.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+
+from second_opinion.batch.outcomes import BatchEvent, EventHandler, JobResult
+from second_opinion.batch.planning import Plan
+from second_opinion.batch.worker import Payload, sweep_temporaries
+from second_opinion.errors import InterruptedRunError
+from second_opinion.hashing import HashCache
+from second_opinion.tables.formats import Engine
+
+
+class Scheduler(ABC):
+    """Runs plans, at most ``workers`` at a time, until each has a result."""
+
+    def __init__(self, plans: list[Plan], run_id: str, workers: int, *, keep_going: bool,
+                 on_event: EventHandler, cache: HashCache,
+                 engine: Engine | None = None) -> None:  # fmt: skip
+        self.engine = engine
+        self.pending = list(plans)
+        self.run_id = run_id
+        self.workers = max(1, workers)
+        self.keep_going = keep_going
+        self.on_event = on_event
+        self.cache = cache
+        self.running: dict[str, Plan] = {}
+        self.results: dict[str, JobResult] = {}
+        self.failed_first: str | None = None
+        self.started: dict[str, float] = {}
+
+    def run(self) -> dict[str, JobResult]:
+        """Run every plan; results by job name. Ctrl-C stops the running jobs and raises."""
+        try:
+            while self.pending or self.running:
+                self._start_more()
+                self.wait(timeout=0.1)
+        except KeyboardInterrupt:
+            self.stop_all()
+            for plan in self.running.values():
+                sweep_temporaries(plan.job.output)
+            self.running.clear()
+            msg = "interrupted: stopped the running jobs; no partial output was left"
+            raise InterruptedRunError(msg) from None
+        return self.results
+
+    @abstractmethod
+    def launch(self, plan: Plan) -> None:
+        """Start running ``plan``'s job."""
+
+    @abstractmethod
+    def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for jobs to report; call :meth:`finished` for each."""
+
+    @abstractmethod
+    def stop_all(self) -> None:
+        """Stop every running job."""
+
+    def _start_more(self) -> None:
+        while self.pending and len(self.running) < self.workers:
+            if self.failed_first and not self.keep_going:
+                for plan in self.pending:
+                    self._finish(plan, JobResult(
+                        plan.job.name, "skipped", f"--fail-fast: {self.failed_first} failed",
+                        str(plan.job.output)))  # fmt: skip
+                self.pending.clear()
+                return
+            plan = self.pending.pop(0)
+            sweep_temporaries(plan.job.output)
+            try:
+                plan.job.output.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                error = (
+                    f"{plan.job.output.parent}: cannot create the folder ({exc.strerror or exc})"
+                )
+                self._finish(plan, JobResult(plan.job.name, "failed", plan.reason,
+                                             str(plan.job.output), error=error))  # fmt: skip
+                self.failed_first = self.failed_first or plan.job.name
+                continue
+            self.launch(plan)
+            self.running[plan.job.name] = plan
+            self.started[plan.job.name] = time.monotonic()
+            self.on_event(BatchEvent("started", plan.job.name, plan.reason))
+
+    def finished(self, name: str, payload: Payload) -> None:
+        """Job ``name`` reported ``payload``: record its hashes and its result."""
+        plan = self.running.pop(name)
+        for path, size, mtime_ns, sha in payload.pop("input_hashes", []):
+            self.cache.entries[path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
+            self.cache.changed = True
+        size_mtime_sha = payload.pop("output_stat", None)
+        if size_mtime_sha is not None:
+            size, mtime_ns, sha = size_mtime_sha
+            self.cache.entries[str(plan.job.output.absolute())] = {
+                "size": size, "mtime_ns": mtime_ns, "sha256": sha}  # fmt: skip
+            self.cache.changed = True
+        result = JobResult(plan.job.name, reason=plan.reason, output=str(plan.job.output),
+                           **payload)  # fmt: skip
+        self._finish(plan, result)
+
+    def died(self, name: str, error: str) -> None:
+        """Job ``name`` ended without a payload (its process or node died): it failed."""
+        plan = self.running.pop(name)
+        sweep_temporaries(plan.job.output)
+        seconds = time.monotonic() - self.started.get(name, time.monotonic())
+        self._finish(plan, JobResult(name, "failed", plan.reason, str(plan.job.output),
+                                     seconds=seconds, error=error))  # fmt: skip
+
+    def _finish(self, plan: Plan, result: JobResult) -> None:
+        if result.status == "failed":
+            self.failed_first = self.failed_first or plan.job.name
+        self.results[plan.job.name] = result
+        self.on_event(BatchEvent("finished", plan.job.name, result.status, result))

@@ -1,0 +1,132 @@
+"""Resolved jobs: what a loaded manifest holds and the runner runs.
+
+A :class:`Job` joins sidecars onto a base table (a :class:`JoinSpec`, the base table possibly
+ingested first); a :class:`SaliencyJob` computes saliency features (a :class:`SaliencySpec`).
+Both name their inputs (role, scorer or clip, path) for fingerprints and provenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from second_opinion.audit.options import AuditOptions
+from second_opinion.batch.dependencies import job_dependencies
+from second_opinion.errors import InputError
+from second_opinion.ingest.options import IngestOptions
+from second_opinion.join.spec import JoinSpec
+from second_opinion.saliency.spec import SaliencySpec
+
+
+@dataclass(frozen=True)
+class Job:
+    """A resolved job: absolute paths and the join spec to run."""
+
+    name: str
+    index: int
+    spec: JoinSpec
+    output: Path
+    description: str | None = None
+    ingest: IngestOptions | None = None
+    """Set when the base table is ingested from metadata (``spec.features`` is that file)."""
+
+    @property
+    def inputs(self) -> list[tuple[str, str | None, Path]]:
+        """(role, scorer, path) of each input, base first; a score matrix's key table follows
+        its matrix (role ``keys``)."""
+        base = "metadata" if self.ingest is not None else "features"
+        found: list[tuple[str, str | None, Path]] = [(base, None, self.spec.features)]
+        for s in self.spec.sidecars:
+            found.append(("sidecar", s.scorer, s.path))
+            if s.align is not None:
+                found.append(("keys", s.scorer, s.align.keys_from))
+        return found
+
+    def canonical(self) -> dict[str, Any]:
+        """The job as JSON-ready data, without cosmetic fields (descriptions)."""
+        spec = self.spec.model_dump(mode="json")
+        data = {"name": self.name, "output": str(self.output), "spec": spec}
+        if self.ingest is not None:
+            data["ingest"] = self.ingest.model_dump(mode="json", exclude={"output"})
+        return data
+
+    def digest_data(self) -> dict[str, Any]:
+        """What the job's spec digest covers: the join spec, and the ingest options if any."""
+        data = self.spec.model_dump(mode="json")
+        if self.ingest is not None:
+            data["ingest"] = self.ingest.model_dump(mode="json", exclude={"output", "metadata"})
+        return data
+
+
+@dataclass(frozen=True)
+class SaliencyJob:
+    """A resolved saliency job: its spec and the files it reads (known when the manifest loads:
+    the clips table lists the YUV files, and the maps pattern names the map files)."""
+
+    name: str
+    index: int
+    spec: SaliencySpec
+    output: Path
+    description: str | None = None
+    files: tuple[tuple[str, str | None, Path], ...] = ()
+
+    @property
+    def inputs(self) -> list[tuple[str, str | None, Path]]:
+        """(role, clip id or None, path): the clips table, the model, then each clip's files."""
+        found: list[tuple[str, str | None, Path]] = [("clips", None, self.spec.clips)]
+        if self.spec.model is not None:
+            found.append(("model", None, self.spec.model))
+        return found + list(self.files)
+
+    def canonical(self) -> dict[str, Any]:
+        """The job as JSON-ready data, without cosmetic fields (descriptions)."""
+        spec = self.spec.model_dump(mode="json")
+        return {"name": self.name, "kind": "saliency", "output": str(self.output), "spec": spec}
+
+    def digest_data(self) -> dict[str, Any]:
+        """What the spec digest covers: the options, not the paths (inputs count by content)."""
+        data = self.spec.model_dump(mode="json", exclude={"clips", "model", "jobs"})
+        return {"kind": "saliency", **data}
+
+
+AnyJob = Job | SaliencyJob
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """A resolved ``audit`` section: which jobs' outputs, the report folder, the options.
+
+    ``jobs_set`` says whether the section set ``jobs`` (else the batch's ``--jobs`` applies).
+    """
+
+    tables: tuple[str, ...]
+    out: Path
+    options: AuditOptions
+    jobs_set: bool = False
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A loaded, validated manifest."""
+
+    path: Path
+    output_dir: Path
+    jobs: tuple[AnyJob, ...]
+    audit: AuditPlan | None = None
+
+    def join_jobs(self) -> tuple[Job, ...]:
+        """The join jobs, in manifest order (saliency jobs left out)."""
+        return tuple(job for job in self.jobs if isinstance(job, Job))
+
+    def dependencies(self) -> dict[str, tuple[str, ...]]:
+        """Job name → the jobs whose outputs it reads, in manifest order."""
+        return job_dependencies(self.jobs)
+
+    def job(self, name: str) -> AnyJob:
+        """The job called ``name``."""
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        msg = f"{self.path}: no job named {name!r} (jobs: {', '.join(j.name for j in self.jobs)})"
+        raise InputError(msg)

@@ -1,0 +1,78 @@
+"""How batch jobs end: results, the progress events displays follow, and the coverage summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from second_opinion.batch.planning import Plan
+from second_opinion.errors import SecondOpinionError
+from second_opinion.join.coverage import Coverage
+
+Status = Literal["done", "up-to-date", "failed", "planned", "skipped"]
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 with a Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class JobResult:
+    """How one job ended (or would end, under ``dry_run``)."""
+
+    name: str
+    status: Status
+    reason: str
+    output: str
+    rows: int | None = None
+    coverage: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What a done job left out, e.g. the clips a saliency job skipped, and why."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the documented keys."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """Progress, for displays: a job was planned, started, changed phase, or finished."""
+
+    kind: Literal["planned", "started", "phase", "finished"]
+    job: str
+    detail: str = ""
+    result: JobResult | None = None
+
+
+EventHandler = Callable[[BatchEvent], None]
+
+
+def failed_coverage(error: SecondOpinionError) -> dict[str, float]:
+    """Coverage per scorer carried by a policy failure (empty for other errors)."""
+    report = getattr(error, "report", None)
+    if not isinstance(report, tuple):
+        return {}
+    return {c.scorer: c.coverage for c in report if isinstance(c, Coverage)}
+
+
+def coverage_fractions(coverage: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Coverage per scorer from a provenance record's ``coverage`` list."""
+    return {str(c["scorer"]): float(c["coverage"]) for c in coverage}
+
+
+def from_record(plan: Plan, status: Status) -> JobResult:
+    """The result of a job that did not run, from its provenance record."""
+    record = plan.record or {}
+    return JobResult(
+        plan.job.name,
+        status,
+        plan.reason,
+        str(plan.job.output),
+        rows=record.get("output", {}).get("rows"),
+        coverage=coverage_fractions(record.get("coverage", [])),
+    )

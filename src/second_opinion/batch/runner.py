@@ -1,0 +1,380 @@
+"""Running a manifest's jobs: incrementally, in parallel, with provenance.
+
+For each selected job the runner first decides, in this process, whether it must run (see
+:func:`plan_job`: no output, provenance unreadable, output edited, input/spec/tool changed, or
+``force``); jobs that must run go to an executor (:mod:`second_opinion.batch.executors`: worker
+processes on this machine, or Ray tasks on a cluster), at most ``jobs`` at a time. A worker joins
+(writing the output atomically), hashes the output and writes ``<output>.provenance.json``. The
+run holds the output folder's lock throughout, saves the hash cache, and records a summary in
+``<output_dir>/runs/<run_id>.json``. Ctrl-C or SIGTERM stops the workers; nothing partial remains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from second_opinion.batch.dependencies import job_dependencies, levels, with_dependencies
+from second_opinion.batch.executors.run import EXECUTORS, Executor, run_plans
+from second_opinion.batch.lock import output_lock
+from second_opinion.batch.manifest.jobs import AnyJob, Manifest
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.materialize import preview
+from second_opinion.batch.outcomes import (
+    BatchEvent,
+    EventHandler,
+    JobResult,
+    coverage_fractions,
+    failed_coverage,
+    from_record,
+    utc_now,
+)
+from second_opinion.batch.planning import Plan, plan_job
+from second_opinion.errors import (
+    InputError,
+    InterruptedRunError,
+    SecondOpinionError,
+    UsageError,
+)
+from second_opinion.hashing import HashCache, write_text_atomic
+from second_opinion.provenance import canonical_json
+from second_opinion.tables.formats import Engine
+
+if TYPE_CHECKING:
+    from second_opinion.batch.audit_step import AuditOutcome
+
+
+STATE_DIR = ".second-opinion"
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class BatchResult:
+    """The outcome of a batch: one result per selected job, in manifest order."""
+
+    run_id: str
+    manifest: str
+    output_dir: str
+    started: str
+    finished: str
+    dry_run: bool
+    jobs: list[JobResult]
+    audit: AuditOutcome | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every job is done, up to date, or (dry run) planned, and no audit failed."""
+        audit_failed = self.audit is not None and self.audit.status == "failed"
+        return not audit_failed and all(
+            j.status in ("done", "up-to-date", "planned") for j in self.jobs
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "run_id": self.run_id,
+            "manifest": self.manifest,
+            "output_dir": self.output_dir,
+            "started": self.started,
+            "finished": self.finished,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "jobs": [j.to_dict() for j in self.jobs],
+            "audit": self.audit.to_dict() if self.audit is not None else None,
+        }
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+
+def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[AnyJob]:
+    """The jobs named by ``only`` and the jobs they read outputs of (all when empty), in
+    manifest order."""
+    if not only:
+        return list(manifest.jobs)
+    names = {j.name for j in manifest.jobs}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        msg = (
+            f"--only {unknown[0]!r}: no such job in {manifest.path} "
+            f"(jobs: {', '.join(sorted(names))})"
+        )
+        raise UsageError(msg)
+    needed = with_dependencies(only, manifest.dependencies())
+    return [j for j in manifest.jobs if j.name in needed]
+
+
+def _dry_run(plan: Plan, engine: Engine | None = None) -> JobResult:
+    if not plan.run:
+        return from_record(plan, "up-to-date")
+    clock = time.monotonic()
+    try:
+        made = preview(plan.job, engine)
+    except SecondOpinionError as exc:
+        return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
+                         coverage=failed_coverage(exc), seconds=time.monotonic() - clock,
+                         error=exc.message)  # fmt: skip
+    return JobResult(
+        plan.job.name,
+        "planned",
+        plan.reason,
+        str(plan.job.output),
+        rows=made.rows,
+        coverage=coverage_fractions(made.coverage),
+        seconds=time.monotonic() - clock,
+    )
+
+
+def _dry_run_jobs(
+    selected: list[AnyJob],
+    cache: HashCache,
+    *,
+    force: bool,
+    emit: EventHandler,
+    engine: Engine | None = None,
+) -> list[JobResult]:
+    """Plan each job; a job reading the output of a job that would run is planned after it."""
+    deps = job_dependencies(selected)
+    results: dict[str, JobResult] = {}
+    for job in sorted(selected, key=lambda j: _depth(j.name, deps)):
+        changing = [d for d in deps[job.name] if results[d].status in ("planned", "failed")]
+        if changing:
+            reason = f"after job {changing[0]!r}, whose output it reads"
+            result = JobResult(job.name, "planned", reason, str(job.output))
+        else:
+            result = _dry_run(plan_job(job, cache, force=force), engine)
+        results[job.name] = result
+        emit(BatchEvent("finished", job.name, result.status, result))
+    return [results[j.name] for j in selected]
+
+
+def _depth(name: str, deps: dict[str, tuple[str, ...]]) -> int:
+    """How many jobs deep ``name`` is in the dependency graph (0: reads no job's output)."""
+    return 1 + max((_depth(d, deps) for d in deps[name]), default=-1)
+
+
+def run_batch(
+    manifest: str | os.PathLike[str] | Manifest,
+    *,
+    only: Sequence[str] = (),
+    jobs: int | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    keep_going: bool = True,
+    out_dir: str | os.PathLike[str] | None = None,
+    lock_timeout: float = 0.0,
+    on_event: EventHandler | None = None,
+    engine: Engine | None = None,
+    allow_outside_output_dir: bool = False,
+    executor: Executor = "local",
+    ray_address: str | None = None,
+) -> BatchResult:
+    """Run (or, with ``dry_run``, plan) the manifest's jobs; see the module docstring.
+
+    Raises :class:`InputError` for an invalid manifest (before anything runs), :class:`BusyError`
+    when another batch holds the output folder, :class:`InterruptedRunError` on Ctrl-C/SIGTERM.
+    Failed jobs do not raise: they are in the result (``result.ok`` is false).
+
+    ``executor`` runs the jobs in local worker processes (``"local"``) or as Ray tasks
+    (``"ray"``, on the cluster at ``ray_address``; see :mod:`second_opinion.batch.executors.ray`).
+    """
+    if executor not in EXECUTORS:
+        msg = f"--executor {executor!r}: give one of {', '.join(EXECUTORS)}"
+        raise UsageError(msg)
+    if ray_address is not None and executor != "ray":
+        msg = f"--ray-address {ray_address}: give it with --executor ray"
+        raise UsageError(msg)
+    if not isinstance(manifest, Manifest):
+        manifest = load_manifest(
+            manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
+        )
+    if jobs is not None and jobs < 1:
+        msg = f"--jobs {jobs}: give at least 1"
+        raise UsageError(msg)
+    selected = select_jobs(manifest, only)
+    emit = on_event or _ignore
+    run_id, started = new_run_id(), utc_now()
+    cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
+    if dry_run:
+        planned = _dry_run_jobs(selected, HashCache(cache_path), force=force, emit=emit,
+                                engine=engine)  # fmt: skip
+        audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
+        return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
+                           utc_now(), True, planned, audit)  # fmt: skip
+    if executor == "ray":
+        from second_opinion.batch.executors.ray import preflight  # noqa: PLC0415 - optional extra
+
+        preflight(ray_address)
+    try:
+        manifest.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"{manifest.output_dir}: cannot create the output folder ({exc.strerror or exc})"
+        raise InputError(msg) from None
+    with _sigterm_as_interrupt():
+        try:
+            with output_lock(manifest.output_dir, run_id, started, lock_timeout):
+                cache = HashCache(cache_path)
+                try:
+                    with contextlib.ExitStack() as resources:
+                        run = _Run(
+                            selected, manifest.output_dir, cache, run_id, jobs, force,
+                            keep_going, emit, engine, executor, ray_address, resources,
+                        )  # fmt: skip
+                        results = _run_jobs(run)
+                    audit = _audit(manifest, results, cache, jobs, force, False, emit)
+                finally:
+                    cache.save()
+                batch = BatchResult(run_id, str(manifest.path), str(manifest.output_dir),
+                                    started, utc_now(), False, results, audit)  # fmt: skip
+                runs = manifest.output_dir / "runs"
+                runs.mkdir(exist_ok=True)
+                write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
+        except KeyboardInterrupt:  # while waiting for the lock or hashing inputs
+            msg = "interrupted before any job started; nothing was written"
+            raise InterruptedRunError(msg) from None
+    return batch
+
+
+def _audit(
+    manifest: Manifest,
+    results: list[JobResult],
+    cache: HashCache,
+    jobs: int | None,
+    force: bool,
+    dry_run: bool,
+    emit: EventHandler,
+) -> AuditOutcome | None:
+    """Run the manifest's audit section (imported only then: it loads scikit-learn)."""
+    if manifest.audit is None:
+        return None
+    from second_opinion.batch.audit_step import run_manifest_audit  # noqa: PLC0415
+
+    if not dry_run:
+        emit(BatchEvent("started", "audit"))
+    outcome = run_manifest_audit(
+        manifest, results, cache,
+        stale=lambda name: plan_job(manifest.job(name), cache).run,
+        jobs=jobs, force=force, dry_run=dry_run,
+        step=lambda message: emit(BatchEvent("phase", "audit", message)),
+    )  # fmt: skip
+    if outcome is not None:
+        emit(BatchEvent("finished", "audit", outcome.status))
+    return outcome
+
+
+def _ignore(event: BatchEvent) -> None:
+    """The event handler when the caller gives none."""
+
+
+@dataclass
+class _Run:
+    """One batch run's settings and state, shared by its waves."""
+
+    selected: list[AnyJob]
+    output_dir: Path
+    cache: HashCache
+    run_id: str
+    jobs: int | None
+    force: bool
+    keep_going: bool
+    emit: EventHandler
+    engine: Engine | None
+    executor: Executor
+    ray_address: str | None
+    resources: contextlib.ExitStack
+    capacity: int | None = None
+
+    def workers(self, count: int) -> int:
+        """How many of ``count`` jobs run at once; the first call readies the executor (a Ray
+        session and its check of every node), so a batch with nothing to run needs neither."""
+        if self.capacity is None:
+            if self.executor == "ray":
+                from second_opinion.batch.executors import ray  # noqa: PLC0415 - optional extra
+
+                self.resources.enter_context(ray.ray_session(self.ray_address))
+                ray.check_cluster(self.selected, self.output_dir, self.run_id)
+                self.capacity = ray.capacity()
+            else:
+                self.capacity = os.cpu_count() or 1
+        return self.jobs or min(self.capacity, max(1, count))
+
+
+def _run_jobs(run: _Run) -> list[JobResult]:
+    """Run the jobs wave by wave (a job after the jobs whose outputs it reads); in each wave
+    plan every job and run the ones that must run, in parallel. Results in ``selected`` order."""
+    deps = job_dependencies(run.selected)
+    by_name = {job.name: job for job in run.selected}
+    results: dict[str, JobResult] = {}
+    for wave in levels(list(by_name), deps):
+        ready = []
+        for name in wave:
+            reason = _blocked(name, deps, results, run.keep_going)
+            if reason is None:
+                ready.append(by_name[name])
+                continue
+            result = JobResult(name, "skipped", reason, str(by_name[name].output))
+            results[name] = result
+            run.emit(BatchEvent("finished", name, result.status, result))
+        results |= _run_wave(ready, run)
+    return [results[j.name] for j in run.selected]
+
+
+def _blocked(
+    name: str, deps: dict[str, tuple[str, ...]], results: dict[str, JobResult], keep_going: bool
+) -> str | None:
+    """Why job ``name`` cannot run after the waves so far, or None."""
+    for needed in deps[name]:
+        status = results[needed].status
+        if status not in ("done", "up-to-date"):
+            return f"input from job {needed!r} is not ready ({status})"
+    if not keep_going:
+        failed = [r.name for r in results.values() if r.status == "failed"]
+        if failed:
+            return f"job {failed[0]!r} failed (--fail-fast)"
+    return None
+
+
+def _run_wave(wave: list[AnyJob], run: _Run) -> dict[str, JobResult]:
+    """Plan every job of a wave, run the ones that must run; results by job name."""
+    plans = [plan_job(job, run.cache, force=run.force) for job in wave]
+    for plan in plans:
+        run.emit(BatchEvent("planned", plan.job.name, plan.reason if plan.run else "up-to-date"))
+    results = {p.job.name: from_record(p, "up-to-date") for p in plans if not p.run}
+    for name, result in results.items():
+        run.emit(BatchEvent("finished", name, result.status, result))
+    to_run = [p for p in plans if p.run]
+    if not to_run:
+        return results
+    workers = run.workers(len(to_run))
+    return results | run_plans(run.executor, to_run, run.run_id, workers,
+                               keep_going=run.keep_going, on_event=run.emit, cache=run.cache,
+                               engine=run.engine)  # fmt: skip

@@ -1,0 +1,223 @@
+"""Running one planned batch job where it is scheduled: a local worker process or a Ray task.
+
+:func:`run_job` builds the output under a hidden staging name, hashes it, stages its provenance
+record, and renames both into place; it reports how the job ended as a plain dict (the
+*payload*) that executors hand back to the scheduler. It never raises: every failure is in
+the payload, and nothing staged is left behind.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from second_opinion.batch.manifest.jobs import SaliencyJob
+from second_opinion.batch.materialize import materialize
+from second_opinion.batch.outcomes import coverage_fractions, failed_coverage, utc_now
+from second_opinion.batch.planning import Plan, file_stat
+from second_opinion.errors import InputError, SecondOpinionError
+from second_opinion.hashing import sha256_file, write_text_atomic
+from second_opinion.provenance import (
+    SCHEMA,
+    environment,
+    fingerprint,
+    provenance_path,
+    record_text,
+    tool_info,
+)
+from second_opinion.tables.formats import Engine
+
+Payload = dict[str, Any]
+"""How a job ended: ``status`` ("done" or "failed") and the other :class:`JobResult` fields,
+plus ``output_stat`` and ``input_hashes`` for the scheduler's hash cache."""
+
+EventQueue = Any
+"""The local workers' multiprocessing queue of events (untyped in the standard library)."""
+
+
+def check_unchanged(plan: Plan) -> None:
+    """Refuse to record an output built from an input that changed after it was hashed."""
+    for (role, scorer, path), before in zip(plan.job.inputs, plan.input_stats, strict=True):
+        try:
+            now = file_stat(path)
+        except OSError:
+            now = None
+        if now != before:
+            what = "was deleted" if now is None else "changed"
+            msg = (
+                f"{role}{' ' + scorer if scorer else ''} {path} {what} while the job ran; "
+                "nothing was written, run the batch again"
+            )
+            raise InputError(msg)
+
+
+def sweep_temporaries(output: Path) -> None:
+    """Remove what a killed worker may have left beside ``output``: temporary, staging files."""
+    if not output.parent.is_dir():
+        return
+    prefixes = (f".{output.name}.", f"..{output.name}.")
+    for stray in output.parent.iterdir():
+        name = stray.name
+        if name.startswith(prefixes) and (name.endswith(".tmp") or ".staging" in name):
+            with contextlib.suppress(OSError):
+                stray.unlink()
+
+
+def run_job(
+    plan: Plan,
+    run_id: str,
+    phase: Callable[[str], None],
+    engine: Engine | None = None,
+    critical: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> Payload:
+    """Run ``plan``'s job here; ``phase`` hears its phases, ``critical`` guards the renames."""
+    job = plan.job
+    started, clock = utc_now(), time.monotonic()
+    # The output is built under a staging name and renamed into place together with its
+    # provenance, inside ``critical``, so that an interruption leaves both old or both new.
+    staging = job.output.with_name(
+        f".{job.output.name}.{secrets.token_hex(6)}.staging{''.join(job.output.suffixes)}"
+    )
+    record_staging = provenance_path(staging)
+    paths = [path for _, _, path in job.inputs]
+    hasher = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
+        pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
+        made = materialize(job, staging, phase, engine)
+        try:
+            input_sha256: tuple[str, ...] = pending.result()
+        except OSError as exc:
+            check_unchanged(plan)  # names the input that went away, if that is what happened
+            msg = f"cannot read input {exc.filename}: {exc.strerror}"
+            raise InputError(msg) from None
+        fp = plan.fingerprint or fingerprint(
+            plan.spec_sha256, list(input_sha256), "".join(job.output.suffixes)
+        )
+        check_unchanged(plan)
+        phase("provenance")
+        output_sha = sha256_file(staging)
+        coverage = made.coverage
+        rows_by_scorer = {str(c["scorer"]): c["sidecar_rows"] for c in coverage}
+        owner = "clip_id" if isinstance(job, SaliencyJob) else "scorer"
+        inputs: list[dict[str, Any]] = []
+        for (role, scorer, path), digest in zip(job.inputs, input_sha256, strict=True):
+            item: dict[str, Any] = {
+                "role": role,
+                "path": str(path),
+                "size": plan.input_stats[len(inputs)][0],
+                "sha256": digest,
+            }
+            base = role in ("features", "metadata")
+            item["rows"] = made.base_rows if base else rows_by_scorer.get(scorer or "")
+            if scorer:
+                item[owner] = scorer
+            inputs.append(item)
+        record = {
+            "schema": SCHEMA,
+            "tool": tool_info(),
+            "environment": environment(),
+            "run": {
+                "run_id": run_id,
+                "started": started,
+                "finished": utc_now(),
+                "seconds": round(time.monotonic() - clock, 6),
+            },
+            "job": job.canonical(),
+            "spec_sha256": plan.spec_sha256,
+            "fingerprint": fp,
+            "inputs": inputs,
+            "output": {
+                "path": str(job.output),
+                "size": staging.stat().st_size,
+                "sha256": output_sha,
+                "rows": made.rows,
+                "columns": list(made.columns),
+            },
+            "coverage": coverage,
+            **made.extra,
+        }
+        # The record is staged too, so a full disk fails here, with the old output untouched.
+        try:
+            write_text_atomic(record_staging, record_text(record))
+        except OSError as exc:
+            msg = (
+                f"{provenance_path(job.output)}: cannot write the provenance record "
+                f"({exc.strerror or exc}); the previous output is untouched"
+            )
+            raise InputError(msg) from None
+        with critical():
+            staging.replace(job.output)
+            record_staging.replace(provenance_path(job.output))
+        stat = job.output.stat()
+        return {
+            "status": "done",
+            "rows": made.rows,
+            "coverage": coverage_fractions(coverage),
+            "seconds": time.monotonic() - clock,
+            "notes": list(made.notes),
+            "output_stat": (stat.st_size, stat.st_mtime_ns, output_sha),
+            "input_hashes": [
+                (str(path.absolute()), size, mtime, digest)
+                for path, (size, mtime), digest in zip(
+                    paths, plan.input_stats, input_sha256, strict=True
+                )
+            ],
+        }
+    except SecondOpinionError as exc:
+        return {
+            "status": "failed",
+            # Name the output as the manifest does, not its hidden staging file.
+            "error": exc.message.replace(str(staging), str(job.output)),
+            "coverage": failed_coverage(exc),
+            "seconds": time.monotonic() - clock,
+        }
+    except Exception as exc:  # noqa: BLE001 - a worker reports every failure instead of dying
+        return {
+            "status": "failed",
+            "error": f"internal error: {type(exc).__name__}: {exc}",
+            "seconds": time.monotonic() - clock,
+        }
+    finally:
+        hasher.shutdown(wait=True, cancel_futures=True)
+        staging.unlink(missing_ok=True)
+        record_staging.unlink(missing_ok=True)
+
+
+# --- the local worker process -------------------------------------------------------------------
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    sys.exit(128 + signum)  # unwinds, so join_to_file's cleanup removes its temporary file
+
+
+@contextlib.contextmanager
+def sigterm_held() -> Iterator[None]:
+    """Defer SIGTERM (delivered on exit from the block) around a short critical section."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def process_worker(
+    plan: Plan, run_id: str, events: EventQueue, engine: Engine | None = None
+) -> None:
+    """Run one job in a local worker process; put its phases and its payload on ``events``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    name = plan.job.name
+    payload = run_job(
+        plan, run_id, lambda phase: events.put(("phase", name, phase)), engine, sigterm_held
+    )
+    events.put(("result", name, payload))

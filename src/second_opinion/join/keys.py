@@ -1,0 +1,80 @@
+"""Key normalisation: how clip ids are made comparable before matching.
+
+Normalisation is applied to both sides, for matching only; the base table's key values are written
+unchanged. Steps always run in this order, whatever order they are asked for in:
+
+``strip``    remove leading and trailing whitespace
+``basename`` drop directories (everything up to the last ``/`` or ``\\``)
+``stem``     drop the extension (the last ``.suffix`` of the last path part, unless the
+             name starts with that dot: ``.hidden`` stays)
+``lower``    lower-case, character by character (Unicode's simple case mapping, as DuckDB's
+             ``lower()``: ``İ`` becomes ``i``, and a final ``Σ`` becomes ``σ``)
+
+So ``/data/konvid/3339962845.MP4`` with ``basename, stem, lower`` becomes ``3339962845``.
+:func:`normalize_key` is the plain-Python definition; :func:`normalize_sql` builds the same
+transformation as a DuckDB expression, and a property test holds the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from second_opinion._typing import KEY_NORMALIZATIONS, KeyNormalization
+from second_opinion.errors import UsageError
+from second_opinion.tables.keys import WHITESPACE, sql_string
+
+_DIRS = re.compile(r"^.*[/\\]", re.DOTALL)
+_EXTENSION = re.compile(r"([^/\\])\.[^./\\]*$", re.DOTALL)
+
+
+def canonical_steps(steps: Iterable[str]) -> tuple[KeyNormalization, ...]:
+    """The requested steps, validated, without repeats, in their fixed order."""
+    wanted = set()
+    for step in steps:
+        if step not in KEY_NORMALIZATIONS:
+            msg = f"unknown key normalisation {step!r}; choose from {', '.join(KEY_NORMALIZATIONS)}"
+            raise UsageError(msg)
+        wanted.add(step)
+    return tuple(s for s in KEY_NORMALIZATIONS if s in wanted)
+
+
+def normalize_key(key: str, steps: Iterable[KeyNormalization]) -> str:
+    """Normalise one key (the reference definition)."""
+    ordered = canonical_steps(steps)
+    if "strip" in ordered:
+        key = key.strip(WHITESPACE)
+    if "basename" in ordered:
+        key = _DIRS.sub("", key)
+    if "stem" in ordered:
+        key = _EXTENSION.sub(r"\1", key)
+    if "lower" in ordered:
+        key = "".join(ch.lower()[:1] for ch in key)
+    return key
+
+
+def normalize_sql(expr: str, steps: Iterable[KeyNormalization]) -> str:
+    """A DuckDB expression applying ``steps`` to the text expression ``expr``."""
+    ordered = canonical_steps(steps)
+    if "strip" in ordered:
+        expr = f"trim({expr}, {sql_string(WHITESPACE)})"
+    if "basename" in ordered:
+        expr = f"regexp_replace({expr}, '^.*[/\\\\]', '', 's')"
+    if "stem" in ordered:
+        expr = f"regexp_replace({expr}, '([^/\\\\])\\.[^./\\\\]*$', '\\1', 's')"
+    if "lower" in ordered:
+        expr = f"lower({expr})"
+    return expr
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions), as DuckDB's levenshtein()."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
