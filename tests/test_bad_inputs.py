@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from second_opinion.cli import main
+from second_opinion.cli.main import main
 from tests.cli._run import ENV, PYTHON_M, run_cli
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"

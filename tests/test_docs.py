@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from second_opinion.cli import app
+from second_opinion.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 

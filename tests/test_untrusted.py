@@ -402,7 +402,7 @@ def test_a_dataset_file_from_the_command_line_and_a_manifest_is_never_run(
 # Memory-capped, so that the expansion below fails fast instead of exhausting the machine.
 LIMIT_AND_RUN = (
     "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
-    "from second_opinion.cli import main; main()"
+    "from second_opinion.cli.main import main; main()"
 )
 CAPPED = (sys.executable, "-c", LIMIT_AND_RUN)
 

@@ -904,7 +904,7 @@ def _stop_after_the_rename(path):
 worker.sha256_file = _stop_after_the_rename
 
 if __name__ == "__main__":
-    from second_opinion.cli import main
+    from second_opinion.cli.main import main
 
     main(sys.argv[1:])
 """

@@ -719,7 +719,7 @@ def test_an_unexpected_error_exits_3_not_1(corpus: Corpus) -> None:
         "def boom(*args, **kwargs):\n"
         "    raise RuntimeError('boom: an unexpected failure')\n"
         "command.join_to_file = boom\n"
-        "from second_opinion.cli import main\n"
+        "from second_opinion.cli.main import main\n"
         "main(sys.argv[1:])\n"
     )
     result = run(

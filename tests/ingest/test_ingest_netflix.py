@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from second_opinion.errors import InputError
+from second_opinion.ingest.dataset_file import read_dataset
 from second_opinion.ingest.errors import (
     DatasetFormatError,
     DuplicateIdError,
@@ -18,7 +19,7 @@ from second_opinion.ingest.errors import (
     UnsafeDatasetError,
 )
 from second_opinion.ingest.ingest import ingest
-from second_opinion.ingest.netflix import clip_id_of, column_values, dataset_rows, read_dataset
+from second_opinion.ingest.netflix import clip_id_of, column_values, dataset_rows
 from tests._corpora import netflix_dataset
 from tests._tables import read_rows
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import duckdb
 
+from second_opinion.ingest.dataset_file import read_dataset
 from second_opinion.ingest.errors import MissingMosError
-from second_opinion.ingest.netflix import column_values, dataset_rows, read_dataset
+from second_opinion.ingest.netflix import column_values, dataset_rows
 from second_opinion.ingest.options import IngestOptions
 from second_opinion.ingest.report import EXAMPLES, DroppedRow
 from second_opinion.ingest.source import Source
