@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import statistics
@@ -22,9 +21,9 @@ from second_opinion import (
     join_to_file,
 )
 from second_opinion._typing import POOL_STATS, PoolStat
+from second_opinion.join import load as join_load
+from second_opinion.tables import reading
 from tests._tables import assert_rows_equal, read_rows, same_value, write_table
-
-join_module = importlib.import_module("second_opinion.join.run")
 
 BASE = [
     {"clip_id": "a", "mos": 4.0, "vmaf": 90.0},
@@ -391,13 +390,13 @@ def test_delta_needs_a_numeric_base_column(tmp_path: Path) -> None:
 
 def test_each_input_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scans: Counter[str] = Counter()
-    real = join_module.scan_sql
+    real = reading.scan_sql
 
     def counting(table: Any, **kwargs: Any) -> str:
         scans[table.path.name] += 1
         return str(real(table, **kwargs))
 
-    monkeypatch.setattr(join_module, "scan_sql", counting)
+    monkeypatch.setattr(join_load, "scan_sql", counting)
     frames = _frames(tmp_path)
     partial = _partial(tmp_path)
     _run(

@@ -4,13 +4,13 @@ scans."""
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from second_opinion.join import load as join_load
 from second_opinion.join import passes
 from second_opinion.join.run import join_to_file
 from second_opinion.join.spec import build_join_spec
@@ -98,7 +98,7 @@ def test_pooling_in_passes_gives_the_bytes_of_one_pass(
         return count
 
     monkeypatch.setattr(passes, "BYTES_PER_VALUE", 10**6)  # 40 clips' frames need 7 passes+
-    monkeypatch.setattr(sys.modules["second_opinion.join.run"], "pooling_passes", many)
+    monkeypatch.setattr(join_load, "pooling_passes", many)
     limited = join_to_file(spec, tmp_path / "many.parquet", engine=Engine(memory_limit="1GB"))
 
     assert seen
