@@ -78,8 +78,11 @@ def test_the_joiner_runs_under_the_limit_and_writes_the_same_table(tmp_path: Pat
 def test_a_batch_under_a_memory_limit_writes_the_same_outputs(tmp_path: Path) -> None:
     folder = tmp_path / "scaffold"
     shutil.copytree(SCAFFOLD, folder)
-    limited = run_batch(folder / "batch.json", out_dir=tmp_path / "limited",
-                        engine=Engine(memory_limit="256MB", temp_dir=tmp_path))  # fmt: skip
+    limited = run_batch(
+        folder / "batch.json",
+        out_dir=tmp_path / "limited",
+        engine=Engine(memory_limit="256MB", temp_dir=tmp_path),
+    )
     free = run_batch(folder / "batch.json", out_dir=tmp_path / "free")
     assert [j.status for j in limited.jobs] == ["done", "done"]
     for job in free.jobs:
@@ -102,10 +105,22 @@ def test_the_cli_refuses_bad_limits_with_exit_2_and_writes_nothing(
 ) -> None:
     out = tmp_path / "out.csv"
     result = run_cli(
-        "join", "--features", EXAMPLE / "features.csv", "--sidecar",
-        f"niqe={EXAMPLE / 'niqe.jsonl'}", "--key", "clip_id", "--key-map", "niqe:video=clip_id",
-        "--normalize-keys", "niqe:basename,stem", "-o", out, *options, cwd=tmp_path,
-    )  # fmt: skip
+        "join",
+        "--features",
+        EXAMPLE / "features.csv",
+        "--sidecar",
+        f"niqe={EXAMPLE / 'niqe.jsonl'}",
+        "--key",
+        "clip_id",
+        "--key-map",
+        "niqe:video=clip_id",
+        "--normalize-keys",
+        "niqe:basename,stem",
+        "-o",
+        out,
+        *options,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message)
     assert not out.exists()

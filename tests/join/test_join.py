@@ -453,10 +453,15 @@ HUGE = "9" * 400  # beyond a 64-bit float's range: reads as inf
     ("name", "content"),
     [
         ("s.csv", f"clip_id,s\na,5.1\nb,{HUGE}\nc,-{HUGE}\n"),
-        ("s.jsonl", ('{"clip_id": "a", "s": 5.1}\n{"clip_id": "b", "s": 1e400}\n'
-         '{"clip_id": "c", "s": -1e400}\n')),
+        (
+            "s.jsonl",
+            (
+                '{"clip_id": "a", "s": 5.1}\n{"clip_id": "b", "s": 1e400}\n'
+                '{"clip_id": "c", "s": -1e400}\n'
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_score_beyond_float64_is_non_finite_null_and_counted(
     tmp_path: Path, name: str, content: str
 ) -> None:
@@ -565,13 +570,25 @@ def test_text_that_looks_like_json_is_a_key(tmp_path: Path, frames: int) -> None
 @pytest.mark.parametrize(
     ("name", "bad", "message"),
     [
-        ("base.csv", " ", (r"base.csv line 3: the key column 'clip_id' holds only whitespace "
-         r"\(' '\), which is an empty key; every clip needs a key")),
+        (
+            "base.csv",
+            " ",
+            (
+                r"base.csv line 3: the key column 'clip_id' holds only whitespace "
+                r"\(' '\), which is an empty key; every clip needs a key"
+            ),
+        ),
         ("base.jsonl", "b\x00", r"base.jsonl line 2: the key column 'clip_id' holds a NUL"),
-        ("base.jsonl", {"id": "b"}, (r"base.jsonl line 2: the key column 'clip_id' holds a JSON "
-         r"object \(\{\"id\": \"b\"\}\), not a string or a number; write the key as a string")),
+        (
+            "base.jsonl",
+            {"id": "b"},
+            (
+                r"base.jsonl line 2: the key column 'clip_id' holds a JSON "
+                r"object \(\{\"id\": \"b\"\}\), not a string or a number; write the key as a string"
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_unusable_base_key_names_its_line(
     tmp_path: Path, name: str, bad: Any, message: str
 ) -> None:
