@@ -5,14 +5,13 @@
 Runs the library's join in-process on a generated corpus, with the joiner's DuckDB connection
 wrapped so that each ``execute`` is timed, groups the statements into phases, and prints the
 phase totals next to the statements of the hand-written query (``_hand.py``), timed the same way.
-It uses a private class of the library (``second_opinion.join.run._Joiner``): a diagnostic,
-not an API.
+It wraps the connection of the library's join session (``second_opinion.join.session.JoinSession``):
+a diagnostic, not an API.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import tempfile
 import time
@@ -24,6 +23,8 @@ import duckdb
 
 from _corpus import DEFAULT_DATA, FRAME, KEY, POOL, Corpus, check_formats, check_workloads
 from _hand import hand_statements
+from second_opinion.join.run import join_to_file
+from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import build_join_spec
 
 # (phase, pattern): the first pattern that matches a statement (whitespace collapsed) names it.
@@ -65,13 +66,11 @@ def phase_of(statement: str) -> str:
 
 def profile_tool(corpus: Corpus, workload: str, fmt: str, output: Path) -> TimedConnection:
     """Run the library's join with a timed connection; return it (with its log)."""
-    module = importlib.import_module("second_opinion.join.run")
-    joiner_class = module._Joiner  # private: this script is a diagnostic
-    original: Callable[..., None] = joiner_class.__init__
+    original: Callable[..., None] = JoinSession.__init__
     timed: list[TimedConnection] = []
 
-    def init(self: Any, spec: Any, engine: Any = None) -> None:
-        original(self, spec, engine)
+    def init(self: Any, engine: Any = None) -> None:
+        original(self, engine)
         self.con = TimedConnection(self.con)
         timed.append(self.con)
 
@@ -81,11 +80,11 @@ def profile_tool(corpus: Corpus, workload: str, fmt: str, output: Path) -> Timed
         for scorer, path in corpus.sidecars(workload, fmt).items()
     ]
     spec = build_join_spec(features=corpus.base(fmt), key=[KEY], sidecars=sidecars)
-    joiner_class.__init__ = init
+    JoinSession.__init__ = init
     try:
-        module.join_to_file(spec, output)
+        join_to_file(spec, output)
     finally:
-        joiner_class.__init__ = original
+        JoinSession.__init__ = original
     return timed[0]
 
 

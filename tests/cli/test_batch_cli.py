@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from second_opinion.batch.lock import output_lock
-from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.runner import run_batch
-from second_opinion.join.run import _Joiner
+from second_opinion.join.session import JoinSession
 from second_opinion.provenance import provenance_path, read_record
 from tests.cli._run import run_cli
 
@@ -158,14 +157,13 @@ def test_dry_run_json_plans_every_job_and_writes_nothing(scaffold: Path) -> None
 # Runs `second-opinion` with DuckDB's progress-bar threshold at 0 ms instead of 2 s: what every
 # join that takes longer than 2 s does, on data small enough for a test. The top-level code also
 # runs in the workers (the forkserver re-imports the parent's main script there).
-def test_the_joiner_turns_duckdbs_progress_bar_off(scaffold: Path) -> None:
+def test_the_joiner_turns_duckdbs_progress_bar_off() -> None:
     # DuckDB draws a progress bar on stdout for queries over 2 s, which would corrupt
     # `batch --json`; every connection the joiner opens must have it off. (Forcing the bar on
     # with progress_bar_time = 0 before that setting shows a bar for the SET itself, so the
     # setting is checked directly.)
-    job = load_manifest(scaffold / "batch.json", out_dir=scaffold / "out").join_jobs()[0]
-    with _Joiner(job.spec) as joiner:
-        rows = joiner.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()
+    with JoinSession() as session:
+        rows = session.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()
     assert rows == [(False,)]
 
 

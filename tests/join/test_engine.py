@@ -9,7 +9,8 @@ import pytest
 
 from second_opinion.batch.runner import run_batch
 from second_opinion.errors import UsageError
-from second_opinion.join.run import _Joiner, join_to_file
+from second_opinion.join.run import join_to_file
+from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import JoinSpec, SidecarSpec
 from second_opinion.tables.formats import Engine, connect
 from tests.cli._run import run_cli
@@ -65,8 +66,8 @@ def test_an_unreadable_memory_limit_is_a_usage_error() -> None:
 
 def test_the_joiner_runs_under_the_limit_and_writes_the_same_table(tmp_path: Path) -> None:
     engine = Engine(memory_limit="128MB", temp_dir=tmp_path)
-    with _Joiner(_spec(), engine) as joiner:
-        rows = joiner.con.execute("SELECT current_setting('memory_limit')").fetchall()
+    with JoinSession(engine) as session:
+        rows = session.con.execute("SELECT current_setting('memory_limit')").fetchall()
     assert _mib(str(rows[0][0])) == pytest.approx(128e6 / 2**20, rel=0.01)
     limited = join_to_file(_spec(), tmp_path / "limited.csv", engine=engine)
     free = join_to_file(_spec(), tmp_path / "free.csv")
@@ -77,8 +78,11 @@ def test_the_joiner_runs_under_the_limit_and_writes_the_same_table(tmp_path: Pat
 def test_a_batch_under_a_memory_limit_writes_the_same_outputs(tmp_path: Path) -> None:
     folder = tmp_path / "scaffold"
     shutil.copytree(SCAFFOLD, folder)
-    limited = run_batch(folder / "batch.json", out_dir=tmp_path / "limited",
-                        engine=Engine(memory_limit="256MB", temp_dir=tmp_path))  # fmt: skip
+    limited = run_batch(
+        folder / "batch.json",
+        out_dir=tmp_path / "limited",
+        engine=Engine(memory_limit="256MB", temp_dir=tmp_path),
+    )
     free = run_batch(folder / "batch.json", out_dir=tmp_path / "free")
     assert [j.status for j in limited.jobs] == ["done", "done"]
     for job in free.jobs:
@@ -101,10 +105,22 @@ def test_the_cli_refuses_bad_limits_with_exit_2_and_writes_nothing(
 ) -> None:
     out = tmp_path / "out.csv"
     result = run_cli(
-        "join", "--features", EXAMPLE / "features.csv", "--sidecar",
-        f"niqe={EXAMPLE / 'niqe.jsonl'}", "--key", "clip_id", "--key-map", "niqe:video=clip_id",
-        "--normalize-keys", "niqe:basename,stem", "-o", out, *options, cwd=tmp_path,
-    )  # fmt: skip
+        "join",
+        "--features",
+        EXAMPLE / "features.csv",
+        "--sidecar",
+        f"niqe={EXAMPLE / 'niqe.jsonl'}",
+        "--key",
+        "clip_id",
+        "--key-map",
+        "niqe:video=clip_id",
+        "--normalize-keys",
+        "niqe:basename,stem",
+        "-o",
+        out,
+        *options,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message)
     assert not out.exists()

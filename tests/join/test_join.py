@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import statistics
@@ -22,9 +21,9 @@ from second_opinion import (
     join_to_file,
 )
 from second_opinion._typing import POOL_STATS, PoolStat
+from second_opinion.join import load as join_load
+from second_opinion.tables import reading
 from tests._tables import assert_rows_equal, read_rows, same_value, write_table
-
-join_module = importlib.import_module("second_opinion.join.run")
 
 BASE = [
     {"clip_id": "a", "mos": 4.0, "vmaf": 90.0},
@@ -391,13 +390,13 @@ def test_delta_needs_a_numeric_base_column(tmp_path: Path) -> None:
 
 def test_each_input_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scans: Counter[str] = Counter()
-    real = join_module.scan_sql
+    real = reading.scan_sql
 
     def counting(table: Any, **kwargs: Any) -> str:
         scans[table.path.name] += 1
         return str(real(table, **kwargs))
 
-    monkeypatch.setattr(join_module, "scan_sql", counting)
+    monkeypatch.setattr(join_load, "scan_sql", counting)
     frames = _frames(tmp_path)
     partial = _partial(tmp_path)
     _run(
@@ -454,10 +453,15 @@ HUGE = "9" * 400  # beyond a 64-bit float's range: reads as inf
     ("name", "content"),
     [
         ("s.csv", f"clip_id,s\na,5.1\nb,{HUGE}\nc,-{HUGE}\n"),
-        ("s.jsonl", ('{"clip_id": "a", "s": 5.1}\n{"clip_id": "b", "s": 1e400}\n'
-         '{"clip_id": "c", "s": -1e400}\n')),
+        (
+            "s.jsonl",
+            (
+                '{"clip_id": "a", "s": 5.1}\n{"clip_id": "b", "s": 1e400}\n'
+                '{"clip_id": "c", "s": -1e400}\n'
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_score_beyond_float64_is_non_finite_null_and_counted(
     tmp_path: Path, name: str, content: str
 ) -> None:
@@ -566,13 +570,25 @@ def test_text_that_looks_like_json_is_a_key(tmp_path: Path, frames: int) -> None
 @pytest.mark.parametrize(
     ("name", "bad", "message"),
     [
-        ("base.csv", " ", (r"base.csv line 3: the key column 'clip_id' holds only whitespace "
-         r"\(' '\), which is an empty key; every clip needs a key")),
+        (
+            "base.csv",
+            " ",
+            (
+                r"base.csv line 3: the key column 'clip_id' holds only whitespace "
+                r"\(' '\), which is an empty key; every clip needs a key"
+            ),
+        ),
         ("base.jsonl", "b\x00", r"base.jsonl line 2: the key column 'clip_id' holds a NUL"),
-        ("base.jsonl", {"id": "b"}, (r"base.jsonl line 2: the key column 'clip_id' holds a JSON "
-         r"object \(\{\"id\": \"b\"\}\), not a string or a number; write the key as a string")),
+        (
+            "base.jsonl",
+            {"id": "b"},
+            (
+                r"base.jsonl line 2: the key column 'clip_id' holds a JSON "
+                r"object \(\{\"id\": \"b\"\}\), not a string or a number; write the key as a string"
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_unusable_base_key_names_its_line(
     tmp_path: Path, name: str, bad: Any, message: str
 ) -> None:

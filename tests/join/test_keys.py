@@ -117,13 +117,31 @@ def test_bad_key_sql_flags_null() -> None:
     ("value", "problem", "message"),
     [
         (None, "empty", "f.csv line 3: the key (clip_id, v) is empty; every row needs a key"),
-        ("  ", "blank", ("f.csv line 3: the key column 'v' holds only whitespace ('  '), which is "
-         "an empty key; every row needs a key")),
-        ("b\x00", "nul", ("f.csv line 3: the key column 'v' holds a NUL character ('b\\x00'); "
-         "remove the NUL from the key")),
-        ({"id": "é"}, "object", ('f.csv line 3: the key column \'v\' holds a JSON object '
-         '({"id": "é"}), not a string or a number; write the key as a string')),
+        (
+            "  ",
+            "blank",
+            (
+                "f.csv line 3: the key column 'v' holds only whitespace ('  '), which is "
+                "an empty key; every row needs a key"
+            ),
+        ),
+        (
+            "b\x00",
+            "nul",
+            (
+                "f.csv line 3: the key column 'v' holds a NUL character ('b\\x00'); "
+                "remove the NUL from the key"
+            ),
+        ),
+        (
+            {"id": "é"},
+            "object",
+            (
+                "f.csv line 3: the key column 'v' holds a JSON object "
+                '({"id": "é"}), not a string or a number; write the key as a string'
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_key_message(value: object, problem: KeyProblem, message: str) -> None:
     assert bad_key_message("f.csv line 3", ["clip_id", "v"], "v", value, problem, "row") == message

@@ -4,13 +4,13 @@ scans."""
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from second_opinion.join import load as join_load
 from second_opinion.join import passes
 from second_opinion.join.run import join_to_file
 from second_opinion.join.spec import build_join_spec
@@ -34,8 +34,9 @@ def test_rows_are_exact_for_parquet_and_estimated_from_the_start_of_text(
     tmp_path: Path, name: str
 ) -> None:
     rng = random.Random(0)
-    rows = [{"clip_id": f"c{i}", "frame": f, "s": rng.random()} for i in range(4000)
-            for f in range(10)]  # fmt: skip
+    rows = [
+        {"clip_id": f"c{i}", "frame": f, "s": rng.random()} for i in range(4000) for f in range(10)
+    ]
     con = duckdb.connect()
     parquet = open_table(con, write_table(tmp_path / "t.parquet", rows))
     text = open_table(con, write_table(tmp_path / name, rows))
@@ -85,9 +86,15 @@ def test_pooling_in_passes_gives_the_bytes_of_one_pass(
     spec = build_join_spec(
         features=base,
         key=["clip_id"],
-        sidecars=[{"scorer": "s", "path": frames, "frame_column": "frame",
-                   "pool": ["mean", "median", "p5", "p95", "std", "min", "max"]}],
-    )  # fmt: skip
+        sidecars=[
+            {
+                "scorer": "s",
+                "path": frames,
+                "frame_column": "frame",
+                "pool": ["mean", "median", "p5", "p95", "std", "min", "max"],
+            }
+        ],
+    )
     one = join_to_file(spec, tmp_path / "one.parquet")
     seen: list[int] = []
     real = passes.pooling_passes
@@ -98,7 +105,7 @@ def test_pooling_in_passes_gives_the_bytes_of_one_pass(
         return count
 
     monkeypatch.setattr(passes, "BYTES_PER_VALUE", 10**6)  # 40 clips' frames need 7 passes+
-    monkeypatch.setattr(sys.modules["second_opinion.join.run"], "pooling_passes", many)
+    monkeypatch.setattr(join_load, "pooling_passes", many)
     limited = join_to_file(spec, tmp_path / "many.parquet", engine=Engine(memory_limit="1GB"))
 
     assert seen

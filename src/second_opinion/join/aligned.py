@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from second_opinion.errors import InputError, UsageError
+from second_opinion.errors import InputError, KeyProblemError, UsageError
 from second_opinion.join.spec import SidecarSpec, format_column_pattern, parse_column_pattern
 from second_opinion.matrices.read import read_matrix
 from second_opinion.tables.diagnosis import explain_scan_error, locate_bad_key
@@ -81,14 +81,21 @@ def read_keys(con: duckdb.DuckDBPyConnection, spec: SidecarSpec) -> list[str]:
                 f"{table.path} {table.location(index)}: the key column {align.column!r} is "
                 f"empty; every row of a score matrix needs a key (sidecar {spec.scorer!r})"
             )
-            raise InputError(msg)
+            raise KeyProblemError(msg)
         if problem is not None or (table.format == "jsonl" and may_be_json(key)):
             # A NUL, or text that may have been a JSON object: the file names the first one.
             found = locate_bad_key(table, [align.column])
             if found is not None:
                 place, column, value, kind = found
-                where = f"{table.path} {place}"
-                raise InputError(bad_key_message(where, [column], column, value, kind, "row"))
+                msg = bad_key_message(
+                    where=f"{table.path} {place}",
+                    key=[column],
+                    column=column,
+                    value=value,
+                    problem=kind,
+                    every="row",
+                )
+                raise KeyProblemError(msg)
     return [str(key) for key in keys]
 
 

@@ -1,9 +1,30 @@
-"""The coverage report: what matched, what did not, and why (data, not rendering)."""
+"""Coverage: what matched, what did not, and why (data, not rendering), and its computation.
+
+:func:`measure_coverage` counts each loaded sidecar against the base in two passes (one over the
+base, one over the sidecar), and names, beside every unmatched key shown, the closest key of the
+other side (:func:`closest`); :func:`check_policies` then applies ``on_missing`` and
+``min_coverage``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import duckdb
+
+from second_opinion._typing import KEY_NORMALIZATIONS
+from second_opinion.errors import PolicyError
+from second_opinion.join.key_checks import check_base_normalized
+from second_opinion.join.keys import edit_distance, key_text, normalize_key
+from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
+from second_opinion.join.session import first_row
+from second_opinion.join.sql import display, match, value_columns
+
+NEIGHBOURS = 6
+"""Keys on each side, in sorted order, considered as a closest key."""
 
 
 @dataclass(frozen=True)
@@ -58,3 +79,156 @@ def coverage_failures(reports: tuple[Coverage, ...], minimums: dict[str, float])
         for r in reports
         if r.coverage < minimums.get(r.scorer, 0.0)
     ]
+
+
+def check_policies(plan: JoinPlan, coverage: tuple[Coverage, ...]) -> None:
+    """Raise :class:`PolicyError` naming every sidecar whose policy failed."""
+    problems = []
+    for report, sidecar in zip(coverage, plan.sidecars, strict=True):
+        if sidecar.spec.on_missing == "error" and report.missing:
+            shown = ", ".join(repr("|".join(u.key)) for u in report.unmatched_base)
+            problems.append(
+                f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
+                f"(on_missing=error), e.g. {shown}"
+            )
+    minimums = {s.spec.scorer: s.spec.min_coverage for s in plan.sidecars}
+    problems.extend(coverage_failures(coverage, minimums))
+    if problems:
+        raise PolicyError("join policy failed:\n  " + "\n  ".join(problems), coverage)
+
+
+def measure_coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan) -> tuple[Coverage, ...]:
+    """The coverage of every loaded sidecar of ``plan``, in order."""
+    reports = [_coverage(con, plan, sidecar) for sidecar in plan.sidecars]
+    return _with_base_closest(con, plan, reports)
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) -> Coverage:
+    """The coverage of one sidecar; unmatched sidecar keys get their closest partner later,
+    in one lookup for all sidecars (see :func:`_with_base_closest`)."""
+    base = plan.base
+    check_base_normalized(con, base, sidecar)
+    s, n = sidecar.name, len(base.key)
+    condition = match(base, sidecar)
+    keys = ", ".join(f"b.{c}" for c in base.key_columns())
+    oks = ", ".join(f"s.ok{i}" for i in range(n))
+    # One pass over the base (left join): rows, matched rows, the first unmatched keys in
+    # base order, nulls per output column.
+    nulls = "".join(
+        f", count(*) FILTER (WHERE s.{COUNT} IS NOT NULL AND {v} IS NULL)"
+        for v in value_columns(sidecar, "s")
+    )
+    base_pass = first_row(
+        con,
+        f"SELECT count(*), count(s.{COUNT}), (list([{keys}] ORDER BY b.rowid) "
+        f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}]{nulls} "
+        f"FROM so_base b LEFT JOIN {s} s ON {condition}",
+    ) or (0, 0, None)
+    base_rows, matched = int(base_pass[0]), int(base_pass[1])
+    missing_examples = [key_text(k) for k in base_pass[2] or []]
+    # One pass over the sidecar: keys, rows, duplicate keys, extra keys (and the first of
+    # them), non-finite values.
+    order = "s.ok0" if sidecar.spec.per_frame else f"s.{ROW}"
+    bad = "".join(f", coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
+    side_pass = first_row(
+        con,
+        f"SELECT count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1), "
+        f"count(*) FILTER (WHERE extra), "
+        f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}]{bad} "
+        f"FROM (SELECT s.*, NOT EXISTS (SELECT 1 FROM so_base b WHERE {condition}) AS extra "
+        f"FROM {s} s) s",
+    ) or (0, 0, 0, 0, None)
+    extra_examples = [key_text(k) for k in side_pass[4] or []]
+    side_closest = closest(con, keys=missing_examples, source=f"{s} s", text=display(oks))
+    return Coverage(
+        scorer=sidecar.spec.scorer,
+        path=str(sidecar.spec.path),
+        base_rows=base_rows,
+        sidecar_rows=int(side_pass[1]),
+        sidecar_keys=int(side_pass[0]),
+        matched=matched,
+        missing=base_rows - matched,
+        extra=int(side_pass[3]),
+        duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
+        nulls={o.name: int(v) for o, v in zip(sidecar.outputs, base_pass[3:], strict=True)},
+        non_finite={c: int(side_pass[5 + i]) for i, c in enumerate(sidecar.columns)},
+        coverage=matched / base_rows,
+        unmatched_base=tuple(map(UnmatchedKey, missing_examples, side_closest)),
+        unmatched_sidecar=tuple(UnmatchedKey(k, None) for k in extra_examples),
+        per_frame=sidecar.spec.per_frame,
+        higher_is_better=sidecar.spec.higher_is_better,
+    )
+
+
+def _with_base_closest(
+    con: duckdb.DuckDBPyConnection, plan: JoinPlan, reports: Sequence[Coverage]
+) -> tuple[Coverage, ...]:
+    """Fill in the closest base key of every sidecar's unmatched keys, in one lookup."""
+    wanted = [u.key for r in reports for u in r.unmatched_sidecar]
+    keys = ", ".join(f"b.{c}" for c in plan.base.key_columns())
+    found = iter(closest(con, keys=wanted, source="so_base b", text=display(keys)))
+    return tuple(
+        dataclasses.replace(
+            r,
+            unmatched_sidecar=tuple(UnmatchedKey(u.key, next(found)) for u in r.unmatched_sidecar),
+        )
+        for r in reports
+    )
+
+
+def closest(
+    con: duckdb.DuckDBPyConnection, *, keys: Sequence[tuple[str, ...]], source: str, text: str
+) -> list[tuple[str, ...] | None]:
+    """For each key, a key of the other side (``text`` over ``source``) to show beside it as its
+    likely partner.
+
+    First choice: the shortest other key that contains this key once it is normalised with
+    every step, compared in lower case (``3339962845`` finds ``/data/3339962845.mp4``, which
+    tells the user which normalisation would match them). Otherwise: among the
+    ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest by edit distance
+    after normalisation, then by raw edit distance, then alphabetically (so a typo in a later
+    character is found). One scan of the other side's keys, never an all-pairs distance.
+    """
+    if not keys:
+        return []
+    texts = ["|".join(k) for k in keys]
+    loose = [normalize_key(t, KEY_NORMALIZATIONS) for t in texts]
+    aggregates, params = [], []
+    for wanted, target in zip(texts, loose, strict=True):
+        aggregates.append(
+            "arg_min(d, (length(d), d)) FILTER (WHERE contains(ld, ?)), "
+            f"min(d, {NEIGHBOURS}) FILTER (WHERE d >= ?), "
+            f"max(d, {NEIGHBOURS}) FILTER (WHERE d < ?)"
+        )
+        params.extend([target or None, wanted, wanted])
+    row = (
+        first_row(
+            con,
+            f"SELECT {', '.join(aggregates)} "
+            f"FROM (SELECT {text} AS d, lower({text}) AS ld FROM {source})",
+            params,
+        )
+        or ()
+    )
+    found: list[tuple[str, ...] | None] = []
+    for i, (wanted, target) in enumerate(zip(texts, loose, strict=True)):
+        containing, above, below = row[3 * i : 3 * i + 3] if row else (None, None, None)
+        neighbours = [str(d) for d in (above or []) + (below or [])]
+        if containing is not None:
+            found.append(tuple(str(containing).split("|")))
+        elif neighbours:
+            found.append(tuple(_nearest(neighbours, wanted=wanted, target=target).split("|")))
+        else:
+            found.append(None)
+    return found
+
+
+def _nearest(candidates: Sequence[str], *, wanted: str, target: str) -> str:
+    """The candidate nearest ``target`` (``wanted`` normalised) after normalisation, then
+    nearest ``wanted`` as written, then the first alphabetically."""
+
+    def distance(candidate: str) -> tuple[int, int, str]:
+        loose = normalize_key(candidate, KEY_NORMALIZATIONS)
+        return edit_distance(loose, target), edit_distance(candidate, wanted), candidate
+
+    return min(candidates, key=distance)

@@ -18,7 +18,7 @@ transformation as a DuckDB expression, and a property test holds the two equal.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from second_opinion._typing import KEY_NORMALIZATIONS, KeyNormalization
 from second_opinion.errors import UsageError
@@ -78,3 +78,8 @@ def edit_distance(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
     return previous[-1]
+
+
+def key_text(values: Sequence[object]) -> tuple[str, ...]:
+    """A key as DuckDB returned it (one value per key column), as text; a null is ``''``."""
+    return tuple("" if v is None else str(v) for v in values)

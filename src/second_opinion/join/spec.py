@@ -319,10 +319,10 @@ def join_spec_problems(
     seen: set[str] = set()
     for index, sidecar in enumerate(sidecars):
         if sidecar.scorer in seen:
-            problems.append((
-                ("sidecars", index, "scorer"),
-                f"scorer {sidecar.scorer!r} appears twice; give each sidecar its own scorer name",
-            ))  # fmt: skip
+            message = (
+                f"scorer {sidecar.scorer!r} appears twice; give each sidecar its own scorer name"
+            )
+            problems.append((("sidecars", index, "scorer"), message))
         seen.add(sidecar.scorer)
         for side, base in sidecar.key_map.items():
             if base not in key:
@@ -338,10 +338,8 @@ def join_spec_problems(
             )
             problems.append((("sidecars", index, "align"), message))
         if len(set(sidecar.key_map.values())) != len(sidecar.key_map):
-            problems.append((
-                ("sidecars", index, "key_map"),
-                f"sidecar {sidecar.scorer!r}: key_map maps two columns to one base key",
-            ))  # fmt: skip
+            message = f"sidecar {sidecar.scorer!r}: key_map maps two columns to one base key"
+            problems.append((("sidecars", index, "key_map"), message))
     return problems
 
 

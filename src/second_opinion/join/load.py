@@ -1,0 +1,312 @@
+"""Loading a join's inputs into DuckDB, each file read once.
+
+The base is loaded into the temporary table ``so_base`` (its ``rowid`` is the file order); a
+per-clip sidecar is loaded and reduced to one row per key; a per-frame sidecar is streamed
+straight into its per-key pooled aggregate (in passes over key hashes under a memory limit, see
+:mod:`second_opinion.join.passes`). The key checks of :mod:`second_opinion.join.key_checks` run
+on the loaded tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import cast
+
+import duckdb
+
+from second_opinion._typing import PoolStat
+from second_opinion.errors import InputError, KeyProblemError, SchemaError
+from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
+from second_opinion.join.keys import key_text, normalize_sql
+from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
+from second_opinion.join.plan import COUNT, EXAMPLES, ROW, Base, Sidecar
+from second_opinion.join.pooling import pool_sql
+from second_opinion.join.session import first_row, scalar
+from second_opinion.join.spec import JoinSpec
+from second_opinion.tables.diagnosis import explain_scan_error
+from second_opinion.tables.files import TableFile
+from second_opinion.tables.formats import is_numeric_type, quote_ident
+from second_opinion.tables.keys import bad_key_sql
+from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
+
+HIDDEN = "__so_hidden_key"
+"""Column of a pooled per-frame sidecar: whether a key as read holds a NUL or starts like JSON."""
+
+
+def load_base(con: duckdb.DuckDBPyConnection, spec: JoinSpec) -> Base:
+    """Open and load the base table as ``so_base``; refuse it without rows or usable keys."""
+    table = open_table(con, spec.features)
+    table.require(spec.key, "key column", "fix the key (option key)")
+    table.require_flat_keys(spec.key)
+    base = _load_base(con, Base(table=table, key=spec.key))
+    if scalar(con, "SELECT count(*) FROM so_base") == 0:
+        msg = f"{table.path}: the table has no rows"
+        raise InputError(msg)
+    check_base_keys(con, base)
+    return base
+
+
+def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
+    """Load the base as ``so_base``: key columns text, the others typed over every value.
+
+    DuckDB sniffs types from the first rows; a value past them would be truncated (2.5 read
+    into an integer column as 2). So the columns a sniff can get wrong are read as text and
+    typed over all their values (:func:`whole_column_types`): in CSV/TSV every column; in
+    JSONL the integer ones (numbers there are typed by JSON itself, and a column sniffed as
+    float is read as DOUBLE, which holds any later integer exactly). Parquet stores types.
+    Returns the base with the types as loaded.
+    """
+    table, key = base.table, base.key
+    aliases = {c: base.column(c) for c in table.columns}
+    others = [c for c in table.columns if c not in key]
+    if table.format == "parquet":
+        query = scan_sql(table, text=key, numbers=(), others=others, aliases=aliases)
+        _create(con, table=table, name="so_base", query=query, numbers=())
+        return base
+    if table.format == "jsonl":
+        floats = [c for c in others if table.type_of(c).upper() in ("DOUBLE", "FLOAT")]
+        doubtful = [c for c in others if is_numeric_type(table.type_of(c)) and c not in floats]
+    else:
+        floats, doubtful = [], others
+    kept = [c for c in others if c not in floats and c not in doubtful]
+    query = scan_sql(table, text=[*key, *doubtful], numbers=floats, others=kept, aliases=aliases)
+    final = dict.fromkeys(key, "VARCHAR") | dict.fromkeys(floats, "DOUBLE")
+    if doubtful:
+        _create(con, table=table, name="so_base_text", query=query, numbers=floats)
+        types = whole_column_types(
+            con, "so_base_text", [(aliases[c], table.type_of(c)) for c in doubtful]
+        )
+        typed = dict(zip(doubtful, types, strict=True))
+        select = [
+            aliases[c] if c not in typed else f"CAST({aliases[c]} AS {typed[c]}) AS {aliases[c]}"
+            for c in table.columns
+        ]
+        con.execute(
+            f"CREATE TEMP TABLE so_base AS SELECT {', '.join(select)} FROM so_base_text "
+            "ORDER BY rowid"
+        )
+        con.execute("DROP TABLE so_base_text")
+        final |= typed
+    else:  # nothing to retype: load straight into place
+        _create(con, table=table, name="so_base", query=query, numbers=floats)
+    loaded = tuple(final.get(c, table.type_of(c)) for c in table.columns)
+    return dataclasses.replace(base, table=dataclasses.replace(table, types=loaded))
+
+
+def _create(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    table: TableFile,
+    name: str,
+    query: str,
+    numbers: Sequence[str],
+) -> None:
+    """Create the temporary table ``name`` from ``query``, a scan of ``table``."""
+    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+    except duckdb.Error as exc:
+        raise explain_scan_error(table, exc, numbers=numbers) from None
+
+
+def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> None:
+    """Load ``sidecar`` as its temporary table, one row per normalised key.
+
+    ``limited``: the connection has a memory limit, so quantile pooling may run in passes.
+    """
+    if sidecar.spec.per_frame:
+        _load_per_frame(con, sidecar, limited=limited)
+    else:
+        _load_per_clip(con, sidecar)
+
+
+def _scan(sidecar: Sidecar) -> str:
+    aliases = {k: f"k{i}" for i, k in enumerate(sidecar.keys)}
+    aliases |= {c: f"c{i}" for i, c in enumerate(sidecar.columns)}
+    return scan_sql(sidecar.table, text=sidecar.keys, numbers=sidecar.columns, aliases=aliases)
+
+
+def _normalized(sidecar: Sidecar) -> str:
+    """Select-list items: the sidecar's key columns ``k<i>``, normalised, as ``nk<i>``."""
+    steps = sidecar.spec.normalize_keys
+    return ", ".join(f"{normalize_sql(f'k{i}', steps)} AS nk{i}" for i in range(len(sidecar.keys)))
+
+
+def _key_lists(sidecar: Sidecar) -> tuple[str, str]:
+    n = len(sidecar.keys)
+    return ", ".join(f"k{i}" for i in range(n)), ", ".join(f"nk{i}" for i in range(n))
+
+
+def _finite(sidecar: Sidecar) -> str:
+    """Select-list items: each score ``c{i}`` kept as read, and as ``v{i}``, finite or null.
+
+    Non-finite values are counted as ``count(c{i}) - count(v{i})``.
+    """
+    return ", ".join(
+        f"c{i}, CASE WHEN isfinite(c{i}) THEN c{i} END AS v{i}" for i in range(len(sidecar.columns))
+    )
+
+
+def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
+    spec, n = sidecar.spec, len(sidecar.keys)
+    raw = f"{sidecar.name}_raw"
+    _create(con, table=sidecar.table, name=raw, query=_scan(sidecar), numbers=sidecar.columns)
+    check_keys(
+        con,
+        table=sidecar.table,
+        relation=raw,
+        columns=[f"k{i}" for i in range(n)],
+        names=sidecar.keys,
+        source=sidecar.key_source,
+        every="row",
+    )
+    ks, nks = _key_lists(sidecar)
+    norm = _normalized(sidecar)
+    source = f"SELECT rowid, {ks}, {norm}, {_finite(sidecar)} FROM {raw}"
+    duplicated = scalar(
+        con,
+        f"SELECT count(*) FROM (SELECT 1 FROM ({source}) GROUP BY {nks} HAVING count(*) > 1)",
+    )
+    if duplicated and spec.on_duplicate == "error":
+        _refuse_duplicates(con, sidecar=sidecar, raw=raw, norm=norm, total=duplicated)
+    if not duplicated:  # one row per key already: no (ordered) aggregation needed
+        columns = [f"{nks}, {', '.join(f'k{i} AS ok{i}' for i in range(n))}"]
+        columns.append(f"1 AS {COUNT}, rowid AS {ROW}")
+        columns.extend(
+            f"v{i} AS p{i}, (c{i} IS NOT NULL AND v{i} IS NULL)::INTEGER AS bad{i}"
+            for i in range(len(sidecar.columns))
+        )
+        con.execute(
+            f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
+        )
+        con.execute(f"DROP TABLE {raw}")
+        return
+    aggs = []
+    for i in range(len(sidecar.columns)):
+        if spec.on_duplicate == "last":
+            aggs.append(f"last(v{i} ORDER BY rowid) AS p{i}")
+        elif spec.on_duplicate == "mean":
+            aggs.append(f"avg(v{i}) AS p{i}")
+        else:
+            aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
+        aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
+    originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
+    con.execute(
+        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
+        f"count(*) AS {COUNT}, min(rowid) AS {ROW}, {', '.join(aggs)} "
+        f"FROM ({source}) GROUP BY {nks}"
+    )
+    con.execute(f"DROP TABLE {raw}")
+
+
+def _refuse_duplicates(
+    con: duckdb.DuckDBPyConnection, *, sidecar: Sidecar, raw: str, norm: str, total: int
+) -> None:
+    """Refuse a sidecar's duplicate keys (``on_duplicate='error'``), the first few shown."""
+    ks, nks = _key_lists(sidecar)
+    n = len(sidecar.keys)
+    originals = ", ".join(f"first(k{i} ORDER BY rowid)" for i in range(n))
+    grouped = (
+        f"SELECT {originals}, count(*) AS n, min(rowid) AS first_row "
+        f"FROM (SELECT rowid, {ks}, {norm} FROM {raw}) "
+        f"GROUP BY {nks} HAVING n > 1"
+    )
+    dupes = con.execute(f"{grouped} ORDER BY first_row LIMIT {EXAMPLES}").fetchall()
+    if dupes:
+        shown = ", ".join(f"{'|'.join(key_text(d[:n]))!r} x{d[n]}" for d in dupes)
+        msg = (
+            f"{sidecar.key_source}: {total} duplicate key(s) ({shown}); "
+            f"set on_duplicate of {sidecar.spec.scorer!r} to first, last or mean, "
+            "or fix the sidecar"
+        )
+        raise KeyProblemError(msg)
+
+
+def _pooling(sidecar: Sidecar) -> list[str]:
+    """The per-key aggregates of a per-frame sidecar: pooled outputs, then checks' counts."""
+    spec, n = sidecar.spec, len(sidecar.keys)
+    aggs = []
+    for output in sidecar.outputs:
+        stat = cast(PoolStat, output.stat)
+        aggs.append(f"{pool_sql(stat, f'v{output.index}')} AS {quote_ident(output.name)}")
+    if {"basename", "stem"} & set(spec.normalize_keys):
+        # These steps can cut a NUL or a leading { out of a key: test the keys as read.
+        jsonl = sidecar.table.format == "jsonl"
+        hidden = " OR ".join(
+            f"contains(k{i}, chr(0))"
+            + (f" OR starts_with(k{i}, '{{') OR starts_with(k{i}, '[')" if jsonl else "")
+            for i in range(n)
+        )
+        aggs.append(f"bool_or({hidden}) AS {HIDDEN}")
+    else:
+        aggs.append(f"false AS {HIDDEN}")
+    for i in range(len(sidecar.columns)):
+        aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
+        if "harmonic_mean" in spec.pool:
+            aggs.append(f"count(*) FILTER (WHERE v{i} <= 0) AS nonpos{i}")
+            aggs.append(f"arg_min(k0, v{i}) FILTER (WHERE v{i} <= 0) AS nonpos_key{i}")
+            aggs.append(f"min(v{i}) AS min{i}")
+    return aggs
+
+
+def _load_per_frame(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> None:
+    spec, n = sidecar.spec, len(sidecar.keys)
+    ks, nks = _key_lists(sidecar)
+    aggs = _pooling(sidecar)
+    if spec.normalize_keys:
+        originals = ", ".join(f"min(k{i}) AS ok{i}" for i in range(n))
+    else:  # the group key is the original key: no need to aggregate it again
+        originals = ", ".join(f"nk{i} AS ok{i}" for i in range(n))
+    source = f"SELECT {ks}, {_normalized(sidecar)}, {_finite(sidecar)} FROM ({_scan(sidecar)})"
+    quantiles = sum(o.stat in HOLISTIC_STATS for o in sidecar.outputs)
+    passes = pooling_passes(con, sidecar.table, quantiles, limited=limited)
+    for part in range(passes):
+        where = f"WHERE hash({nks}) % {passes} = {part} " if passes > 1 else ""
+        query = (
+            f"SELECT {nks}, {originals}, count(*) AS {COUNT}, NULL::BIGINT AS {ROW}, "
+            f"{', '.join(aggs)} FROM ({source}) {where}GROUP BY {nks}"
+        )
+        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TEMP TABLE {sidecar.name} AS "
+        try:
+            con.execute(into + query)
+        except duckdb.Error as exc:
+            raise explain_scan_error(sidecar.table, exc, numbers=sidecar.columns) from None
+    # A key that is null, blank or holds a NUL stays so after normalising (unless basename
+    # or stem cut the NUL out: HIDDEN tests those rows as read); the file then names it.
+    jsonl = sidecar.table.format == "jsonl"
+    test = " OR ".join(bad_key_sql(f"nk{i}", json_values=jsonl) for i in range(n))
+    null_test = " OR ".join(f"nk{i} IS NULL" for i in range(n))
+    suspect = first_row(
+        con,
+        f"SELECT count(*), sum({COUNT}) FILTER (WHERE {null_test}) FROM {sidecar.name} "
+        f"WHERE {test} OR {HIDDEN}",
+    )
+    if suspect and suspect[0]:
+        refuse_bad_key_in_file(
+            table=sidecar.table, names=sidecar.keys, source=sidecar.key_source, every="row"
+        )
+        if suspect[1]:
+            msg = (
+                f"{sidecar.key_source}: {suspect[1]} row(s) have an empty key "
+                f"({', '.join(sidecar.keys)}); every row needs a key"
+            )
+            raise KeyProblemError(msg)
+    if "harmonic_mean" in spec.pool:
+        _check_positive(con, sidecar)
+
+
+def _check_positive(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
+    """Refuse values <= 0 in a column pooled with ``harmonic_mean``."""
+    for i, column in enumerate(sidecar.columns):
+        row = first_row(
+            con,
+            f"SELECT sum(nonpos{i}), min(min{i}), arg_min(nonpos_key{i}, min{i}) "
+            f"FROM {sidecar.name} WHERE nonpos{i} > 0",
+        )
+        if row and row[0]:
+            msg = (
+                f"{sidecar.score_source}: harmonic_mean needs values > 0, but column "
+                f"{column!r} has {int(row[0])} value(s) <= 0 (smallest {row[1]!r}, key "
+                f"{row[2]!r}); pool it with another statistic"
+            )
+            raise SchemaError(msg)

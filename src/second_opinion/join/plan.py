@@ -1,0 +1,236 @@
+"""Planning a join: what each sidecar contributes and under which names, from schemas only.
+
+A plan reads no data: it opens each sidecar (its schema from a sample), checks the key, frame and
+score columns the spec names, and fixes every output column's name, refusing a name that two
+inputs would both write. :func:`plan_sidecar` serves the join itself and
+:func:`second_opinion.join.run.check_spec`, which reports every sidecar's problems at once.
+
+Inside the join, every column has an internal name, so no user name can clash with ours: base
+columns are ``b<i>`` (:meth:`Base.column`); a loaded sidecar table (``so_sidecar_<i>``) holds its
+normalised keys ``nk<i>``, its keys as read ``ok<i>``, the rows behind each key (:data:`COUNT`),
+the first of them (:data:`ROW`), its scores and the count of non-finite ones per score column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from second_opinion._typing import PoolStat
+from second_opinion.errors import SchemaError, UsageError
+from second_opinion.join.aligned import write_aligned
+from second_opinion.join.session import JoinSession
+from second_opinion.join.spec import SidecarSpec
+from second_opinion.tables.diagnosis import why_not_numbers
+from second_opinion.tables.files import TableFile
+from second_opinion.tables.formats import is_numeric_type
+from second_opinion.tables.reading import open_table
+
+EXAMPLES = 5
+"""Keys (or values) a message or a coverage report shows, at most."""
+
+ROW = "__so_row"
+"""Column of a loaded sidecar (and of the joined rows): the file row a key was first read on."""
+
+COUNT = "__so_n"
+"""Column of a loaded sidecar: how many rows (or frames) the key had."""
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """One column a sidecar adds: its output name, source column and pooling statistic."""
+
+    name: str
+    source: str
+    stat: PoolStat | None
+    index: int  # position of the source among the sidecar's taken columns
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived output column: its name, its kind (``zscore``, ``rank``, ``delta:<base
+    column>``) and the output column it is computed from."""
+
+    name: str
+    kind: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """One planned sidecar: the table to read, the columns taken, the columns it adds."""
+
+    spec: SidecarSpec
+    table: TableFile
+    keys: tuple[str, ...]  # sidecar key columns, in the order of the base key
+    columns: tuple[str, ...]  # score columns taken
+    outputs: tuple[OutputColumn, ...]
+    derived: tuple[Derived, ...]
+    name: str  # temporary table name
+
+    @property
+    def n_frames_name(self) -> str:
+        """The output column counting a per-frame sidecar's frames."""
+        return f"{self.spec.column_prefix}n_frames"
+
+    @property
+    def key_source(self) -> Path:
+        """The file its keys come from, as messages name it (a score matrix's key table)."""
+        return self.spec.align.keys_from if self.spec.align is not None else self.table.path
+
+    @property
+    def score_source(self) -> Path:
+        """The file its scores come from, as messages name it."""
+        return self.spec.path
+
+
+@dataclass(frozen=True)
+class Base:
+    """The base table (its types as loaded, once loaded) and the join's key columns."""
+
+    table: TableFile
+    key: tuple[str, ...]
+
+    def column(self, name: str) -> str:
+        """The internal name of base column ``name``: positional, so no user name can clash."""
+        return f"b{self.table.columns.index(name)}"
+
+    def key_columns(self) -> list[str]:
+        """The internal names of the key columns, in key order."""
+        return [self.column(k) for k in self.key]
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """The loaded base and the planned sidecars, in spec order."""
+
+    base: Base
+    sidecars: tuple[Sidecar, ...]
+
+
+def base_owners(base: Base) -> dict[str, str]:
+    """Who owns each output name so far: every base column, owned by the base table."""
+    return dict.fromkeys(base.table.columns, f"base table {base.table.name}")
+
+
+def plan_sidecar(
+    session: JoinSession, *, spec: SidecarSpec, index: int, base: Base, owners: dict[str, str]
+) -> Sidecar:
+    """Plan sidecar number ``index`` from its schema; claim its output names in ``owners``.
+
+    A score matrix is first written as a keyed table into the session's scratch folder.
+    """
+    aligned: tuple[str, ...] | None = None
+    if spec.align is not None:
+        path, aligned = write_aligned(session.con, spec, base.key[0], session.scratch())
+        table = open_table(session.con, path)
+    else:
+        table = open_table(session.con, spec.path)
+    keys = tuple(spec.sidecar_key(k) for k in base.key)
+    table.require(
+        keys,
+        "key column",
+        f"map the sidecar's key column to {base.key[0]!r} with key_map of {spec.scorer!r}",
+    )
+    table.require_flat_keys(keys)
+    if spec.frame_column is not None:
+        table.require(
+            [spec.frame_column],
+            "frame column",
+            f"set frame_column of {spec.scorer!r} to its frame index column",
+        )
+    columns = aligned if aligned is not None else _score_columns(spec, table, keys)
+    outputs: list[OutputColumn] = []
+    for i, column in enumerate(columns):
+        if spec.per_frame:
+            outputs.extend(
+                OutputColumn(f"{spec.column_prefix}{column}_{stat}", column, stat, i)
+                for stat in spec.pool
+            )
+        else:
+            outputs.append(OutputColumn(f"{spec.column_prefix}{column}", column, None, i))
+    derived = _plan_derived(spec, outputs, base.table)
+    names = [o.name for o in outputs]
+    if spec.per_frame:
+        names.append(f"{spec.column_prefix}n_frames")
+    names.extend(d.name for d in derived)
+    for name in names:
+        if name in owners:
+            msg = (
+                f"output column {name!r} of sidecar {spec.scorer!r} collides with "
+                f"{owners[name]}; set a different prefix for {spec.scorer!r}"
+            )
+            raise UsageError(msg)
+        owners[name] = f"sidecar {spec.scorer!r}"
+    return Sidecar(
+        spec=spec,
+        table=table,
+        keys=keys,
+        columns=columns,
+        outputs=tuple(outputs),
+        derived=derived,
+        name=f"so_sidecar_{index}",
+    )
+
+
+def _score_columns(spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The score columns taken: the ones listed, or every numeric column besides the keys."""
+    not_scores = {*keys, spec.frame_column}
+    if spec.columns is None or isinstance(spec.columns, str):
+        columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
+        if not columns:
+            raise no_score_columns(table, not_scores, spec.scorer)
+        return columns
+    table.require(spec.columns, "score column", f"fix columns of {spec.scorer!r}")
+    for column in spec.columns:
+        if column in not_scores:
+            msg = f"{table.path}: column {column!r} is a key or frame column, not a score"
+            raise SchemaError(msg)
+    return spec.columns
+
+
+def _plan_derived(
+    spec: SidecarSpec, outputs: Sequence[OutputColumn], base: TableFile
+) -> tuple[Derived, ...]:
+    derived: list[Derived] = []
+    for kind in spec.derived:
+        if kind.startswith("delta:"):
+            column = kind.removeprefix("delta:")
+            base.require(
+                [column], "base column for delta", f"fix derived 'delta:…' of {spec.scorer!r}"
+            )
+            if not is_numeric_type(base.type_of(column)):
+                msg = (
+                    f"{base.path}: column {column!r} is {base.type_of(column)}, "
+                    f"not a number; delta:{column} needs a numeric base column"
+                )
+                raise UsageError(msg)
+            derived.extend(Derived(f"{o.name}_delta_{column}", kind, o.name) for o in outputs)
+        else:
+            derived.extend(Derived(f"{o.name}_{kind}", kind, o.name) for o in outputs)
+    return tuple(derived)
+
+
+def no_score_columns(table: TableFile, not_scores: set[str | None], scorer: str) -> SchemaError:
+    """The error for a sidecar none of whose columns reads as numbers, saying why."""
+    candidates = [c for c in table.columns if c not in not_scores]
+    fix = f"name the score columns in columns of {scorer!r}"
+    if not candidates:
+        return SchemaError(
+            f"{table.path}: no numeric score columns besides the key "
+            f"(columns: {', '.join(table.columns)}); {fix}"
+        )
+    reasons = why_not_numbers(table, candidates)
+    if reasons is None:
+        only = " (only a header)" if table.format in ("csv", "tsv") else ""
+        return SchemaError(
+            f"{table.path}: no numeric score columns: the table has no rows{only}, so no column "
+            f"reads as numbers; add the rows, or {fix} (a sidecar with no rows then matches "
+            "nothing)"
+        )
+    shown = "; ".join(reasons[:EXAMPLES]) + ("; …" if len(reasons) > EXAMPLES else "")
+    return SchemaError(
+        f"{table.path}: no numeric score columns besides the key: {shown}; fix the values that "
+        f"are not numbers, or {fix}"
+    )
