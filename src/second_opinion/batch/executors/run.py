@@ -2,41 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from second_opinion.batch.outcomes import EventHandler, JobResult
 from second_opinion.batch.planning import Plan
+from second_opinion.batch.settings import BatchSettings
 from second_opinion.hashing import HashCache
-from second_opinion.tables.formats import Engine
 
 if TYPE_CHECKING:
     from second_opinion.batch.executors.scheduler import Scheduler
 
-Executor = Literal["local", "ray"]
-EXECUTORS: tuple[Executor, ...] = ("local", "ray")
-
 
 def run_plans(
-    executor: Executor,
     plans: list[Plan],
+    *,
     run_id: str,
     workers: int,
-    *,
-    keep_going: bool,
+    settings: BatchSettings,
     on_event: EventHandler,
     cache: HashCache,
-    engine: Engine | None = None,
 ) -> dict[str, JobResult]:
-    """Run ``plans`` on ``executor``; results by job name."""
-    scheduler: Scheduler
-    if executor == "ray":
+    """Run ``plans`` on ``settings.executor``, ``workers`` at a time; results by job name."""
+    scheduler_class: type[Scheduler]
+    if settings.executor == "ray":
         from second_opinion.batch.executors.ray import RayScheduler  # noqa: PLC0415 - optional extra
 
-        scheduler = RayScheduler(plans, run_id, workers, keep_going=keep_going,
-                                 on_event=on_event, cache=cache, engine=engine)  # fmt: skip
+        scheduler_class = RayScheduler
     else:
         from second_opinion.batch.executors.local import ProcessScheduler  # noqa: PLC0415
 
-        scheduler = ProcessScheduler(plans, run_id, workers, keep_going=keep_going,
-                                     on_event=on_event, cache=cache, engine=engine)  # fmt: skip
+        scheduler_class = ProcessScheduler
+    scheduler = scheduler_class(
+        plans,
+        run_id=run_id,
+        workers=workers,
+        settings=settings,
+        on_event=on_event,
+        cache=cache,
+    )
     return scheduler.run()
