@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from second_opinion._typing import Executor
 from second_opinion.batch.dependencies import job_dependencies, levels, with_dependencies
 from second_opinion.batch.dry_run import dry_run_jobs
-from second_opinion.batch.executors.run import run_plans
+from second_opinion.batch.executors.run import scheduler_class
 from second_opinion.batch.lock import output_lock
 from second_opinion.batch.manifest.jobs import AnyJob, Manifest
 from second_opinion.batch.manifest.load import load_manifest
@@ -186,18 +186,23 @@ def run_batch(
     emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()
     cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
-    if settings.dry_run:
-        planned = dry_run_jobs(selected, HashCache(cache_path), settings=settings, emit=emit)
-        audit = _audit(manifest, planned, HashCache(cache_path), settings=settings, emit=emit)
+
+    def finished(jobs: list[JobResult], audit: AuditOutcome | None) -> BatchResult:
         return BatchResult(
             run_id=run_id,
             manifest=str(manifest.path),
             output_dir=str(manifest.output_dir),
             started=started,
             finished=utc_now(),
-            dry_run=True,
-            jobs=planned,
+            dry_run=settings.dry_run,
+            jobs=jobs,
             audit=audit,
+        )
+
+    if settings.dry_run:
+        planned = dry_run_jobs(selected, HashCache(cache_path), settings=settings, emit=emit)
+        return finished(
+            planned, _audit(manifest, planned, HashCache(cache_path), settings=settings, emit=emit)
         )
     if settings.executor == "ray":
         from second_opinion.batch.executors.ray import preflight  # noqa: PLC0415 - optional extra
@@ -227,16 +232,7 @@ def run_batch(
                     audit = _audit(manifest, results, cache, settings=settings, emit=emit)
                 finally:
                     cache.save()
-                batch = BatchResult(
-                    run_id=run_id,
-                    manifest=str(manifest.path),
-                    output_dir=str(manifest.output_dir),
-                    started=started,
-                    finished=utc_now(),
-                    dry_run=False,
-                    jobs=results,
-                    audit=audit,
-                )
+                batch = finished(results, audit)
                 runs = manifest.output_dir / "runs"
                 runs.mkdir(exist_ok=True)
                 write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
@@ -352,7 +348,7 @@ def _run_wave(wave: list[AnyJob], run: _Run) -> dict[str, JobResult]:
     to_run = [p for p in plans if p.run]
     if not to_run:
         return results
-    return results | run_plans(
+    scheduler = scheduler_class(run.settings.executor)(
         to_run,
         run_id=run.run_id,
         workers=run.workers_for(len(to_run)),
@@ -360,3 +356,4 @@ def _run_wave(wave: list[AnyJob], run: _Run) -> dict[str, JobResult]:
         on_event=run.emit,
         cache=run.cache,
     )
+    return results | scheduler.run()
