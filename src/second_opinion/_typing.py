@@ -29,3 +29,5 @@ PresetName = Literal[
     "generic",
 ]
 ScoreKind = Literal["mos", "dmos"]
+Executor = Literal["local", "ray"]
+EXECUTORS: tuple[Executor, ...] = get_args(Executor)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -33,6 +34,16 @@ def write_text_atomic(path: Path, text: str) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@dataclass(frozen=True)
+class FileHash:
+    """A file's SHA-256 with the size and mtime it was taken at: what the hash cache keeps."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    sha256: str
 
 
 class HashCache:
@@ -65,9 +76,13 @@ class HashCache:
         ):
             return str(entry["sha256"])
         digest = sha256_file(path)
-        self.entries[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-        self.changed = True
+        self.record(path, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest)
         return digest
+
+    def record(self, path: Path, *, size: int, mtime_ns: int, sha256: str) -> None:
+        """Remember that ``path``, at ``size`` bytes and ``mtime_ns``, hashes to ``sha256``."""
+        self.entries[str(path.absolute())] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha256}
+        self.changed = True
 
     def save(self) -> None:
         """Write the cache back, atomically, if anything changed."""

@@ -38,8 +38,9 @@ from second_opinion.batch.manifest.jobs import Job
 from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.materialize import materialize as materialize_job
 from second_opinion.batch.outcomes import BatchEvent
-from second_opinion.batch.planning import plan_job
+from second_opinion.batch.planning import Plan, plan_job
 from second_opinion.batch.runner import BatchResult, run_batch
+from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import InputError
 from second_opinion.hashing import HashCache
 from second_opinion.join.run import join_to_file
@@ -159,10 +160,10 @@ def _install(fault: str, folder: Path) -> None:
         raise AssertionError(fault)
 
 
-def _faulty_worker(fault: str, folder: str, *args: Any) -> None:
+def _faulty_worker(fault: str, folder: str, plan: Plan, **kwargs: Any) -> None:
     """``worker.process_worker`` with ``fault`` installed first; runs in the worker process."""
     _install(fault, Path(folder))
-    worker.process_worker(*args)
+    worker.process_worker(plan, **kwargs)
 
 
 def inject(monkeypatch: pytest.MonkeyPatch, fault: str, folder: Path) -> None:
@@ -492,10 +493,12 @@ def test_an_input_deleted_while_the_job_runs_fails_it_naming_the_input(
     monkeypatch.setattr(worker, "materialize", materialize)
     scaffold.out.mkdir()
 
-    payload = worker.run_job(plan, "run", lambda phase: None)
+    outcome = worker.run_job(plan, run_id="run", settings=BatchSettings(), phase=lambda phase: None)
 
-    assert payload["status"] == "failed"
-    assert payload["error"] == (
+    assert outcome.status == "failed"
+    assert outcome.inputs == ()
+    assert outcome.output is None
+    assert outcome.error == (
         f"sidecar niqe {sidecar} was deleted while the job ran; nothing was written, "
         "run the batch again"
     )

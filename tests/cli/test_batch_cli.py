@@ -222,6 +222,21 @@ def test_an_unknown_only_name_exits_2_listing_the_jobs(scaffold: Path) -> None:
     assert "(jobs: corpus-a, corpus-b)" in result.stderr
 
 
+def test_a_memory_limit_duckdb_cannot_read_exits_2_before_any_job_starts(scaffold: Path) -> None:
+    result = so(
+        "batch", "batch.json", "--out-dir", "out", "--memory-limit", "foo", "--json", cwd=scaffold
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert re.fullmatch(
+        r"error: --memory-limit 'foo': DuckDB cannot use it \(.+\); "
+        r"give a size such as 4GB or 512MB\n",
+        result.stderr,
+    ), result.stderr
+    assert result.stdout == ""
+    assert not (scaffold / "out").exists()
+
+
 def test_a_locked_output_folder_exits_2_naming_the_other_run(scaffold: Path) -> None:
     out = scaffold / "out"
     with output_lock(out, "20260101T000000Z-0a0b0c", "2026-01-01T00:00:00.000000Z"):

@@ -22,6 +22,7 @@ from second_opinion.errors import SecondOpinionError
 if TYPE_CHECKING:
     from second_opinion.batch.manifest.jobs import AuditPlan, Manifest
     from second_opinion.batch.outcomes import JobResult
+    from second_opinion.batch.settings import BatchSettings
     from second_opinion.hashing import HashCache
 
 AuditStatus = Literal["done", "up-to-date", "planned", "skipped", "failed"]
@@ -78,16 +79,17 @@ def run_manifest_audit(
     cache: HashCache,
     *,
     stale: Callable[[str], bool],
-    jobs: int | None = None,
-    force: bool = False,
-    dry_run: bool = False,
+    settings: BatchSettings,
     step: Callable[[str], None] | None = None,
 ) -> AuditOutcome | None:
     """Run (or plan) the manifest's audit after its jobs; ``None`` when it has none.
 
     ``stale(name)`` says whether job ``name``'s output is missing or out of date (asked only
-    for jobs this run did not select). Failures are returned, not raised.
+    for jobs this run did not select). The batch's ``settings`` say whether to force it, only
+    plan it (a dry run), and how many workers it may use unless its own options say. Failures
+    are returned, not raised.
     """
+    force, dry_run = settings.force, settings.dry_run
     plan = manifest.audit
     if plan is None:
         return None
@@ -96,8 +98,8 @@ def run_manifest_audit(
     if blocked is not None:
         return AuditOutcome(blocked[0], blocked[1], out)
     options = plan.options
-    if not plan.jobs_set and jobs is not None:
-        options = options.model_copy(update={"jobs": jobs})
+    if not plan.jobs_set and settings.workers is not None:
+        options = options.model_copy(update={"jobs": settings.workers})
     tables = [(name, manifest.job(name).output) for name in plan.tables]
     try:
         hashes = {name: cache.sha256(path) for name, path in tables}

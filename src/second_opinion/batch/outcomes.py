@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from second_opinion.batch.manifest.jobs import AnyJob
 from second_opinion.batch.planning import Plan
 from second_opinion.errors import SecondOpinionError
+from second_opinion.hashing import FileHash
 from second_opinion.join.coverage import Coverage
 
 Status = Literal["done", "up-to-date", "failed", "planned", "skipped"]
@@ -34,9 +36,65 @@ class JobResult:
     notes: list[str] = field(default_factory=list)
     """What a done job left out, e.g. the clips a saliency job skipped, and why."""
 
+    @classmethod
+    def for_job(
+        cls,
+        job: AnyJob,
+        status: Status,
+        *,
+        reason: str,
+        rows: int | None = None,
+        coverage: dict[str, float] | None = None,
+        seconds: float = 0.0,
+        error: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> JobResult:
+        """How ``job`` ended: its name and output as the manifest gives them."""
+        return cls(
+            name=job.name,
+            status=status,
+            reason=reason,
+            output=str(job.output),
+            rows=rows,
+            coverage=dict(coverage or {}),
+            seconds=seconds,
+            error=error,
+            notes=list(notes),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the documented keys."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended where it ran, as its worker hands it back to the scheduler (across a
+    process queue or Ray's object store): the result's fields, and the hashes it took."""
+
+    status: Literal["done", "failed"]
+    seconds: float
+    rows: int | None = None
+    coverage: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+    inputs: tuple[FileHash, ...] = ()
+    """The inputs' hashes, at the size and mtime they were planned at (done jobs only)."""
+    output: FileHash | None = None
+    """The output's hash, as renamed into place (done jobs only)."""
+
+    def result(self, plan: Plan) -> JobResult:
+        """The :class:`JobResult` of ``plan``'s job."""
+        return JobResult.for_job(
+            plan.job,
+            self.status,
+            reason=plan.reason,
+            rows=self.rows,
+            coverage=self.coverage,
+            seconds=self.seconds,
+            error=self.error,
+            notes=self.notes,
+        )
 
 
 @dataclass(frozen=True)
@@ -68,11 +126,10 @@ def coverage_fractions(coverage: Sequence[dict[str, Any]]) -> dict[str, float]:
 def from_record(plan: Plan, status: Status) -> JobResult:
     """The result of a job that did not run, from its provenance record."""
     record = plan.record or {}
-    return JobResult(
-        plan.job.name,
+    return JobResult.for_job(
+        plan.job,
         status,
-        plan.reason,
-        str(plan.job.output),
+        reason=plan.reason,
         rows=record.get("output", {}).get("rows"),
         coverage=coverage_fractions(record.get("coverage", [])),
     )

@@ -45,7 +45,16 @@ def plan_job(job: AnyJob, cache: HashCache, *, force: bool = False) -> Plan:
         stats = tuple(file_stat(path) for _, _, path in job.inputs)
         if not job.output.is_file():
             # Nothing to compare with: the worker hashes the inputs while it joins.
-            return Plan(job, True, "no output", None, stats, spec_sha, None, None)
+            return Plan(
+                job=job,
+                run=True,
+                reason="no output",
+                input_sha256=None,
+                input_stats=stats,
+                spec_sha256=spec_sha,
+                fingerprint=None,
+                record=None,
+            )
         inputs = tuple(cache.sha256(path) for _, _, path in job.inputs)
     except OSError as exc:
         msg = f"cannot read input {exc.filename}: {exc.strerror}"
@@ -53,7 +62,16 @@ def plan_job(job: AnyJob, cache: HashCache, *, force: bool = False) -> Plan:
     fp = fingerprint(spec_sha, list(inputs), "".join(job.output.suffixes))
 
     def plan(run: bool, reason: str, record: dict[str, Any] | None = None) -> Plan:
-        return Plan(job, run, reason, inputs, stats, spec_sha, fp, record)
+        return Plan(
+            job=job,
+            run=run,
+            reason=reason,
+            input_sha256=inputs,
+            input_stats=stats,
+            spec_sha256=spec_sha,
+            fingerprint=fp,
+            record=record,
+        )
 
     try:
         record = read_record(job.output)

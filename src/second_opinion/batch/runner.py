@@ -3,10 +3,12 @@
 For each selected job the runner first decides, in this process, whether it must run (see
 :func:`plan_job`: no output, provenance unreadable, output edited, input/spec/tool changed, or
 ``force``); jobs that must run go to an executor (:mod:`second_opinion.batch.executors`: worker
-processes on this machine, or Ray tasks on a cluster), at most ``jobs`` at a time. A worker joins
-(writing the output atomically), hashes the output and writes ``<output>.provenance.json``. The
-run holds the output folder's lock throughout, saves the hash cache, and records a summary in
-``<output_dir>/runs/<run_id>.json``. Ctrl-C or SIGTERM stops the workers; nothing partial remains.
+processes on this machine, or Ray tasks on a cluster), at most ``workers`` at a time (``--jobs``).
+A worker joins (writing the output atomically), hashes the output and writes
+``<output>.provenance.json``. The run holds the output folder's lock throughout, saves the hash
+cache, and records a summary in ``<output_dir>/runs/<run_id>.json``. Ctrl-C or SIGTERM stops the
+workers; nothing partial remains. The run's settings are one
+:class:`~second_opinion.batch.settings.BatchSettings`, checked when made and passed whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import os
 import secrets
 import signal
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,26 +24,25 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from second_opinion._typing import Executor
 from second_opinion.batch.dependencies import job_dependencies, levels, with_dependencies
-from second_opinion.batch.executors.run import EXECUTORS, Executor, run_plans
+from second_opinion.batch.dry_run import dry_run_jobs
+from second_opinion.batch.executors.run import scheduler_class
 from second_opinion.batch.lock import output_lock
 from second_opinion.batch.manifest.jobs import AnyJob, Manifest
 from second_opinion.batch.manifest.load import load_manifest
-from second_opinion.batch.materialize import preview
 from second_opinion.batch.outcomes import (
     BatchEvent,
     EventHandler,
     JobResult,
-    coverage_fractions,
-    failed_coverage,
     from_record,
     utc_now,
 )
-from second_opinion.batch.planning import Plan, plan_job
+from second_opinion.batch.planning import plan_job
+from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import (
     InputError,
     InterruptedRunError,
-    SecondOpinionError,
     UsageError,
 )
 from second_opinion.hashing import HashCache, write_text_atomic
@@ -133,55 +133,6 @@ def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[AnyJob]:
     return [j for j in manifest.jobs if j.name in needed]
 
 
-def _dry_run(plan: Plan, engine: Engine | None = None) -> JobResult:
-    if not plan.run:
-        return from_record(plan, "up-to-date")
-    clock = time.monotonic()
-    try:
-        made = preview(plan.job, engine)
-    except SecondOpinionError as exc:
-        return JobResult(plan.job.name, "failed", plan.reason, str(plan.job.output),
-                         coverage=failed_coverage(exc), seconds=time.monotonic() - clock,
-                         error=exc.message)  # fmt: skip
-    return JobResult(
-        plan.job.name,
-        "planned",
-        plan.reason,
-        str(plan.job.output),
-        rows=made.rows,
-        coverage=coverage_fractions(made.coverage),
-        seconds=time.monotonic() - clock,
-    )
-
-
-def _dry_run_jobs(
-    selected: list[AnyJob],
-    cache: HashCache,
-    *,
-    force: bool,
-    emit: EventHandler,
-    engine: Engine | None = None,
-) -> list[JobResult]:
-    """Plan each job; a job reading the output of a job that would run is planned after it."""
-    deps = job_dependencies(selected)
-    results: dict[str, JobResult] = {}
-    for job in sorted(selected, key=lambda j: _depth(j.name, deps)):
-        changing = [d for d in deps[job.name] if results[d].status in ("planned", "failed")]
-        if changing:
-            reason = f"after job {changing[0]!r}, whose output it reads"
-            result = JobResult(job.name, "planned", reason, str(job.output))
-        else:
-            result = _dry_run(plan_job(job, cache, force=force), engine)
-        results[job.name] = result
-        emit(BatchEvent("finished", job.name, result.status, result))
-    return [results[j.name] for j in selected]
-
-
-def _depth(name: str, deps: dict[str, tuple[str, ...]]) -> int:
-    """How many jobs deep ``name`` is in the dependency graph (0: reads no job's output)."""
-    return 1 + max((_depth(d, deps) for d in deps[name]), default=-1)
-
-
 def run_batch(
     manifest: str | os.PathLike[str] | Manifest,
     *,
@@ -197,6 +148,7 @@ def run_batch(
     allow_outside_output_dir: bool = False,
     executor: Executor = "local",
     ray_address: str | None = None,
+    settings: BatchSettings | None = None,
 ) -> BatchResult:
     """Run (or, with ``dry_run``, plan) the manifest's jobs; see the module docstring.
 
@@ -206,34 +158,56 @@ def run_batch(
 
     ``executor`` runs the jobs in local worker processes (``"local"``) or as Ray tasks
     (``"ray"``, on the cluster at ``ray_address``; see :mod:`second_opinion.batch.executors.ray`).
+    ``jobs`` (how many run at once), ``force``, ``dry_run``, ``keep_going``, ``engine``,
+    ``executor`` and ``ray_address`` may instead come whole as ``settings``, not both ways.
     """
-    if executor not in EXECUTORS:
-        msg = f"--executor {executor!r}: give one of {', '.join(EXECUTORS)}"
-        raise UsageError(msg)
-    if ray_address is not None and executor != "ray":
-        msg = f"--ray-address {ray_address}: give it with --executor ray"
+    given = BatchSettings(
+        workers=jobs,
+        force=force,
+        dry_run=dry_run,
+        keep_going=keep_going,
+        engine=engine,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    if settings is None:
+        settings = given
+    elif given != BatchSettings():
+        msg = (
+            "run_batch: give jobs, force, dry_run, keep_going, engine, executor and ray_address "
+            "either in settings= or as keywords, not both"
+        )
         raise UsageError(msg)
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(
             manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
         )
-    if jobs is not None and jobs < 1:
-        msg = f"--jobs {jobs}: give at least 1"
-        raise UsageError(msg)
     selected = select_jobs(manifest, only)
     emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()
     cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
-    if dry_run:
-        planned = _dry_run_jobs(selected, HashCache(cache_path), force=force, emit=emit,
-                                engine=engine)  # fmt: skip
-        audit = _audit(manifest, planned, HashCache(cache_path), jobs, force, True, emit)
-        return BatchResult(run_id, str(manifest.path), str(manifest.output_dir), started,
-                           utc_now(), True, planned, audit)  # fmt: skip
-    if executor == "ray":
+
+    def finished(jobs: list[JobResult], audit: AuditOutcome | None) -> BatchResult:
+        return BatchResult(
+            run_id=run_id,
+            manifest=str(manifest.path),
+            output_dir=str(manifest.output_dir),
+            started=started,
+            finished=utc_now(),
+            dry_run=settings.dry_run,
+            jobs=jobs,
+            audit=audit,
+        )
+
+    if settings.dry_run:
+        planned = dry_run_jobs(selected, HashCache(cache_path), settings=settings, emit=emit)
+        return finished(
+            planned, _audit(manifest, planned, HashCache(cache_path), settings=settings, emit=emit)
+        )
+    if settings.executor == "ray":
         from second_opinion.batch.executors.ray import preflight  # noqa: PLC0415 - optional extra
 
-        preflight(ray_address)
+        preflight(settings.ray_address)
     try:
         manifest.output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -246,15 +220,19 @@ def run_batch(
                 try:
                     with contextlib.ExitStack() as resources:
                         run = _Run(
-                            selected, manifest.output_dir, cache, run_id, jobs, force,
-                            keep_going, emit, engine, executor, ray_address, resources,
-                        )  # fmt: skip
+                            selected=selected,
+                            output_dir=manifest.output_dir,
+                            cache=cache,
+                            run_id=run_id,
+                            settings=settings,
+                            emit=emit,
+                            resources=resources,
+                        )
                         results = _run_jobs(run)
-                    audit = _audit(manifest, results, cache, jobs, force, False, emit)
+                    audit = _audit(manifest, results, cache, settings=settings, emit=emit)
                 finally:
                     cache.save()
-                batch = BatchResult(run_id, str(manifest.path), str(manifest.output_dir),
-                                    started, utc_now(), False, results, audit)  # fmt: skip
+                batch = finished(results, audit)
                 runs = manifest.output_dir / "runs"
                 runs.mkdir(exist_ok=True)
                 write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
@@ -268,9 +246,8 @@ def _audit(
     manifest: Manifest,
     results: list[JobResult],
     cache: HashCache,
-    jobs: int | None,
-    force: bool,
-    dry_run: bool,
+    *,
+    settings: BatchSettings,
     emit: EventHandler,
 ) -> AuditOutcome | None:
     """Run the manifest's audit section (imported only then: it loads scikit-learn)."""
@@ -278,14 +255,16 @@ def _audit(
         return None
     from second_opinion.batch.audit_step import run_manifest_audit  # noqa: PLC0415
 
-    if not dry_run:
+    if not settings.dry_run:
         emit(BatchEvent("started", "audit"))
     outcome = run_manifest_audit(
-        manifest, results, cache,
+        manifest,
+        results,
+        cache,
         stale=lambda name: plan_job(manifest.job(name), cache).run,
-        jobs=jobs, force=force, dry_run=dry_run,
+        settings=settings,
         step=lambda message: emit(BatchEvent("phase", "audit", message)),
-    )  # fmt: skip
+    )
     if outcome is not None:
         emit(BatchEvent("finished", "audit", outcome.status))
     return outcome
@@ -295,37 +274,32 @@ def _ignore(event: BatchEvent) -> None:
     """The event handler when the caller gives none."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Run:
-    """One batch run's settings and state, shared by its waves."""
+    """One batch run's state, shared by its waves."""
 
     selected: list[AnyJob]
     output_dir: Path
     cache: HashCache
     run_id: str
-    jobs: int | None
-    force: bool
-    keep_going: bool
+    settings: BatchSettings
     emit: EventHandler
-    engine: Engine | None
-    executor: Executor
-    ray_address: str | None
     resources: contextlib.ExitStack
     capacity: int | None = None
 
-    def workers(self, count: int) -> int:
+    def workers_for(self, count: int) -> int:
         """How many of ``count`` jobs run at once; the first call readies the executor (a Ray
         session and its check of every node), so a batch with nothing to run needs neither."""
         if self.capacity is None:
-            if self.executor == "ray":
+            if self.settings.executor == "ray":
                 from second_opinion.batch.executors import ray  # noqa: PLC0415 - optional extra
 
-                self.resources.enter_context(ray.ray_session(self.ray_address))
+                self.resources.enter_context(ray.ray_session(self.settings.ray_address))
                 ray.check_cluster(self.selected, self.output_dir, self.run_id)
                 self.capacity = ray.capacity()
             else:
                 self.capacity = os.cpu_count() or 1
-        return self.jobs or min(self.capacity, max(1, count))
+        return self.settings.workers or min(self.capacity, max(1, count))
 
 
 def _run_jobs(run: _Run) -> list[JobResult]:
@@ -337,11 +311,11 @@ def _run_jobs(run: _Run) -> list[JobResult]:
     for wave in levels(list(by_name), deps):
         ready = []
         for name in wave:
-            reason = _blocked(name, deps, results, run.keep_going)
+            reason = _blocked(name, deps, results, keep_going=run.settings.keep_going)
             if reason is None:
                 ready.append(by_name[name])
                 continue
-            result = JobResult(name, "skipped", reason, str(by_name[name].output))
+            result = JobResult.for_job(by_name[name], "skipped", reason=reason)
             results[name] = result
             run.emit(BatchEvent("finished", name, result.status, result))
         results |= _run_wave(ready, run)
@@ -349,7 +323,7 @@ def _run_jobs(run: _Run) -> list[JobResult]:
 
 
 def _blocked(
-    name: str, deps: dict[str, tuple[str, ...]], results: dict[str, JobResult], keep_going: bool
+    name: str, deps: dict[str, tuple[str, ...]], results: dict[str, JobResult], *, keep_going: bool
 ) -> str | None:
     """Why job ``name`` cannot run after the waves so far, or None."""
     for needed in deps[name]:
@@ -365,7 +339,7 @@ def _blocked(
 
 def _run_wave(wave: list[AnyJob], run: _Run) -> dict[str, JobResult]:
     """Plan every job of a wave, run the ones that must run; results by job name."""
-    plans = [plan_job(job, run.cache, force=run.force) for job in wave]
+    plans = [plan_job(job, run.cache, force=run.settings.force) for job in wave]
     for plan in plans:
         run.emit(BatchEvent("planned", plan.job.name, plan.reason if plan.run else "up-to-date"))
     results = {p.job.name: from_record(p, "up-to-date") for p in plans if not p.run}
@@ -374,7 +348,12 @@ def _run_wave(wave: list[AnyJob], run: _Run) -> dict[str, JobResult]:
     to_run = [p for p in plans if p.run]
     if not to_run:
         return results
-    workers = run.workers(len(to_run))
-    return results | run_plans(run.executor, to_run, run.run_id, workers,
-                               keep_going=run.keep_going, on_event=run.emit, cache=run.cache,
-                               engine=run.engine)  # fmt: skip
+    scheduler = scheduler_class(run.settings.executor)(
+        to_run,
+        run_id=run.run_id,
+        workers=run.workers_for(len(to_run)),
+        settings=run.settings,
+        on_event=run.emit,
+        cache=run.cache,
+    )
+    return results | scheduler.run()

@@ -47,8 +47,12 @@ class SmokeResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"scaffold": self.scaffold, "passed": self.passed, "difference": self.difference,
-                "batch": self.batch.to_dict()}  # fmt: skip
+        return {
+            "scaffold": self.scaffold,
+            "passed": self.passed,
+            "difference": self.difference,
+            "batch": self.batch.to_dict(),
+        }
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -111,8 +115,9 @@ def run_smoke(scaffold: Path | None = None, *, tolerance: float = TOLERANCE) -> 
     scaffold = scaffold or default_scaffold()
     with tempfile.TemporaryDirectory(prefix="second-opinion-smoke-") as tmp:
         batch = run_batch(scaffold / "batch.json", out_dir=tmp)
-        difference = next((f"{j.name}: {j.status}: {j.error}" for j in batch.jobs
-                           if j.status != "done"), None)  # fmt: skip
+        difference = next(
+            (f"{j.name}: {j.status}: {j.error}" for j in batch.jobs if j.status != "done"), None
+        )
         for job in batch.jobs:
             if difference:
                 break

@@ -25,8 +25,12 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"manifest": self.manifest, "output_dir": self.output_dir, "valid": True,
-                "jobs": list(self.jobs)}  # fmt: skip
+        return {
+            "manifest": self.manifest,
+            "output_dir": self.output_dir,
+            "valid": True,
+            "jobs": list(self.jobs),
+        }
 
 
 def validate_manifest(
@@ -51,15 +55,23 @@ def validate_manifest(
         for problem in _job_problems(job, produced):
             problems.append(f"jobs[{job.index}] ({job.name}): {problem}")
         if isinstance(job, SaliencyJob):
-            jobs.append({"name": job.name, "kind": "saliency", "clips": str(job.spec.clips),
-                         "output": str(job.output)})  # fmt: skip
+            jobs.append(
+                {
+                    "name": job.name,
+                    "kind": "saliency",
+                    "clips": str(job.spec.clips),
+                    "output": str(job.output),
+                }
+            )
             continue
-        jobs.append({
-            "name": job.name,
-            "features": str(job.spec.features),
-            "sidecars": {s.scorer: str(s.path) for s in job.spec.sidecars},
-            "output": str(job.output),
-        })  # fmt: skip
+        jobs.append(
+            {
+                "name": job.name,
+                "features": str(job.spec.features),
+                "sidecars": {s.scorer: str(s.path) for s in job.spec.sidecars},
+                "output": str(job.output),
+            }
+        )
     raise_problems(manifest.path, problems)
     return ValidationReport(str(manifest.path), str(manifest.output_dir), tuple(jobs))
 

@@ -1,9 +1,9 @@
 """Running one planned batch job where it is scheduled: a local worker process or a Ray task.
 
 :func:`run_job` builds the output under a hidden staging name, hashes it, stages its provenance
-record, and renames both into place; it reports how the job ended as a plain dict (the
-*payload*) that executors hand back to the scheduler. It never raises: every failure is in
-the payload, and nothing staged is left behind.
+record, and renames both into place; it reports how the job ended as a
+:class:`~second_opinion.batch.outcomes.JobOutcome` that executors hand back to the scheduler. It
+never raises: every failure is in the outcome, and nothing staged is left behind.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from typing import Any
 
 from second_opinion.batch.manifest.jobs import SaliencyJob
 from second_opinion.batch.materialize import materialize
-from second_opinion.batch.outcomes import coverage_fractions, failed_coverage, utc_now
+from second_opinion.batch.outcomes import JobOutcome, coverage_fractions, failed_coverage, utc_now
 from second_opinion.batch.planning import Plan, file_stat
+from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import InputError, SecondOpinionError
-from second_opinion.hashing import sha256_file, write_text_atomic
+from second_opinion.hashing import FileHash, sha256_file, write_text_atomic
 from second_opinion.provenance import (
     SCHEMA,
     environment,
@@ -34,11 +35,6 @@ from second_opinion.provenance import (
     record_text,
     tool_info,
 )
-from second_opinion.tables.formats import Engine
-
-Payload = dict[str, Any]
-"""How a job ended: ``status`` ("done" or "failed") and the other :class:`JobResult` fields,
-plus ``output_stat`` and ``input_hashes`` for the scheduler's hash cache."""
 
 EventQueue = Any
 """The local workers' multiprocessing queue of events (untyped in the standard library)."""
@@ -74,11 +70,12 @@ def sweep_temporaries(output: Path) -> None:
 
 def run_job(
     plan: Plan,
+    *,
     run_id: str,
+    settings: BatchSettings,
     phase: Callable[[str], None],
-    engine: Engine | None = None,
     critical: Callable[[], AbstractContextManager[None]] = nullcontext,
-) -> Payload:
+) -> JobOutcome:
     """Run ``plan``'s job here; ``phase`` hears its phases, ``critical`` guards the renames."""
     job = plan.job
     started, clock = utc_now(), time.monotonic()
@@ -93,7 +90,7 @@ def run_job(
     try:
         # Inputs not hashed yet are hashed beside the join (hashlib and DuckDB release the GIL).
         pending = hasher.submit(lambda: plan.input_sha256 or tuple(sha256_file(p) for p in paths))
-        made = materialize(job, staging, phase, engine)
+        made = materialize(job, staging, phase, settings.engine)
         try:
             input_sha256: tuple[str, ...] = pending.result()
         except OSError as exc:
@@ -159,34 +156,36 @@ def run_job(
             staging.replace(job.output)
             record_staging.replace(provenance_path(job.output))
         stat = job.output.stat()
-        return {
-            "status": "done",
-            "rows": made.rows,
-            "coverage": coverage_fractions(coverage),
-            "seconds": time.monotonic() - clock,
-            "notes": list(made.notes),
-            "output_stat": (stat.st_size, stat.st_mtime_ns, output_sha),
-            "input_hashes": [
-                (str(path.absolute()), size, mtime, digest)
-                for path, (size, mtime), digest in zip(
+        return JobOutcome(
+            status="done",
+            seconds=time.monotonic() - clock,
+            rows=made.rows,
+            coverage=coverage_fractions(coverage),
+            notes=tuple(made.notes),
+            inputs=tuple(
+                FileHash(path=path, size=size, mtime_ns=mtime_ns, sha256=digest)
+                for path, (size, mtime_ns), digest in zip(
                     paths, plan.input_stats, input_sha256, strict=True
                 )
-            ],
-        }
+            ),
+            output=FileHash(
+                path=job.output, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=output_sha
+            ),
+        )
     except SecondOpinionError as exc:
-        return {
-            "status": "failed",
+        return JobOutcome(
+            status="failed",
+            seconds=time.monotonic() - clock,
+            coverage=failed_coverage(exc),
             # Name the output as the manifest does, not its hidden staging file.
-            "error": exc.message.replace(str(staging), str(job.output)),
-            "coverage": failed_coverage(exc),
-            "seconds": time.monotonic() - clock,
-        }
+            error=exc.message.replace(str(staging), str(job.output)),
+        )
     except Exception as exc:  # noqa: BLE001 - a worker reports every failure instead of dying
-        return {
-            "status": "failed",
-            "error": f"internal error: {type(exc).__name__}: {exc}",
-            "seconds": time.monotonic() - clock,
-        }
+        return JobOutcome(
+            status="failed",
+            seconds=time.monotonic() - clock,
+            error=f"internal error: {type(exc).__name__}: {exc}",
+        )
     finally:
         hasher.shutdown(wait=True, cancel_futures=True)
         staging.unlink(missing_ok=True)
@@ -210,14 +209,16 @@ def sigterm_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def process_worker(
-    plan: Plan, run_id: str, events: EventQueue, engine: Engine | None = None
-) -> None:
-    """Run one job in a local worker process; put its phases and its payload on ``events``."""
+def process_worker(plan: Plan, *, run_id: str, settings: BatchSettings, events: EventQueue) -> None:
+    """Run one job in a local worker process; put its phases and its outcome on ``events``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     name = plan.job.name
-    payload = run_job(
-        plan, run_id, lambda phase: events.put(("phase", name, phase)), engine, sigterm_held
+    outcome = run_job(
+        plan,
+        run_id=run_id,
+        settings=settings,
+        phase=lambda phase: events.put(("phase", name, phase)),
+        critical=sigterm_held,
     )
-    events.put(("result", name, payload))
+    events.put(("result", name, outcome))

@@ -34,8 +34,9 @@ def audit_tables(result: AuditResult) -> list[Table]:
         gain = corpus.gain
         gained = gain_table(gain) if gain is not None else None
         if gain is not None and gained is not None:
-            rich_gain = Table(title=f"{corpus.corpus.name}: gain over {gain.baseline.name}",
-                              title_justify="left")  # fmt: skip
+            rich_gain = Table(
+                title=f"{corpus.corpus.name}: gain over {gain.baseline.name}", title_justify="left"
+            )
             for header in gained.headers:
                 rich_gain.add_column(header, justify="left" if header == "set" else "right")
             for row in gained.rows:
@@ -102,10 +103,19 @@ def audit_command(
     from second_opinion.audit.options import build_options  # noqa: PLC0415
 
     options = build_options(
-        mos=mos, signals=_signals(signal), baseline=baseline,
-        exclude=tuple(exclude) if exclude else None, splits=splits, model=model, search=search,
-        seed=seed, bootstrap=bootstrap, folds=folds, jobs=jobs, plots=plots,
-    )  # fmt: skip
+        mos=mos,
+        signals=_signals(signal),
+        baseline=baseline,
+        exclude=tuple(exclude) if exclude else None,
+        splits=splits,
+        model=model,
+        search=search,
+        seed=seed,
+        bootstrap=bootstrap,
+        folds=folds,
+        jobs=jobs,
+        plots=plots,
+    )
     # Imported once the options are valid: scikit-learn, scipy and matplotlib are slow to load.
     from second_opinion.audit.output import write_report  # noqa: PLC0415
     from second_opinion.audit.report import audit_json  # noqa: PLC0415
@@ -120,6 +130,7 @@ def audit_command(
         console.print(table)
     for corpus in result.corpora:
         for a, b, rho in corpus.redundancy.flagged:
-            console.print(f"{corpus.corpus.name}: {a} and {b} are redundant (ρ {rho:.3f})",
-                          markup=False)  # fmt: skip
+            console.print(
+                f"{corpus.corpus.name}: {a} and {b} are redundant (ρ {rho:.3f})", markup=False
+            )
     console.print(f"report: {files.json}, {files.markdown}, {files.html}", markup=False)

@@ -92,23 +92,28 @@ def batch_command(
     """
     # Imported here: the runner (multiprocessing, manifests, YAML) is not needed by other commands.
     from second_opinion.batch.runner import run_batch  # noqa: PLC0415
+    from second_opinion.batch.settings import BatchSettings  # noqa: PLC0415
     from second_opinion.cli.progress import BatchDisplay  # noqa: PLC0415
 
+    # Checked here, before the manifest is read, any worker starts or anything is written.
+    settings = BatchSettings(
+        workers=jobs,
+        force=force,
+        dry_run=dry_run,
+        keep_going=keep_going,
+        engine=engine_of(memory_limit, temp_dir),
+        executor=executor,  # type: ignore[arg-type]  # checked by BatchSettings
+        ray_address=ray_address,
+    )
     with BatchDisplay(live=console.is_terminal and not as_json) as display:
         result = run_batch(
             manifest,
+            settings=settings,
             only=only or (),
-            jobs=jobs,
-            force=force,
-            dry_run=dry_run,
-            keep_going=keep_going,
             out_dir=out_dir,
             lock_timeout=lock_timeout,
             on_event=display.handle,
-            engine=engine_of(memory_limit, temp_dir),
             allow_outside_output_dir=allow_outside_output_dir,
-            executor=executor,  # type: ignore[arg-type]  # checked by run_batch
-            ray_address=ray_address,
         )
     if as_json:
         print_json(result.to_dict())

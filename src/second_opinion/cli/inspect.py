@@ -32,12 +32,15 @@ def inspect_command(
         console.print(f"job         {job['name']} (run {run['run_id']})", markup=False)
         console.print(f"ran         {run['started']} -> {run['finished']}", markup=False)
         tool = record["tool"]
-        console.print(f"tool        {tool['name']} {tool['version']} "
-                      f"{tool.get('git_commit') or ''}".rstrip(), markup=False)  # fmt: skip
+        console.print(
+            f"tool        {tool['name']} {tool['version']} {tool.get('git_commit') or ''}".rstrip(),
+            markup=False,
+        )
         for item in record["inputs"]:
             label = item["role"] + (f" {item['scorer']}" if item.get("scorer") else "")
-            console.print(f"input       {label}: {item['path']} ({item['sha256'][:12]})",
-                          markup=False)  # fmt: skip
+            console.print(
+                f"input       {label}: {item['path']} ({item['sha256'][:12]})", markup=False
+            )
         print_coverage_dicts(record.get("coverage", []))
         for line in found.changed_inputs:
             console.print(f"note: {line}", markup=False)

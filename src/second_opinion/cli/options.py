@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from second_opinion.errors import UsageError
-from second_opinion.tables.formats import Engine
+from second_opinion.tables.formats import Engine, check_engine
 
 
 def parse_sidecars(values: Sequence[str]) -> dict[str, str]:
@@ -97,13 +97,15 @@ TEMP_DIR_HELP = "Folder DuckDB spills to (default: the system's temporary folder
 
 
 def engine_of(memory_limit: str | None, temp_dir: Path | None) -> Engine | None:
-    """The engine limits the options ask for (None: DuckDB's defaults)."""
+    """The engine limits the options ask for (None: DuckDB's defaults), checked before any work."""
     if memory_limit is None and temp_dir is None:
         return None
     if temp_dir is not None and not temp_dir.is_dir():
         msg = f"--temp-dir {temp_dir}: no such folder; create it first"
         raise UsageError(msg)
-    return Engine(memory_limit=memory_limit, temp_dir=temp_dir)
+    engine = Engine(memory_limit=memory_limit, temp_dir=temp_dir)
+    check_engine(engine, limit_name="--memory-limit")
+    return engine
 
 
 ALLOW_OUTSIDE_HELP = "Let outputs lie outside output_dir (refused by default)."

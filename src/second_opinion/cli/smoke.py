@@ -27,8 +27,9 @@ def smoke_command(
 
     results = run_smokes(only or ())
     if as_json:
-        print_json({"passed": all(r.passed for r in results),
-                    "scaffolds": [r.to_dict() for r in results]})  # fmt: skip
+        print_json(
+            {"passed": all(r.passed for r in results), "scaffolds": [r.to_dict() for r in results]}
+        )
     else:
         for result in results:
             console.print(batch_table(result.batch))

@@ -45,22 +45,35 @@ def connect(engine: Engine | None = None, **config: str) -> duckdb.DuckDBPyConne
     """A private in-memory DuckDB connection with the progress bar off (DuckDB would draw it on
     stdout, into a ``--json`` document); ``engine`` limits it; ``config`` as ``duckdb.connect``
     takes it. A memory limit DuckDB cannot read is a :class:`UsageError`."""
+    con = _open(engine, config, limit_name="--memory-limit")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def check_engine(engine: Engine, *, limit_name: str = "--memory-limit") -> None:
+    """Refuse, before any work, an engine DuckDB cannot use: a memory limit it cannot read is a
+    :class:`UsageError` naming the limit as ``limit_name`` (the CLI flag, or a Python keyword)."""
+    _open(engine, {}, limit_name=limit_name).close()
+
+
+def _open(
+    engine: Engine | None, config: dict[str, str], *, limit_name: str
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` with ``engine``'s limits; an unreadable limit named as ``limit_name``."""
     settings: dict[str, str | bool | int | float | list[str]] = dict(config)
     if engine is not None and engine.temp_dir is not None:
         settings["temp_directory"] = str(engine.temp_dir)
     if engine is not None and engine.memory_limit is not None:
         settings["memory_limit"] = engine.memory_limit
     try:
-        con = duckdb.connect(":memory:", config=settings)
+        return duckdb.connect(":memory:", config=settings)
     except duckdb.Error as exc:
         limit = engine.memory_limit if engine is not None else None
         msg = (
-            f"--memory-limit {limit!r}: DuckDB cannot use it ({str(exc).strip().splitlines()[0]});"
+            f"{limit_name} {limit!r}: DuckDB cannot use it ({str(exc).strip().splitlines()[0]});"
             " give a size such as 4GB or 512MB"
         )
         raise UsageError(msg) from None
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -26,7 +26,7 @@ def _context() -> BaseContext:
 
 
 class ProcessScheduler(Scheduler):
-    """Worker processes reporting phases and payloads on one queue."""
+    """Worker processes reporting phases and outcomes on one queue."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
         super().__init__(*args, **kwargs)
@@ -38,7 +38,8 @@ class ProcessScheduler(Scheduler):
         process = self.ctx.Process(  # type: ignore[attr-defined]
             # Looked up at each launch, so tests can replace the worker (in the module).
             target=worker.process_worker,
-            args=(plan, self.run_id, self.events, self.engine),
+            args=(plan,),
+            kwargs={"run_id": self.run_id, "settings": self.settings, "events": self.events},
             name=plan.job.name,
         )
         process.start()
@@ -50,14 +51,14 @@ class ProcessScheduler(Scheduler):
 
     def _drain(self, timeout: float) -> None:
         with contextlib.suppress(queue.Empty):
-            kind, name, payload = self.events.get(timeout=timeout)
+            kind, name, sent = self.events.get(timeout=timeout)
             while True:
                 if kind == "phase":
-                    self.on_event(BatchEvent("phase", name, str(payload)))
+                    self.on_event(BatchEvent("phase", name, str(sent)))
                 else:
                     self.processes.pop(name).join()
-                    self.finished(name, payload)
-                kind, name, payload = self.events.get_nowait()
+                    self.finished(name, sent)
+                kind, name, sent = self.events.get_nowait()
 
     def _reap(self) -> None:
         for name, process in list(self.processes.items()):
@@ -66,8 +67,11 @@ class ProcessScheduler(Scheduler):
             self._drain(timeout=0.5)  # its result may still be in the queue
             if name in self.processes:
                 del self.processes[name]
-                self.died(name, f"the worker process died (exit code {process.exitcode}); "
-                          "the previous output, if any, is unchanged")  # fmt: skip
+                self.died(
+                    name,
+                    f"the worker process died (exit code {process.exitcode}); "
+                    "the previous output, if any, is unchanged",
+                )
 
     def stop_all(self) -> None:
         for process in self.processes.values():

@@ -3,7 +3,7 @@
 Ray is an optional extra (``pip install 'second-opinion[ray]'``), imported only here. The driver
 (the ``batch`` process) plans, holds the output folder's lock, keeps the hash cache and writes
 the run summary, exactly as with the local executor; each task runs :func:`worker.run_job` on
-some node and returns its payload. Every node must therefore see the inputs and ``output_dir``
+some node and returns its outcome. Every node must therefore see the inputs and ``output_dir``
 at the same paths (shared storage), and run the same second-opinion and DuckDB:
 :func:`check_cluster` proves both on every node before any job starts.
 """
@@ -23,10 +23,11 @@ import duckdb
 from second_opinion._version import __version__
 from second_opinion.batch.executors.scheduler import Scheduler
 from second_opinion.batch.manifest.jobs import AnyJob
+from second_opinion.batch.outcomes import JobOutcome
 from second_opinion.batch.planning import Plan
-from second_opinion.batch.worker import Payload, run_job
+from second_opinion.batch.settings import BatchSettings
+from second_opinion.batch.worker import run_job
 from second_opinion.errors import InputError, UsageError
-from second_opinion.tables.formats import Engine
 
 PROBE_TIMEOUT = 120.0
 """Seconds to wait for every node's probe: a node that cannot run it in time is named."""
@@ -108,9 +109,9 @@ def capacity() -> int:
     return max(1, int(_ray().cluster_resources().get("CPU", 1)))
 
 
-def _run_task(plan: Plan, run_id: str, engine: Engine | None) -> Payload:
+def _run_task(plan: Plan, *, run_id: str, settings: BatchSettings) -> JobOutcome:
     """A Ray task's body: run the job where Ray placed it (phases are not reported)."""
-    return run_job(plan, run_id, lambda phase: None, engine)
+    return run_job(plan, run_id=run_id, settings=settings, phase=lambda phase: None)
 
 
 class RayScheduler(Scheduler):
@@ -124,7 +125,7 @@ class RayScheduler(Scheduler):
 
     def launch(self, plan: Plan) -> None:
         ref = self.task.options(name=f"second-opinion:{plan.job.name}").remote(
-            plan, self.run_id, self.engine
+            plan, run_id=self.run_id, settings=self.settings
         )
         self.refs[ref] = plan.job.name
 
@@ -135,13 +136,16 @@ class RayScheduler(Scheduler):
         for ref in ready:
             name = self.refs.pop(ref)
             try:
-                payload = self.ray.get(ref)
+                outcome = self.ray.get(ref)
             except self.ray.exceptions.RayError as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                self.died(name, f"the Ray task failed ({type(exc).__name__}: {first}); "
-                          "the previous output, if any, is unchanged")  # fmt: skip
+                self.died(
+                    name,
+                    f"the Ray task failed ({type(exc).__name__}: {first}); "
+                    "the previous output, if any, is unchanged",
+                )
                 continue
-            self.finished(name, payload)
+            self.finished(name, outcome)
 
     def stop_all(self) -> None:
         refs = list(self.refs)

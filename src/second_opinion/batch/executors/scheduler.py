@@ -1,5 +1,5 @@
 """The scheduler both executors share: start jobs while fewer than ``workers`` run, stop starting
-them after a failure under ``--fail-fast``, and turn each job's payload into a :class:`JobResult`,
+them after a failure under ``--fail-fast``, and turn each job's outcome into a :class:`JobResult`,
 so the results, the hash cache and the provenance are the same whichever executor runs the jobs.
 """
 
@@ -8,25 +8,31 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 
-from second_opinion.batch.outcomes import BatchEvent, EventHandler, JobResult
+from second_opinion.batch.outcomes import BatchEvent, EventHandler, JobOutcome, JobResult
 from second_opinion.batch.planning import Plan
-from second_opinion.batch.worker import Payload, sweep_temporaries
+from second_opinion.batch.settings import BatchSettings
+from second_opinion.batch.worker import sweep_temporaries
 from second_opinion.errors import InterruptedRunError
 from second_opinion.hashing import HashCache
-from second_opinion.tables.formats import Engine
 
 
 class Scheduler(ABC):
     """Runs plans, at most ``workers`` at a time, until each has a result."""
 
-    def __init__(self, plans: list[Plan], run_id: str, workers: int, *, keep_going: bool,
-                 on_event: EventHandler, cache: HashCache,
-                 engine: Engine | None = None) -> None:  # fmt: skip
-        self.engine = engine
+    def __init__(
+        self,
+        plans: list[Plan],
+        *,
+        run_id: str,
+        workers: int,
+        settings: BatchSettings,
+        on_event: EventHandler,
+        cache: HashCache,
+    ) -> None:
+        self.settings = settings
         self.pending = list(plans)
         self.run_id = run_id
         self.workers = max(1, workers)
-        self.keep_going = keep_going
         self.on_event = on_event
         self.cache = cache
         self.running: dict[str, Plan] = {}
@@ -63,11 +69,10 @@ class Scheduler(ABC):
 
     def _start_more(self) -> None:
         while self.pending and len(self.running) < self.workers:
-            if self.failed_first and not self.keep_going:
+            if self.failed_first and not self.settings.keep_going:
+                reason = f"--fail-fast: {self.failed_first} failed"
                 for plan in self.pending:
-                    self._finish(plan, JobResult(
-                        plan.job.name, "skipped", f"--fail-fast: {self.failed_first} failed",
-                        str(plan.job.output)))  # fmt: skip
+                    self._finish(plan, JobResult.for_job(plan.job, "skipped", reason=reason))
                 self.pending.clear()
                 return
             plan = self.pending.pop(0)
@@ -78,8 +83,9 @@ class Scheduler(ABC):
                 error = (
                     f"{plan.job.output.parent}: cannot create the folder ({exc.strerror or exc})"
                 )
-                self._finish(plan, JobResult(plan.job.name, "failed", plan.reason,
-                                             str(plan.job.output), error=error))  # fmt: skip
+                self._finish(
+                    plan, JobResult.for_job(plan.job, "failed", reason=plan.reason, error=error)
+                )
                 self.failed_first = self.failed_first or plan.job.name
                 continue
             self.launch(plan)
@@ -87,29 +93,23 @@ class Scheduler(ABC):
             self.started[plan.job.name] = time.monotonic()
             self.on_event(BatchEvent("started", plan.job.name, plan.reason))
 
-    def finished(self, name: str, payload: Payload) -> None:
-        """Job ``name`` reported ``payload``: record its hashes and its result."""
+    def finished(self, name: str, outcome: JobOutcome) -> None:
+        """Job ``name`` reported ``outcome``: record the hashes it took, and its result."""
         plan = self.running.pop(name)
-        for path, size, mtime_ns, sha in payload.pop("input_hashes", []):
-            self.cache.entries[path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha}
-            self.cache.changed = True
-        size_mtime_sha = payload.pop("output_stat", None)
-        if size_mtime_sha is not None:
-            size, mtime_ns, sha = size_mtime_sha
-            self.cache.entries[str(plan.job.output.absolute())] = {
-                "size": size, "mtime_ns": mtime_ns, "sha256": sha}  # fmt: skip
-            self.cache.changed = True
-        result = JobResult(plan.job.name, reason=plan.reason, output=str(plan.job.output),
-                           **payload)  # fmt: skip
-        self._finish(plan, result)
+        hashed = (*outcome.inputs, outcome.output) if outcome.output else outcome.inputs
+        for file in hashed:
+            self.cache.record(file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=file.sha256)
+        self._finish(plan, outcome.result(plan))
 
     def died(self, name: str, error: str) -> None:
-        """Job ``name`` ended without a payload (its process or node died): it failed."""
+        """Job ``name`` ended without an outcome (its process or node died): it failed."""
         plan = self.running.pop(name)
         sweep_temporaries(plan.job.output)
         seconds = time.monotonic() - self.started.get(name, time.monotonic())
-        self._finish(plan, JobResult(name, "failed", plan.reason, str(plan.job.output),
-                                     seconds=seconds, error=error))  # fmt: skip
+        result = JobResult.for_job(
+            plan.job, "failed", reason=plan.reason, seconds=seconds, error=error
+        )
+        self._finish(plan, result)
 
     def _finish(self, plan: Plan, result: JobResult) -> None:
         if result.status == "failed":

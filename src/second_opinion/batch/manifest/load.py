@@ -148,9 +148,13 @@ def _clearer(
 
 
 _YAML_READS: dict[type, str] = {
-    int: "a number", float: "a number", LongNumber: "a number", type(None): "null",
-    datetime.date: "a date", datetime.datetime: "a date and time",
-}  # fmt: skip
+    int: "a number",
+    float: "a number",
+    LongNumber: "a number",
+    type(None): "null",
+    datetime.date: "a date",
+    datetime.datetime: "a date and time",
+}
 
 
 def _literal_expected(loc: tuple[str | int, ...]) -> str | None:
@@ -181,8 +185,14 @@ def _kind(data: object) -> str:
         return "a boolean"
     if isinstance(data, int | float | LongNumber):
         return "a number"
-    kinds = {str: "a string", list: "a list", bytes: "binary data", set: "a set",
-             datetime.date: "a date", datetime.datetime: "a date and time"}  # fmt: skip
+    kinds = {
+        str: "a string",
+        list: "a list",
+        bytes: "binary data",
+        set: "a set",
+        datetime.date: "a date",
+        datetime.datetime: "a date and time",
+    }
     return kinds.get(type(data), "another kind of value")
 
 
@@ -304,8 +314,9 @@ def load_manifest(
     _check_jobs(path, data.get("jobs"), jobs, problems)
     cycle = find_cycle(job_dependencies(jobs))
     if cycle:
-        problems.append(f"jobs: the jobs form a cycle, each reading the next one's output: "
-                        f"{' -> '.join(cycle)}")  # fmt: skip
+        problems.append(
+            f"jobs: the jobs form a cycle, each reading the next one's output: {' -> '.join(cycle)}"
+        )
     audit = _resolve_audit(data.get("audit"), jobs, output_dir, problems)
     if not allow_outside_output_dir:
         written = [(f"jobs[{job.index}].output", job.output) for job in jobs]
@@ -444,9 +455,13 @@ def _resolve_saliency(
         maps = str(Path(text) if Path(text).is_absolute() else folder / text)
     output = _resolve(entry.output, output_dir, f"{at}.output", problems)
     fields = {
-        "clips": clips, "model": model, "maps": maps, "frame_step": entry.frame_step,
-        "block": entry.block, "on_bad_clip": entry.on_bad_clip,
-    }  # fmt: skip
+        "clips": clips,
+        "model": model,
+        "maps": maps,
+        "frame_step": entry.frame_step,
+        "block": entry.block,
+        "on_bad_clip": entry.on_bad_clip,
+    }
     try:
         spec = SaliencySpec.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
