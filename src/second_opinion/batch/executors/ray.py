@@ -25,7 +25,7 @@ from second_opinion.batch.executors.scheduler import Scheduler
 from second_opinion.batch.manifest.jobs import AnyJob
 from second_opinion.batch.planning import Plan
 from second_opinion.batch.worker import Payload, run_job
-from second_opinion.errors import InputError, UsageError
+from second_opinion.errors import InputError, MissingExtraError, UsageError
 from second_opinion.tables.formats import Engine
 
 PROBE_TIMEOUT = 120.0
@@ -36,11 +36,8 @@ def _ray() -> Any:  # noqa: ANN401 - the ray module
     try:
         import ray  # noqa: PLC0415
     except ImportError:
-        msg = (
-            "--executor ray needs Ray, which is not installed: "
-            "pip install 'second-opinion[ray]' (on every node)"
-        )
-        raise UsageError(msg) from None
+        feature = "--executor ray"
+        raise MissingExtraError(feature, "ray", "ray") from None
     return ray
 
 
