@@ -22,6 +22,7 @@ from tests._ray_cluster import ENV, Cluster, can_hide_folders, free_port, two_no
 from tests._scaffold import SCAFFOLD, Scaffold
 from tests.cli._run import run_cli
 
+pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray", reason="the Ray executor's tests need the 'ray' extra")
 
 SALIENCY = SCAFFOLD.parent / "smoke-saliency-batch"
