@@ -20,9 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "konvid-1k"
 DATA = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real"))
 
-pytestmark = pytest.mark.skipif(
-    not (DATA / "konvid-1k").is_dir(), reason=f"no real data at {DATA / 'konvid-1k'}"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (DATA / "konvid-1k").is_dir(), reason=f"no real data at {DATA / 'konvid-1k'}"
+    ),
+]
 
 
 def test_the_committed_manifest_is_valid() -> None:

@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real")) / "konvid-1k"
 METADATA = DATA / "KONVID_1K_metadata.csv"
 
-pytestmark = pytest.mark.skipif(not METADATA.is_file(), reason=f"no real data at {DATA}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not METADATA.is_file(), reason=f"no real data at {DATA}"),
+]
 
 
 def test_konvid_ids_match_paths_after_normalisation(tmp_path: Path) -> None:

@@ -127,6 +127,7 @@ def test_mismatched_or_non_finite_mos_raises_input_error() -> None:
         run_protocol(features, mos)
 
 
+@pytest.mark.slow
 @needs_konvid
 def test_konvid_niqe_matches_the_published_medians() -> None:
     niqe = np.ravel(scipy.io.loadmat(KONVID / "KONVID_1K_NIQE_scores.mat")["y_pred"])
@@ -141,6 +142,7 @@ def test_konvid_niqe_matches_the_published_medians() -> None:
 BRISQUE_SPLITS = 10
 
 
+@pytest.mark.slow
 @needs_konvid
 def test_konvid_brisque_svr_is_near_the_published_medians() -> None:
     # The benchmark's own search: RandomizedSearchCV, 10 draws over the (C, gamma) grid. Over 40
@@ -152,6 +154,7 @@ def test_konvid_brisque_svr_is_near_the_published_medians() -> None:
     assert result.summary["plcc"].median == pytest.approx(0.6576, abs=0.04)  # loose: few splits
 
 
+@pytest.mark.slow
 @needs_konvid
 def test_konvid_brisque_full_grid_search_overshoots_the_published_medians() -> None:
     # Why the default is the random search: the exhaustive grid finds better (C, gamma) than the

@@ -26,7 +26,10 @@ from tests.cli._run import run_cli
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real")) / "konvid-1k"
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@ state, no display needed).
 * :func:`redundancy_png`: the Spearman matrix as a heatmap;
 * :func:`gain_png`: median ΔSRCC of baseline + each second opinion over the baseline alone,
   with the 95 % interval over splits as error bars.
+
+matplotlib is the 'plots' extra: without it each function raises :class:`MissingExtraError`,
+which the HTML report turns into a note in the plot's place.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from second_opinion.audit.metrics import fit_logistic
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,8 +32,13 @@ COLUMNS = 4
 
 
 def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - slow import
-    from matplotlib.figure import Figure  # noqa: PLC0415
+    """An empty figure on the Agg canvas; without the 'plots' extra, :class:`MissingExtraError`."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - slow import
+        from matplotlib.figure import Figure  # noqa: PLC0415
+    except ImportError:
+        feature = "Drawing the audit's plots"
+        raise MissingExtraError(feature, "plots", "matplotlib") from None
 
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)

@@ -1,7 +1,8 @@
 """``audit.md`` and ``audit.html``: the report's tables for a person to read.
 
 Both are rendered from one list of blocks (headings, paragraphs, tables, figures), so they hold
-the same numbers; the HTML adds the plots, embedded as PNG data URIs (one self-contained file).
+the same numbers; the HTML adds the plots, embedded as PNG data URIs (one self-contained file),
+or a note in each plot's place when matplotlib (the 'plots' extra) is not installed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from second_opinion.audit import plots as draw  # matplotlib itself loads only t
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
 from second_opinion.audit.protocol import ProtocolResult
 from second_opinion.audit.run import AuditResult
+from second_opinion.errors import MissingExtraError
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,7 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; }
 th { background: #f3f3f3; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
+p.note { color: #666; font-style: italic; }
 """
 
 
@@ -319,8 +322,7 @@ def to_html(items: Sequence[Block]) -> str:
         elif isinstance(block, Table):
             body.append(_html_table(block))
         else:
-            data = base64.b64encode(block.make()).decode("ascii")
-            body.append(f'<img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}">')
+            body.append(_html_figure(block))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>Signal-mix audit</title>\n<style>"
@@ -329,6 +331,20 @@ def to_html(items: Sequence[Block]) -> str:
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def _html_figure(figure: Figure) -> str:
+    """The plot as an embedded PNG, or a note in its place when matplotlib is not installed."""
+    try:
+        png = figure.make()
+    except MissingExtraError as missing:
+        note = (
+            f"Plot not drawn ({figure.alt}): {missing.module} is not installed "
+            f"(pip install 'second-opinion[{missing.extra}]')"
+        )
+        return f'<p class="note">{html.escape(note)}</p>'
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(figure.alt)}" src="data:image/png;base64,{data}">'
 
 
 def _html_table(table: Table) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, MissingExtraError
 from second_opinion.matrices.core import (
     MATLAB_NUMERIC,
     FloatArray,
@@ -33,10 +33,20 @@ from second_opinion.matrices.sparse import check_dense_size, dense_from_csc
 
 
 def _h5py() -> Any:  # noqa: ANN401 - h5py is untyped
-    """The ``h5py`` module."""
+    """The ``h5py`` module (its presence is checked first by :func:`_h5py_for`)."""
     import h5py  # type: ignore[import-untyped, unused-ignore]  # noqa: PLC0415
 
     return h5py
+
+
+def _h5py_for(path: Path) -> Any:  # noqa: ANN401 - h5py is untyped
+    """The ``h5py`` module to read ``path``; without the 'mat73' extra, :class:`MissingExtraError`
+    naming the file (before it is opened: a missing extra is not an unreadable file)."""
+    try:
+        return _h5py()
+    except ImportError:
+        feature = f"{path}: reading a MATLAB v7.3 (HDF5) .mat file"
+        raise MissingExtraError(feature, "mat73", "h5py") from None
 
 
 @contextlib.contextmanager
@@ -151,7 +161,7 @@ def _h5_variable(name: str, link: object, obj: Any) -> Variable:  # noqa: ANN401
 
 
 def list_mat73(path: Path) -> list[Variable]:
-    h5py = _h5py()
+    h5py = _h5py_for(path)
     with _h5_open(path) as handle:
         try:
             variables = []
@@ -167,7 +177,7 @@ def list_mat73(path: Path) -> list[Variable]:
 
 
 def load_mat73(path: Path, chosen: Variable) -> npt.NDArray[Any]:
-    h5py = _h5py()
+    h5py = _h5py_for(path)
     with _h5_open(path) as handle:
         try:
             obj = _stored_here(path, chosen, handle)

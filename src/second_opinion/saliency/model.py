@@ -14,11 +14,11 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, MissingExtraError
 from second_opinion.saliency.arrays import Maps, first_non_finite, normalize_map, resize_bilinear
 from second_opinion.saliency.yuv import Frame, to_rgb
 
@@ -26,6 +26,17 @@ if TYPE_CHECKING:
     import onnxruntime as ort  # type: ignore[import-untyped]
 
 BATCH_FRAMES = 4
+
+
+def _onnxruntime(path: Path) -> Any:  # noqa: ANN401 - onnxruntime is untyped
+    """The ``onnxruntime`` module (0.2 s to import: only when a model runs); without the
+    'saliency' extra, :class:`MissingExtraError` naming the model."""
+    try:
+        import onnxruntime  # noqa: PLC0415
+    except ImportError:
+        feature = f"{path}: running a saliency model"
+        raise MissingExtraError(feature, "saliency", "onnxruntime") from None
+    return onnxruntime
 
 
 def _runtime_errors() -> tuple[type[BaseException], ...]:
@@ -62,10 +73,10 @@ class SaliencyModel:
         """Load ``path`` on the CPU; ``threads`` caps onnxruntime's threads (0: its default).
 
         Raises :class:`InputError` for a missing or invalid model, or one whose input is not a
-        single NCHW float tensor with 1 or 3 channels.
+        single NCHW float tensor with 1 or 3 channels; :class:`MissingExtraError` without
+        onnxruntime (the 'saliency' extra).
         """
-        import onnxruntime as ort  # noqa: PLC0415 - 0.2 s to import: only when a model runs
-
+        ort = _onnxruntime(path)
         if not path.is_file():
             msg = f"{path}: no such model file; fix 'model'"
             raise InputError(msg)

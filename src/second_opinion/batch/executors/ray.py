@@ -27,7 +27,7 @@ from second_opinion.batch.outcomes import JobOutcome
 from second_opinion.batch.planning import Plan
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.batch.worker import run_job
-from second_opinion.errors import InputError, UsageError
+from second_opinion.errors import InputError, MissingExtraError, UsageError
 
 PROBE_TIMEOUT = 120.0
 """Seconds to wait for every node's probe: a node that cannot run it in time is named."""
@@ -37,11 +37,8 @@ def _ray() -> Any:  # noqa: ANN401 - the ray module
     try:
         import ray  # noqa: PLC0415
     except ImportError:
-        msg = (
-            "--executor ray needs Ray, which is not installed: "
-            "pip install 'second-opinion[ray]' (on every node)"
-        )
-        raise UsageError(msg) from None
+        feature = "--executor ray"
+        raise MissingExtraError(feature, "ray", "ray") from None
     return ray
 
 
