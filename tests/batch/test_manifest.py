@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
+from second_opinion.batch.manifest.document import MAX_MANIFEST_BYTES
 from second_opinion.batch.manifest.jobs import Manifest
 from second_opinion.batch.manifest.load import load_manifest
-from second_opinion.batch.manifest.models import MAX_MANIFEST_BYTES
 from second_opinion.batch.validate import validate_manifest
 from second_opinion.errors import InputError
 from tests._tables import write_table
