@@ -220,6 +220,8 @@ def run_batch(
     if jobs is not None and jobs < 1:
         msg = f"--jobs {jobs}: give at least 1"
         raise UsageError(msg)
+    if manifest.audit is not None:
+        manifest.audit.options_for(jobs)  # the audit's limits refuse --jobs before a job runs
     selected = select_jobs(manifest, only)
     emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()
