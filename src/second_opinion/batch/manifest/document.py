@@ -1,4 +1,5 @@
-"""Reading a manifest file: its bytes into data, or an :class:`InputError` that names the line.
+"""Reading a manifest file: its bytes into data, or an :class:`InputError` that names the line
+(an :class:`UnreadableFileError` when the file is missing, not UTF-8, or not JSON or YAML).
 
 :func:`read_document` reads UTF-8 JSON or YAML (by the suffix), at most
 :data:`MAX_MANIFEST_BYTES`, with no key twice in one mapping; a UTF-8 byte order mark is skipped,
@@ -24,7 +25,7 @@ import yaml
 from pydantic_core import ErrorDetails
 
 from second_opinion.decoding import character_name, json_problem, other_encoding
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, UnreadableFileError
 from second_opinion.validation import Loc, location, shorten_number
 
 MAX_MANIFEST_BYTES = 16 << 20
@@ -147,13 +148,13 @@ def _bytes(path: Path) -> bytes:
             data = handle.read(MAX_MANIFEST_BYTES + 1) if size <= MAX_MANIFEST_BYTES else b""
     except FileNotFoundError:
         msg = f"{path}: no such manifest"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except IsADirectoryError:
         msg = f"{path}: is a folder; name the manifest file in it"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except OSError as exc:
         msg = f"{path}: cannot read the manifest ({exc.strerror or exc})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     if size > MAX_MANIFEST_BYTES or len(data) > MAX_MANIFEST_BYTES:
         shown = f"{_size(size)}, over" if size > MAX_MANIFEST_BYTES else "over"
         msg = (
@@ -177,7 +178,7 @@ def _text(path: Path, data: bytes) -> str:
     wide = other_encoding("the manifest", data)
     if wide is not None:
         msg = f"{path}: {wide}"
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     data = data.removeprefix(codecs.BOM_UTF8)
     bomless = _bomless_encoding(data[:64])
     if bomless is not None:
@@ -185,7 +186,7 @@ def _text(path: Path, data: bytes) -> str:
             f"{path}: the manifest looks like {bomless} text (NUL bytes between its "
             "characters), not UTF-8; save it as UTF-8"
         )
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -194,7 +195,7 @@ def _text(path: Path, data: bytes) -> str:
             f"{path} line {line}: cannot read the manifest: it is not UTF-8 text (byte "
             f"0x{data[exc.start]:02x} at column {column} is not valid UTF-8); save it as UTF-8"
         )
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
 
 
 def _bomless_encoding(head: bytes) -> str | None:
@@ -237,7 +238,7 @@ def _parse_json(path: Path, text: str) -> object:
         data = json.loads(text, object_pairs_hook=pairs, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         msg = f"{path} line {exc.lineno}: invalid JSON ({json_problem(exc)})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except RecursionError:
         msg = f"{path}: JSON nested too deeply"
         raise InputError(msg) from None
@@ -330,13 +331,13 @@ def _parse_yaml(path: Path, text: str) -> Document:
             f"{path} line {line}: invalid YAML (unacceptable character #x{ord(char):04x}, "
             f"{name}, column {column}; {why}: remove it)"
         )
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         msg = f"{path}{where}: invalid YAML ({problem})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     lines = [line.strip() for line in text.splitlines()]
     if data is None and all(not line or line.startswith("#") for line in lines):
         msg = f"{path}: the manifest is empty (only comments); {_NEEDS}"
