@@ -164,8 +164,9 @@ def load_manifest(
     check_jobs(path, data.get("jobs"), jobs, problems)
     cycle = find_cycle(job_dependencies(jobs))
     if cycle:
-        problems.append(f"jobs: the jobs form a cycle, each reading the next one's output: "
-                        f"{' -> '.join(cycle)}")  # fmt: skip
+        problems.append(
+            f"jobs: the jobs form a cycle, each reading the next one's output: {' -> '.join(cycle)}"
+        )
     audit = _resolve_audit(data.get("audit"), jobs, output_dir, problems)
     if not allow_outside_output_dir:
         written = [(f"jobs[{job.index}].output", job.output) for job in jobs]
@@ -304,9 +305,13 @@ def _resolve_saliency(
         maps = str(Path(text) if Path(text).is_absolute() else folder / text)
     output = _resolve(entry.output, output_dir, f"{at}.output", problems)
     fields = {
-        "clips": clips, "model": model, "maps": maps, "frame_step": entry.frame_step,
-        "block": entry.block, "on_bad_clip": entry.on_bad_clip,
-    }  # fmt: skip
+        "clips": clips,
+        "model": model,
+        "maps": maps,
+        "frame_step": entry.frame_step,
+        "block": entry.block,
+        "on_bad_clip": entry.on_bad_clip,
+    }
     try:
         spec = SaliencySpec.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:

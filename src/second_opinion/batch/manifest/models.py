@@ -107,11 +107,20 @@ class JobEntry(_Strict):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
-        join_only = {"features": self.features, "ingest": self.ingest, "key": self.key,
-                     "sidecars": self.sidecars}  # fmt: skip
-        saliency_only = {"clips": self.clips, "model": self.model, "maps": self.maps,
-                         "frame_step": self.frame_step, "block": self.block,
-                         "on_bad_clip": self.on_bad_clip}  # fmt: skip
+        join_only = {
+            "features": self.features,
+            "ingest": self.ingest,
+            "key": self.key,
+            "sidecars": self.sidecars,
+        }
+        saliency_only = {
+            "clips": self.clips,
+            "model": self.model,
+            "maps": self.maps,
+            "frame_step": self.frame_step,
+            "block": self.block,
+            "on_bad_clip": self.on_bad_clip,
+        }
         if self.kind == "saliency":
             wrong = [name for name, value in join_only.items() if value is not None]
             if wrong:
