@@ -32,11 +32,18 @@ from hypothesis import strategies as st
 
 from second_opinion.audit.corpus import load_corpus
 from second_opinion.batch.manifest.load import load_manifest
-from second_opinion.batch.manifest.models import MODEL_AT
+from second_opinion.batch.manifest.models import (
+    AuditSection,
+    Defaults,
+    IngestEntry,
+    JobEntry,
+    ManifestFile,
+    SidecarEntry,
+)
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.keys import normalize_key, normalize_sql
 from second_opinion.join.run import join
-from second_opinion.join.spec import JoinSpec, SidecarSpec
+from second_opinion.join.spec import Align, JoinSpec, SidecarSpec
 from second_opinion.tables.formats import connect
 from second_opinion.tables.reading import open_table
 
@@ -84,7 +91,8 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 # Every field name the schema knows, so mutations reach past "unknown field".
-FIELD_NAMES = sorted({name for model in MODEL_AT.values() for name in model.model_fields})
+SCHEMA_MODELS = (ManifestFile, Defaults, JobEntry, SidecarEntry, Align, IngestEntry, AuditSection)
+FIELD_NAMES = sorted({name for model in SCHEMA_MODELS for name in model.model_fields})
 # Values that mean something somewhere in a manifest: paths, variables, steps, kinds, policies.
 MEANINGFUL = st.sampled_from(
     [

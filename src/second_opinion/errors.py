@@ -8,9 +8,14 @@ Every error the tool raises on purpose derives from one base, so callers can cat
     │   ├── UsageError          exit 2: options that make no sense together
     │   ├── BusyError           exit 2: another batch holds the output folder's lock
     │   ├── UnreadableFileError exit 2: a file is missing, unreadable, not the format it claims
+    │   │                       (tables, score matrices)
     │   ├── ColumnNotFoundError exit 2: a column the spec names is not in the table
+    │   │   └── ingest.errors.ColumnNotFoundError   the id or MOS column of the metadata
     │   ├── KeyProblemError     exit 2: keys that cannot identify clips: duplicate, colliding, empty
-    │   ├── SchemaError         exit 2: values of the wrong type or shape (not numbers, ragged)
+    │   │   └── ingest.errors.DuplicateIdError, MissingIdError
+    │   ├── SchemaError         exit 2: values of the wrong type or shape (not numbers, ragged,
+    │   │   │                   duplicate or blank column names, a matrix that is not 2-D)
+    │   │   └── ingest.errors.MissingMosError, ScaleError, DatasetFormatError
     │   └── MissingExtraError   exit 2: the feature needs an optional extra that is not installed
     ├── PolicyError             exit 1: input was valid, but a policy the user set failed
     ├── JobsFailedError         exit 1: a batch ran, and at least one of its jobs failed

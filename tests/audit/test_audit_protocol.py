@@ -87,10 +87,10 @@ def test_ridge_model_fits_a_linear_signal() -> None:
     assert result.srcc.shape == result.rmse.shape == (5,)
 
 
-def test_svr_and_jobs_give_identical_results() -> None:
+def test_svr_and_processes_give_identical_results() -> None:
     features, mos = _synthetic(n=60, k=3)
-    one = run_protocol(features, mos, splits=3, model="svr", jobs=1)
-    two = run_protocol(features, mos, splits=3, model="svr", jobs=2)
+    one = run_protocol(features, mos, splits=3, model="svr", processes=1)
+    two = run_protocol(features, mos, splits=3, model="svr", processes=2)
     for name in ("srcc", "krcc", "plcc", "rmse"):
         np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
     assert one.summary == two.summary
@@ -108,7 +108,7 @@ def test_constant_prediction_does_not_raise() -> None:
     ("kwargs", "message"),
     [
         ({"splits": 0}, "splits must be an integer"),
-        ({"jobs": 0}, "jobs must be an integer"),
+        ({"processes": 0}, "processes must be an integer"),
         ({"model": "lasso"}, "model must be one of"),
     ],
 )
@@ -149,7 +149,7 @@ def test_konvid_brisque_svr_is_near_the_published_medians() -> None:
     # splits this gave median |SRCC| 0.6586 / PLCC 0.6642 (published 0.6567 / 0.6576); the full
     # 100-split check is benchmarks/run_audit.py. Few splits here, so the tolerance is ±0.04.
     features = scipy.io.loadmat(KONVID / "KONVID_1K_BRISQUE_feats.mat")["feats_mat"]
-    result = run_protocol(features, _konvid_mos(), splits=BRISQUE_SPLITS, model="svr", jobs=2)
+    result = run_protocol(features, _konvid_mos(), splits=BRISQUE_SPLITS, model="svr", processes=2)
     assert result.summary["srcc"].median == pytest.approx(0.6567, abs=0.04)  # loose: few splits
     assert result.summary["plcc"].median == pytest.approx(0.6576, abs=0.04)  # loose: few splits
 
@@ -160,5 +160,7 @@ def test_konvid_brisque_full_grid_search_overshoots_the_published_medians() -> N
     # Why the default is the random search: the exhaustive grid finds better (C, gamma) than the
     # published script did, so its numbers are not comparable with the benchmark's.
     features = scipy.io.loadmat(KONVID / "KONVID_1K_BRISQUE_feats.mat")["feats_mat"]
-    result = run_protocol(features, _konvid_mos(), splits=2, model="svr", search="grid", jobs=2)
+    result = run_protocol(
+        features, _konvid_mos(), splits=2, model="svr", search="grid", processes=2
+    )
     assert result.summary["srcc"].median > 0.6567 + 0.02

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from second_opinion.audit.options import build_options
 from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.runner import run_batch
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, UsageError
 from tests.cli._run import run_cli
 
 SCAFFOLD = Path(__file__).resolve().parents[2] / "testdata" / "smoke-second-opinion-batch"
@@ -174,3 +175,30 @@ def test_a_failing_audit_fails_the_batch_with_exit_1_and_keeps_the_job_output(
     assert "the audit failed" in result.stderr
     assert (tmp_path / "out" / "corpus-a.jsonl").is_file()
     assert not (tmp_path / "out" / "audit").exists()
+
+
+def test_a_batch_jobs_over_the_audits_limit_is_refused_as_audit_jobs_is(tmp_path: Path) -> None:
+    """``--jobs`` reaches the audit when the section sets no ``jobs``: through validation, so the
+    audit's limit (1024 worker processes) holds for it too, before any job runs."""
+    path = _manifest(tmp_path, dict(FAST))
+    with pytest.raises(UsageError) as direct:
+        build_options(**FAST, jobs=5000)
+    assert direct.value.message == (
+        "invalid audit options:\n  jobs: Input should be less than or equal to 1024 (got 5000)"
+    )
+    with pytest.raises(UsageError) as through_batch:
+        run_batch(path, jobs=5000)
+    assert through_batch.value.message == direct.value.message
+    assert not (tmp_path / "out" / "corpus-a.jsonl").exists()
+    manifest = load_manifest(path)
+    assert manifest.audit is not None
+    with pytest.raises(UsageError, match=r"jobs: Input should be less than or equal to 1024"):
+        manifest.audit.options_for(5000)
+    assert manifest.audit.options_for(8).jobs == 8
+    assert manifest.audit.options_for(None).jobs == 1
+
+
+def test_a_set_audit_jobs_is_kept_whatever_the_batch_jobs(tmp_path: Path) -> None:
+    manifest = load_manifest(_manifest(tmp_path, {**FAST, "jobs": 2}))
+    assert manifest.audit is not None
+    assert manifest.audit.options_for(5000).jobs == 2

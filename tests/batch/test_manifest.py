@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
+from second_opinion.batch.manifest.document import MAX_MANIFEST_BYTES
 from second_opinion.batch.manifest.jobs import Manifest
 from second_opinion.batch.manifest.load import load_manifest
-from second_opinion.batch.manifest.models import MAX_MANIFEST_BYTES
 from second_opinion.batch.validate import validate_manifest
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, UnreadableFileError
 from tests._tables import write_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1471,3 +1471,16 @@ def test_the_audit_report_folder_stays_inside_output_dir(folder: Path) -> None:
     (line,) = problems_of(folder, data)
     assert line.startswith("audit.out: ")
     assert "is outside output_dir" in line
+
+
+def test_a_manifest_that_cannot_be_read_is_an_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFileError, match=r"nope\.json: no such manifest$"):
+        load_manifest(tmp_path / "nope.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": 1,,}', encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match=r"broken\.json line 1: invalid JSON \("):
+        load_manifest(broken)
+    wide = tmp_path / "wide.json"
+    wide.write_bytes('{"version": 1}'.encode("utf-16"))
+    with pytest.raises(UnreadableFileError, match=r"wide\.json: .*UTF-16"):
+        load_manifest(wide)

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from second_opinion import errors
 from second_opinion.errors import InputError, UsageError
 from second_opinion.ingest import errors as ingest_errors
 from second_opinion.ingest.canonical import CANONICAL_COLUMNS
@@ -553,3 +554,23 @@ def test_the_real_konvid_1k_metadata(tmp_path: Path) -> None:
         assert out_row["bitrate"] == int(row["bitrate"])
     mos = [r["mos"] for r in written]
     assert (min(mos), max(mos)) == (1.22, 4.64)
+
+
+def test_ingest_errors_are_caught_by_their_kind(tmp_path: Path) -> None:
+    """Each ingest error is also one of the package's kinds: a duplicate clip id is a
+    KeyProblemError, a missing column a ColumnNotFoundError, a bad MOS a SchemaError."""
+    rows = [dict(r) for r in ROWS] + [dict(ROWS[0])]
+    source = konvid(tmp_path, rows)
+    with pytest.raises(
+        errors.KeyProblemError, match=r"clip id '11' \(column 'flickr_id'\) is on two rows, line 2"
+    ):
+        ingest("konvid-1k", source, tmp_path / "o.csv")
+    with pytest.raises(
+        errors.ColumnNotFoundError, match=r"MOS column 'x' \(--mos-column\) not found "
+    ):
+        ingest("konvid-1k", source, tmp_path / "o.csv", mos_column="x")
+    out_of_scale = konvid(tmp_path, [dict(ROWS[0]), dict(ROWS[1], mos=64.5)], name="s.csv")
+    with pytest.raises(
+        errors.SchemaError, match=r"MOS 64\.5 of clip '12' .* is outside the konvid"
+    ):
+        ingest("konvid-1k", out_of_scale, tmp_path / "o.csv")

@@ -199,7 +199,7 @@ def analyse_signal(
         )
     splits = run_protocol(
         x, y, splits=options.splits, model=options.model, search=options.search,
-        jobs=options.jobs, seed=options.seed, pool=pool,
+        processes=options.jobs, seed=options.seed, pool=pool,
     )  # fmt: skip
     return SignalResult(signal, full, srcc_ci, plcc_ci, splits, prediction, y, rows)
 
@@ -258,7 +258,7 @@ def analyse_gain(
     def regress(columns: Sequence[str]) -> ProtocolResult:
         return run_protocol(
             _matrix(corpus, columns, rows), y, splits=options.splits, model=options.model,
-            search=options.search, jobs=options.jobs, seed=options.seed, regress=True,
+            search=options.search, processes=options.jobs, seed=options.seed, regress=True,
             pool=pool,
         )  # fmt: skip
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.signals import SignalSpec
 from second_opinion.errors import UsageError
-from second_opinion.join.spec import validation_problems
+from second_opinion.validation import build
 
 DEFAULT_SPLITS = 100
 DEFAULT_BOOTSTRAP = 1000
@@ -85,8 +85,4 @@ def _parse(text: str, what: str) -> SignalSpec:
 
 def build_options(**fields: object) -> AuditOptions:
     """Validate ``fields`` into :class:`AuditOptions`; problems raise one :class:`UsageError`."""
-    try:
-        return AuditOptions.model_validate(fields)
-    except ValidationError as exc:
-        problems = validation_problems(exc, fields_at=lambda _: list(AuditOptions.model_fields))
-        raise UsageError("invalid audit options:\n  " + "\n  ".join(problems)) from None
+    return build(AuditOptions, fields, what="audit options")

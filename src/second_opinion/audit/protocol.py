@@ -21,8 +21,8 @@ The result holds each split's metrics and their median and population standard d
 like the benchmark, the summary shows SRCC and KRCC as magnitudes.
 
 Splits run in worker processes (``concurrent.futures.ProcessPoolExecutor``, ``spawn`` context)
-when ``jobs > 1``; every split is a pure function of its index, so the result is identical for
-any ``jobs``. The metrics are :func:`second_opinion.audit.metrics.evaluate`.
+when ``processes > 1``; every split is a pure function of its index, so the result is identical
+for any number of processes. The metrics are :func:`second_opinion.audit.metrics.evaluate`.
 """
 
 from __future__ import annotations
@@ -148,14 +148,15 @@ def predict_regressed(
 
 
 @contextmanager
-def worker_pool(jobs: int) -> Iterator[Executor | None]:
-    """A process pool for ``jobs`` workers (``None`` for one): share it across protocol runs."""
-    _check_count("jobs", jobs)
-    if jobs == 1:
+def worker_pool(processes: int) -> Iterator[Executor | None]:
+    """A pool of ``processes`` worker processes (``None`` for one): share it across protocol
+    runs."""
+    _check_count("processes", processes)
+    if processes == 1:
         yield None
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
         yield pool
 
 
@@ -166,7 +167,7 @@ def run_protocol(
     splits: int = 100,
     model: Model = "svr",
     search: Search = "random",
-    jobs: int = 1,
+    processes: int = 1,
     seed: int = 0,
     regress: bool | None = None,
     pool: Executor | None = None,
@@ -176,11 +177,11 @@ def run_protocol(
     ``regress=True`` sends a single column through the regressor too (to compare feature sets
     on equal terms). ``seed`` is added to each split's seed for the C/gamma search draws (0
     reproduces the benchmark's setting); the splits themselves never change. ``pool`` (from
-    :func:`worker_pool`) runs the splits there instead of a pool of ``jobs`` workers.
+    :func:`worker_pool`) runs the splits there instead of a pool of ``processes`` workers.
     """
     _check_model(model)
     _check_count("splits", splits)
-    _check_count("jobs", jobs)
+    _check_count("processes", processes)
     features = _as_matrix(x, "X")
     target = _as_vector(mos, "mos", features.shape[0])
     if features.shape[0] < 5:
@@ -194,11 +195,11 @@ def run_protocol(
     tasks = [(features, target, s, model, search, seed, regressed) for s in seeds]
     if pool is not None:
         rows = list(pool.map(_run_split, tasks))
-    elif jobs == 1 or splits == 1:
+    elif processes == 1 or splits == 1:
         rows = [_run_split(task) for task in tasks]
     else:
-        with worker_pool(min(jobs, splits)) as own:
-            assert own is not None  # noqa: S101 - jobs > 1
+        with worker_pool(min(processes, splits)) as own:
+            assert own is not None  # noqa: S101 - processes > 1
             rows = list(own.map(_run_split, tasks))
     table = np.asarray(rows, dtype=np.float64).reshape(len(seeds), len(METRICS))
     columns = {name: table[:, i].copy() for i, name in enumerate(METRICS)}
@@ -225,7 +226,7 @@ def _run_split(
     train, test = _split(features.shape[0], split_seed)
     if regressed:
         # One BLAS thread: the splits are the parallel unit, and the arithmetic is then the same
-        # whatever the number of jobs.
+        # whatever the number of processes.
         with threadpool_limits(limits=1, user_api="blas"):
             predicted = predict_regressed(
                 features, target, train, test, model, search, split_seed + seed

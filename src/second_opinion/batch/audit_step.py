@@ -97,9 +97,7 @@ def run_manifest_audit(
     blocked = _not_ready(plan, results, stale, dry_run)
     if blocked is not None:
         return AuditOutcome(blocked[0], blocked[1], out)
-    options = plan.options
-    if not plan.jobs_set and settings.workers is not None:
-        options = options.model_copy(update={"jobs": settings.workers})
+    options = plan.options_for(settings.workers)
     tables = [(name, manifest.job(name).output) for name in plan.tables]
     try:
         hashes = {name: cache.sha256(path) for name, path in tables}

@@ -14,11 +14,14 @@ from typing import Any
 
 from second_opinion.batch.manifest.jobs import AnyJob, Job, SaliencyJob
 from second_opinion.ingest.ingest import ingest_with
+from second_opinion.ingest.options import build_ingest_options
 from second_opinion.join.run import join_coverage, join_to_file
-from second_opinion.join.spec import JoinSpec
+from second_opinion.join.spec import JoinSpec, build_join_spec
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.run import run_saliency
+from second_opinion.saliency.spec import build_saliency_spec
 from second_opinion.tables.formats import Engine
+from second_opinion.validation import revalidated
 
 Phase = Callable[[str], None]
 
@@ -41,8 +44,8 @@ def ingested_spec(job: Job, scratch: Path, phase: Phase = lambda _: None) -> Joi
         return job.spec
     phase("ingesting")
     canonical = scratch / "canonical.parquet"
-    ingest_with(job.ingest.model_copy(update={"output": canonical}))
-    return job.spec.model_copy(update={"features": canonical})
+    ingest_with(revalidated(job.ingest, build_ingest_options, output=canonical))
+    return revalidated(job.spec, build_join_spec, features=canonical)
 
 
 def materialize(
@@ -53,7 +56,7 @@ def materialize(
         phase("saliency")
         # Clips run in parallel threads (the output is the same for any number).
         threads = max(job.spec.jobs, os.cpu_count() or 1)
-        found = run_saliency(job.spec.model_copy(update={"jobs": threads}), output)
+        found = run_saliency(revalidated(job.spec, build_saliency_spec, jobs=threads), output)
         skipped = [{"clip_id": s.clip_id, "reason": s.reason} for s in found.skipped]
         extra = {"saliency": {"skipped": skipped, "model_sha256": found.model_sha256}}
         notes = [f"skipped clip {s.clip_id!r}: {s.reason}" for s in found.skipped]

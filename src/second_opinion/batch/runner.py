@@ -182,6 +182,9 @@ def run_batch(
         manifest = load_manifest(
             manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
         )
+    if manifest.audit is not None:
+        # The audit's limits refuse the batch's --jobs before a job runs.
+        manifest.audit.options_for(settings.workers)
     selected = select_jobs(manifest, only)
     emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from second_opinion.batch.manifest.checks import raise_problems
 from second_opinion.batch.manifest.jobs import AnyJob, SaliencyJob
-from second_opinion.batch.manifest.load import load_manifest, raise_problems
+from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.materialize import ingested_spec
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec

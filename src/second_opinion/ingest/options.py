@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from second_opinion._typing import PresetName
 from second_opinion.errors import UsageError
 from second_opinion.ingest.presets import PRESETS, check_scale, unknown_preset_message
+from second_opinion.validation import OPTIONS, build
 
 _COLUMN_FLAGS = {
     "id_column": "--id-column",
@@ -21,14 +22,17 @@ _COLUMN_FLAGS = {
 ColumnName = Annotated[str, Field(min_length=1)]
 
 
-class IngestOptions(BaseModel):
-    """What to ingest and how; every rule that needs no file is checked here."""
+class MetadataOptions(BaseModel):
+    """A corpus's metadata file and how to read it; every rule that needs no file is checked here.
+
+    Shared by :class:`IngestOptions` and the batch manifest's ``ingest`` entry, so each option is
+    declared and validated in one place.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     preset: PresetName
     metadata: Path
-    output: Path
     id_column: ColumnName | None = None
     mos_column: ColumnName | None = None
     mos_std_column: ColumnName | None = None
@@ -94,19 +98,17 @@ class IngestOptions(BaseModel):
         return self
 
 
+class IngestOptions(MetadataOptions):
+    """What to ingest and how, and where the canonical corpus table goes."""
+
+    output: Path
+
+
 def build_ingest_options(**fields: object) -> IngestOptions:
     """Build :class:`IngestOptions`, turning validation errors into one :class:`UsageError`."""
     preset = fields.get("preset")
     if isinstance(preset, str) and preset not in PRESETS:
         raise UsageError(unknown_preset_message(preset))
-    try:
-        return IngestOptions.model_validate(fields)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"])
-            message = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
-        if len(problems) == 1:
-            raise UsageError(problems[0]) from None
-        raise UsageError("invalid ingest options:\n  " + "\n  ".join(problems)) from None
+    return build(
+        IngestOptions, fields, what="ingest options", wording=OPTIONS, lone_problem_alone=True
+    )

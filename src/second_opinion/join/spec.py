@@ -6,14 +6,13 @@ them); every rule that does not need to read a file is checked here.
 
 from __future__ import annotations
 
-import difflib
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from second_opinion._typing import (
     POOL_STATS,
@@ -22,8 +21,8 @@ from second_opinion._typing import (
     OnMissing,
     PoolStat,
 )
-from second_opinion.errors import UsageError
 from second_opinion.join.keys import canonical_steps
+from second_opinion.validation import Loc, build, location
 
 SLUG = re.compile(r"^[a-z0-9_]+$")
 _DERIVED = re.compile(r"^(zscore|rank|delta:.+)$")
@@ -297,16 +296,9 @@ class JoinSpec(_Model):
         problems = join_spec_problems(self.key, self.sidecars)
         if problems:
             loc, message = problems[0]
-            msg = f"{_dotted(loc)}: {message}"
+            msg = f"{location(loc)}: {message}"
             raise ValueError(msg)
         return self
-
-
-Loc = tuple[str | int, ...]
-
-
-def _dotted(loc: Loc) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
 
 
 def join_spec_problems(
@@ -344,54 +336,5 @@ def join_spec_problems(
 
 
 def build_join_spec(**fields: object) -> JoinSpec:
-    """Build a :class:`JoinSpec`, turning validation errors into a :class:`UsageError`."""
-    try:
-        return JoinSpec.model_validate(fields)
-    except ValidationError as exc:
-        raise UsageError(format_validation_error(exc)) from None
-
-
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each with its location."""
-    return "invalid join spec:\n  " + "\n  ".join(validation_problems(exc, fields_at=_spec_fields))
-
-
-def _spec_fields(loc: Loc) -> list[str]:
-    model: type[BaseModel] = JoinSpec
-    if "align" in loc:
-        model = Align
-    elif "sidecars" in loc:
-        model = SidecarSpec
-    return list(model.model_fields)
-
-
-def validation_problems(
-    exc: ValidationError,
-    prefix: Loc = (),
-    fields_at: Callable[[Loc], list[str]] | None = None,
-) -> list[str]:
-    """One message per pydantic error: location, what is wrong, the value, the fix.
-
-    ``fields_at`` gives the field names valid at a location, for "did you mean" suggestions.
-    """
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = prefix + tuple(err["loc"])
-        where = _dotted(loc) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            fields = (
-                fields_at(tuple(p for p in loc[:-1] if isinstance(p, str))) if fields_at else []
-            )
-            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (fields: {', '.join(fields)})"
-            problems.append(f"{where}: unknown field{hint}")
-            continue
-        if err["type"] == "missing":
-            problems.append(f"{where}: required field is missing")
-            continue
-        message = str(err["msg"]).removeprefix("Value error, ")
-        shown = err.get("input")
-        if not isinstance(shown, dict | list | tuple) and repr(shown) not in message:
-            message += f" (got {shown!r})"
-        problems.append(f"{where}: {message}")
-    return problems
+    """Build a :class:`JoinSpec`; every problem is listed in one :class:`UsageError`."""
+    return build(JoinSpec, fields, what="join spec")

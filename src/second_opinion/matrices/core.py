@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from second_opinion._typing import MatrixFormat
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, SchemaError, UnreadableFileError
 
 FloatArray = npt.NDArray[np.float64]
 Kind = Literal["numeric", "complex", "sparse", "other"]
@@ -116,13 +116,17 @@ def shape_text(shape: tuple[int, ...]) -> str:
 # --- reading files ------------------------------------------------------------------------------
 
 
-def cannot_read(path: Path, what: str, exc: BaseException) -> InputError:
+def cannot_read(path: Path, what: str, exc: BaseException) -> UnreadableFileError:
     """The error for a file a reader failed on: unreadable, truncated or corrupt."""
     if isinstance(exc, PermissionError):
-        return InputError(f"{path}: cannot read ({exc.strerror}); check the file's permissions")
+        return UnreadableFileError(
+            f"{path}: cannot read ({exc.strerror}); check the file's permissions"
+        )
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return InputError(f"{path}: cannot read as {what} ({reason}); the file is truncated or corrupt")
+    return UnreadableFileError(
+        f"{path}: cannot read as {what} ({reason}); the file is truncated or corrupt"
+    )
 
 
 def read_head(path: Path, size: int) -> bytes:
@@ -132,7 +136,7 @@ def read_head(path: Path, size: int) -> bytes:
             return handle.read(size)
     except OSError as exc:
         msg = f"{path}: cannot read ({exc.strerror or exc})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
 
 
 # --- choosing a variable -----------------------------------------------------------------------
@@ -161,13 +165,13 @@ def choose(path: Path, variables: list[Variable], variable: str | None) -> Varia
         return candidates[0]
     if not variables:
         msg = f"{path}: the file holds no variables; save the scores as a numeric matrix"
-        raise InputError(msg)
+        raise SchemaError(msg)
     if not candidates:
         msg = (
             f"{path}: no numeric matrix among the variables ({_listing(variables)}); "
             "save the scores as a numeric matrix, or pass the name of one as variable"
         )
-        raise InputError(msg)
+        raise SchemaError(msg)
     msg = (
         f"{path}: {len(candidates)} variables could be the score matrix "
         f"({_listing(candidates)}); pass the name of the one to read as variable "
@@ -176,7 +180,7 @@ def choose(path: Path, variables: list[Variable], variable: str | None) -> Varia
     raise InputError(msg)
 
 
-def refusal(path: Path, v: Variable) -> InputError:
+def refusal(path: Path, v: Variable) -> SchemaError:
     """The error for a variable that is not a real numeric matrix."""
     if v.refused is not None:
         reason = v.refused
@@ -189,7 +193,7 @@ def refusal(path: Path, v: Variable) -> InputError:
             f"is a MATLAB object of class {v.dtype!r}, not a numeric matrix; "
             "save its numeric data as a plain matrix (e.g. double(x))"
         )
-    return InputError(f"{path}: variable {v.name!r} ({v.what()}) {reason}")
+    return SchemaError(f"{path}: variable {v.name!r} ({v.what()}) {reason}")
 
 
 def numpy_refusal(dtype: np.dtype[Any]) -> str | None:
@@ -230,20 +234,20 @@ def score_matrix(
     if array.dtype.kind not in "biuf":
         reason = numpy_refusal(array.dtype) or "is not a real numeric matrix"
         msg = f"{where} ({shown} {array.dtype}) {reason}"
-        raise InputError(msg)
+        raise SchemaError(msg)
     if array.ndim > 2:
         msg = (
             f"{where} has {array.ndim} dimensions (shape {shown}); a score matrix is 2-D with "
             "clips as rows and scores as columns (N×M, N×1 or 1×N): save a 2-D array"
         )
-        raise InputError(msg)
+        raise SchemaError(msg)
     if array.size == 0:
         empty = "rows" if array.ndim < 2 or array.shape[0] == 0 else "columns"
         msg = (
             f"{where} has no {empty} (shape {shown}); a score matrix needs one row per clip "
             "and at least one score column"
         )
-        raise InputError(msg)
+        raise SchemaError(msg)
     if array.ndim == 0:
         array = array.reshape(1, 1)
     elif array.ndim == 1:

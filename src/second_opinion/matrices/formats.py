@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from second_opinion._typing import MatrixFormat
-from second_opinion.errors import InputError
+from second_opinion.errors import UnreadableFileError
 from second_opinion.matrices.core import read_head
 from second_opinion.matrices.mat5 import scipy_io
 from second_opinion.matrices.numpy_files import NPY_SIGNATURE, ZIP_SIGNATURE
@@ -39,7 +39,7 @@ def format_family(path: Path) -> tuple[Literal["mat", "npy", "npz", "csv"], str 
         f"{path}: unsupported matrix file type {''.join(path.suffixes) or '(no suffix)'!r}; "
         f"use {SUPPORTED_SUFFIXES}"
     )
-    raise InputError(msg)
+    raise UnreadableFileError(msg)
 
 
 def _hdf5_offset(path: Path) -> int | None:
@@ -55,7 +55,7 @@ def _hdf5_offset(path: Path) -> int | None:
                 offset = 512 if offset == 0 else offset * 2
     except OSError as exc:
         msg = f"{path}: cannot read ({exc.strerror or exc})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     return None
 
 
@@ -65,10 +65,10 @@ def container_format(path: Path, family: str) -> MatrixFormat:
     if family == "npz":
         if head.startswith(NPY_SIGNATURE):
             msg = f"{path}: a .npy array, not a .npz archive; rename it to .npy"
-            raise InputError(msg)
+            raise UnreadableFileError(msg)
         if not head.startswith(ZIP_SIGNATURE):
             msg = f"{path}: not a .npz archive (no zip signature); the file is truncated or corrupt"
-            raise InputError(msg)
+            raise UnreadableFileError(msg)
         return "npz"
     if _hdf5_offset(path) is not None:
         return "mat73"
@@ -77,16 +77,16 @@ def container_format(path: Path, family: str) -> MatrixFormat:
             f"{path}: the header says MATLAB 7.3 (HDF5), but the file holds no HDF5 data; "
             "the file is truncated or corrupt"
         )
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     try:
         with path.open("rb") as handle:
             major, _ = scipy_io().matlab.matfile_version(handle)
     except Exception as exc:
         msg = f"{path}: not a MATLAB .mat file (no MATLAB v4, v5 or v7.3 header)"
-        raise InputError(msg) from exc
+        raise UnreadableFileError(msg) from exc
     if major == 0:
         return "mat4"
     if major == 1:
         return "mat5"
     msg = f"{path}: not a MATLAB .mat file (header version {major}); the file is corrupt"
-    raise InputError(msg)
+    raise UnreadableFileError(msg)

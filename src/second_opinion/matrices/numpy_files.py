@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib import format as npy_format
 
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, SchemaError, UnreadableFileError
 from second_opinion.matrices.core import (
     Kind,
     ScoreMatrix,
@@ -43,13 +43,13 @@ def _npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, n
             shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
     except Exception as exc:
         msg = f"{where}: not a valid .npy array ({exc}); the file is truncated or corrupt"
-        raise InputError(msg) from exc
+        raise UnreadableFileError(msg) from exc
     if version not in ((1, 0), (2, 0)):
         msg = (
             f"{where}: .npy format version {version[0]}.{version[1]} is not supported "
             "(it only holds structured arrays); save a plain numeric array with numpy.save"
         )
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     return tuple(int(n) for n in shape), bool(fortran), np.dtype(dtype), stream.tell()
 
 
@@ -61,21 +61,21 @@ def _npy_refuse_or_check(
         subject = "the array" if name is None else f"variable {name!r}"
         reason = numpy_refusal(dtype) or "is not a real numeric array"
         msg = f"{where}: {subject} ({shape_text(shape)} {dtype}) {reason}"
-        raise InputError(msg)
+        raise SchemaError(msg)
     need = math.prod(shape) * dtype.itemsize
     if have < need:
         msg = (
             f"{where}: truncated: the header promises {shape_text(shape)} {dtype} "
             f"({need} bytes of data) but only {have} bytes follow; the file is truncated or corrupt"
         )
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
 
 
 def read_npy(path: Path) -> ScoreMatrix:
     head = read_head(path, 8)
     if head.startswith(ZIP_SIGNATURE):
         msg = f"{path}: a .npz archive (zip), not a .npy array; rename it to .npz"
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     size = path.stat().st_size
     try:
         with path.open("rb") as stream:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from second_opinion.errors import InputError
+from second_opinion.errors import SchemaError
 from second_opinion.matrices.core import FloatArray, Variable
 
 MAX_DENSE_CELLS = 2**27
@@ -26,7 +26,7 @@ def check_dense_size(path: Path, v: Variable) -> None:
             f"as a dense matrix (more than {MAX_DENSE_CELLS} cells); save the scores as a full "
             "matrix (full(x)) of the size the corpus needs"
         )
-        raise InputError(msg)
+        raise SchemaError(msg)
 
 
 def dense_from_coo(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from second_opinion.errors import InputError
+from second_opinion.errors import SchemaError, UnreadableFileError
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 """The delimiter of each text suffix; ``None``: commas or whitespace, from the first line."""
@@ -51,14 +51,14 @@ def read_text(
             lines = handle.read().splitlines()
     except UnicodeDecodeError as exc:
         msg = f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the matrix as text"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except (OSError, EOFError) as exc:
         msg = f"{path}: cannot read ({exc}); the file is truncated or corrupt"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     first = next((n for n, line in enumerate(lines) if line.strip()), None)
     if first is None:
         msg = f"{path}: no rows (the file holds only blank lines); write one row per clip"
-        raise InputError(msg)
+        raise SchemaError(msg)
     if delimiter is None and "," in lines[first]:
         delimiter = ","  # .txt as MATLAB's writematrix and dlmwrite write it
     width = len(lines[first].split(delimiter))
@@ -74,7 +74,7 @@ def read_text(
                 f"{path} line {number} is empty, but line {first + 1} has {width} values; remove "
                 "the blank line, or write a row of empty cells for a clip with no scores"
             )
-            raise InputError(msg)
+            raise SchemaError(msg)
         cells = line.split(delimiter)
         row = []
         for column, cell in enumerate(cells, start=1):
@@ -88,7 +88,7 @@ def read_text(
                 "every row needs the same number of values (an empty cell or nan marks a "
                 "missing value)"
             )
-            raise InputError(msg)
+            raise SchemaError(msg)
         rows.append(row)
     if (
         delimiter is not None
@@ -100,7 +100,7 @@ def read_text(
             f"{path}: every line ends with {shown} (an empty last column); remove the trailing "
             "delimiters, or write nan for missing values"
         )
-        raise InputError(msg)
+        raise SchemaError(msg)
     return np.array(rows, dtype=np.float64), (len(rows), width)
 
 
@@ -108,14 +108,14 @@ def _values(count: int) -> str:
     return f"{count} value" if count == 1 else f"{count} values"
 
 
-def _not_a_number(path: Path, number: int, column: int, cell: str, *, header: bool) -> InputError:
+def _not_a_number(path: Path, number: int, column: int, cell: str, *, header: bool) -> SchemaError:
     if header:
-        return InputError(
+        return SchemaError(
             f"{path} line {number}, column {column}: {cell!r} is not a number; a matrix file "
             "holds numbers only, with no header row: remove the header (or add a key column "
             "and read the file as a keyed table)"
         )
-    return InputError(
+    return SchemaError(
         f"{path} line {number}, column {column}: {cell!r} is not a number; write numbers only "
         "(an empty cell or nan marks a missing value)"
     )

@@ -173,6 +173,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def threads_per_job(jobs: int) -> int:
-    """onnxruntime's intra-op threads when ``jobs`` clips run at once (0: its default)."""
-    return 0 if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
+def threads_per_clip(threads: int) -> int:
+    """onnxruntime's intra-op threads when ``threads`` clips run at once (0: its default)."""
+    return 0 if threads == 1 else max(1, (os.cpu_count() or 1) // threads)

@@ -1,6 +1,6 @@
 """Computing the saliency features of every clip in a clips table and writing them as a table.
 
-Clips run in ``jobs`` threads: onnxruntime, file reads and NumPy's large-array work release the
+Clips run in ``spec.jobs`` threads: onnxruntime, file reads and NumPy's large-array work release the
 GIL, one model session serves every thread (no copy of the model per worker), and nothing has
 to be pickled. Results are collected in table order, so the output, the first error and the
 progress calls do not depend on which thread finishes first.
@@ -24,7 +24,7 @@ from second_opinion.hashing import sha256_file
 from second_opinion.saliency.clips import Clip, read_clips
 from second_opinion.saliency.features import FEATURES, saliency_features
 from second_opinion.saliency.maps import MapFile
-from second_opinion.saliency.model import SaliencyModel, threads_per_job
+from second_opinion.saliency.model import SaliencyModel, threads_per_clip
 from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.saliency.yuv import BadClipError, YuvClip
 from second_opinion.tables.formats import same_file
@@ -94,7 +94,7 @@ def run_saliency(
     clips = read_clips(spec.clips)
     model, model_sha256 = None, None
     if spec.model is not None:
-        model = SaliencyModel.load(spec.model, threads=threads_per_job(spec.jobs))
+        model = SaliencyModel.load(spec.model, threads=threads_per_clip(spec.jobs))
         model_sha256 = sha256_file(spec.model)
     stop = threading.Event()
 
@@ -137,18 +137,18 @@ def run_saliency(
 
 
 def _ordered(
-    work: Callable[[Clip], T], clips: list[Clip], jobs: int, stop: threading.Event
+    work: Callable[[Clip], T], clips: list[Clip], threads: int, stop: threading.Event
 ) -> Generator[tuple[Clip, T]]:
-    """``work`` on each clip, in ``jobs`` threads, results in table order.
+    """``work`` on each clip, in ``threads`` threads, results in table order.
 
     When the consumer stops early (an error, Ctrl-C), ``stop`` is set so running clips end at
     their next frame, and clips not yet started are cancelled.
     """
-    if jobs == 1 or len(clips) == 1:
+    if threads == 1 or len(clips) == 1:
         for clip in clips:
             yield clip, work(clip)
         return
-    with ThreadPoolExecutor(max_workers=min(jobs, len(clips))) as pool:
+    with ThreadPoolExecutor(max_workers=min(threads, len(clips))) as pool:
         futures = [pool.submit(work, clip) for clip in clips]
         try:
             for clip, future in zip(clips, futures, strict=True):

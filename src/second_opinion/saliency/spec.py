@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from second_opinion.errors import UsageError
-from second_opinion.join.spec import validation_problems
 from second_opinion.saliency.yuv import BadClipError
+from second_opinion.validation import build
 
 OnBadClip = Literal["error", "skip"]
 """What a bad clip (missing or mis-sized file, wrong map shape) does: fail the job, or skip it."""
@@ -116,9 +115,5 @@ def _escape(clip_id: str, path: Path, neutral: Path) -> str | None:
 
 
 def build_saliency_spec(**fields: object) -> SaliencySpec:
-    """Build a :class:`SaliencySpec`, turning validation errors into a :class:`UsageError`."""
-    try:
-        return SaliencySpec.model_validate(fields)
-    except ValidationError as exc:
-        problems = validation_problems(exc, fields_at=lambda _: list(SaliencySpec.model_fields))
-        raise UsageError("invalid saliency spec:\n  " + "\n  ".join(problems)) from None
+    """Build a :class:`SaliencySpec`; every problem is listed in one :class:`UsageError`."""
+    return build(SaliencySpec, fields, what="saliency spec")

@@ -17,7 +17,7 @@ import duckdb
 
 from second_opinion._typing import TableFormat
 from second_opinion.decoding import other_encoding
-from second_opinion.errors import InputError
+from second_opinion.errors import InputError, SchemaError, UnreadableFileError
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
     TableFile,
@@ -36,7 +36,7 @@ _CHUNK = 1 << 20
 _CONTEXT = 40  # characters shown on each side of a bad byte
 
 
-def not_utf8(path: Path, compressed: bool) -> InputError | None:
+def not_utf8(path: Path, compressed: bool) -> UnreadableFileError | None:
     """Why ``path`` is not UTF-8 text, or None if it is (or cannot be read at all).
 
     A byte-order mark of UTF-16 or UTF-32 names that encoding; otherwise the first byte that is
@@ -50,19 +50,19 @@ def not_utf8(path: Path, compressed: bool) -> InputError | None:
         return None
 
 
-def _not_utf8_error(path: Path, compressed: bool, exc: UnicodeDecodeError) -> InputError:
+def _not_utf8_error(path: Path, compressed: bool, exc: UnicodeDecodeError) -> UnreadableFileError:
     """:func:`not_utf8`'s message, or a plain one from ``exc`` if the re-read finds nothing."""
     found = not_utf8(path, compressed)
     if found is not None:
         return found
-    return InputError(f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8")
+    return UnreadableFileError(f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8")
 
 
-def _first_non_utf8(path: Path, handle: io.BufferedIOBase) -> InputError | None:
+def _first_non_utf8(path: Path, handle: io.BufferedIOBase) -> UnreadableFileError | None:
     chunk = handle.read(_CHUNK)
     wide = other_encoding("the file", chunk)
     if wide is not None:
-        return InputError(f"{path}: {wide}")
+        return UnreadableFileError(f"{path}: {wide}")
     binary = b"\x00" in chunk
     line, column, tail = 1, 0, ""  # tail: the end of the current line, as read so far
     pending = b""
@@ -77,7 +77,7 @@ def _first_non_utf8(path: Path, handle: io.BufferedIOBase) -> InputError | None:
             byte = " ".join(f"0x{b:02x}" for b in bad)
             where = f"{path} line {line}: not UTF-8 text: byte {byte} at column {column + 1}"
             if binary:
-                return InputError(
+                return UnreadableFileError(
                     f"{where}; the file also holds NUL bytes: it looks like a binary file, not "
                     f"a {_format_label(path)} table; give the table as UTF-8 text"
                 )
@@ -91,7 +91,7 @@ def _first_non_utf8(path: Path, handle: io.BufferedIOBase) -> InputError | None:
             legacy = "Latin-1" if bad[0] >= 0xA0 else "Windows-1252"
             char = bad[:1].decode("cp1252", "replace")
             hint = f"; in {legacy} that byte is {char!r}" if char.isprintable() else ""
-            return InputError(f"{where} ('{shown}'{hint}); save the file as UTF-8")
+            return UnreadableFileError(f"{where} ('{shown}'{hint}); save the file as UTF-8")
         line, column, tail = _advance(text, line, column, tail)
         if final:
             return None
@@ -258,7 +258,7 @@ def explain_scan_error(
     except UnicodeDecodeError as exc:
         return _not_utf8_error(table.path, table.compressed, exc)
     except (OSError, EOFError, csv.Error, zlib.error) as exc:
-        return InputError(f"{table.path}: cannot read ({exc})")
+        return UnreadableFileError(f"{table.path}: cannot read ({exc})")
     if located is not None:
         where, column, value = located
         place = f"row {where + 1}" if table.format == "parquet" else f"line {where}"
@@ -270,12 +270,12 @@ def explain_scan_error(
             if unplain
             else ""
         )
-        return InputError(
+        return SchemaError(
             f"{table.path} {place}: column {column!r} has {shown}, which is not {kind}{hint}; "
             "fix the value, or leave the column out (choose columns explicitly)"
         )
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return InputError(f"{table.path}: cannot read as {table.format} ({first_line})")
+    return UnreadableFileError(f"{table.path}: cannot read as {table.format} ({first_line})")
 
 
 def _locate_bad_number(table: TableFile, numbers: Sequence[str]) -> tuple[int, str, object] | None:
@@ -293,7 +293,7 @@ def _locate_bad_number(table: TableFile, numbers: Sequence[str]) -> tuple[int, s
 _CSV_STRUCTURE = ("Error when sniffing file", "CSV Error on Line")
 
 
-def csv_structure_error(table: TableFile) -> InputError | None:
+def csv_structure_error(table: TableFile) -> UnreadableFileError | None:
     """The first place where a CSV/TSV file breaks the fixed dialect, or None.
 
     A row with more or fewer fields than the header, a quote that is never closed, text after a
@@ -319,7 +319,7 @@ def csv_structure_error(table: TableFile) -> InputError | None:
                         if len(row) > len(header)
                         else "add the missing fields (an empty field is a missing value)"
                     )
-                    return InputError(
+                    return UnreadableFileError(
                         f"{path} line {start}: expected {len(header)} fields (as in the header "
                         f"row), found {len(row)} ({_shown_row(row)}); {fix}"
                     )
@@ -334,25 +334,25 @@ def _shown_row(row: Sequence[str]) -> str:
     return text if len(text) <= 2 * _CONTEXT else text[: 2 * _CONTEXT] + "…"
 
 
-def _csv_error(path: Path, exc: csv.Error, start: int, line: int) -> InputError:
+def _csv_error(path: Path, exc: csv.Error, start: int, line: int) -> UnreadableFileError:
     reason = str(exc)
     if "unexpected end of data" in reason:
-        return InputError(
+        return UnreadableFileError(
             f"{path} line {start}: a quote opened on this line is never closed (the quoted "
             "field runs to the end of the file); close the quote, and write a quote inside a "
             'quoted field twice ("")'
         )
     if "field limit" in reason:
-        return InputError(
+        return UnreadableFileError(
             f"{path} line {start}: a field longer than {_FIELD_LIMIT:,} characters starts "
             "here (a quote that is never closed?); close the quote, or shorten the field"
         )
     if "expected after" in reason:
-        return InputError(
+        return UnreadableFileError(
             f"{path} line {line}: text follows the closing quote of a quoted field; quote the "
             'whole field, and write a quote inside it twice ("")'
         )
-    return InputError(f"{path} line {start}: not a valid CSV row ({reason}); fix the row")
+    return UnreadableFileError(f"{path} line {start}: not a valid CSV row ({reason}); fix the row")
 
 
 def _locate_in_parquet(table: TableFile, numbers: Sequence[str]) -> tuple[int, str, object] | None:

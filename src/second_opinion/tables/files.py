@@ -16,7 +16,7 @@ from typing import TextIO
 
 from second_opinion._typing import TableFormat
 from second_opinion.decoding import json_problem
-from second_opinion.errors import InputError
+from second_opinion.errors import ColumnNotFoundError, InputError, SchemaError, UnreadableFileError
 from second_opinion.tables.formats import _FLOAT_TYPES, is_numeric_type, quote_ident
 
 
@@ -59,7 +59,7 @@ class TableFile:
                     f"{self.path}: {what} {column!r} not found "
                     f"(columns: {', '.join(self.columns)}); {fix}"
                 )
-                raise InputError(msg)
+                raise ColumnNotFoundError(msg)
 
     def require_flat_keys(self, columns: Sequence[str]) -> None:
         """Refuse key columns a Parquet file stores as nested values (struct, list, map): they
@@ -73,7 +73,7 @@ class TableFile:
                     f"{self.path}: the key column {column!r} is stored as {stored}, not as text "
                     "or a number; store the key as a string"
                 )
-                raise InputError(msg)
+                raise SchemaError(msg)
 
     def location(self, index: int) -> str:
         """How messages name the ``index``-th (0-based) record: ``row N`` or the real ``line N``.
@@ -142,17 +142,17 @@ def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
         value = _loads(line)
     except json.JSONDecodeError as exc:
         msg = f"{path} line {number}: invalid JSON ({json_problem(exc)})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except RecursionError:
         msg = (
             f"{path} line {number}: invalid JSON (nested too deeply to read: thousands of "
             "arrays or objects inside each other); a table's values are numbers and strings: "
             "fix the line"
         )
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     if not isinstance(value, dict):
         msg = f"{path} line {number}: expected a JSON object per line, got {type(value).__name__}"
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     return value
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from second_opinion._typing import TableFormat
-from second_opinion.errors import InputError, UsageError
+from second_opinion.errors import UnreadableFileError, UsageError
 
 _READ_SUFFIXES: dict[str, TableFormat] = {
     ".jsonl": "jsonl",
@@ -110,7 +110,7 @@ def file_argument(path: Path) -> str:
             f"{path}: the table engine cannot read a file whose path holds a backslash ('\\'); "
             "rename the file (or its folder) without one"
         )
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     escaped = "".join(f"[{c}]" if c in "[*?" else c for c in text)
     return quote_literal(escaped)
 
@@ -133,7 +133,7 @@ def table_format(path: Path) -> tuple[TableFormat, bool]:
             f"{path}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
             f"use {SUPPORTED_SUFFIXES}"
         )
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     return fmt, compressed
 
 
@@ -142,7 +142,7 @@ def check_file(path: Path) -> None:
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "no such file"
         msg = f"{path}: {what}"
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     if path.stat().st_size == 0:
         msg = f"{path}: file is empty (0 bytes)"
-        raise InputError(msg)
+        raise UnreadableFileError(msg)

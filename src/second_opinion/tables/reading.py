@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from second_opinion._typing import TableFormat
-from second_opinion.errors import InputError
+from second_opinion.errors import SchemaError, UnreadableFileError
 from second_opinion.tables.diagnosis import _format_label, _not_utf8_error, explain_scan_error
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
@@ -42,7 +42,7 @@ def _first_json_object(path: Path, compressed: bool) -> None:
                 _check_names(path, list(_json_object(path, number, line)))
                 return
     msg = f"{path}: file is empty (no JSON objects); write one JSON object per line"
-    raise InputError(msg)
+    raise UnreadableFileError(msg)
 
 
 HEADER_LIMIT = 1 << 20  # characters read when looking for a CSV/TSV header row
@@ -74,14 +74,14 @@ def _csv_header(path: Path, compressed: bool, delimiter: str) -> list[str]:
                 f"{path}: a column name in the header row is longer than {_FIELD_LIMIT:,} "
                 f"characters; is it a {_format_label(path)} file? shorten the header row"
             )
-            raise InputError(msg) from None
+            raise UnreadableFileError(msg) from None
         msg = f"{path}: cannot read the header row ({exc}); fix the first line"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     if truncated and used.exhausted:
-        raise InputError(too_long)
+        raise UnreadableFileError(too_long)
     if not header or not any(cell.strip() for cell in header):
         msg = f"{path}: file is empty (no header row); the first line must name the columns"
-        raise InputError(msg)
+        raise UnreadableFileError(msg)
     return header
 
 
@@ -151,7 +151,7 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
     for position, name in enumerate(names, start=1):
         if "\x00" in name:
             msg = f"{path}: column name {name!r} holds a NUL character; rename the column"
-            raise InputError(msg)
+            raise SchemaError(msg)
         if not name.strip(WHITESPACE):
             pandas = (
                 " (pandas' to_csv writes its index as an unnamed first column: write the table "
@@ -163,7 +163,7 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
                 f"{path}: column {position} has a blank name ({name!r}); give every column a "
                 f"name{pandas}"
             )
-            raise InputError(msg)
+            raise SchemaError(msg)
         if name.casefold() in seen:
             first = seen[name.casefold()]
             same = "" if first == name else f" (same as {first!r} but for case)"
@@ -171,7 +171,7 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
                 f"{path}: duplicate column name {name!r}{same} "
                 f"(columns: {', '.join(names)}); give each column a unique name"
             )
-            raise InputError(msg)
+            raise SchemaError(msg)
         seen[name.casefold()] = name
 
 
@@ -191,10 +191,10 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
         raise _not_utf8_error(path, compressed, exc) from None
     except (OSError, EOFError, zlib.error) as exc:
         msg = f"{path}: cannot read ({exc})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     except duckdb.Error as exc:
         msg = f"{path}: not a readable {fmt} file ({str(exc).strip().splitlines()[0]})"
-        raise InputError(msg) from None
+        raise UnreadableFileError(msg) from None
     try:
         schema = con.execute(f"DESCRIBE SELECT * FROM {_reader_sql(path, fmt)}").fetchall()
     except duckdb.Error as exc:

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from second_opinion.audit.options import AuditOptions
+from second_opinion.audit.options import AuditOptions, build_options
 from second_opinion.batch.dependencies import job_dependencies
 from second_opinion.errors import InputError
 from second_opinion.ingest.options import IngestOptions
 from second_opinion.join.spec import JoinSpec
 from second_opinion.saliency.spec import SaliencySpec
+from second_opinion.validation import revalidated
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,13 @@ class AuditPlan:
     out: Path
     options: AuditOptions
     jobs_set: bool = False
+
+    def options_for(self, jobs: int | None) -> AuditOptions:
+        """The options, with the batch's ``--jobs`` unless the section set ``jobs``; validated
+        again, so a ``--jobs`` over the audit's limit is refused as ``audit.jobs`` would be."""
+        if self.jobs_set or jobs is None:
+            return self.options
+        return revalidated(self.options, build_options, jobs=jobs)
 
 
 @dataclass(frozen=True)

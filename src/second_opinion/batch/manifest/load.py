@@ -16,196 +16,47 @@ holding the :class:`JoinSpec` the joiner runs, and saliency jobs holding a ``Sal
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import os
 import re
-import types
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
 
 from second_opinion.audit.options import AuditOptions
 from second_opinion.batch.dependencies import find_cycle, job_dependencies
+from second_opinion.batch.manifest.checks import check_jobs, raise_problems
+from second_opinion.batch.manifest.document import Document, kind_of, read_document
 from second_opinion.batch.manifest.jobs import AnyJob, AuditPlan, Job, Manifest, SaliencyJob
 from second_opinion.batch.manifest.models import (
-    MODEL_AT,
     AuditSection,
     Defaults,
-    Document,
     IngestEntry,
     JobEntry,
-    LongNumber,
     ManifestFile,
     SidecarEntry,
-    location,
-    location_step,
-    read_document,
-    shorten_number,
 )
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.ingest.options import IngestOptions
-from second_opinion.join.spec import (
-    OPTION_FIELDS,
-    JoinSpec,
-    SidecarSpec,
-    join_spec_problems,
-    validation_problems,
-)
-from second_opinion.provenance import provenance_path
+from second_opinion.join.spec import OPTION_FIELDS, JoinSpec, SidecarSpec, join_spec_problems
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.spec import SaliencySpec
-from second_opinion.tables.writing import output_format
+from second_opinion.validation import Loc, Wording, location, validation_problems
 
 _M = TypeVar("_M", bound=BaseModel)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _where(loc: tuple[str | int, ...]) -> str:
-    """:func:`location`, with pydantic's tag for a branch of a union field said in words:
-    ``columns.tuple[str, ...][0]`` is ``columns (as a list)[0]``."""
-    steps = [
-        f" (as {_branch(str(part))})" if _is_branch(loc, index) else location_step(part)
-        for index, part in enumerate(loc)
-    ]
-    return "".join(steps).lstrip(".") or "(top level)"
-
-
-def _is_branch(loc: tuple[str | int, ...], index: int) -> bool:
-    """Whether ``loc[index]`` is pydantic's tag of a union's branch, not a name."""
-    if index == 0 or not isinstance(loc[index], str) or not isinstance(loc[index - 1], str):
-        return False
-    field = _field_at(loc[:index])
-    if field is None or get_origin(field.annotation) not in (Union, types.UnionType):
-        return False
-    return len([arg for arg in get_args(field.annotation) if arg is not type(None)]) > 1
-
-
-def _branch(tag: str) -> str:
-    words = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
-    if tag.startswith(("tuple[", "list[")):
-        return "a list"
-    return "a mapping" if tag.startswith("dict[") else words.get(tag, tag)
-
-
-def _field_at(loc: tuple[str | int, ...]) -> FieldInfo | None:
-    """The schema's field that ``loc`` names, if any."""
-    names = [part for part in loc if isinstance(part, str)]
-    model = MODEL_AT.get(tuple(names[:-1])) if names else None
-    return model.model_fields.get(names[-1]) if model is not None else None
-
-
-def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
-    model = MODEL_AT.get(tuple(p for p in loc if isinstance(p, str)))
-    return list(model.model_fields) if model else []
-
-
 def _schema_problems(
-    exc: ValidationError, prefix: tuple[str | int, ...] = (), document: Document | None = None
+    exc: ValidationError, prefix: Loc = (), document: Document | None = None
 ) -> list[str]:
-    """``validation_problems``, said the way a manifest's author wrote it: odd field names
-    quoted, long numbers shortened, lists called lists, and, in YAML, the text YAML read as
-    something other than a string (``yes``)."""
-    errors = exc.errors(include_url=False)
-    problems = validation_problems(exc, prefix, _fields_at)
-    return [
-        _clearer(error, problem, prefix + tuple(error["loc"]), document)
-        for error, problem in zip(errors, problems, strict=True)
-    ]
-
-
-def _clearer(
-    error: ErrorDetails, problem: str, loc: tuple[str | int, ...], document: Document | None
-) -> str:
-    plain = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    if not problem.startswith(f"{plain or '(top level)'}: "):
-        return problem
-    where, rest = _where(loc), problem.removeprefix(f"{plain or '(top level)'}: ")
-    kind, value = error["type"], error.get("input")
-    if kind in ("extra_forbidden", "missing"):
-        return f"{where}: {rest}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if kind == "int_parsing_size":  # a Literal's check of a number too large for it
-        message = _literal_expected(loc) or "the number is too large"
-    elif kind == "model_type":  # "… or instance of JobEntry": a Python class
-        message = re.sub(r" or instance of \w+$", "", message)
-    message = re.sub(r"^Tuple should", "List should", message.replace("valid tuple", "valid list"))
-    node = document.yaml_scalar(loc) if document is not None else None
-    if kind == "string_type" and node is not None and node.style is None and node.value:
-        what = _YAML_READS.get(type(value), "something else")
-        if isinstance(value, bool):
-            what = f"the boolean {str(value).lower()}"
-        return (
-            f"{where}: {message} (got {node.value} on line {node.start_mark.line + 1}, which "
-            f'YAML reads as {what}; quote it to mean the text: "{node.value}")'
-        )
-    if not isinstance(value, dict | list | tuple) and repr(value) not in message:
-        message += f" (got {_shown(value)})"
-    return f"{where}: {message}"
-
-
-_YAML_READS: dict[type, str] = {
-    int: "a number",
-    float: "a number",
-    LongNumber: "a number",
-    type(None): "null",
-    datetime.date: "a date",
-    datetime.datetime: "a date and time",
-}
-
-
-def _literal_expected(loc: tuple[str | int, ...]) -> str | None:
-    """pydantic's message for a value not among a Literal field's choices: ``Input should be 1``."""
-    field = _field_at(loc)
-    if field is None or get_origin(field.annotation) is not Literal:
-        return None
-    choices = [repr(choice) for choice in get_args(field.annotation)]
-    shown = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
-    return f"Input should be {shown}"
-
-
-def _shown(value: object) -> str:
-    """``value`` for a message: a long number or text shortened to its ends and its length."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return shorten_number(str(value))
-    text = repr(value)
-    if isinstance(value, str) and len(text) > 80:
-        return f"{text[:40]}…{text[-20:]} ({len(value):,} characters)"
-    return text
-
-
-def _kind(data: object) -> str:
-    """What a value is, in the manifest's terms (not Python's)."""
-    if data is None:
-        return "null"
-    if isinstance(data, bool):
-        return "a boolean"
-    if isinstance(data, int | float | LongNumber):
-        return "a number"
-    kinds = {
-        str: "a string",
-        list: "a list",
-        bytes: "binary data",
-        set: "a set",
-        datetime.date: "a date",
-        datetime.datetime: "a date and time",
-    }
-    return kinds.get(type(data), "another kind of value")
-
-
-def _path_text(path: Path) -> str:
-    """A path for a message; quoted when it would hide something (whitespace at either end of a
-    name, an unprintable character), with what is odd about it."""
-    text = str(path)
-    padded = any(part != part.strip() for part in path.parts)
-    if text.isprintable() and not padded:
-        return text
-    if not path.name.strip():
-        return f"{text!r} (the file name is blank)"
-    return f"{text!r} (a name in it starts or ends with whitespace)" if padded else repr(text)
+    """The problems of ``exc`` said the way a manifest's author wrote them (at ``prefix`` in the
+    manifest): odd field names quoted, long numbers shortened, lists called lists, and, in YAML,
+    the text YAML read as something other than a string (``yes``)."""
+    explain = document.explain if document is not None else None
+    wording = Wording(document=True, explain=explain)
+    return validation_problems(exc, schema=ManifestFile, prefix=prefix, wording=wording)
 
 
 def _expand(text: str, where: str, problems: list[str]) -> str:
@@ -283,9 +134,8 @@ def load_manifest(
     document = read_document(path)
     data = document.data
     if not isinstance(data, dict):
-        msg = (
-            f"{path}: a manifest is a mapping with version, output_dir and jobs, not {_kind(data)}"
-        )
+        what = kind_of(data)
+        msg = f"{path}: a manifest is a mapping with version, output_dir and jobs, not {what}"
         raise InputError(msg)
     problems: list[str] = []
     try:
@@ -311,7 +161,7 @@ def load_manifest(
         job = _resolve_job(defaults, entry, index, folder, output_dir, problems)
         if job is not None:
             jobs.append(job)
-    _check_jobs(path, data.get("jobs"), jobs, problems)
+    check_jobs(path, data.get("jobs"), jobs, problems)
     cycle = find_cycle(job_dependencies(jobs))
     if cycle:
         problems.append(
@@ -493,86 +343,3 @@ def _ingest_options(
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, ("jobs", index, "ingest")))
         return None
-
-
-def _check_jobs(
-    manifest_path: Path, raw_jobs: object, jobs: list[AnyJob], problems: list[str]
-) -> None:
-    names: dict[str, int] = {}
-    outputs: dict[Path, int] = {}
-    for index, raw in enumerate(raw_jobs if isinstance(raw_jobs, list) else []):
-        name = raw.get("name") if isinstance(raw, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in names:
-            problems.append(
-                f"jobs[{index}].name: {name!r} is also the name of "
-                f"jobs[{names[name]}]; job names must be unique"
-            )
-        names.setdefault(name, index)
-    produced = {job.output.resolve() for job in jobs}
-    all_inputs: dict[Path, tuple[AnyJob, str]] = {}
-    for job in jobs:
-        for role, _, path in job.inputs:
-            all_inputs.setdefault(path.resolve(), (job, role))
-    for job in jobs:
-        at = f"jobs[{job.index}]"
-        resolved = job.output.resolve()
-        if resolved in outputs:
-            problems.append(
-                f"{at}.output: {job.output} is also the output of jobs[{outputs[resolved]}]; "
-                "give each job its own output"
-            )
-        outputs.setdefault(resolved, job.index)
-        if resolved == manifest_path.resolve():
-            problems.append(f"{at}.output: {job.output} is the manifest itself")
-        elif job.output.is_dir():
-            problems.append(f"{at}.output: {job.output} is a folder; name a file")
-        else:
-            try:
-                output_format(job.output)
-            except SecondOpinionError as exc:
-                problems.append(f"{at}.output: {exc.message}")
-        own = {path.resolve(): role for role, _, path in job.inputs}
-        reader = (job, own[resolved]) if resolved in own else all_inputs.get(resolved)
-        # Another job may read this output (it then runs after this job) unless the file is
-        # someone's data already: an existing file this tool did not write is never overwritten.
-        foreign = job.output.exists() and not provenance_path(job.output).exists()
-        if reader is not None and (reader[0] is job or foreign):
-            other, role = reader
-            problems.append(
-                f"{at}.output: {job.output} is also an input ({role} of jobs[{other.index}]); "
-                "write the output elsewhere"
-            )
-        for role, scorer, path in job.inputs:
-            where = _input_location(job, role, scorer)
-            if path.resolve() in produced:
-                continue  # another job's output: it runs first (see job_dependencies)
-            if not path.exists():
-                problems.append(f"{where}: no such file: {_path_text(path)}")
-            elif not path.is_file():
-                problems.append(f"{where}: not a file: {_path_text(path)}")
-            elif not os.access(path, os.R_OK):
-                problems.append(f"{where}: not readable: {_path_text(path)}")
-
-
-def _input_location(job: AnyJob, role: str, scorer: str | None) -> str:
-    """Where an input of ``job`` is named in the manifest, e.g. ``jobs[0].sidecars[1].path``."""
-    at = f"jobs[{job.index}]"
-    if isinstance(job, SaliencyJob):
-        where = {"clips": "clips", "model": "model", "map": "maps"}.get(role, "clips")
-        return f"{at}.{where}" + (f" (clip {scorer!r})" if scorer else "")
-    if role == "features":
-        return f"{at}.features"
-    if role == "metadata":
-        return f"{at}.ingest.metadata"
-    index = [s.scorer for s in job.spec.sidecars].index(scorer or "")
-    return f"{at}.sidecars[{index}]." + ("align.keys_from" if role == "keys" else "path")
-
-
-def raise_problems(path: Path, problems: list[str]) -> None:
-    """Raise one :class:`InputError` listing every problem of the manifest at ``path``."""
-    if problems:
-        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        msg = f"{path}: invalid manifest ({count}):\n  " + "\n  ".join(problems)
-        raise InputError(msg)

@@ -1,33 +1,20 @@
-"""The manifest as written: reading the file, and the pydantic models of its schema (version 1).
+"""The manifest as written: the pydantic models of its schema (version 1).
 
-:func:`read_document` turns the file's bytes into data — UTF-8 JSON or YAML, at most
-:data:`MAX_MANIFEST_BYTES`, no key twice in one mapping — or raises an :class:`InputError` that
-names the line. ``second_opinion.batch.manifest.load`` checks that data against the models and
-resolves it into jobs (``second_opinion.batch.manifest.jobs``); ``second-opinion schema`` prints
+``second_opinion.batch.manifest.document`` reads the file into data;
+``second_opinion.batch.manifest.load`` checks that data against these models and resolves it
+into jobs (``second_opinion.batch.manifest.jobs``); ``second-opinion schema`` prints
 :func:`manifest_schema`.
 """
 
 from __future__ import annotations
 
-import codecs
-import json
-import os
-import re
-import sys
-import unicodedata
-from collections.abc import Hashable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from second_opinion.audit.options import AuditOptions
-from second_opinion.decoding import character_name, json_problem, other_encoding
-from second_opinion.errors import InputError
+from second_opinion.ingest.options import MetadataOptions
 from second_opinion.join.spec import (
-    Align,
     MatrixOptions,
     SidecarOptions,
     check_scorer,
@@ -65,18 +52,18 @@ class Defaults(SidecarOptions):
     key: Annotated[list[str] | None, Field(description="Key columns of the base tables.")] = None
 
 
-class IngestEntry(_Strict):
+_PresetText = Annotated[str, Field(description="The ingest preset, e.g. konvid-1k.")]
+_MetadataText = Annotated[str, Field(description="The metadata file; relative to the manifest.")]
+
+
+class IngestEntry(MetadataOptions):
     """A corpus's published metadata, ingested as the job's base table (see ``ingest``)."""
 
-    preset: Annotated[str, Field(description="The ingest preset, e.g. konvid-1k.")]
-    metadata: Annotated[str, Field(description="The metadata file; relative to the manifest.")]
-    id_column: str | None = None
-    mos_column: str | None = None
-    mos_std_column: str | None = None
-    n_ratings_column: str | None = None
-    mos_scale: tuple[float, float] | None = None
-    drop_missing_mos: bool = False
-    allow_out_of_scale: bool = False
+    # As the manifest writes them: the preset's name as text (an unknown one is refused with the
+    # list of presets, not as a schema enum), and the metadata file's path relative to the
+    # manifest (resolved into IngestOptions.metadata when the job is resolved).
+    preset: _PresetText  # type: ignore[assignment]
+    metadata: _MetadataText  # type: ignore[assignment]
 
 
 class JobEntry(_Strict):
@@ -181,321 +168,9 @@ class ManifestFile(_Strict):
     ] = None
 
 
-MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
-    (): ManifestFile,
-    ("defaults",): Defaults,
-    ("jobs",): JobEntry,
-    ("jobs", "sidecars"): SidecarEntry,
-    ("jobs", "sidecars", "align"): Align,
-    ("jobs", "ingest"): IngestEntry,
-    ("audit",): AuditSection,
-}
-
-
 def manifest_schema() -> dict[str, Any]:
     """The JSON Schema of manifest files."""
     schema = ManifestFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "second-opinion batch manifest, version 1"
     return schema
-
-
-_PLAIN_NAME = re.compile(r"[^\s.\[\]'\"]+")  # a name shown as is: not blank, no space, no . [ ] ' "
-
-
-def location(loc: tuple[str | int, ...]) -> str:
-    """``("jobs", 1, "sidecars", 0, "path")`` as ``jobs[1].sidecars[0].path``; a name that is
-    blank, holds whitespace, quotes, dots or brackets, or is not printable, is quoted:
-    ``jobs[0]['   ']``."""
-    return "".join(location_step(part) for part in loc).lstrip(".") or "(top level)"
-
-
-def location_step(part: str | int) -> str:
-    """One step of a :func:`location`: ``[1]``, ``.path`` or ``['   ']``."""
-    if isinstance(part, int):
-        return f"[{part}]"
-    return f".{part}" if _PLAIN_NAME.fullmatch(part) and part.isprintable() else f"[{part!r}]"
-
-
-# --- reading the file ------------------------------------------------------------------------
-
-MAX_MANIFEST_BYTES = 16 << 20
-"""The largest manifest read (16 MiB). A manifest names files and does not hold data, so a
-larger file is refused by its size before it is read: it is the wrong file."""
-MAX_DIGITS = sys.int_info.default_max_str_digits
-"""The longest integer read as a number (4300 digits, Python's limit for converting text to an
-integer); a longer one is kept as its text (:class:`LongNumber`), which no field accepts."""
-
-_SUFFIXES = (".json", ".yaml", ".yml")
-_MERGE = "tag:yaml.org,2002:merge"
-_NEEDS = "a manifest needs version, output_dir and jobs"
-
-
-@dataclass(frozen=True)
-class LongNumber:
-    """An integer of more than :data:`MAX_DIGITS` digits, kept as written."""
-
-    text: str
-
-    def __repr__(self) -> str:
-        return shorten_number(self.text)
-
-
-def shorten_number(text: str) -> str:
-    """A long integer shortened to its ends and its length: ``1000000000…0000000000, a 400-digit
-    number`` (YAML's ``0x…`` counts characters); up to 24 digits, as it is."""
-    body = text.lstrip("+-")
-    if len(body) <= 24:
-        return text
-    head = text[: len(text) - len(body) + 10]  # the sign, if any, and ten digits
-    unit = "digit" if body.isdecimal() else "character"
-    return f"{head}…{text[-10:]}, a {len(body)}-{unit} number"
-
-
-@dataclass(frozen=True)
-class Document:
-    """A manifest file's data; for YAML also the node tree, which knows what each value was
-    written as and where (``yes`` on line 4, read as ``True``)."""
-
-    data: object
-    yaml_root: yaml.Node | None = None
-
-    def yaml_scalar(self, loc: tuple[str | int, ...]) -> yaml.ScalarNode | None:
-        """The YAML scalar at ``loc`` (trailing parts past a scalar are pydantic's union tags)."""
-        node = self.yaml_root
-        for part in loc:
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                found = [
-                    v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part
-                ]
-                node = found[-1] if found else None  # the last one wins, as in the data
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                node = node.value[part] if 0 <= part < len(node.value) else None
-            else:
-                break
-        return node if isinstance(node, yaml.ScalarNode) else None
-
-
-def read_document(path: Path) -> Document:
-    """Read the manifest at ``path`` as JSON or YAML (by its suffix).
-
-    The file must be UTF-8 (a UTF-8 byte order mark is skipped, as editors on Windows write one);
-    UTF-16 and UTF-32 are recognised and refused with the fix. Every error names the line.
-    """
-    suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
-        msg = f"{path}: a manifest must be .json, .yaml or .yml"
-        raise InputError(msg)
-    text = _text(path, _bytes(path))
-    if not text.strip():
-        msg = f"{path}: the manifest is empty; {_NEEDS}"
-        raise InputError(msg)
-    if suffix == ".json":
-        return Document(_parse_json(path, text))
-    return _parse_yaml(path, text)
-
-
-def _bytes(path: Path) -> bytes:
-    """The file's bytes; a file over :data:`MAX_MANIFEST_BYTES` is refused before it is read."""
-    try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            # At most one byte past the limit: a FIFO or a growing file has no honest size.
-            data = handle.read(MAX_MANIFEST_BYTES + 1) if size <= MAX_MANIFEST_BYTES else b""
-    except FileNotFoundError:
-        msg = f"{path}: no such manifest"
-        raise InputError(msg) from None
-    except IsADirectoryError:
-        msg = f"{path}: is a folder; name the manifest file in it"
-        raise InputError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read the manifest ({exc.strerror or exc})"
-        raise InputError(msg) from None
-    if size > MAX_MANIFEST_BYTES or len(data) > MAX_MANIFEST_BYTES:
-        shown = f"{_size(size)}, over" if size > MAX_MANIFEST_BYTES else "over"
-        msg = (
-            f"{path}: the manifest is {shown} the {MAX_MANIFEST_BYTES >> 20} MiB limit: a "
-            "manifest names files, it does not hold data; is this the manifest, or a table it "
-            "should name?"
-        )
-        raise InputError(msg)
-    return data
-
-
-def _size(size: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit} ({size:,} bytes)"
-    return f"{size} bytes"
-
-
-def _text(path: Path, data: bytes) -> str:
-    """The file's text: UTF-8, a leading byte order mark skipped."""
-    wide = other_encoding("the manifest", data)
-    if wide is not None:
-        msg = f"{path}: {wide}"
-        raise InputError(msg)
-    data = data.removeprefix(codecs.BOM_UTF8)
-    bomless = _bomless_encoding(data[:64])
-    if bomless is not None:
-        msg = (
-            f"{path}: the manifest looks like {bomless} text (NUL bytes between its "
-            "characters), not UTF-8; save it as UTF-8"
-        )
-        raise InputError(msg)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, column = line_and_column(data, exc.start)
-        msg = (
-            f"{path} line {line}: cannot read the manifest: it is not UTF-8 text (byte "
-            f"0x{data[exc.start]:02x} at column {column} is not valid UTF-8); save it as UTF-8"
-        )
-        raise InputError(msg) from None
-
-
-def _bomless_encoding(head: bytes) -> str | None:
-    """UTF-16 or UTF-32 without a byte order mark, told by where its NUL bytes are: mostly ASCII
-    text has one NUL in each 2-byte unit (UTF-16), or three in each 4-byte unit (UTF-32)."""
-    for width, encoding in ((4, "UTF-32"), (2, "UTF-16")):
-        units = [head[i : i + width] for i in range(0, len(head) - width + 1, width)]
-        ascii_like = sum(unit.count(0) == width - 1 for unit in units)
-        if len(units) >= 2 and ascii_like >= 0.9 * len(units):
-            return encoding
-    return None
-
-
-def line_and_column(data: str | bytes, offset: int) -> tuple[int, int]:
-    """The 1-based line and column of ``offset`` in ``data``: a character offset in text, a byte
-    offset in bytes (whose column counts the characters before it on its line)."""
-    if isinstance(data, bytes):
-        start = data.rfind(b"\n", 0, offset) + 1
-        before = data[start:offset].decode("utf-8", errors="replace")
-        return data.count(b"\n", 0, offset) + 1, len(before) + 1
-    start = data.rfind("\n", 0, offset) + 1
-    return data.count("\n", 0, offset) + 1, offset - start + 1
-
-
-# JSON --------------------------------------------------------------------------------------
-
-
-def _parse_json(path: Path, text: str) -> object:
-    repeated: list[tuple[str, dict[str, Any]]] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for key, value in items:
-            if key in data and not repeated:
-                repeated.append((key, data))
-            data[key] = value
-        return data
-
-    try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_int=_json_int)
-    except json.JSONDecodeError as exc:
-        msg = f"{path} line {exc.lineno}: invalid JSON ({json_problem(exc)})"
-        raise InputError(msg) from None
-    except RecursionError:
-        msg = f"{path}: JSON nested too deeply"
-        raise InputError(msg) from None
-    if repeated:
-        key, holder = repeated[0]
-        where = _location_of(data, holder)
-        msg = f"{path}: duplicate key {key!r} in {where}; the second would silently win: keep one"
-        raise InputError(msg)
-    return data
-
-
-def _json_int(text: str) -> int | LongNumber:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        return LongNumber(text)
-    try:
-        return int(text)
-    except ValueError:  # a lower limit set with PYTHONINTMAXSTRDIGITS
-        return LongNumber(text)
-
-
-def _location_of(root: object, target: object) -> str:
-    """Where ``target`` (an object of ``root``) is: ``jobs[0].sidecars[0]``, or the top level."""
-    stack: list[tuple[object, tuple[str | int, ...]]] = [(root, ())]
-    while stack:
-        node, loc = stack.pop()
-        if node is target:
-            return location(loc) if loc else "the top-level object"
-        if isinstance(node, dict):
-            stack.extend((v, (*loc, k)) for k, v in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend((v, (*loc, i)) for i, v in reversed(list(enumerate(node))))
-    return "an object"
-
-
-# YAML --------------------------------------------------------------------------------------
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, with a key repeated in one mapping refused (not a silent
-    overwrite) and an integer too long to convert kept as a :class:`LongNumber`."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: dict[object, yaml.Node] = {}
-        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else []:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
-                continue  # merged keys (<<) may be overridden; that is what they are for
-            key = self.construct_object(key_node)
-            try:
-                first = seen.setdefault(key, key_node)
-            except TypeError:  # unhashable: PyYAML refuses it below
-                continue
-            if first is not key_node:
-                problem = (
-                    f"duplicate key {key!r}, first on line {first.start_mark.line + 1}; "
-                    "the second would silently win: keep one"
-                )
-                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_long_int(self, node: yaml.ScalarNode) -> int | LongNumber:
-        try:
-            value = self.construct_yaml_int(node)
-            str(value)  # Python refuses to spell out an integer of more than MAX_DIGITS digits
-        except ValueError:
-            return LongNumber(str(node.value))
-        return value
-
-
-_YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_long_int)
-
-
-def _parse_yaml(path: Path, text: str) -> Document:
-    try:
-        loader = _YamlLoader(text)
-        try:
-            root = loader.get_single_node()
-            data = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
-    except RecursionError:
-        msg = f"{path}: YAML nested too deeply"
-        raise InputError(msg) from None
-    except yaml.reader.ReaderError as exc:
-        line, column = line_and_column(text, exc.position)
-        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)[:1]
-        control = unicodedata.category(char) == "Cc"
-        name = character_name(char, "a control character") if control else "a noncharacter"
-        why = "YAML allows no control characters" if control else "YAML does not allow it"
-        msg = (
-            f"{path} line {line}: invalid YAML (unacceptable character #x{ord(char):04x}, "
-            f"{name}, column {column}; {why}: remove it)"
-        )
-        raise InputError(msg) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        msg = f"{path}{where}: invalid YAML ({problem})"
-        raise InputError(msg) from None
-    lines = [line.strip() for line in text.splitlines()]
-    if data is None and all(not line or line.startswith("#") for line in lines):
-        msg = f"{path}: the manifest is empty (only comments); {_NEEDS}"
-        raise InputError(msg)
-    return Document(data, root)
