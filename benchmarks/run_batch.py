@@ -94,8 +94,9 @@ def run_tree_measured(command: list[str]) -> Run:
     if proc.returncode != 0:
         msg = f"exit status {proc.returncode}: {' '.join(command)}"
         raise SystemExit(msg)
-    return Run(seconds=seconds, peak_rss=peak, cpu_seconds=0.0, foreign_cpu_seconds=0.0,
-               stdout=stdout)  # fmt: skip
+    return Run(
+        seconds=seconds, peak_rss=peak, cpu_seconds=0.0, foreign_cpu_seconds=0.0, stdout=stdout
+    )
 
 
 def statuses(run: Run) -> list[str]:
@@ -144,17 +145,23 @@ def main() -> None:
             if args.skip_hand:
                 continue
             wait_until_idle()
-            hand.append(run_measured(hand_command(corpus, WORKLOAD, args.format,
-                                                  folder / f"hand-{index}.parquet")))  # fmt: skip
+            hand.append(
+                run_measured(
+                    hand_command(corpus, WORKLOAD, args.format, folder / f"hand-{index}.parquet")
+                )
+            )
     first_s, first_rss = median_run(first)
     if args.skip_hand:
         recheck_s, _ = median_run(recheck)
         result = {
-            "workload": WORKLOAD, "format": args.format, "scale": args.scale,
-            "memory_limit": args.memory_limit, "first_run_s": round(first_s, 3),
+            "workload": WORKLOAD,
+            "format": args.format,
+            "scale": args.scale,
+            "memory_limit": args.memory_limit,
+            "first_run_s": round(first_s, 3),
             "first_run_peak_rss_mib": round(first_rss / 2**20),
             "recheck_s": round(recheck_s, 3),
-        }  # fmt: skip
+        }
         print(json.dumps(result, indent=2))
         return
     hand_s, hand_rss = median_run(hand)

@@ -43,8 +43,12 @@ def write_manifest(corpus: Corpus, fmt: str, folder: Path) -> Path:
         }
         for scorer, path in corpus.sidecars(WORKLOAD, fmt).items()
     ]
-    manifest = {"version": 1, "output_dir": str(folder / "out"), "defaults": {"key": [KEY]},
-                "jobs": jobs}  # fmt: skip
+    manifest = {
+        "version": 1,
+        "output_dir": str(folder / "out"),
+        "defaults": {"key": [KEY]},
+        "jobs": jobs,
+    }
     path = folder / "batch.json"
     path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return path

@@ -23,16 +23,38 @@ import scipy.sparse  # type: ignore[import-untyped, unused-ignore]
 
 Format = Literal["mat4", "mat5", "mat73", "npy", "npz", "csv", "tsv", "txt", "txt_comma"]
 FORMATS: tuple[Format, ...] = (
-    "mat4", "mat5", "mat73", "npy", "npz", "csv", "tsv", "txt", "txt_comma",
-)  # fmt: skip
+    "mat4",
+    "mat5",
+    "mat73",
+    "npy",
+    "npz",
+    "csv",
+    "tsv",
+    "txt",
+    "txt_comma",
+)
 SUFFIX: dict[Format, str] = {
-    "mat4": ".mat", "mat5": ".mat", "mat73": ".mat", "npy": ".npy", "npz": ".npz",
-    "csv": ".csv", "tsv": ".tsv", "txt": ".txt", "txt_comma": ".txt",
-}  # fmt: skip
+    "mat4": ".mat",
+    "mat5": ".mat",
+    "mat73": ".mat",
+    "npy": ".npy",
+    "npz": ".npz",
+    "csv": ".csv",
+    "tsv": ".tsv",
+    "txt": ".txt",
+    "txt_comma": ".txt",
+}
 MATRIX_FORMAT: dict[Format, str] = {
-    "mat4": "mat4", "mat5": "mat5", "mat73": "mat73", "npy": "npy", "npz": "npz",
-    "csv": "csv", "tsv": "csv", "txt": "csv", "txt_comma": "csv",
-}  # fmt: skip
+    "mat4": "mat4",
+    "mat5": "mat5",
+    "mat73": "mat73",
+    "npy": "npy",
+    "npz": "npz",
+    "csv": "csv",
+    "tsv": "csv",
+    "txt": "csv",
+    "txt_comma": "csv",
+}
 HAS_VARIABLES = frozenset({"mat4", "mat5", "mat73", "npz"})
 
 MATLAB_73_HEADER = (
@@ -41,9 +63,17 @@ MATLAB_73_HEADER = (
 )
 
 _MATLAB_CLASS = {
-    "f8": "double", "f4": "single", "i1": "int8", "u1": "uint8", "i2": "int16", "u2": "uint16",
-    "i4": "int32", "u4": "uint32", "i8": "int64", "u8": "uint64",
-}  # fmt: skip
+    "f8": "double",
+    "f4": "single",
+    "i1": "int8",
+    "u1": "uint8",
+    "i2": "int16",
+    "u2": "uint16",
+    "i4": "int32",
+    "u4": "uint32",
+    "i8": "int64",
+    "u8": "uint64",
+}
 
 
 @dataclass(frozen=True)

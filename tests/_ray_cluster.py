@@ -88,15 +88,28 @@ def two_node_cluster() -> Iterator[Cluster]:
     common = ["--num-cpus=1", "--disable-usage-stats"]
     try:
         subprocess.run(
-            [str(RAY), "start", "--head", f"--port={address.split(':')[1]}",
-             "--include-dashboard=false", f"--temp-dir={session}", *common],
-            env=ENV, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            [
+                str(RAY),
+                "start",
+                "--head",
+                f"--port={address.split(':')[1]}",
+                "--include-dashboard=false",
+                f"--temp-dir={session}",
+                *common,
+            ],
+            env=ENV,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         hidden = f"mount -t tmpfs tmpfs {private} && exec {RAY} start --address={address} "
         subprocess.run(
             ["unshare", "-m", "sh", "-c", hidden + " ".join(common)],
-            env=ENV, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            env=ENV,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         yield Cluster(address, shared, private)
     finally:
         _stop(session)

@@ -76,8 +76,14 @@ def noise_clip(
 def clip_row(
     clip_id: str, path: str, width: int = 16, height: int = 12, pix_fmt: str = "yuv420p", **extra
 ) -> dict[str, Any]:
-    return {"clip_id": clip_id, "path": path, "width": width, "height": height,
-            "pix_fmt": pix_fmt, **extra}  # fmt: skip
+    return {
+        "clip_id": clip_id,
+        "path": path,
+        "width": width,
+        "height": height,
+        "pix_fmt": pix_fmt,
+        **extra,
+    }
 
 
 def write_clips(path: Path, rows: Sequence[dict[str, Any]]) -> Path:

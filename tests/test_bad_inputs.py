@@ -121,99 +121,220 @@ def t(
 
 MANIFESTS = [
     # Syntax.
-    m("trailing_comma.json", "a comma after the last field of an object",
-      has=("line 11", "column 5", "invalid JSON")),
-    m("unterminated_string.json", "a string with no closing quote (the line ends first)",
-      has=("line 9", "column 66", "unterminated string"), like=(r"unterminated|newline|'\\n'",),
-      lacks=("at,",)),
-    m("invalid_yaml_unclosed_bracket.yaml", "a flow list with no closing ]",
-      has=("line 6", "invalid YAML", "expected ',' or ']'")),
-    m("invalid_yaml_tab_indent.yaml", "a tab as indentation",
-      has=("line 5", "invalid YAML", "'\\t'")),
+    m(
+        "trailing_comma.json",
+        "a comma after the last field of an object",
+        has=("line 11", "column 5", "invalid JSON"),
+    ),
+    m(
+        "unterminated_string.json",
+        "a string with no closing quote (the line ends first)",
+        has=("line 9", "column 66", "unterminated string"),
+        like=(r"unterminated|newline|'\\n'",),
+        lacks=("at,",),
+    ),
+    m(
+        "invalid_yaml_unclosed_bracket.yaml",
+        "a flow list with no closing ]",
+        has=("line 6", "invalid YAML", "expected ',' or ']'"),
+    ),
+    m(
+        "invalid_yaml_tab_indent.yaml",
+        "a tab as indentation",
+        has=("line 5", "invalid YAML", "'\\t'"),
+    ),
     # Wrong types.
-    m("wrong_type_jobs_string.json", "a string where the list of jobs goes",
-      has=("jobs: Input should be a valid list", "'konvid'")),
-    m("wrong_type_key_string.yaml", "key: clip_id, a string where a list goes",
-      has=("jobs[0].key: Input should be a valid list", "'clip_id'")),
-    m("wrong_type_path_number.json", "a number as a sidecar's path",
-      has=("jobs[0].sidecars[0].path: Input should be a valid string", "42")),
-    m("wrong_type_name_bool.json", "true as a job name",
-      has=("jobs[0].name: Input should be a valid string", "True")),
-    m("wrong_type_name_yes.yaml", "name: yes, which YAML 1.1 reads as the boolean true",
-      has=("jobs[0].name", "got yes on line 4", '"yes"'), like=("quote",), lacks=("True",)),
-    m("wrong_type_normalize_keys_string.json", "a string where the list of steps goes",
-      has=("jobs[0].sidecars[0].normalize_keys", "'strip'", "list"), lacks=("tuple",)),
+    m(
+        "wrong_type_jobs_string.json",
+        "a string where the list of jobs goes",
+        has=("jobs: Input should be a valid list", "'konvid'"),
+    ),
+    m(
+        "wrong_type_key_string.yaml",
+        "key: clip_id, a string where a list goes",
+        has=("jobs[0].key: Input should be a valid list", "'clip_id'"),
+    ),
+    m(
+        "wrong_type_path_number.json",
+        "a number as a sidecar's path",
+        has=("jobs[0].sidecars[0].path: Input should be a valid string", "42"),
+    ),
+    m(
+        "wrong_type_name_bool.json",
+        "true as a job name",
+        has=("jobs[0].name: Input should be a valid string", "True"),
+    ),
+    m(
+        "wrong_type_name_yes.yaml",
+        "name: yes, which YAML 1.1 reads as the boolean true",
+        has=("jobs[0].name", "got yes on line 4", '"yes"'),
+        like=("quote",),
+        lacks=("True",),
+    ),
+    m(
+        "wrong_type_normalize_keys_string.json",
+        "a string where the list of steps goes",
+        has=("jobs[0].sidecars[0].normalize_keys", "'strip'", "list"),
+        lacks=("tuple",),
+    ),
     # Unknown fields.
-    m("unknown_field_top.json", "output_directory for output_dir",
-      has=("output_directory: unknown field; did you mean 'output_dir'?",
-           "output_dir: required field is missing")),
-    m("unknown_field_top_no_match.json", "a top-level field close to no known one",
-      has=("colour: unknown field (fields: version, output_dir",)),
-    m("unknown_field_job.json", "featurs for features",
-      has=("jobs[0].featurs: unknown field; did you mean 'features'?",)),
-    m("unknown_field_sidecar.yaml", "on_dupliate for on_duplicate",
-      has=("jobs[0].sidecars[0].on_dupliate: unknown field; did you mean 'on_duplicate'?",)),
+    m(
+        "unknown_field_top.json",
+        "output_directory for output_dir",
+        has=(
+            "output_directory: unknown field; did you mean 'output_dir'?",
+            "output_dir: required field is missing",
+        ),
+    ),
+    m(
+        "unknown_field_top_no_match.json",
+        "a top-level field close to no known one",
+        has=("colour: unknown field (fields: version, output_dir",),
+    ),
+    m(
+        "unknown_field_job.json",
+        "featurs for features",
+        has=("jobs[0].featurs: unknown field; did you mean 'features'?",),
+    ),
+    m(
+        "unknown_field_sidecar.yaml",
+        "on_dupliate for on_duplicate",
+        has=("jobs[0].sidecars[0].on_dupliate: unknown field; did you mean 'on_duplicate'?",),
+    ),
     # Empty, blank, not a manifest.
     m("empty.json", "0 bytes", has=("the manifest is empty",)),
     m("empty.yaml", "0 bytes", has=("the manifest is empty",)),
     m("whitespace_only.json", "spaces, tabs and newlines", has=("the manifest is empty",)),
     m("whitespace_only.yaml", "spaces, tabs and newlines", has=("the manifest is empty",)),
-    m("comment_only.yaml", "a YAML comment and nothing else",
-      has=("the manifest is empty (only comments)",), lacks=("NoneType",)),
-    m("not_a_mapping.json", "a JSON array at the top",
-      has=("a manifest is a mapping with version, output_dir and jobs, not a list",)),
-    m("binary_junk.json", "4 KiB of random bytes (random.Random(0).randbytes)",
-      has=("line 1", "cannot read the manifest", "byte 0xcd", "save it as UTF-8")),
-    m("binary_junk.yaml", "4 KiB of random bytes (random.Random(0).randbytes)",
-      has=("line 1", "cannot read the manifest", "byte 0xcd", "save it as UTF-8")),
+    m(
+        "comment_only.yaml",
+        "a YAML comment and nothing else",
+        has=("the manifest is empty (only comments)",),
+        lacks=("NoneType",),
+    ),
+    m(
+        "not_a_mapping.json",
+        "a JSON array at the top",
+        has=("a manifest is a mapping with version, output_dir and jobs, not a list",),
+    ),
+    m(
+        "binary_junk.json",
+        "4 KiB of random bytes (random.Random(0).randbytes)",
+        has=("line 1", "cannot read the manifest", "byte 0xcd", "save it as UTF-8"),
+    ),
+    m(
+        "binary_junk.yaml",
+        "4 KiB of random bytes (random.Random(0).randbytes)",
+        has=("line 1", "cannot read the manifest", "byte 0xcd", "save it as UTF-8"),
+    ),
     m("deep_nesting.json", "100,000 nested [", has=("JSON nested too deeply",)),
     m("deep_nesting.yaml", "100,000 nested [", has=("YAML nested too deeply",)),
     # Encodings.
     # (A UTF-8 byte order mark is skipped, in JSON and YAML alike: tests/batch/test_manifest.py.)
-    m("utf16_bom.json", "the valid manifest saved as UTF-16 with a BOM",
-      has=("UTF-16", "save it as UTF-8"), lacks=("codec",)),
-    m("latin1.yaml", "a Latin-1 é in the description (line 3)",
-      has=("line 3", "column 20", "0xe9", "save it as UTF-8"), lacks=("position",)),
+    m(
+        "utf16_bom.json",
+        "the valid manifest saved as UTF-16 with a BOM",
+        has=("UTF-16", "save it as UTF-8"),
+        lacks=("codec",),
+    ),
+    m(
+        "latin1.yaml",
+        "a Latin-1 é in the description (line 3)",
+        has=("line 3", "column 20", "0xe9", "save it as UTF-8"),
+        lacks=("position",),
+    ),
     # NUL.
-    m("nul_escaped_in_path.json", "\\u0000 inside a path",
-      has=("jobs[0].sidecars[0].path: the path holds a NUL character",
-           "('data/ni\\x00qe.jsonl'); remove it")),
-    m("nul_raw_in_string.json", "a raw NUL byte inside a string",
-      has=("line 10", "column 22", "remove it"), like=(r"NUL|\\x00|U\+0000",), lacks=("at,",)),
-    m("nul_raw.yaml", "a raw NUL byte in a YAML value (line 10)",
-      has=("line 10", "column 17", "#x0000", "NUL", "remove it")),
+    m(
+        "nul_escaped_in_path.json",
+        "\\u0000 inside a path",
+        has=(
+            "jobs[0].sidecars[0].path: the path holds a NUL character",
+            "('data/ni\\x00qe.jsonl'); remove it",
+        ),
+    ),
+    m(
+        "nul_raw_in_string.json",
+        "a raw NUL byte inside a string",
+        has=("line 10", "column 22", "remove it"),
+        like=(r"NUL|\\x00|U\+0000",),
+        lacks=("at,",),
+    ),
+    m(
+        "nul_raw.yaml",
+        "a raw NUL byte in a YAML value (line 10)",
+        has=("line 10", "column 17", "#x0000", "NUL", "remove it"),
+    ),
     # Huge numbers.
-    m("huge_float_1e400.json", "min_coverage: 1e400 (read as inf)",
-      has=("jobs[0].sidecars[0].min_coverage: Input should be less than or equal to 1",)),
-    m("huge_jobs_1e309.json", '"jobs": 1e309',
-      has=("jobs: Input should be a valid list",)),
-    m("huge_int_version.json", "a 400-digit version",
-      has=("version: Input should be 1", "1000000000…0000000000, a 400-digit number"),
-      lacks=("maximum size",)),
-    m("huge_int_5000_digits.json", "a 5000-digit version (past Python's int-parsing limit)",
-      has=("version: Input should be 1", "a 5000-digit number")),
-    m("huge_int_5000_digits.yaml", "a 5000-digit version (past Python's int-parsing limit)",
-      has=("version: Input should be 1", "a 5000-digit number")),
+    m(
+        "huge_float_1e400.json",
+        "min_coverage: 1e400 (read as inf)",
+        has=("jobs[0].sidecars[0].min_coverage: Input should be less than or equal to 1",),
+    ),
+    m("huge_jobs_1e309.json", '"jobs": 1e309', has=("jobs: Input should be a valid list",)),
+    m(
+        "huge_int_version.json",
+        "a 400-digit version",
+        has=("version: Input should be 1", "1000000000…0000000000, a 400-digit number"),
+        lacks=("maximum size",),
+    ),
+    m(
+        "huge_int_5000_digits.json",
+        "a 5000-digit version (past Python's int-parsing limit)",
+        has=("version: Input should be 1", "a 5000-digit number"),
+    ),
+    m(
+        "huge_int_5000_digits.yaml",
+        "a 5000-digit version (past Python's int-parsing limit)",
+        has=("version: Input should be 1", "a 5000-digit number"),
+    ),
     # Duplicate keys.
-    m("duplicate_key_top.json", '{"version":1,"version":2}',
-      has=("duplicate key 'version' in the top-level object", "keep one")),
-    m("duplicate_key_sidecar.json", "scorer twice in jobs[0].sidecars[0] (line 9)",
-      has=("duplicate key 'scorer'", "keep one"), like=(r"line 9|jobs\[0\]\.sidecars\[0\]",)),
-    m("duplicate_key.yaml", "output twice in jobs[0] (YAML)",
-      has=("line 11", "duplicate key 'output', first on line 10", "keep one")),
+    m(
+        "duplicate_key_top.json",
+        '{"version":1,"version":2}',
+        has=("duplicate key 'version' in the top-level object", "keep one"),
+    ),
+    m(
+        "duplicate_key_sidecar.json",
+        "scorer twice in jobs[0].sidecars[0] (line 9)",
+        has=("duplicate key 'scorer'", "keep one"),
+        like=(r"line 9|jobs\[0\]\.sidecars\[0\]",),
+    ),
+    m(
+        "duplicate_key.yaml",
+        "output twice in jobs[0] (YAML)",
+        has=("line 11", "duplicate key 'output', first on line 10", "keep one"),
+    ),
     # Whitespace-only names.
-    m("whitespace_key.yaml", 'key: ["  "]',
-      has=("jobs[0] (konvid): <DIR>/manifests/data/features.csv: key column '  ' not found",
-           "fix 'key'")),
-    m("whitespace_path.json", "a sidecar path of three spaces",
-      has=("jobs[0].sidecars[0].path", "the file name is blank"), like=("   ['\"]",)),
-    m("whitespace_field_name.json", "a job field named three spaces",
-      has=("jobs[0]['   ']: unknown field",), like=("'   '",)),
+    m(
+        "whitespace_key.yaml",
+        'key: ["  "]',
+        has=(
+            "jobs[0] (konvid): <DIR>/manifests/data/features.csv: key column '  ' not found",
+            "fix 'key'",
+        ),
+    ),
+    m(
+        "whitespace_path.json",
+        "a sidecar path of three spaces",
+        has=("jobs[0].sidecars[0].path", "the file name is blank"),
+        like=("   ['\"]",),
+    ),
+    m(
+        "whitespace_field_name.json",
+        "a job field named three spaces",
+        has=("jobs[0]['   ']: unknown field",),
+        like=("'   '",),
+    ),
     # A manifest whose table is bad.
-    m("bad_table_duplicate_columns.json", "the sidecar's header repeats a column",
-      has=("jobs[0] (konvid): <DIR>/manifests/data/duplicate_columns.csv:",
-           "duplicate column name 'score'")),
-]  # fmt: skip
+    m(
+        "bad_table_duplicate_columns.json",
+        "the sidecar's header repeats a column",
+        has=(
+            "jobs[0] (konvid): <DIR>/manifests/data/duplicate_columns.csv:",
+            "duplicate column name 'score'",
+        ),
+    ),
+]
 
 COLUMNS = ("--columns", "score")
 
@@ -223,100 +344,214 @@ TABLES = [
     t("empty.jsonl", "0 bytes", has=("file is empty (0 bytes)",)),
     t("empty.parquet", "0 bytes", has=("file is empty (0 bytes)",)),
     t("base_empty.csv", "0 bytes, as the base table", has=("file is empty (0 bytes)",)),
-    t("whitespace_only.csv", "blank lines",
-      has=("file is empty (no header row); the first line must name the columns",)),
-    t("whitespace_only.jsonl", "blank lines",
-      has=("file is empty (no JSON objects); write one JSON object per line",)),
-    t("header_only.csv", "a header and no rows", has=("the table has no rows (only a header)",
-      "add the rows, or name the score columns in columns of 'niqe'")),
-    t("base_header_only.csv", "a header and no rows, as the base table",
-      has=("the table has no rows",)),
+    t(
+        "whitespace_only.csv",
+        "blank lines",
+        has=("file is empty (no header row); the first line must name the columns",),
+    ),
+    t(
+        "whitespace_only.jsonl",
+        "blank lines",
+        has=("file is empty (no JSON objects); write one JSON object per line",),
+    ),
+    t(
+        "header_only.csv",
+        "a header and no rows",
+        has=(
+            "the table has no rows (only a header)",
+            "add the rows, or name the score columns in columns of 'niqe'",
+        ),
+    ),
+    t(
+        "base_header_only.csv",
+        "a header and no rows, as the base table",
+        has=("the table has no rows",),
+    ),
     # Not a table at all.
-    t("binary_junk.csv", "4 KiB of random bytes",
-      has=("line 1: not UTF-8 text: byte 0xcd at column 1", "binary file, not a CSV table")),
-    t("binary_junk.jsonl", "4 KiB of random bytes",
-      has=("line 1: not UTF-8 text: byte 0xcd", "binary file, not a JSONL table")),
+    t(
+        "binary_junk.csv",
+        "4 KiB of random bytes",
+        has=("line 1: not UTF-8 text: byte 0xcd at column 1", "binary file, not a CSV table"),
+    ),
+    t(
+        "binary_junk.jsonl",
+        "4 KiB of random bytes",
+        has=("line 1: not UTF-8 text: byte 0xcd", "binary file, not a JSONL table"),
+    ),
     t("binary_junk.parquet", "4 KiB of random bytes", has=("not a readable parquet file",)),
     t("binary_junk.csv.gz", "4 KiB of random bytes", has=("Not a gzipped file",)),
-    t("base_binary_junk.tsv", "4 KiB of random bytes, as the base table",
-      has=("not UTF-8 text",)),
+    t("base_binary_junk.tsv", "4 KiB of random bytes, as the base table", has=("not UTF-8 text",)),
     t("png_header.csv", "a 1x1 PNG", has=("not UTF-8 text",)),
     t("png_header.parquet", "a 1x1 PNG", has=("not a readable parquet file",)),
     t("zip_header.csv", "a ZIP archive holding a CSV", has=("not UTF-8 text",)),
-    t("zip_header.parquet", "a ZIP archive holding a CSV",
-      has=("not a readable parquet file",)),
+    t("zip_header.parquet", "a ZIP archive holding a CSV", has=("not a readable parquet file",)),
     t("not_gzip.csv.gz", "plain CSV named .gz", has=("Not a gzipped file",)),
-    t("truncated.csv.gz", "a gzip stream cut at 2000 bytes",
-      has=("Compressed file ended before the end-of-stream marker was reached",)),
+    t(
+        "truncated.csv.gz",
+        "a gzip stream cut at 2000 bytes",
+        has=("Compressed file ended before the end-of-stream marker was reached",),
+    ),
     # Invalid JSON lines. (A trailing comma is read, as DuckDB reads it: ADR 0009,
     # tests/join/test_join.py.)
-    t("unterminated_string.jsonl", "a string with no closing quote on line 2",
-      has=("line 2: invalid JSON", "column 18")),
-    t("line_not_object.jsonl", "a JSON array on line 2",
-      has=("line 2: expected a JSON object per line, got list",)),
-    t("deep_nesting.jsonl", "100,000 nested [ in the score of line 2",
-      has=("line 2: invalid JSON (nested too deeply to read",), lacks=("RecursionError",)),
+    t(
+        "unterminated_string.jsonl",
+        "a string with no closing quote on line 2",
+        has=("line 2: invalid JSON", "column 18"),
+    ),
+    t(
+        "line_not_object.jsonl",
+        "a JSON array on line 2",
+        has=("line 2: expected a JSON object per line, got list",),
+    ),
+    t(
+        "deep_nesting.jsonl",
+        "100,000 nested [ in the score of line 2",
+        has=("line 2: invalid JSON (nested too deeply to read",),
+        lacks=("RecursionError",),
+    ),
     # Encodings.
-    t("utf16_bom.csv", "a valid CSV saved as UTF-16 with a BOM",
-      has=("the file is UTF-16 text", "byte order mark", "save it as UTF-8")),
-    t("latin1_key.csv", "a Latin-1 é in the key on line 3",
-      has=("line 3: not UTF-8 text: byte 0xe9 at column 2", "'b\\xe9,4.2'",
-           "save the file as UTF-8")),
-    t("latin1_key.jsonl", "a Latin-1 é in the key on line 2",
-      has=("line 2: not UTF-8 text: byte 0xe9 at column 15", "save the file as UTF-8"),
-      lacks=("position",)),
+    t(
+        "utf16_bom.csv",
+        "a valid CSV saved as UTF-16 with a BOM",
+        has=("the file is UTF-16 text", "byte order mark", "save it as UTF-8"),
+    ),
+    t(
+        "latin1_key.csv",
+        "a Latin-1 é in the key on line 3",
+        has=(
+            "line 3: not UTF-8 text: byte 0xe9 at column 2",
+            "'b\\xe9,4.2'",
+            "save the file as UTF-8",
+        ),
+    ),
+    t(
+        "latin1_key.jsonl",
+        "a Latin-1 é in the key on line 2",
+        has=("line 2: not UTF-8 text: byte 0xe9 at column 15", "save the file as UTF-8"),
+        lacks=("position",),
+    ),
     # NUL.
-    t("nul_in_key.csv", "a NUL byte in a key cell (line 3)",
-      has=("line 3: the key column 'clip_id' holds a NUL character ('b\\x00')",)),
-    t("base_nul_in_key.csv", "a NUL byte in a base key cell (line 3)",
-      has=("line 3: the key column 'clip_id' holds a NUL character ('b\\x00')",)),
-    t("nul_in_score.csv", "a NUL byte in a score cell (line 3)",
-      has=("column 'score' is text (line 3 has '4.2\\x00', which is not a number)",)),
-    t("nul_in_score_columns.csv", "a NUL byte in a score cell (line 3), --columns score",
-      has=("line 3: column 'score' has '4.2\\x00', which is not a number",), options=COLUMNS),
-    t("nul_raw.jsonl", "a raw NUL byte inside a string on line 2",
-      has=("line 2", "a NUL byte", "column 15"), like=(r"NUL|\\x00|U\+0000",), lacks=("at,",)),
-    t("nul_in_header.csv", "a NUL byte in a column name",
-      has=("column name 'sc\\x00ore' holds a NUL character; rename the column",)),
-    t("nul_in_column_name.jsonl", "\\u0000 in a field name",
-      has=("column name 'sc\\x00ore' holds a NUL character; rename the column",)),
-    t("nul_in_column_name.parquet", "a NUL character in a column name",
-      has=("column name 'sc\\x00ore' holds a NUL character; rename the column",)),
+    t(
+        "nul_in_key.csv",
+        "a NUL byte in a key cell (line 3)",
+        has=("line 3: the key column 'clip_id' holds a NUL character ('b\\x00')",),
+    ),
+    t(
+        "base_nul_in_key.csv",
+        "a NUL byte in a base key cell (line 3)",
+        has=("line 3: the key column 'clip_id' holds a NUL character ('b\\x00')",),
+    ),
+    t(
+        "nul_in_score.csv",
+        "a NUL byte in a score cell (line 3)",
+        has=("column 'score' is text (line 3 has '4.2\\x00', which is not a number)",),
+    ),
+    t(
+        "nul_in_score_columns.csv",
+        "a NUL byte in a score cell (line 3), --columns score",
+        has=("line 3: column 'score' has '4.2\\x00', which is not a number",),
+        options=COLUMNS,
+    ),
+    t(
+        "nul_raw.jsonl",
+        "a raw NUL byte inside a string on line 2",
+        has=("line 2", "a NUL byte", "column 15"),
+        like=(r"NUL|\\x00|U\+0000",),
+        lacks=("at,",),
+    ),
+    t(
+        "nul_in_header.csv",
+        "a NUL byte in a column name",
+        has=("column name 'sc\\x00ore' holds a NUL character; rename the column",),
+    ),
+    t(
+        "nul_in_column_name.jsonl",
+        "\\u0000 in a field name",
+        has=("column name 'sc\\x00ore' holds a NUL character; rename the column",),
+    ),
+    t(
+        "nul_in_column_name.parquet",
+        "a NUL character in a column name",
+        has=("column name 'sc\\x00ore' holds a NUL character; rename the column",),
+    ),
     # (Numbers beyond a float's range read as ±inf: the non-finite rule, tests/join/test_join.py.)
     # Duplicate columns.
-    t("duplicate_columns.csv", "header clip_id,score,score",
-      has=("duplicate column name 'score' (columns: clip_id, score, score);",
-           "give each column a unique name")),
-    t("duplicate_columns_case.csv", "header clip_id,Score,score",
-      has=("duplicate column name 'score' (same as 'Score' but for case)",)),
-    t("base_duplicate_columns.csv", "header clip_id,mos,mos of the base table",
-      has=("duplicate column name 'mos'",)),
-    t("duplicate_columns.parquet", "two columns named score",
-      has=("duplicate column name 'score'",)),
+    t(
+        "duplicate_columns.csv",
+        "header clip_id,score,score",
+        has=(
+            "duplicate column name 'score' (columns: clip_id, score, score);",
+            "give each column a unique name",
+        ),
+    ),
+    t(
+        "duplicate_columns_case.csv",
+        "header clip_id,Score,score",
+        has=("duplicate column name 'score' (same as 'Score' but for case)",),
+    ),
+    t(
+        "base_duplicate_columns.csv",
+        "header clip_id,mos,mos of the base table",
+        has=("duplicate column name 'mos'",),
+    ),
+    t(
+        "duplicate_columns.parquet",
+        "two columns named score",
+        has=("duplicate column name 'score'",),
+    ),
     t("duplicate_key.jsonl", 'line 2 has "score" twice', has=("line 2", 'duplicate key "score"')),
     # Whitespace-only names.
-    t("whitespace_key.csv", "a key of three spaces on line 3",
-      has=("line 3: the key column 'clip_id' holds only whitespace ('   ')", "empty key")),
-    t("base_whitespace_key.csv", "a base key of three spaces on line 3",
-      has=("line 3: the key column 'clip_id' holds only whitespace ('   ')", "empty key")),
-    t("whitespace_column_name.csv", "a column named three spaces", like=("'   '",),
-      has=("column 2 has a blank name ('   '); give every column a name",)),
+    t(
+        "whitespace_key.csv",
+        "a key of three spaces on line 3",
+        has=("line 3: the key column 'clip_id' holds only whitespace ('   ')", "empty key"),
+    ),
+    t(
+        "base_whitespace_key.csv",
+        "a base key of three spaces on line 3",
+        has=("line 3: the key column 'clip_id' holds only whitespace ('   ')", "empty key"),
+    ),
+    t(
+        "whitespace_column_name.csv",
+        "a column named three spaces",
+        like=("'   '",),
+        has=("column 2 has a blank name ('   '); give every column a name",),
+    ),
     # Wrong types.
-    t("score_text.csv", "'high' as a score on line 3",
-      has=("column 'score' is text (line 3 has 'high', which is not a number)",)),
-    t("score_text_columns.csv", "'high' as a score on line 3, --columns score",
-      has=("line 3: column 'score' has 'high', which is not a number; fix the value",),
-      options=COLUMNS),
-    t("score_list_columns.jsonl", "a list as a score on line 2, --columns score",
-      has=("line 2: column 'score' has [4.2, 4.3], which is not a number",), options=COLUMNS),
-    t("key_object.jsonl", "a JSON object as the key on line 2",
-      has=("line 2: the key column 'clip_id' holds a JSON object ({\"id\": \"b\"})",)),
+    t(
+        "score_text.csv",
+        "'high' as a score on line 3",
+        has=("column 'score' is text (line 3 has 'high', which is not a number)",),
+    ),
+    t(
+        "score_text_columns.csv",
+        "'high' as a score on line 3, --columns score",
+        has=("line 3: column 'score' has 'high', which is not a number; fix the value",),
+        options=COLUMNS,
+    ),
+    t(
+        "score_list_columns.jsonl",
+        "a list as a score on line 2, --columns score",
+        has=("line 2: column 'score' has [4.2, 4.3], which is not a number",),
+        options=COLUMNS,
+    ),
+    t(
+        "key_object.jsonl",
+        "a JSON object as the key on line 2",
+        has=('line 2: the key column \'clip_id\' holds a JSON object ({"id": "b"})',),
+    ),
     # Malformed CSV.
-    t("ragged_rows.csv", "line 3 has four cells, line 4 one",
-      has=("line 3: expected 2 fields (as in the header row), found 4",)),
-    t("unterminated_quote.csv", "a quote opened on line 3 and never closed",
-      has=("line 3: a quote opened on this line is never closed",)),
-]  # fmt: skip
+    t(
+        "ragged_rows.csv",
+        "line 3 has four cells, line 4 one",
+        has=("line 3: expected 2 fields (as in the header row), found 4",),
+    ),
+    t(
+        "unterminated_quote.csv",
+        "a quote opened on line 3 and never closed",
+        has=("line 3: a quote opened on this line is never closed",),
+    ),
+]
 
 CASES = MANIFESTS + TABLES
 
@@ -360,8 +595,18 @@ def _arguments(role: str, path: Path, root: Path, options: Sequence[str] = ()) -
     if role == "manifest":
         return ["validate", str(path)]
     base, sidecar = (path, root / GOOD_SIDECAR) if role == "features" else (root / GOOD_BASE, path)
-    return ["join", "--features", str(base), "--sidecar", f"niqe={sidecar}",
-            "--key", "clip_id", "--output", str(root / OUTPUT), *options]  # fmt: skip
+    return [
+        "join",
+        "--features",
+        str(base),
+        "--sidecar",
+        f"niqe={sidecar}",
+        "--key",
+        "clip_id",
+        "--output",
+        str(root / OUTPUT),
+        *options,
+    ]
 
 
 def _in_process(arguments: Sequence[str], root: Path) -> Outcome:
@@ -511,13 +756,26 @@ PEAK_RSS_LIMITS = {
 GIB_TIMEOUT = 300.0
 
 GIB_CASES = [
-    Case("manifests/line_1gib.json", "1 GiB of 'a' on one line",
-         has=("the manifest is 1 GiB (1,073,741,824 bytes), over the 16 MiB limit",
-              "a manifest names files, it does not hold data"), lacks=("invalid JSON",)),
-    Case("tables/line_1gib.csv", "1 GiB of 'a' on one line, as a sidecar",
-         has=("the header row is longer than 1 MiB", "is it a CSV file?",
-              "save it with a line break after the header row"), lacks=("field limit",)),
-]  # fmt: skip
+    Case(
+        "manifests/line_1gib.json",
+        "1 GiB of 'a' on one line",
+        has=(
+            "the manifest is 1 GiB (1,073,741,824 bytes), over the 16 MiB limit",
+            "a manifest names files, it does not hold data",
+        ),
+        lacks=("invalid JSON",),
+    ),
+    Case(
+        "tables/line_1gib.csv",
+        "1 GiB of 'a' on one line, as a sidecar",
+        has=(
+            "the header row is longer than 1 MiB",
+            "is it a CSV file?",
+            "save it with a line break after the header row",
+        ),
+        lacks=("field limit",),
+    ),
+]
 MEMORY_XFAIL: dict[str, str] = {}
 
 

@@ -43,12 +43,17 @@ def _problem(text: str) -> str:
         ('{"a": "x\ty"}', "a tab inside a string, column 9; {rule}: write it as \\t"),
         ('{"a": "x\x00"}', "a NUL byte inside a string, column 9; {rule}: remove it"),
         ('{"a": "x\x07"}', "control character U+0007 inside a string, column 9; {rule}: remove it"),
-        ('{"a": "x\n"}', ("unterminated string: the line ends before its closing quote, column 9; "
-                          "close the string, or write a newline inside it as \\n")),
+        (
+            '{"a": "x\n"}',
+            (
+                "unterminated string: the line ends before its closing quote, column 9; "
+                "close the string, or write a newline inside it as \\n"
+            ),
+        ),
         ('{"a": "x', "Unterminated string starting at column 7"),
         ('{"a": 1,}', "Expecting property name enclosed in double quotes, column 9"),
     ],
-)  # fmt: skip
+)
 def test_json_errors_name_the_character_the_column_and_the_fix(text: str, expected: str) -> None:
     rule = "JSON allows no raw control characters in strings"
     assert _problem(text) == expected.format(rule=rule)

@@ -840,10 +840,16 @@ def test_sql_in_file_column_and_option_names_and_values_is_data(
     output = tmp_path / f"{file_sql}out.jsonl"
     join_to_file(spec, output)
     got = read_rows(output)
-    assert [list(r) for r in got] == [[
-        key, base_col, f"{prefix}{score}", f"{prefix}{score}_delta_{base_col}",
-        f"so_b_{score}_mean", "so_b_n_frames",
-    ]] * 3  # fmt: skip
+    assert [list(r) for r in got] == [
+        [
+            key,
+            base_col,
+            f"{prefix}{score}",
+            f"{prefix}{score}_delta_{base_col}",
+            f"so_b_{score}_mean",
+            "so_b_n_frames",
+        ]
+    ] * 3
     assert [(r[key], r[base_col], r[f"{prefix}{score}"], r[f"so_b_{score}_mean"]) for r in got] == [
         (key, 0.0, 10.0, 2.0),
         (score, 1.0, 11.0, 3.0),
@@ -996,8 +1002,16 @@ def _glob_folder(folder: Path) -> dict[str, Path]:
             folder / "meta[*].csv", [{"vid": "a", "score": 4.0}, {"vid": "b", "score": 2.0}]
         ),
     }
-    for decoy in ("x1.csv", "yy.csv", "y.csv", "za.jsonl", "ka.csv", "kb.csv", "meta*.csv",
-                  "metax.csv"):  # fmt: skip
+    for decoy in (
+        "x1.csv",
+        "yy.csv",
+        "y.csv",
+        "za.jsonl",
+        "ka.csv",
+        "kb.csv",
+        "meta*.csv",
+        "metax.csv",
+    ):
         key = "vid" if decoy.startswith("meta") else "clip_id"
         write_table(
             folder / decoy,

@@ -144,9 +144,16 @@ def read_record(output: Path) -> dict[str, Any]:
 
 # field -> the type it must have; for lists of objects, the fields each object must have
 _SHAPE: dict[str, type] = {
-    "tool": dict, "environment": dict, "run": dict, "job": dict, "inputs": list,
-    "output": dict, "coverage": list, "fingerprint": str, "spec_sha256": str,
-}  # fmt: skip
+    "tool": dict,
+    "environment": dict,
+    "run": dict,
+    "job": dict,
+    "inputs": list,
+    "output": dict,
+    "coverage": list,
+    "fingerprint": str,
+    "spec_sha256": str,
+}
 _NESTED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "tool": {"name": str, "version": str},
     "run": {"run_id": str, "started": str, "finished": str},

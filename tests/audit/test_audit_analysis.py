@@ -420,8 +420,12 @@ def test_gain_compares_b_and_b_plus_s_on_the_same_rows_and_splits() -> None:
     assert gain.combined is not None
     assert gain.combined.name == "all"
     assert gain.combined.columns == (
-        "base_f1", "base_f2", "so_extra_f1", "so_extra_f2", "so_extra_f1",
-    )  # fmt: skip
+        "base_f1",
+        "base_f2",
+        "so_extra_f1",
+        "so_extra_f2",
+        "so_extra_f1",
+    )
     assert gain.combined.splits.seeds == gain.baseline_splits.seeds
 
 

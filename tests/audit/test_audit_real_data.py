@@ -55,9 +55,16 @@ def konvid(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_cli_reproduces_the_published_niqe_numbers(konvid: Path, tmp_path: Path) -> None:
     result = run_cli(
-        "audit", konvid, "--signal", "niqe=so_niqe_*", "--bootstrap", "200",
-        "--out", tmp_path / "report", "--json",
-    )  # fmt: skip
+        "audit",
+        konvid,
+        "--signal",
+        "niqe=so_niqe_*",
+        "--bootstrap",
+        "200",
+        "--out",
+        tmp_path / "report",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     niqe = report["corpora"]["konvid-1k"]["signals"]["niqe"]

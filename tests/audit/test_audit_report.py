@@ -41,22 +41,61 @@ from tests._tables import read_rows
 
 OPTIONS = {"splits": 4, "bootstrap": 10, "model": "ridge", "baseline": "vmaf=vmaf"}
 SIGNAL_KEYS = {
-    "n", "columns", "training_free", "model", "scorer", "higher_is_better", "direction_agrees",
-    "full", "splits",
-}  # fmt: skip
+    "n",
+    "columns",
+    "training_free",
+    "model",
+    "scorer",
+    "higher_is_better",
+    "direction_agrees",
+    "full",
+    "splits",
+}
 FULL_KEYS = {
-    "srcc", "krcc", "plcc", "plcc_raw", "rmse", "srcc_ci", "plcc_ci", "logistic_fitted", "note",
-}  # fmt: skip
+    "srcc",
+    "krcc",
+    "plcc",
+    "plcc_raw",
+    "rmse",
+    "srcc_ci",
+    "plcc_ci",
+    "logistic_fitted",
+    "note",
+}
 METRIC_KEYS = {"srcc", "krcc", "plcc", "rmse"}
 CORPUS_KEYS = {
-    "path", "sha256", "rows", "n", "mos_column", "key", "provenance", "notes", "seconds",
+    "path",
+    "sha256",
+    "rows",
+    "n",
+    "mos_column",
+    "key",
+    "provenance",
+    "notes",
+    "seconds",
     "signals",
-}  # fmt: skip
+}
 PROTOCOL_KEYS = {
-    "mos", "splits", "test_size", "split_seeds", "model", "search", "search_draws", "cv_folds",
-    "svr_c", "svr_gamma", "ridge_alphas", "seed", "bootstrap", "ci_level", "folds",
-    "redundancy_threshold", "signals", "baseline", "exclude",
-}  # fmt: skip
+    "mos",
+    "splits",
+    "test_size",
+    "split_seeds",
+    "model",
+    "search",
+    "search_draws",
+    "cv_folds",
+    "svr_c",
+    "svr_gamma",
+    "ridge_alphas",
+    "seed",
+    "bootstrap",
+    "ci_level",
+    "folds",
+    "redundancy_threshold",
+    "signals",
+    "baseline",
+    "exclude",
+}
 VOLATILE = {"created", "seconds"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -224,9 +263,17 @@ def test_audit_json_shape(audited: Audited) -> None:
     report = audited.report
     # the keys docs/audit.md documents, in its order
     assert list(report) == [
-        "schema", "tool", "created", "seconds", "fingerprint", "protocol", "corpora",
-        "redundancy", "gain", "cross_corpus",
-    ]  # fmt: skip
+        "schema",
+        "tool",
+        "created",
+        "seconds",
+        "fingerprint",
+        "protocol",
+        "corpora",
+        "redundancy",
+        "gain",
+        "cross_corpus",
+    ]
     assert set(report["protocol"]) == PROTOCOL_KEYS
     assert re.fullmatch(r"[0-9a-f]{64}", report["fingerprint"])
     assert report["tool"]["name"] == "second-opinion"
@@ -255,12 +302,23 @@ def test_audit_json_shape(audited: Audited) -> None:
     assert set(report["redundancy"]["A"]) == {"signals", "rho", "pairs", "threshold", "flagged"}
     assert list(report["gain"]) == ["A", "B"]
     assert set(report["gain"]["A"]) == {
-        "baseline", "columns", "n", "splits", "second_opinions", "all", "note",
-    }  # fmt: skip
+        "baseline",
+        "columns",
+        "n",
+        "splits",
+        "second_opinions",
+        "all",
+        "note",
+    }
     for entry in report["gain"]["A"]["second_opinions"].values():
         assert set(entry) == {
-            "columns", "splits", "delta_srcc", "delta_plcc", "win_fraction", "wilcoxon_p",
-        }  # fmt: skip
+            "columns",
+            "splits",
+            "delta_srcc",
+            "delta_plcc",
+            "win_fraction",
+            "wilcoxon_p",
+        }
         assert set(entry["delta_srcc"]) == {"median", "ci"}
     for item in report["cross_corpus"].values():
         assert set(item) == {"columns", "training_free", "corpora", "srcc"}
@@ -294,8 +352,13 @@ def test_audit_json_corpus_values_match_the_files(audited: Audited) -> None:
     assert (b["rows"], b["n"]) == (40, 40)
     assert b["notes"] == ["signal 'sparse' left out: values in only 6 rows"]
     assert list(a["signals"]) == [
-        "vmaf", "brisque", "niqe", "vmaf_neg", "psnr_y", DUPLICATE_COLUMN,
-    ]  # fmt: skip
+        "vmaf",
+        "brisque",
+        "niqe",
+        "vmaf_neg",
+        "psnr_y",
+        DUPLICATE_COLUMN,
+    ]
     assert a["signals"]["brisque"]["columns"] == list(BRISQUE_COLUMNS)
     assert a["signals"]["brisque"]["scorer"] == "brisque"
     assert a["signals"]["niqe"]["columns"] == [NIQE_COLUMN]
@@ -460,8 +523,11 @@ def test_markdown_redundancy_gain_and_cross_tables(audited: Audited) -> None:
     (gain_a,) = [t for t in tables if t.section == "Corpus A" and t.subsection.startswith("Gain")]
     assert gain_a.subsection == "Gain over vmaf"
     assert [row[0] for row in gain_a.rows] == [
-        "vmaf", "vmaf + brisque", "vmaf + niqe", "vmaf + all",
-    ]  # fmt: skip
+        "vmaf",
+        "vmaf + brisque",
+        "vmaf + niqe",
+        "vmaf + all",
+    ]
     entries = [*report["gain"]["A"]["second_opinions"].values(), report["gain"]["A"]["all"]]
     for row, entry in zip(gain_a.rows[1:], entries, strict=True):
         delta = entry["delta_srcc"]
@@ -496,9 +562,13 @@ def test_html_is_self_contained_with_one_png_per_figure(page: str) -> None:
     assert len(images) == page.count("<img") == len(sources)
     # per corpus: the scatter plot, the redundancy heatmap, the gain bars
     assert [html.unescape(alt) for alt, _ in images] == [
-        "MOS vs signals, A", "A: redundancy (Spearman ρ)", "A: gain over vmaf",
-        "MOS vs signals, B", "B: redundancy (Spearman ρ)", "B: gain over vmaf",
-    ]  # fmt: skip
+        "MOS vs signals, A",
+        "A: redundancy (Spearman ρ)",
+        "A: gain over vmaf",
+        "MOS vs signals, B",
+        "B: redundancy (Spearman ρ)",
+        "B: gain over vmaf",
+    ]
     for _, data in images:
         png = base64.b64decode(data, validate=True)
         assert png.startswith(PNG_MAGIC)
@@ -546,8 +616,10 @@ def test_write_report_writes_the_three_files(audited: Audited, tmp_path: Path) -
     out = tmp_path / "report"
     files = write_report(audited.result, out, plots=False)
     assert (files.json, files.markdown, files.html) == (
-        out / "audit.json", out / "audit.md", out / "audit.html",
-    )  # fmt: skip
+        out / "audit.json",
+        out / "audit.md",
+        out / "audit.html",
+    )
     assert sorted(p.name for p in out.iterdir()) == NAMES
     assert json.loads(files.json.read_text(encoding="utf-8")) == audited.report
     assert files.markdown.read_text(encoding="utf-8") == to_markdown(

@@ -94,8 +94,12 @@ def test_batch_runs_the_audit_after_its_jobs_then_skips_it_while_unchanged(
     assert report["fingerprint"] == first.audit.fingerprint
     assert list(report["corpora"]) == ["corpus-a"]  # named after the job
     assert set(report["corpora"]["corpus-a"]["signals"]) == {
-        "vmaf", "niqe", "vmaf_adm2", "vmaf_vif", "vmaf_motion2",
-    }  # fmt: skip
+        "vmaf",
+        "niqe",
+        "vmaf_adm2",
+        "vmaf_vif",
+        "vmaf_motion2",
+    }
     assert report["gain"]["corpus-a"]["baseline"] == "vmaf"
     assert list(report["gain"]["corpus-a"]["second_opinions"]) == ["niqe"]
     niqe = report["corpora"]["corpus-a"]["signals"]["niqe"]

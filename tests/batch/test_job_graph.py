@@ -65,12 +65,16 @@ def test_the_scaffold_loads_saliency_jobs_and_their_dependency(scaffold: Path) -
     assert isinstance(maps, SaliencyJob)
     assert [role for role, _, _ in model.inputs] == ["clips", "model", "clip", "clip", "clip"]
     assert [(r, c) for r, c, _ in maps.inputs][:3] == [
-        ("clips", None), ("clip", "clip_8bit"), ("map", "clip_8bit"),
-    ]  # fmt: skip
+        ("clips", None),
+        ("clip", "clip_8bit"),
+        ("map", "clip_8bit"),
+    ]
     assert maps.spec.map_path("clip_8bit") == scaffold / "maps" / "clip_8bit.npy"
     assert manifest.dependencies() == {
-        "saliency-model": (), "saliency-maps": (), "corpus": ("saliency-model",),
-    }  # fmt: skip
+        "saliency-model": (),
+        "saliency-maps": (),
+        "corpus": ("saliency-model",),
+    }
     # ${output_dir} followed --out-dir
     assert corpus.inputs[1][2] == scaffold / "out" / "saliency-model.jsonl"
 
@@ -78,10 +82,12 @@ def test_the_scaffold_loads_saliency_jobs_and_their_dependency(scaffold: Path) -
 def test_a_cycle_is_a_manifest_error(scaffold: Path) -> None:
     def cycle(data: dict[str, Any]) -> None:
         data["jobs"][0] = {
-            "name": "loop", "features": "${output_dir}/corpus.csv", "key": ["clip_id"],
+            "name": "loop",
+            "features": "${output_dir}/corpus.csv",
+            "key": ["clip_id"],
             "sidecars": [{"scorer": "s", "path": "${output_dir}/corpus.csv"}],
             "output": "loop.csv",
-        }  # fmt: skip
+        }
         data["jobs"][2]["sidecars"][0]["path"] = "${output_dir}/loop.csv"
 
     with pytest.raises(InputError) as caught:
@@ -132,12 +138,19 @@ def test_batch_runs_saliency_before_the_join_and_records_clip_inputs(scaffold: P
     out = scaffold / "out"
     result = run_batch(scaffold / "batch.json", out_dir=out)
     assert [(j.name, j.status) for j in result.jobs] == [
-        ("saliency-model", "done"), ("saliency-maps", "done"), ("corpus", "done"),
-    ]  # fmt: skip
+        ("saliency-model", "done"),
+        ("saliency-maps", "done"),
+        ("corpus", "done"),
+    ]
     record = read_record(out / "saliency-model.jsonl")
     roles = [(i["role"], i.get("clip_id")) for i in record["inputs"]]
-    assert roles == [("clips", None), ("model", None), ("clip", "clip_8bit"),
-                     ("clip", "clip_10bit"), ("clip", "clip_small")]  # fmt: skip
+    assert roles == [
+        ("clips", None),
+        ("model", None),
+        ("clip", "clip_8bit"),
+        ("clip", "clip_10bit"),
+        ("clip", "clip_small"),
+    ]
     assert record["saliency"]["skipped"] == []
     assert len(record["saliency"]["model_sha256"]) == 64
     corpus = read_record(out / "corpus.csv")
@@ -153,8 +166,10 @@ def test_batch_runs_saliency_before_the_join_and_records_clip_inputs(scaffold: P
     clip.write_bytes(bytes(data))
     third = run_batch(scaffold / "batch.json", out_dir=out)
     assert [(j.name, j.status) for j in third.jobs] == [
-        ("saliency-model", "done"), ("saliency-maps", "done"), ("corpus", "done"),
-    ]  # fmt: skip
+        ("saliency-model", "done"),
+        ("saliency-maps", "done"),
+        ("corpus", "done"),
+    ]
 
 
 def test_only_pulls_in_the_jobs_a_job_reads_from(scaffold: Path) -> None:

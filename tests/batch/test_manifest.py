@@ -506,8 +506,10 @@ def test_a_folder_named_as_the_manifest_is_an_error(tmp_path: Path) -> None:
 
 def test_a_yaml_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
-    path.write_text(MANIFEST_YAML.replace("    output: per-clip.csv\n", "    output: a.csv\n"
-                    "    name: again\n"), encoding="utf-8")  # fmt: skip
+    path.write_text(
+        MANIFEST_YAML.replace("    output: per-clip.csv\n", "    output: a.csv\n    name: again\n"),
+        encoding="utf-8",
+    )
     assert message_of(path) == (
         f"{path} line 18: invalid YAML (duplicate key 'name', first on line 8; the second would "
         "silently win: keep one)"
@@ -531,11 +533,13 @@ def test_a_yaml_merge_key_may_be_overridden(folder: Path) -> None:
     ("text", "where"),
     [
         ('{"version": 1, "version": 1}', "the top-level object"),
-        ('{"jobs": [{"name": "a"}, {"sidecars": [{"path": "a", "path": "b"}]}]}',
-         "jobs[1].sidecars[0]"),
+        (
+            '{"jobs": [{"name": "a"}, {"sidecars": [{"path": "a", "path": "b"}]}]}',
+            "jobs[1].sidecars[0]",
+        ),
         ('{"jobs": [{" x": {"path": "a", "path": "b"}}]}', "jobs[0][' x']"),
     ],
-)  # fmt: skip
+)
 def test_a_json_key_given_twice_is_refused_with_where_it_is(
     tmp_path: Path, text: str, where: str
 ) -> None:
@@ -581,13 +585,18 @@ CONTROL = "JSON allows no raw control characters in strings"
 @pytest.mark.parametrize(
     ("character", "said"),
     [
-        ("\n", ("unterminated string: the line ends before its closing quote, column 32; close "
-                "the string, or write a newline inside it as \\n")),
+        (
+            "\n",
+            (
+                "unterminated string: the line ends before its closing quote, column 32; close "
+                "the string, or write a newline inside it as \\n"
+            ),
+        ),
         ("\x00", f"a NUL byte inside a string, column 32; {CONTROL}: remove it"),
         ("\t", f"a tab inside a string, column 32; {CONTROL}: write it as \\t"),
         ("\x07", f"control character U+0007 inside a string, column 32; {CONTROL}: remove it"),
     ],
-)  # fmt: skip
+)
 def test_a_raw_control_character_in_a_json_string_is_named(
     tmp_path: Path, character: str, said: str
 ) -> None:
@@ -668,9 +677,14 @@ def test_a_json_boolean_gets_no_yaml_hint(folder: Path) -> None:
 
 @pytest.mark.parametrize(
     ("field", "where"),
-    [("   ", "['   ']"), (" name", "[' name']"), ("a.b", "['a.b']"), ("x\x00", "['x\\x00']"),
-     ("", "['']")],
-)  # fmt: skip
+    [
+        ("   ", "['   ']"),
+        (" name", "[' name']"),
+        ("a.b", "['a.b']"),
+        ("x\x00", "['x\\x00']"),
+        ("", "['']"),
+    ],
+)
 def test_a_field_name_that_would_be_invisible_or_ambiguous_is_quoted(
     folder: Path, field: str, where: str
 ) -> None:

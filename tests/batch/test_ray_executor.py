@@ -139,9 +139,15 @@ def test_an_address_nothing_answers_at_is_refused_at_once(tmp_path: Path) -> Non
     scaffold = Scaffold.copy_into(tmp_path)
     port = free_port()
     result = run_cli(
-        "batch", scaffold.manifest, "--out-dir", scaffold.out,
-        "--executor", "ray", "--ray-address", f"127.0.0.1:{port}",
-    )  # fmt: skip
+        "batch",
+        scaffold.manifest,
+        "--out-dir",
+        scaffold.out,
+        "--executor",
+        "ray",
+        "--ray-address",
+        f"127.0.0.1:{port}",
+    )
     assert result.returncode == 2, result.stderr
     assert f"error: --ray-address 127.0.0.1:{port}: nothing answers there" in result.stderr
     assert "'ray start --head'" in result.stderr
@@ -169,8 +175,18 @@ def test_on_two_nodes_with_shared_storage_the_outputs_are_the_local_ones(
 ) -> None:
     manifest = copy(SCAFFOLD, cluster.shared / "join")
     out = cluster.shared / "join-out"
-    result = run_cli("batch", manifest, "--out-dir", out, "--executor", "ray",
-                     "--ray-address", cluster.address, "--json", env=ENV)  # fmt: skip
+    result = run_cli(
+        "batch",
+        manifest,
+        "--out-dir",
+        out,
+        "--executor",
+        "ray",
+        "--ray-address",
+        cluster.address,
+        "--json",
+        env=ENV,
+    )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert [j["status"] for j in document["jobs"]] == ["done", "done"]
@@ -186,8 +202,17 @@ def test_a_node_that_cannot_see_the_inputs_or_the_output_folder_is_named_before_
 ) -> None:
     manifest = copy(SCAFFOLD, cluster.private / "join")
     out = cluster.private / "join-out"
-    result = run_cli("batch", manifest, "--out-dir", out, "--executor", "ray",
-                     "--ray-address", cluster.address, env=ENV)  # fmt: skip
+    result = run_cli(
+        "batch",
+        manifest,
+        "--out-dir",
+        out,
+        "--executor",
+        "ray",
+        "--ray-address",
+        cluster.address,
+        env=ENV,
+    )
 
     assert result.returncode == 2, result.stderr
     message = result.stderr.split("error: ", 1)[1]

@@ -578,8 +578,10 @@ def test_the_provenance_record_says_what_produced_the_output(ran: Scaffold) -> N
     assert record["spec_sha256"] == spec_digest(spec)
 
     features, sidecar = record["inputs"]
-    for item, role, name in ((features, "features", "features_corpus_a.jsonl"),
-                             (sidecar, "sidecar", "scores_a_niqe.jsonl")):  # fmt: skip
+    for item, role, name in (
+        (features, "features", "features_corpus_a.jsonl"),
+        (sidecar, "sidecar", "scores_a_niqe.jsonl"),
+    ):
         path = ran.folder / name
         assert item["role"] == role
         assert item["path"] == str(path)
@@ -920,8 +922,16 @@ def test_sigterm_between_writing_an_output_and_its_provenance_leaves_them_consis
     driver = scaffold.folder.parent / "driver.py"
     driver.write_text(WINDOW_DRIVER, encoding="utf-8")
     marker = scaffold.folder.parent / "renamed"
-    command = [sys.executable, str(driver), "batch", str(scaffold.manifest), "--only", "corpus-b",
-               "--out-dir", str(scaffold.out)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(driver),
+        "batch",
+        str(scaffold.manifest),
+        "--only",
+        "corpus-b",
+        "--out-dir",
+        str(scaffold.out),
+    ]
 
     with subprocess.Popen(
         command,

@@ -73,8 +73,13 @@ def test_audit_prints_the_summary_table_from_the_report(happy: Run) -> None:
     lines = stdout.splitlines()
     assert lines[0] == "c (48 rows)"
     assert _cells(lines[2]) == [
-        "signal", "n", "SRCC [95 % CI]", "PLCC [95 % CI]", "splits SRCC", "splits PLCC",
-    ]  # fmt: skip
+        "signal",
+        "n",
+        "SRCC [95 % CI]",
+        "PLCC [95 % CI]",
+        "splits SRCC",
+        "splits PLCC",
+    ]
     gain_title = lines.index("c: gain over vmaf")
     rows = {_cells(line)[0]: _cells(line) for line in lines[:gain_title] if line.startswith("│")}
     gain_rows = [_cells(line)[0] for line in lines[gain_title:] if line.startswith("│")]
@@ -147,37 +152,43 @@ def _table(folder: Path, n: int = 30, nan_mos: int = 0, **renames: str) -> Path:
     ("case", "args", "message"),
     [
         pytest.param(
-            "mos", (), r"error: {table}: no MOS column 'mos' \(did you mean 'MOS'\?\); "
+            "mos",
+            (),
+            r"error: {table}: no MOS column 'mos' \(did you mean 'MOS'\?\); "
             r"numeric columns: vmaf, vmaf_neg, psnr_y, vmaf_copy, MOS\. "
             r"Pass the MOS column with --mos\.",
             id="no-mos-column",
         ),
         pytest.param(
-            "ok", ("--signal", "x=vmaf,nomatch_*"),
+            "ok",
+            ("--signal", "x=vmaf,nomatch_*"),
             r"error: {table}: --signal x=vmaf,nomatch_\* — 'nomatch_\*' matches no numeric "
             r"column \(numeric columns: vmaf, vmaf_neg, psnr_y, vmaf_copy\); fix the pattern",
             id="glob-matches-nothing",
         ),
         pytest.param(
-            "small", (),
+            "small",
+            (),
             r"error: {table}: only 9 rows have a 'mos' value \(of 14\); the audit needs at "
             r"least 10\. Pass a larger corpus table\.",
             id="fewer-than-10-rows",
         ),
         pytest.param(
-            "ok", ("--model", "forest"),
+            "ok",
+            ("--model", "forest"),
             r"error: invalid audit options:\n  model: Input should be 'svr' or 'ridge' "
             r"\(got 'forest'\)",
             id="bad-model",
         ),
         pytest.param(
-            "ok", ("--signal", "brisque"),
+            "ok",
+            ("--signal", "brisque"),
             r"error: --signal 'brisque': expected NAME=GLOB\[,GLOB\.\.\.\], "
             r"e\.g\. brisque='so_brisque_\*'",
             id="bad-signal-syntax",
         ),
     ],
-)  # fmt: skip
+)
 def test_audit_bad_input_exits_2_and_writes_nothing(
     tmp_path: Path, case: str, args: tuple[str, ...], message: str
 ) -> None:

@@ -39,8 +39,16 @@ TOP_KEYS = [
     "audit",
 ]
 JOB_KEYS = [
-    "name", "status", "reason", "output", "rows", "coverage", "seconds", "error", "notes",
-]  # fmt: skip
+    "name",
+    "status",
+    "reason",
+    "output",
+    "rows",
+    "coverage",
+    "seconds",
+    "error",
+    "notes",
+]
 
 
 so = run_cli

@@ -10,9 +10,20 @@ from tests._tables import assert_rows_equal, read_rows, write_table
 from tests.cli._run import run_cli
 
 REPORT_KEYS = [
-    "ok", "preset", "metadata", "output", "rows", "dropped", "dropped_rows", "out_of_scale",
-    "mos_scale", "score_kind", "id_column", "mos_column", "columns",
-]  # fmt: skip
+    "ok",
+    "preset",
+    "metadata",
+    "output",
+    "rows",
+    "dropped",
+    "dropped_rows",
+    "out_of_scale",
+    "mos_scale",
+    "score_kind",
+    "id_column",
+    "mos_column",
+    "columns",
+]
 
 
 def test_ingest_prints_a_summary_and_writes_the_table(tmp_path: Path) -> None:
@@ -76,11 +87,23 @@ def test_input_errors_exit_2_and_write_nothing(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     source = write_table(tmp_path / "g.csv", [{"v": "a", "s": 1.0}])
     out = tmp_path / "out.csv"
-    result = run_cli("ingest", "generic", source, "-o", out, "--id-column", "v",
-                     "--mos-column", "s", "--mos-scale", "1-5")  # fmt: skip
+    result = run_cli(
+        "ingest",
+        "generic",
+        source,
+        "-o",
+        out,
+        "--id-column",
+        "v",
+        "--mos-column",
+        "s",
+        "--mos-scale",
+        "1-5",
+    )
     assert (result.returncode, result.stderr) == (
-        2, "error: --mos-scale '1-5': expected LOW,HIGH, e.g. --mos-scale 1,5\n",
-    )  # fmt: skip
+        2,
+        "error: --mos-scale '1-5': expected LOW,HIGH, e.g. --mos-scale 1,5\n",
+    )
     result = run_cli("ingest", "generic", source, "-o", out)
     assert result.returncode == 2
     assert result.stderr.startswith("error: preset 'generic' needs id_column (--id-column)")

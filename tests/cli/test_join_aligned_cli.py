@@ -84,8 +84,13 @@ def test_json_report_for_two_matrices_with_an_unscoped_align(folder: Path) -> No
     assert report["ok"] is True
     assert report["rows"] == 5
     assert report["columns"] == [
-        "flickr_id", "vmaf", "so_brisque_f1", "so_brisque_f2", "so_brisque_f3", "NIQE_niqe",
-    ]  # fmt: skip
+        "flickr_id",
+        "vmaf",
+        "so_brisque_f1",
+        "so_brisque_f2",
+        "so_brisque_f3",
+        "NIQE_niqe",
+    ]
     brisque, niqe = report["coverage"]
     assert brisque == {
         "scorer": "brisque",

@@ -80,8 +80,9 @@ def test_generic_needs_its_columns_and_scale(tmp_path: Path) -> None:
     rows = fixture_rows(shape)
     source = write_table(tmp_path / "g.csv", rows)
     out = tmp_path / "out.parquet"
-    report = ingest("generic", source, out, id_column="video", mos_column="score",
-                    mos_scale=(0, 10))  # fmt: skip
+    report = ingest(
+        "generic", source, out, id_column="video", mos_column="score", mos_scale=(0, 10)
+    )
     assert_rows_equal(read_rows(out), expected_for(shape, rows))
     assert report.columns == ("clip_id", "mos", "corpus", "mos_scale", "mos_01", "fps")
     with pytest.raises(UsageError, match=r"^preset 'generic' needs mos_scale \(--mos-scale"):
@@ -97,9 +98,17 @@ def test_canonical_columns_come_first_in_a_fixed_order(tmp_path: Path) -> None:
     report, _, _ = run("chug", tmp_path)
     assert report.columns[:6] == ("clip_id", "mos", "mos_std", "corpus", "mos_scale", "mos_01")
     assert report.columns[6:] == (
-        "ref", "name", "bitladder", "resolution", "bitrate", "orientation", "framerate",
-        "content_name", "height", "width",
-    )  # fmt: skip
+        "ref",
+        "name",
+        "bitladder",
+        "resolution",
+        "bitrate",
+        "orientation",
+        "framerate",
+        "content_name",
+        "height",
+        "width",
+    )
     report, _, _ = run("konvid-1k", tmp_path)
     assert report.columns[:5] == ("clip_id", "mos", "corpus", "mos_scale", "mos_01")
 
@@ -121,8 +130,14 @@ def test_live_vqa_dmos_becomes_a_mos_and_stays_as_dmos(tmp_path: Path) -> None:
         assert out["mos_std"] == row["dmos_std"]
         assert out["mos_01"] == (100.0 - row["dmos"]) / 100.0
     assert list(written[0]) == [
-        "clip_id", "mos", "mos_std", "corpus", "mos_scale", "mos_01", "dmos",
-    ]  # fmt: skip
+        "clip_id",
+        "mos",
+        "mos_std",
+        "corpus",
+        "mos_scale",
+        "mos_01",
+        "dmos",
+    ]
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".tsv.gz", ".csv.gz"])
@@ -187,11 +202,24 @@ def test_column_and_scale_overrides(tmp_path: Path) -> None:
     source = write_table(tmp_path / "t.csv", rows)
     out = tmp_path / "out.jsonl"
     report = ingest(
-        "konvid-1k", source, out, id_column="clip", mos_column="MOS",
-        mos_std_column="sd", n_ratings_column="votes", mos_scale=(0, 80),
-    )  # fmt: skip
-    expected = canonical(rows, preset="konvid-1k", id_column="clip", mos_column="MOS",
-                         scale=(0.0, 80.0), std_column="sd", n_column="votes")  # fmt: skip
+        "konvid-1k",
+        source,
+        out,
+        id_column="clip",
+        mos_column="MOS",
+        mos_std_column="sd",
+        n_ratings_column="votes",
+        mos_scale=(0, 80),
+    )
+    expected = canonical(
+        rows,
+        preset="konvid-1k",
+        id_column="clip",
+        mos_column="MOS",
+        scale=(0.0, 80.0),
+        std_column="sd",
+        n_column="votes",
+    )
     assert_rows_equal(read_rows(out), expected)
     assert report.mos_scale == (0.0, 80.0)
     assert report.columns[:7] == CANONICAL_COLUMNS
@@ -212,21 +240,33 @@ def test_parse_scale() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"preset": "konvid1k"}, (r"^unknown preset 'konvid1k' \(presets: konvid-1k, .*"
-                                  r"did you mean 'konvid-1k'\?$")),
+        (
+            {"preset": "konvid1k"},
+            (
+                r"^unknown preset 'konvid1k' \(presets: konvid-1k, .*"
+                r"did you mean 'konvid-1k'\?$"
+            ),
+        ),
         ({"mos_scale": (5, 1)}, r"^mos_scale: --mos-scale 5,1: LOW must be below HIGH"),
-        ({"id_column": "mos", "mos_column": "mos"},
-         r"^--id-column and --mos-column both name 'mos'; each role needs its own column$"),
-        ({"preset": "netflix-public", "id_column": "x"},
-         r"^preset 'netflix-public' reads a VMAF dataset file, .*; leave out --id-column$"),
+        (
+            {"id_column": "mos", "mos_column": "mos"},
+            r"^--id-column and --mos-column both name 'mos'; each role needs its own column$",
+        ),
+        (
+            {"preset": "netflix-public", "id_column": "x"},
+            r"^preset 'netflix-public' reads a VMAF dataset file, .*; leave out --id-column$",
+        ),
         ({"id_column": ""}, r"^id_column: String should have at least 1 character"),
     ],
-)  # fmt: skip
+)
 def test_options_that_make_no_sense_are_usage_errors(
     options: dict[str, Any], message: str, tmp_path: Path
 ) -> None:
-    arguments: dict[str, Any] = {"preset": "konvid-1k", "metadata": tmp_path / "m.csv",
-                 "output": tmp_path / "o.csv"} | options  # fmt: skip
+    arguments: dict[str, Any] = {
+        "preset": "konvid-1k",
+        "metadata": tmp_path / "m.csv",
+        "output": tmp_path / "o.csv",
+    } | options
     preset, metadata, output = (arguments.pop(k) for k in ("preset", "metadata", "output"))
     with pytest.raises(UsageError, match=message):
         ingest(preset, metadata, output, **arguments)
@@ -320,12 +360,18 @@ def test_a_row_without_a_numeric_mos_is_refused(value: str, reason: str, tmp_pat
 def test_missing_mos_in_jsonl_and_parquet(tmp_path: Path) -> None:
     rows = [dict(ROWS[0]), dict(ROWS[1], mos=None), dict(ROWS[2], mos="x")]
     source = konvid(tmp_path, rows, "k.jsonl")
-    with pytest.raises(MissingMosError, match=r"k\.jsonl line 2: column 'mos' is empty; .*"
-                       r"\(2 of 3 rows lack one\)$"):  # fmt: skip
+    with pytest.raises(
+        MissingMosError,
+        match=r"k\.jsonl line 2: column 'mos' is empty; .*"
+        r"\(2 of 3 rows lack one\)$",
+    ):
         ingest("konvid-1k", source, tmp_path / "o.csv")
     source = konvid(tmp_path, [dict(ROWS[0]), dict(ROWS[1], mos=math.nan)], "k.parquet")
-    with pytest.raises(MissingMosError, match=r"k\.parquet row 2: column 'mos' has 'nan', which "
-                       "is not a finite number"):  # fmt: skip
+    with pytest.raises(
+        MissingMosError,
+        match=r"k\.parquet row 2: column 'mos' has 'nan', which "
+        "is not a finite number",
+    ):
         ingest("konvid-1k", source, tmp_path / "o.csv")
 
 
@@ -350,15 +396,17 @@ def test_drop_missing_mos_drops_counts_and_lists_rows(tmp_path: Path) -> None:
 
 def test_drop_missing_mos_lists_the_first_five(tmp_path: Path) -> None:
     rows = [{"flickr_id": i, "mos": "" if i % 2 else 3.0} for i in range(20)]
-    report = ingest("konvid-1k", konvid(tmp_path, rows), tmp_path / "o.csv",
-                    drop_missing_mos=True)  # fmt: skip
+    report = ingest("konvid-1k", konvid(tmp_path, rows), tmp_path / "o.csv", drop_missing_mos=True)
     assert (report.rows, report.dropped, len(report.dropped_rows)) == (10, 10, 5)
 
 
 def test_drop_missing_mos_refuses_to_drop_every_row(tmp_path: Path) -> None:
     source = konvid(tmp_path, [{"flickr_id": 1, "mos": "x"}, {"flickr_id": 2, "mos": ""}])
-    with pytest.raises(MissingMosError, match=r"no row has a numeric MOS in column 'mos' \(all 2 "
-                       "would be dropped\\); check the column"):  # fmt: skip
+    with pytest.raises(
+        MissingMosError,
+        match=r"no row has a numeric MOS in column 'mos' \(all 2 "
+        "would be dropped\\); check the column",
+    ):
         ingest("konvid-1k", source, tmp_path / "o.csv", drop_missing_mos=True)
     assert only_files(tmp_path) == ["k.csv"]
 
@@ -376,8 +424,7 @@ def test_duplicate_ids_name_the_id_and_both_rows(tmp_path: Path) -> None:
 
 def test_a_dropped_row_does_not_count_as_a_duplicate(tmp_path: Path) -> None:
     rows = [dict(ROWS[0]), dict(ROWS[0], mos="")]
-    report = ingest("konvid-1k", konvid(tmp_path, rows), tmp_path / "o.csv",
-                    drop_missing_mos=True)  # fmt: skip
+    report = ingest("konvid-1k", konvid(tmp_path, rows), tmp_path / "o.csv", drop_missing_mos=True)
     assert (report.rows, report.dropped) == (1, 1)
 
 
@@ -435,26 +482,44 @@ def test_a_kept_column_may_not_shadow_a_canonical_one(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
-        ("sd", "x", (r"line 2: column 'sd' has 'x', which is not a standard deviation \(a "
-                     r"finite number ≥ 0\); fix the value, or name another column with "
-                     "--mos-std-column")),
+        (
+            "sd",
+            "x",
+            (
+                r"line 2: column 'sd' has 'x', which is not a standard deviation \(a "
+                r"finite number ≥ 0\); fix the value, or name another column with "
+                "--mos-std-column"
+            ),
+        ),
         ("sd", "-1", r"line 2: column 'sd' has '-1', which is not a standard deviation"),
-        ("votes", "2.5", (r"line 2: column 'votes' has '2.5', which is not a count of ratings "
-                          r"\(a whole number ≥ 0\); fix the value, or name another column with "
-                          "--n-ratings-column")),
+        (
+            "votes",
+            "2.5",
+            (
+                r"line 2: column 'votes' has '2.5', which is not a count of ratings "
+                r"\(a whole number ≥ 0\); fix the value, or name another column with "
+                "--n-ratings-column"
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_std_and_count_columns_are_checked(
     column: str, value: str, message: str, tmp_path: Path
 ) -> None:
     rows = [{"flickr_id": 1, "mos": 3.0, "sd": "0.5", "votes": "3", column: value}]
     source = konvid(tmp_path, rows)
     with pytest.raises(InputError, match=message):
-        ingest("konvid-1k", source, tmp_path / "o.csv", mos_std_column="sd",
-               n_ratings_column="votes")  # fmt: skip
+        ingest(
+            "konvid-1k", source, tmp_path / "o.csv", mos_std_column="sd", n_ratings_column="votes"
+        )
     rows[0][column] = ""  # an empty cell is a missing value, not an error
-    report = ingest("konvid-1k", konvid(tmp_path, rows), tmp_path / "o.jsonl",
-                    mos_std_column="sd", n_ratings_column="votes")  # fmt: skip
+    report = ingest(
+        "konvid-1k",
+        konvid(tmp_path, rows),
+        tmp_path / "o.jsonl",
+        mos_std_column="sd",
+        n_ratings_column="votes",
+    )
     assert report.rows == 1
 
 
@@ -544,9 +609,19 @@ def test_the_real_konvid_1k_metadata(tmp_path: Path) -> None:
     assert report.rows == len(source) == 1200
     assert report.dropped == 0
     assert report.columns == (
-        "clip_id", "mos", "corpus", "mos_scale", "mos_01", "width", "height", "pixfmt",
-        "framerate", "nb_frames", "bitdepth", "bitrate",
-    )  # fmt: skip
+        "clip_id",
+        "mos",
+        "corpus",
+        "mos_scale",
+        "mos_01",
+        "width",
+        "height",
+        "pixfmt",
+        "framerate",
+        "nb_frames",
+        "bitdepth",
+        "bitrate",
+    )
     assert [r["clip_id"] for r in written] == [r["flickr_id"] for r in source]
     for row, out_row in zip(source, written, strict=True):
         assert out_row["mos"] == float(row["mos"])

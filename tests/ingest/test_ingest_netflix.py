@@ -46,10 +46,25 @@ def test_a_raw_dataset_becomes_the_canonical_table(tmp_path: Path) -> None:
     assert report.mos_scale == (1.0, 5.0)
     assert (report.id_column, report.mos_column) == ("path", "os")
     assert list(written[0]) == [
-        "clip_id", "mos", "mos_std", "n_ratings", "corpus", "mos_scale", "mos_01",
-        "asset_id", "content_id", "path", "content_name", "ref_path",
-        "dataset_name", "yuv_fmt", "width", "height", "ref_dir", "dis_dir",
-    ]  # fmt: skip
+        "clip_id",
+        "mos",
+        "mos_std",
+        "n_ratings",
+        "corpus",
+        "mos_scale",
+        "mos_01",
+        "asset_id",
+        "content_id",
+        "path",
+        "content_name",
+        "ref_path",
+        "dataset_name",
+        "yuv_fmt",
+        "width",
+        "height",
+        "ref_dir",
+        "dis_dir",
+    ]
     for entry, row in zip(entries, written, strict=True):
         scores = ratings(entry)
         assert row["clip_id"] == Path(entry["path"]).stem
@@ -78,13 +93,16 @@ def test_a_dmos_dataset_keeps_the_dmos_as_mos(tmp_path: Path) -> None:
 
 def test_a_dmos_above_100_needs_allow_out_of_scale_or_a_scale(tmp_path: Path) -> None:
     # Netflix's NFLX_dataset_public.py has DMOS up to 109.2 for clips rated above their reference.
-    source = dataset(tmp_path, """
+    source = dataset(
+        tmp_path,
+        """
         ref_dir = '/r'
         dis_videos = [
             {'content_id': 0, 'asset_id': 0, 'dmos': 100.0, 'path': ref_dir + '/A_25fps.yuv'},
             {'content_id': 0, 'asset_id': 1, 'dmos': 103.25, 'path': '/d/A_90_1080_4300.yuv'},
         ]
-    """)  # fmt: skip
+    """,
+    )
     with pytest.raises(ScaleError) as caught:
         ingest("netflix-public", source, tmp_path / "o.csv")
     assert caught.value.message.startswith(
@@ -99,11 +117,14 @@ def test_a_dmos_above_100_needs_allow_out_of_scale_or_a_scale(tmp_path: Path) ->
 
 def test_the_file_is_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    source = dataset(tmp_path, f"""
+    source = dataset(
+        tmp_path,
+        f"""
         dataset_name = 'x'
         dis_videos = []
         open({str(marker)!r}, 'w').write('ran')
-    """)  # fmt: skip
+    """,
+    )
     with pytest.raises(
         UnsafeDatasetError,
         match=r"dataset\.py line 3: an expression statement \(a function call\) is not ",
@@ -163,8 +184,11 @@ def test_code_is_refused_with_its_line(code: str, line: int, what: str, tmp_path
 
 def test_refusals_name_the_assignment(tmp_path: Path) -> None:
     source = dataset(tmp_path, "dis_videos = [{'path': os.path.join('a', 'b')}]\n")
-    with pytest.raises(UnsafeDatasetError, match=r"line 1: a function call is not allowed "
-                       r"\(in the value of 'dis_videos'\); "):  # fmt: skip
+    with pytest.raises(
+        UnsafeDatasetError,
+        match=r"line 1: a function call is not allowed "
+        r"\(in the value of 'dis_videos'\); ",
+    ):
         read_dataset(source)
 
 
@@ -179,7 +203,9 @@ def test_a_name_must_be_assigned_above(tmp_path: Path) -> None:
 
 
 def test_literals_names_and_string_joins_are_evaluated(tmp_path: Path) -> None:
-    source = dataset(tmp_path, '''
+    source = dataset(
+        tmp_path,
+        '''
         """Docstring."""
         root = '/data'
         ref_dir = root + '/ref' + '/' + "x"
@@ -187,7 +213,8 @@ def test_literals_names_and_string_joins_are_evaluated(tmp_path: Path) -> None:
         flags = (True, False, None, +1.5)
         nested = {'a': [ref_dir, {'b': n}], 2: ()}
         alias = nested
-    ''')  # fmt: skip
+    ''',
+    )
     read = read_dataset(source)
     assert read.values == {
         "root": "/data",
@@ -267,18 +294,31 @@ def test_a_file_that_is_not_python(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("ref_videos = []\n", (r"no 'dis_videos' \(names assigned: ref_videos\); a VMAF "
-                               "dataset file assigns ref_videos and dis_videos, lists of dicts")),
+        (
+            "ref_videos = []\n",
+            (
+                r"no 'dis_videos' \(names assigned: ref_videos\); a VMAF "
+                "dataset file assigns ref_videos and dis_videos, lists of dicts"
+            ),
+        ),
         ("dis_videos = {}\n", r"line 1: 'dis_videos' must be a list of dicts"),
         ("dis_videos = []\n", r"line 1: 'dis_videos' is empty; the dataset has no videos"),
-        ("dis_videos = [\n  {'os': [1]},\n]\n",
-         (r"line 2 \(dis_videos\[0\]\): entry has no 'path' string \(got None\); every "
-          "distorted video needs its path, whose stem is the clip id")),
-        ("dis_videos = [\n  {'path': 'a', 'os': [1]},\n  {'path': 'b', 'dmos': 2},\n]\n",
-         (r"line 3 \(dis_videos\[1\]\): entry has 'dmos' but line 2 \(dis_videos\[0\]\) has "
-          "'os'; one dataset uses one kind of score")),
+        (
+            "dis_videos = [\n  {'os': [1]},\n]\n",
+            (
+                r"line 2 \(dis_videos\[0\]\): entry has no 'path' string \(got None\); every "
+                "distorted video needs its path, whose stem is the clip id"
+            ),
+        ),
+        (
+            "dis_videos = [\n  {'path': 'a', 'os': [1]},\n  {'path': 'b', 'dmos': 2},\n]\n",
+            (
+                r"line 3 \(dis_videos\[1\]\): entry has 'dmos' but line 2 \(dis_videos\[0\]\) has "
+                "'os'; one dataset uses one kind of score"
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_dataset_in_the_wrong_shape(text: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(DatasetFormatError, match=message):
         ingest("netflix-public", dataset(tmp_path, text), tmp_path / "o.csv")
@@ -290,12 +330,16 @@ def test_a_dataset_in_the_wrong_shape(text: str, message: str, tmp_path: Path) -
         ("{'path': '/d/b.yuv'}", "entry has no 'os'"),
         ("{'path': '/d/b.yuv', 'os': []}", "'os' holds no rating"),
         ("{'path': '/d/b.yuv', 'os': [None]}", "'os' holds no rating"),
-        ("{'path': '/d/b.yuv', 'os': [4, 'five']}",
-         "'os' holds 'five', which is not a finite number"),
-        ("{'path': '/d/b.yuv', 'os': 4}",
-         "'os' is 4, not a list of ratings or a {subject: rating} dict"),
+        (
+            "{'path': '/d/b.yuv', 'os': [4, 'five']}",
+            "'os' holds 'five', which is not a finite number",
+        ),
+        (
+            "{'path': '/d/b.yuv', 'os': 4}",
+            "'os' is 4, not a list of ratings or a {subject: rating} dict",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_entry_without_usable_ratings(entry: str, reason: str, tmp_path: Path) -> None:
     text = f"dis_videos = [\n  {{'path': '/d/a.yuv', 'os': [3, 4]}},\n  {entry},\n]\n"
     source = dataset(tmp_path, text)
@@ -316,19 +360,25 @@ def test_an_entry_without_usable_ratings(entry: str, reason: str, tmp_path: Path
 
 def test_a_dmos_that_is_not_a_number(tmp_path: Path) -> None:
     source = dataset(tmp_path, "dis_videos = [\n  {'path': 'a.yuv', 'dmos': 'n/a'},\n]\n")
-    with pytest.raises(MissingMosError, match=r"line 2 \(dis_videos\[0\]\): 'dmos' is 'n/a', "
-                       "which is not a finite number; "):  # fmt: skip
+    with pytest.raises(
+        MissingMosError,
+        match=r"line 2 \(dis_videos\[0\]\): 'dmos' is 'n/a', "
+        "which is not a finite number; ",
+    ):
         ingest("netflix-public", source, tmp_path / "o.csv")
 
 
 def test_two_entries_with_one_stem_are_duplicates(tmp_path: Path) -> None:
-    source = dataset(tmp_path, """
+    source = dataset(
+        tmp_path,
+        """
         dis_videos = [
             {'path': '/a/clip.yuv', 'os': [3]},
             {'path': '/b/other.yuv', 'os': [3]},
             {'path': '/b/clip.yuv', 'os': [4]},
         ]
-    """)  # fmt: skip
+    """,
+    )
     with pytest.raises(DuplicateIdError) as caught:
         ingest("netflix-public", source, tmp_path / "o.csv")
     assert caught.value.message == (
@@ -340,8 +390,13 @@ def test_two_entries_with_one_stem_are_duplicates(tmp_path: Path) -> None:
 def test_column_options_do_not_apply(tmp_path: Path) -> None:
     text, _ = netflix_dataset(1, 1)
     with pytest.raises(InputError, match=r"leave out --mos-column, --n-ratings-column$"):
-        ingest("netflix-public", dataset(tmp_path, text), tmp_path / "o.csv",
-               mos_column="os", n_ratings_column="n")  # fmt: skip
+        ingest(
+            "netflix-public",
+            dataset(tmp_path, text),
+            tmp_path / "o.csv",
+            mos_column="os",
+            n_ratings_column="n",
+        )
 
 
 def test_a_single_rating_has_no_std(tmp_path: Path) -> None:
@@ -370,7 +425,9 @@ def test_other_columns_get_one_type() -> None:
 
 
 def test_fields_of_any_type_are_kept(tmp_path: Path) -> None:
-    source = dataset(tmp_path, """
+    source = dataset(
+        tmp_path,
+        """
         quality_width = 1280
         dis_videos = [
             {'path': 'a.yuv', 'os': [3], 'train_or_test': 'train', 'flag': True, 'w': 1,
@@ -378,12 +435,19 @@ def test_fields_of_any_type_are_kept(tmp_path: Path) -> None:
             {'path': 'b.yuv', 'os': [4], 'train_or_test': 'test', 'flag': False, 'w': 2.5,
              'extra': {'k': None}, 'mixed': 3},
         ]
-    """)  # fmt: skip
+    """,
+    )
     out = tmp_path / "o.parquet"
     report = ingest("netflix-public", source, out)
     assert report.columns[7:] == (
-        "path", "train_or_test", "flag", "w", "extra", "mixed", "quality_width",
-    )  # fmt: skip
+        "path",
+        "train_or_test",
+        "flag",
+        "w",
+        "extra",
+        "mixed",
+        "quality_width",
+    )
     written = read_rows(out)
     assert [(r["flag"], r["w"], r["extra"], r["mixed"], r["quality_width"]) for r in written] == [
         (True, 1.0, "[1, 2]", "x", 1280),

@@ -186,8 +186,11 @@ def ref_block_coverage(m: list[list[float]], block: int) -> float:
     exceeding = blocks = 0
     for top in range(0, h, block):
         for left in range(0, w, block):
-            cells = [Fraction(m[y][x]) for y in range(top, min(top + block, h))
-                     for x in range(left, min(left + block, w))]  # fmt: skip
+            cells = [
+                Fraction(m[y][x])
+                for y in range(top, min(top + block, h))
+                for x in range(left, min(left + block, w))
+            ]
             blocks += 1
             exceeding += sum(cells) / len(cells) > mean
     return exceeding / blocks
@@ -246,10 +249,13 @@ def test_features_match_the_reference(maps, block) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(
-    m=arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 12)),
-             elements=st.floats(0, 1, allow_subnormal=False)),
+    m=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 12), st.integers(1, 12)),
+        elements=st.floats(0, 1, allow_subnormal=False),
+    ),
     scale=st.floats(0.01, 100),
-)  # fmt: skip
+)
 def test_distribution_features_are_scale_free_and_bounded(m, scale) -> None:
     n = m.size
     assert 0.0 <= spatial_entropy(m) <= math.log2(n) + 1e-9

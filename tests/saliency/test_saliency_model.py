@@ -69,18 +69,22 @@ def ref_resize(m: list[list[float]], h: int, w: int) -> list[list[float]]:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    m=arrays(np.float32, st.tuples(st.integers(1, 7), st.integers(1, 7)),
-             elements=st.floats(0, 1, width=32)),
+    m=arrays(
+        np.float32,
+        st.tuples(st.integers(1, 7), st.integers(1, 7)),
+        elements=st.floats(0, 1, width=32),
+    ),
     h=st.integers(1, 9),
     w=st.integers(1, 9),
-)  # fmt: skip
+)
 def test_bilinear_matches_the_reference(m, h, w) -> None:
     np.testing.assert_allclose(resize_bilinear(m, h, w), ref_resize(m.tolist(), h, w), atol=1e-6)
 
 
 def test_normalize_map() -> None:
-    np.testing.assert_allclose(normalize_map(np.array([[1.0, 3.0], [2.0, 5.0]])),
-                               [[0, 0.5], [0.25, 1]])  # fmt: skip
+    np.testing.assert_allclose(
+        normalize_map(np.array([[1.0, 3.0], [2.0, 5.0]])), [[0, 0.5], [0.25, 1]]
+    )
     assert normalize_map(np.full((2, 3), 7.0)).tolist() == [[0.0] * 3] * 2
     assert normalize_map(np.array([[3, 1]], dtype=np.uint8)).dtype == np.float32
 
@@ -196,8 +200,12 @@ def test_n_h_w_output_equals_n_1_h_w_output(tmp_path) -> None:
 
 def test_outputs_of_another_shape_are_refused(tmp_path) -> None:
     nodes = [helper.make_node("Concat", ["x", "x"], ["y"], axis=1)]
-    path = graph_model(tmp_path / "two.onnx", nodes, [("x", TensorProto.FLOAT, ["N", 1, 4, 4])],
-                       ("y", ["N", 2, 4, 4]))  # fmt: skip
+    path = graph_model(
+        tmp_path / "two.onnx",
+        nodes,
+        [("x", TensorProto.FLOAT, ["N", 1, 4, 4])],
+        ("y", ["N", 2, 4, 4]),
+    )
     model = SaliencyModel.load(path)
     with pytest.raises(InputError, match=r"two\.onnx: model output 'y' has shape \[1, 2, 4, 4\]"):
         list(model.maps(_frames(1), name="clip"))
@@ -205,8 +213,9 @@ def test_outputs_of_another_shape_are_refused(tmp_path) -> None:
 
 def test_non_finite_outputs_are_refused(tmp_path) -> None:
     nodes = [helper.make_node("Neg", ["x"], ["n"]), helper.make_node("Sqrt", ["n"], ["y"])]
-    path = graph_model(tmp_path / "nan.onnx", nodes, [("x", TensorProto.FLOAT, [1, 1, 4, 4])],
-                       ("y", [1, 1, 4, 4]))  # fmt: skip
+    path = graph_model(
+        tmp_path / "nan.onnx", nodes, [("x", TensorProto.FLOAT, [1, 1, 4, 4])], ("y", [1, 1, 4, 4])
+    )
     model = SaliencyModel.load(path)
     frames = [Frame(7, np.full((4, 4), 0.5, np.float32))]
     with pytest.raises(InputError, match=r"^clip 'a': model .*nan\.onnx returned nan for frame 7"):
@@ -216,10 +225,16 @@ def test_non_finite_outputs_are_refused(tmp_path) -> None:
 def test_a_failing_run_names_the_clip_and_frames(tmp_path) -> None:
     # Reshape to a fixed 16 values fails on any other frame size.
     shape = helper.make_tensor("shape", TensorProto.INT64, [4], [1, 1, 4, 4])
-    nodes = [helper.make_node("Constant", [], ["s"], value=shape),
-             helper.make_node("Reshape", ["x", "s"], ["y"])]  # fmt: skip
-    path = graph_model(tmp_path / "r.onnx", nodes, [("x", TensorProto.FLOAT, [1, 1, "H", "W"])],
-                       ("y", [1, 1, 4, 4]))  # fmt: skip
+    nodes = [
+        helper.make_node("Constant", [], ["s"], value=shape),
+        helper.make_node("Reshape", ["x", "s"], ["y"]),
+    ]
+    path = graph_model(
+        tmp_path / "r.onnx",
+        nodes,
+        [("x", TensorProto.FLOAT, [1, 1, "H", "W"])],
+        ("y", [1, 1, 4, 4]),
+    )
     model = SaliencyModel.load(path)
     with pytest.raises(InputError, match=r"^clip 'a': model .*r\.onnx failed on frames 0…0"):
         list(model.maps(_frames(1), name="clip 'a'"))

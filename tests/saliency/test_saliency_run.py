@@ -28,8 +28,11 @@ def corpus(tmp_path):
     noise_clip(tmp_path / "a.yuv", 16, 12, 5, seed=1)
     noise_clip(tmp_path / "b.yuv", 16, 12, 4, seed=2, pix_fmt="yuv420p10le")
     noise_clip(tmp_path / "c.yuv", 16, 12, 6, seed=3)
-    rows = [clip_row("a", "a.yuv"), clip_row("b", "b.yuv", pix_fmt="yuv420p10le"),
-            clip_row("c", "c.yuv", n_frames=3)]  # fmt: skip
+    rows = [
+        clip_row("a", "a.yuv"),
+        clip_row("b", "b.yuv", pix_fmt="yuv420p10le"),
+        clip_row("c", "c.yuv", n_frames=3),
+    ]
     write_clips(tmp_path / "clips.jsonl", rows)
     model_file(tmp_path / "model.onnx", size=(8, 8))
     return tmp_path
@@ -152,8 +155,11 @@ def test_bad_rows_name_the_line_and_value(tmp_path, row, match) -> None:
 
 def test_missing_columns_and_empty_tables(tmp_path) -> None:
     write_clips(tmp_path / "clips.csv", [{"clip_id": "a", "path": "a.yuv", "width": 16}])
-    with pytest.raises(InputError, match=r"clips.csv: column 'height' not found \(columns: "
-                       r"clip_id, path, width\); the clips table needs"):  # fmt: skip
+    with pytest.raises(
+        InputError,
+        match=r"clips.csv: column 'height' not found \(columns: "
+        r"clip_id, path, width\); the clips table needs",
+    ):
         run_saliency(SaliencySpec(clips=tmp_path / "clips.csv", model=Path("m")), "o.csv")
     (tmp_path / "clips.csv").write_text("clip_id,path,width,height,pix_fmt\n", encoding="utf-8")
     with pytest.raises(InputError, match="the clips table has no rows"):
@@ -180,8 +186,9 @@ def read_rows_jsonl(path: Path) -> list[dict[str, object]]:
 
 def test_output_rows_columns_and_report(corpus) -> None:
     calls = []
-    report = run_saliency(_spec(corpus, frame_step=2), corpus / "out.jsonl",
-                          on_progress=lambda *a: calls.append(a))  # fmt: skip
+    report = run_saliency(
+        _spec(corpus, frame_step=2), corpus / "out.jsonl", on_progress=lambda *a: calls.append(a)
+    )
     rows = read_rows(corpus / "out.jsonl")
     assert [list(r) for r in rows] == [["clip_id", *FEATURES]] * 3
     assert [(r["clip_id"], r["n_frames"]) for r in rows] == [("a", 3), ("b", 2), ("c", 2)]
@@ -190,11 +197,23 @@ def test_output_rows_columns_and_report(corpus) -> None:
     assert report.skipped == ()
     assert report.model_sha256 == sha256_file(corpus / "model.onnx")
     assert report.seconds >= 0
-    assert report.inputs == (corpus / "clips.jsonl", corpus / "model.onnx",
-                             corpus / "a.yuv", corpus / "b.yuv", corpus / "c.yuv")  # fmt: skip
+    assert report.inputs == (
+        corpus / "clips.jsonl",
+        corpus / "model.onnx",
+        corpus / "a.yuv",
+        corpus / "b.yuv",
+        corpus / "c.yuv",
+    )
     assert calls == [(1, 3, "a"), (2, 3, "b"), (3, 3, "c")]
-    assert list(report.to_dict()) == ["output", "rows", "columns", "skipped", "seconds",
-                                      "model_sha256", "inputs"]  # fmt: skip
+    assert list(report.to_dict()) == [
+        "output",
+        "rows",
+        "columns",
+        "skipped",
+        "seconds",
+        "model_sha256",
+        "inputs",
+    ]
     json.dumps(report.to_dict())
 
 

@@ -115,8 +115,12 @@ def test_only_the_sampled_frames_are_read(tmp_path) -> None:
 
 
 def test_bt709_grey_is_grey_and_primaries_round_trip() -> None:
-    grey = Frame(0, np.full((2, 2), 0.4, np.float32), np.zeros((2, 2), np.float32),
-                 np.zeros((2, 2), np.float32))  # fmt: skip
+    grey = Frame(
+        0,
+        np.full((2, 2), 0.4, np.float32),
+        np.zeros((2, 2), np.float32),
+        np.zeros((2, 2), np.float32),
+    )
     np.testing.assert_allclose(to_rgb(grey), np.full((3, 2, 2), 0.4), atol=1e-7)
     kg = 1 - KR - KB
     for rgb in ([1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [0.2, 0.5, 0.9]):

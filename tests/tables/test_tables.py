@@ -885,14 +885,25 @@ def test_a_header_cell_over_the_csv_field_limit_is_named(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("k,s\na,1\nb,2,3\n", (r"line 3: expected 2 fields \(as in the header row\), found 3 "
-         r"\(\['b', '2', '3'\]\); quote a value that holds a comma, or remove the extra fields$")),
-        ("k,s\na,1\nb\n", (r"line 3: expected 2 fields \(as in the header row\), found 1 "
-         r"\(\['b'\]\); add the missing fields \(an empty field is a missing value\)$")),
+        (
+            "k,s\na,1\nb,2,3\n",
+            (
+                r"line 3: expected 2 fields \(as in the header row\), found 3 "
+                r"\(\['b', '2', '3'\]\); quote a value that holds a comma, "
+                r"or remove the extra fields$"
+            ),
+        ),
+        (
+            "k,s\na,1\nb\n",
+            (
+                r"line 3: expected 2 fields \(as in the header row\), found 1 "
+                r"\(\['b'\]\); add the missing fields \(an empty field is a missing value\)$"
+            ),
+        ),
         ('k,s\na,1\n"b,2\nc,3\n', r"line 3: a quote opened on this line is never closed"),
         ('k,s\na,1\n"b"x,2\n', r"line 3: text follows the closing quote of a quoted field"),
     ],
-)  # fmt: skip
+)
 def test_a_broken_csv_row_is_named_with_its_line(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, content: str, message: str
 ) -> None:
@@ -922,15 +933,24 @@ def test_a_broken_csv_row_past_duckdbs_sample_is_named(
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("t.csv", b"k,   \na,1\n",
-         r"column 2 has a blank name \('   '\); give every column a name$"),
-        ("t.csv", b",k,s\n0,a,1\n", (r"column 1 has a blank name \(''\); give every column a "
-         r"name \(pandas' to_csv writes its index as an unnamed first column: write the table "
-         r"with index=False\)$")),
+        (
+            "t.csv",
+            b"k,   \na,1\n",
+            r"column 2 has a blank name \('   '\); give every column a name$",
+        ),
+        (
+            "t.csv",
+            b",k,s\n0,a,1\n",
+            (
+                r"column 1 has a blank name \(''\); give every column a "
+                r"name \(pandas' to_csv writes its index as an unnamed first column: "
+                r"write the table with index=False\)$"
+            ),
+        ),
         ("t.tsv", b"k\t\t\ta\t1\t2\n", r"column 2 has a blank name \(''\)"),
         ("t.jsonl", b'{"k": "a", " \\t": 1}\n', r"column 2 has a blank name \(' \\t'\)"),
     ],
-)  # fmt: skip
+)
 def test_blank_column_names_are_refused_with_their_position(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str, content: bytes, message: str
 ) -> None:

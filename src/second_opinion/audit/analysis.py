@@ -180,15 +180,27 @@ def analyse_signal(
         prediction = x[:, 0]
     else:
         prediction = out_of_fold(
-            x, y, folds=options.folds, model=options.model, search=options.search,
+            x,
+            y,
+            folds=options.folds,
+            model=options.model,
+            search=options.search,
             seed=options.seed,
-        )  # fmt: skip
+        )
     try:
         full = evaluate(prediction, y)
     except InputError as exc:  # e.g. an out-of-fold prediction that came out constant
         nan = math.nan
-        full = MetricSet(int(y.size), nan, nan, nan, nan, nan, logistic_fitted=False,
-                         note=f"metrics undefined: {exc.message}")  # fmt: skip
+        full = MetricSet(
+            int(y.size),
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            logistic_fitted=False,
+            note=f"metrics undefined: {exc.message}",
+        )
     srcc_ci = plcc_ci = None
     if options.bootstrap and math.isfinite(full.srcc):
         srcc_ci = bootstrap_ci(
@@ -198,9 +210,15 @@ def analyse_signal(
             prediction, y, "plcc", resamples=options.bootstrap, seed=options.seed
         )
     splits = run_protocol(
-        x, y, splits=options.splits, model=options.model, search=options.search,
-        processes=options.jobs, seed=options.seed, pool=pool,
-    )  # fmt: skip
+        x,
+        y,
+        splits=options.splits,
+        model=options.model,
+        search=options.search,
+        processes=options.jobs,
+        seed=options.seed,
+        pool=pool,
+    )
     return SignalResult(signal, full, srcc_ci, plcc_ci, splits, prediction, y, rows)
 
 
@@ -257,10 +275,16 @@ def analyse_gain(
 
     def regress(columns: Sequence[str]) -> ProtocolResult:
         return run_protocol(
-            _matrix(corpus, columns, rows), y, splits=options.splits, model=options.model,
-            search=options.search, processes=options.jobs, seed=options.seed, regress=True,
+            _matrix(corpus, columns, rows),
+            y,
+            splits=options.splits,
+            model=options.model,
+            search=options.search,
+            processes=options.jobs,
+            seed=options.seed,
+            regress=True,
             pool=pool,
-        )  # fmt: skip
+        )
 
     alone = regress(base.columns)
 
@@ -329,9 +353,13 @@ def cross_corpus(results: Sequence[CorpusResult], options: AuditOptions) -> tupl
                     predicted = x_test[:, 0]
                 else:
                     predicted = fit_predict(
-                        x_train, train.mos, x_test, model=options.model,
-                        search=options.search, seed=options.seed,
-                    )  # fmt: skip
+                        x_train,
+                        train.mos,
+                        x_test,
+                        model=options.model,
+                        search=options.search,
+                        seed=options.seed,
+                    )
                 matrix[i, j] = _safe_srcc(predicted, test.mos)
         out.append(
             CrossCorpus(signal.name, signal.columns, signal.training_free, tuple(names), matrix)

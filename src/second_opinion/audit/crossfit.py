@@ -44,9 +44,14 @@ def out_of_fold(
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (train, test) in enumerate(splitter.split(features)):
         out[test] = predict_regressed(
-            features, target, np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp),
-            model, search, seed + fold,
-        )  # fmt: skip
+            features,
+            target,
+            np.asarray(train, dtype=np.intp),
+            np.asarray(test, dtype=np.intp),
+            model,
+            search,
+            seed + fold,
+        )
     return out
 
 

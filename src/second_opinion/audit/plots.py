@@ -97,8 +97,15 @@ def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
                 value = redundancy.rho[i, j]
                 text = "—" if not np.isfinite(value) else f"{value:.2f}"
                 bold = abs(value) > redundancy.threshold and i != j
-                ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                        fontweight="bold" if bold else "normal")  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    fontweight="bold" if bold else "normal",
+                )
     figure.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ")
     ax.set_title(title, fontsize=10)
     return _png(figure)
@@ -116,8 +123,15 @@ def gain_png(gain: Gain, title: str) -> bytes:
         medians = np.array([s[0] for s in summaries])
         low = np.array([s[0] - s[1] for s in summaries])
         high = np.array([s[2] - s[0] for s in summaries])
-        ax.bar(positions + offset, medians, width, color=color, label=f"Δ{metric.upper()}",
-               yerr=np.vstack([low, high]), capsize=3)  # fmt: skip
+        ax.bar(
+            positions + offset,
+            medians,
+            width,
+            color=color,
+            label=f"Δ{metric.upper()}",
+            yerr=np.vstack([low, high]),
+            capsize=3,
+        )
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(positions, [f"+ {e.name}" for e in entries], fontsize=8)
     ax.set_ylabel(f"median Δ vs {gain.baseline.name} alone", fontsize=8)

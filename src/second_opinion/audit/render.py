@@ -83,9 +83,19 @@ def _direction(result: SignalResult) -> str:
 def signal_table(result: CorpusResult) -> Table:
     """One row per signal: full-table metrics with CIs, then the split medians (std)."""
     headers = (
-        "signal", "columns", "n", "SRCC [95 % CI]", "KRCC", "PLCC [95 % CI]", "RMSE",
-        "splits SRCC", "splits KRCC", "splits PLCC", "splits RMSE", "direction",
-    )  # fmt: skip
+        "signal",
+        "columns",
+        "n",
+        "SRCC [95 % CI]",
+        "KRCC",
+        "PLCC [95 % CI]",
+        "RMSE",
+        "splits SRCC",
+        "splits KRCC",
+        "splits PLCC",
+        "splits RMSE",
+        "direction",
+    )
     rows = []
     for s in result.signals:
         kind = "" if s.signal.training_free else f" ({s.splits.model})"
@@ -124,11 +134,14 @@ def _gain_row(label: str, entry: GainEntry | None, alone: ProtocolResult) -> tup
     d_srcc = entry.delta_summary("srcc")
     d_plcc = entry.delta_summary("plcc")
     return (
-        label, _split(splits, "srcc"), _split(splits, "plcc"),
+        label,
+        _split(splits, "srcc"),
+        _split(splits, "plcc"),
         f"{fmt(d_srcc[0])} [{fmt(d_srcc[1], 3)}, {fmt(d_srcc[2], 3)}]",
         f"{fmt(d_plcc[0])} [{fmt(d_plcc[1], 3)}, {fmt(d_plcc[2], 3)}]",
-        fmt(entry.win_fraction, 2), _p(entry.wilcoxon_p),
-    )  # fmt: skip
+        fmt(entry.win_fraction, 2),
+        _p(entry.wilcoxon_p),
+    )
 
 
 def _p(value: float) -> str:
@@ -143,8 +156,14 @@ def gain_table(gain: Gain) -> Table | None:
     if alone is None:
         return None
     headers = (
-        "set", "splits SRCC", "splits PLCC", "ΔSRCC [95 %]", "ΔPLCC [95 %]", "wins", "Wilcoxon p",
-    )  # fmt: skip
+        "set",
+        "splits SRCC",
+        "splits PLCC",
+        "ΔSRCC [95 %]",
+        "ΔPLCC [95 %]",
+        "wins",
+        "Wilcoxon p",
+    )
     name = gain.baseline.name
     rows = [_gain_row(name, None, alone)]
     rows.extend(_gain_row(f"{name} + {e.name}", e, alone) for e in gain.entries)

@@ -28,8 +28,14 @@ from second_opinion.audit.corpus import MIN_ROWS, Corpus, Scorer
 from second_opinion.errors import InputError, UsageError
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
-    "*mos*", "*n_ratings*", "*n_frames", "id", "*_id", "*_index", "frame*",
-)  # fmt: skip
+    "*mos*",
+    "*n_ratings*",
+    "*n_frames",
+    "id",
+    "*_id",
+    "*_index",
+    "frame*",
+)
 """Columns outside every scorer's group that no default signal takes (case-insensitive globs)."""
 SCORER_EXCLUDE: tuple[str, ...] = ("*n_frames",)
 """Columns of a scorer's group that its default signal leaves out (the frame count)."""

@@ -100,9 +100,11 @@ def checked_number(
     ).fetchall()
     if rows:
         index, raw = rows[0]
-        what = "a count of ratings (a whole number ≥ 0)" if integral else (
-            "a standard deviation (a finite number ≥ 0)"
-        )  # fmt: skip
+        what = (
+            "a count of ratings (a whole number ≥ 0)"
+            if integral
+            else ("a standard deviation (a finite number ≥ 0)")
+        )
         flag = "--n-ratings-column" if integral else "--mos-std-column"
         msg = (
             f"{table.path} {table.location(int(index))}: column {column!r} has {raw!r}, "

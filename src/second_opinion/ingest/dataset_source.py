@@ -66,9 +66,11 @@ def load_dataset(con: duckdb.DuckDBPyConnection, options: IngestOptions) -> Sour
         ),
     }
     arrow_types = {
-        "string": pa.string(), "bool": pa.bool_(), "int64": pa.int64(),
+        "string": pa.string(),
+        "bool": pa.bool_(),
+        "int64": pa.int64(),
         "float64": pa.float64(),
-    }  # fmt: skip
+    }
     for index, (name, values) in enumerate(rows.others.items()):
         type_name, typed = column_values([values[i] for i in keep])
         arrays[f"o{index}"] = pa.array(typed, arrow_types[type_name])

@@ -75,9 +75,13 @@ def load_table(con: duckdb.DuckDBPyConnection, options: IngestOptions, preset: P
         preset, table, "MOS std", options.mos_std_column, preset.mos_std_columns, "--mos-std-column"
     )
     n_col = _pick_optional(
-        preset, table, "ratings count", options.n_ratings_column, preset.n_ratings_columns,
+        preset,
+        table,
+        "ratings count",
+        options.n_ratings_column,
+        preset.n_ratings_columns,
         "--n-ratings-column",
-    )  # fmt: skip
+    )
     roles = {"--id-column": id_col, "--mos-column": mos_col}
     roles |= {"--mos-std-column": std_col} if std_col else {}
     roles |= {"--n-ratings-column": n_col} if n_col else {}

@@ -44,8 +44,17 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
         onnxruntime_pybind11_state as state,
     )
 
-    names = ("Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile",
-             "NotImplemented", "RuntimeException", "EPFail", "NoModel")  # fmt: skip
+    names = (
+        "Fail",
+        "InvalidArgument",
+        "InvalidGraph",
+        "InvalidProtobuf",
+        "NoSuchFile",
+        "NotImplemented",
+        "RuntimeException",
+        "EPFail",
+        "NoModel",
+    )
     found = tuple(getattr(state, n) for n in names if isinstance(getattr(state, n, None), type))
     return (RuntimeError, ValueError, *found)
 

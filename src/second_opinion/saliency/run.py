@@ -191,13 +191,15 @@ def _write(rows: list[tuple[Clip, dict[str, Any]]], output: Path) -> int:
     import pyarrow as pa  # noqa: PLC0415 - imported when a table is written, not at start-up
 
     types = {"clip_id": pa.string(), "n_frames": pa.int64()}
-    table = pa.table({
-        name: pa.array(
-            [clip.clip_id if name == "clip_id" else result[name] for clip, result in rows],
-            type=types.get(name, pa.float64()),
-        )
-        for name in COLUMNS
-    })  # fmt: skip
+    table = pa.table(
+        {
+            name: pa.array(
+                [clip.clip_id if name == "clip_id" else result[name] for clip, result in rows],
+                type=types.get(name, pa.float64()),
+            )
+            for name in COLUMNS
+        }
+    )
     con = duckdb.connect()
     try:
         con.register("so_saliency", table)

@@ -203,9 +203,11 @@ def to_rgb(frame: Frame) -> Plane:
         msg = "to_rgb needs chroma: read the frames with chroma=True"
         raise ValueError(msg)
     y, pb, pr = frame.y, frame.pb, frame.pr
-    rgb = np.stack([
-        y + np.float32(2 * (1 - KR)) * pr,
-        y - np.float32(2 * KB * (1 - KB) / KG) * pb - np.float32(2 * KR * (1 - KR) / KG) * pr,
-        y + np.float32(2 * (1 - KB)) * pb,
-    ])  # fmt: skip
+    rgb = np.stack(
+        [
+            y + np.float32(2 * (1 - KR)) * pr,
+            y - np.float32(2 * KB * (1 - KB) / KG) * pb - np.float32(2 * KR * (1 - KR) / KG) * pr,
+            y + np.float32(2 * (1 - KB)) * pb,
+        ]
+    )
     return np.clip(rgb, 0.0, 1.0, out=rgb)

@@ -20,8 +20,12 @@ from second_opinion.tables.formats import (
 )
 
 _WRITE_SUFFIXES: dict[str, TableFormat] = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet",
-}  # fmt: skip
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+}
 
 
 def output_format(path: Path) -> tuple[TableFormat, bool]:
