@@ -15,17 +15,9 @@ import numpy.typing as npt
 
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
 from second_opinion.audit.options import REDUNDANCY_THRESHOLD
-from second_opinion.audit.protocol import (
-    CV_FOLDS,
-    METRICS,
-    RIDGE_ALPHAS,
-    SEARCH_DRAWS,
-    SVR_C_GRID,
-    SVR_GAMMA_GRID,
-    TEST_SIZE,
-    ProtocolResult,
-)
+from second_opinion.audit.protocol import METRICS, RIDGE_ALPHAS, TEST_SIZE, ProtocolResult
 from second_opinion.audit.run import AuditResult, version
+from second_opinion.audit.svr_search import CV_FOLDS, SEARCH_DRAWS, SVR_C_GRID, SVR_GAMMA_GRID
 
 SCHEMA = "second-opinion.audit/1"
 

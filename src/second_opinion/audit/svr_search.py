@@ -1,0 +1,132 @@
+"""The SVR's hyper-parameter search, as the UGC-VQA benchmark's ``RandomizedSearchCV`` runs it.
+
+:func:`svr_search` is ``RandomizedSearchCV`` (or ``GridSearchCV``) over the benchmark's C and gamma
+grid, done by hand so that the cross-validation fits share one kernel per gamma: the same
+candidates, folds, scores and choice, and the same refit (see its docstring for why the numbers
+are the search's own).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from scipy.linalg.blas import ddot  # type: ignore[import-untyped, unused-ignore]
+from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler
+from sklearn.svm import SVR
+
+from second_opinion._typing import SearchMode
+
+SEARCH_DRAWS = 10  # RandomizedSearchCV's default, as the benchmark's script uses it
+SVR_C_GRID: tuple[float, ...] = tuple(2.0**p for p in range(1, 11))
+SVR_GAMMA_GRID: tuple[float, ...] = tuple(2.0**p for p in range(-8, 2))
+CV_FOLDS = 3
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+
+
+def svr_search(
+    x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, search: SearchMode, seed: int
+) -> FloatArray:
+    """``RandomizedSearchCV`` / ``GridSearchCV`` over the SVR grid and its refit, by hand.
+
+    The same candidates in the same order (``ParameterSampler(space, SEARCH_DRAWS,
+    random_state=seed)`` or ``ParameterGrid(space)``), the same folds (``KFold(CV_FOLDS)``, what
+    ``cv=3`` means for a regressor), the same score (R², averaged over the folds) and the same
+    choice (the highest mean; the first candidate among equals, as ``rank_test_score.argmin()``).
+    The cross-validation SVRs are fitted on a precomputed kernel, exp(−gamma · D) with D from
+    :func:`_squared_distances` (computed once per split, not in every fit and prediction), which
+    libsvm sees exactly as it would its own RBF kernel: it solves the same problems. Their held-out
+    predictions sum in another order than libsvm's, so the R² equals the search's to ~1e-12. The
+    refit is ``SVR(kernel='rbf')`` itself: the test predictions are the search's own. (Where
+    NumPy's dot products are not BLAS ``ddot``'s, the folds are fitted with the RBF kernel too.)
+    """
+    space = {"C": list(SVR_C_GRID), "gamma": list(SVR_GAMMA_GRID)}
+    candidates: list[dict[str, float]] = list(
+        ParameterGrid(space)
+        if search == "grid"
+        else ParameterSampler(space, n_iter=SEARCH_DRAWS, random_state=seed)
+    )
+    n = x_train.shape[0]
+    folds = list(KFold(n_splits=CV_FOLDS).split(np.empty((n, 1))))
+    distance = _squared_distances(x_train)
+    means = np.full(len(candidates), np.nan)
+    for gamma in dict.fromkeys(c["gamma"] for c in candidates):  # one kernel per gamma
+        gram = None if distance is None else np.exp(-gamma * distance)
+        for index, candidate in enumerate(candidates):
+            if candidate["gamma"] == gamma:
+                scores = [
+                    _fold_score(x_train, gram, y_train, fit, held, candidate["C"], gamma)
+                    for fit, held in folds
+                ]
+                means[index] = np.mean(scores)
+    best = candidates[_best_index(means)]
+    refit = SVR(kernel="rbf", C=best["C"], gamma=best["gamma"]).fit(x_train, y_train)
+    return np.asarray(refit.predict(x_test), dtype=np.float64)
+
+
+def _fold_score(
+    x: FloatArray,
+    gram: FloatArray | None,
+    y: FloatArray,
+    fit: IndexArray,
+    held_out: IndexArray,
+    c: float,
+    gamma: float,
+) -> float:
+    """R² on ``held_out`` of an SVR fitted on ``fit``: on the precomputed kernel ``gram`` of
+    ``x``, or (``gram`` None) with libsvm's own RBF kernel."""
+    # SVR's defaults otherwise (epsilon 0.1, tol 1e-3, shrinking, cache 200 MB), as before.
+    if gram is None:
+        rbf = SVR(kernel="rbf", C=c, gamma=gamma).fit(x[fit], y[fit])
+        return _r2(y[held_out], rbf.predict(x[held_out]))
+    model = SVR(kernel="precomputed", C=c).fit(gram.take(fit, axis=0).take(fit, axis=1), y[fit])
+    support = fit[model.support_]
+    rows = gram.take(held_out, axis=0).take(support, axis=1)
+    return _r2(y[held_out], rows @ model.dual_coef_[0] + model.intercept_[0])
+
+
+def _squared_distances(x: FloatArray) -> FloatArray | None:
+    """‖xi − xj‖² between the rows of ``x``, exactly as libsvm's RBF kernel computes them; None
+    if NumPy's dot products turn out not to be those of SciPy's BLAS ``ddot``, which libsvm calls.
+
+    libsvm trains on exp(−gamma·‖xi − xj‖²) rounded to float32 (its ``Qfloat``), with the squared
+    distance computed as ``x_square[i] + x_square[j] - 2 * dot(x[i], x[j])`` by BLAS ``ddot``. The
+    same expression is evaluated here, every dot product from ``ddot`` too (``np.matmul`` of a
+    stack of row-vector × column-vector pairs calls it pair by pair), and the diagonal is exactly
+    0: so the precomputed kernel libsvm is given rounds to the float32 values it would have
+    computed itself, and its solver takes the same steps to the same solution. (A few products are
+    checked against SciPy's ``ddot``: NumPy may use another BLAS, or none.)
+    """
+    rows = np.ascontiguousarray(x, dtype=np.float64)
+    squares = np.matmul(rows[:, None, :], rows[:, :, None])[:, 0, 0]
+    dots = np.matmul(rows[:, None, None, :], rows[None, :, :, None])[:, :, 0, 0]
+    picks = np.linspace(0, rows.shape[0] - 1, num=min(rows.shape[0], 16)).astype(np.intp)
+    for i, j in zip(picks, picks[::-1], strict=True):
+        if dots[i, j] != ddot(rows[i], rows[j]) or squares[i] != ddot(rows[i], rows[i]):
+            return None
+    distance = np.asarray((squares[:, None] + squares[None, :]) - 2.0 * dots, dtype=np.float64)
+    np.fill_diagonal(distance, 0.0)
+    return distance
+
+
+def _r2(y: FloatArray, predicted: FloatArray) -> float:
+    """``SVR.score``: R² as ``r2_score`` computes it (1 for a perfect fit, 0 for a constant y;
+    NaN for fewer than two values, which the search ranks last)."""
+    if y.shape[0] < 2:
+        return math.nan
+    residual = float(np.sum((y - predicted) ** 2))
+    total = float(np.sum((y - np.mean(y)) ** 2))
+    if residual == 0.0:
+        return 1.0
+    return 0.0 if total == 0.0 else 1.0 - residual / total
+
+
+def _best_index(means: FloatArray) -> int:
+    """The search's ``best_index_``: the highest mean score, the first among equals; NaN (a
+    failed candidate) ranks with the worst."""
+    if np.all(np.isnan(means)):
+        return 0
+    return int(np.argmax(np.where(np.isnan(means), np.nanmin(means) - 1.0, means)))
