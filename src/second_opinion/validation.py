@@ -11,7 +11,8 @@ A :class:`Wording` says it for its reader:
 
 :func:`build` validates fields into a model or raises one :class:`UsageError` listing every
 problem; :func:`revalidated` applies overrides to a model through its builder, so a limit the
-model declares holds for an override too (``model_copy(update=…)`` checks nothing).
+model declares holds for an override too; :class:`CheckedCopies` makes ``model_copy(update=…)``
+(which pydantic does not validate) check its update the same way, for Python callers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Self, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -246,3 +247,23 @@ def revalidated(model: _M, builder: Callable[..., _M], **changes: object) -> _M:
     """``model`` with ``changes``, built again by its ``builder`` (e.g. ``build_join_spec``): an
     override is checked like any field, and refused with the message the builder gives."""
     return builder(**{**model.model_dump(exclude_unset=True), **changes})
+
+
+class CheckedCopies(BaseModel):
+    """A model whose ``model_copy(update=…)`` validates the update like any field.
+
+    pydantic's ``model_copy`` sets the updated fields without checking them, so a limit the model
+    declares (``AuditOptions.jobs <= 256``) could be bypassed; here a copy with an update is built
+    again from the model's fields and the update, and a bad value raises the :class:`UsageError`
+    that building the model from those fields raises (``invalid <what>:``).
+    """
+
+    copy_what: ClassVar[str] = "options"
+    """What the model is, as its errors name it."""
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated as a new model would be."""
+        if not update:
+            return super().model_copy(deep=deep)
+        fields = {**self.model_dump(exclude_unset=True), **update}
+        return build(type(self), fields, what=self.copy_what)

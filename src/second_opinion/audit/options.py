@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.signals import SignalSpec
 from second_opinion.errors import UsageError
-from second_opinion.validation import build
+from second_opinion.validation import CheckedCopies, build
 
 DEFAULT_SPLITS = 100
 DEFAULT_BOOTSTRAP = 1000
@@ -17,16 +17,17 @@ DEFAULT_FOLDS = 5
 REDUNDANCY_THRESHOLD = 0.95
 
 
-class AuditOptions(BaseModel):
+class AuditOptions(CheckedCopies):
     """How to audit: the protocol's parameters and the signals."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    copy_what: ClassVar[str] = "audit options"
 
     mos: Annotated[str, Field(min_length=1, description="The MOS column.")] = "mos"
     signals: Annotated[
         dict[str, str],
         Field(description="Signal name → comma-separated column globs; default: see docs."),
-    ] = {}
+    ] = {}  # noqa: RUF012 - a field of a frozen pydantic model, copied per instance
     baseline: Annotated[
         str | None, Field(description="The baseline signal as NAME=GLOB[,GLOB…].")
     ] = None

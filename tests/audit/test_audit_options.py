@@ -1,0 +1,42 @@
+"""AuditOptions: one model for the CLI, the manifest and Python callers; its limits hold however a
+value reaches it, including an override through ``model_copy(update=…)``."""
+
+from __future__ import annotations
+
+import pytest
+
+from second_opinion.audit.options import AuditOptions, build_options
+from second_opinion.errors import UsageError
+
+TOO_MANY = "invalid audit options:\n  jobs: Input should be less than or equal to 1024 (got 5000)"
+
+
+def test_a_limit_refuses_a_value_given_directly() -> None:
+    with pytest.raises(UsageError) as direct:
+        build_options(jobs=5000)
+    assert direct.value.message == TOO_MANY
+
+
+def test_model_copy_with_an_update_checks_it_like_the_model_does() -> None:
+    options = AuditOptions(splits=7)
+    with pytest.raises(UsageError) as copied:
+        options.model_copy(update={"jobs": 5000})
+    assert copied.value.message == TOO_MANY
+    with pytest.raises(UsageError, match=r"splits: Input should be greater than or equal to 1"):
+        options.model_copy(update={"splits": 0})
+    with pytest.raises(UsageError, match=r"no_such_option: unknown field \(fields: mos, signals, "):
+        options.model_copy(update={"no_such_option": 1})
+
+
+def test_model_copy_keeps_the_fields_it_does_not_update() -> None:
+    options = AuditOptions(splits=7, mos="score", signals={"niqe": "so_niqe_*"})
+    copied = options.model_copy(update={"jobs": 3})
+    assert (copied.jobs, copied.splits, copied.mos, copied.signals) == (
+        3,
+        7,
+        "score",
+        {"niqe": "so_niqe_*"},
+    )
+    assert options.jobs != 3  # the original is unchanged (frozen)
+    assert options.model_copy() == options
+    assert options.model_copy(deep=True) == options
