@@ -7,18 +7,18 @@ runs with a short audit (3 splits, ridge) to prove the path, and the committed o
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import scipy.io  # type: ignore[import-untyped, unused-ignore]
 
+from tests._paths import REAL
 from tests.cli._run import ENV, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "konvid-1k"
-DATA = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real"))
+DATA = REAL
 
 pytestmark = [
     pytest.mark.slow,

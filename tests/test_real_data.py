@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 from pathlib import Path
 
 import pytest
 
 from second_opinion import JoinSpec, SidecarSpec, join
+from tests._paths import KONVID
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real")) / "konvid-1k"
+DATA = KONVID
 METADATA = DATA / "KONVID_1K_metadata.csv"
 
 pytestmark = [

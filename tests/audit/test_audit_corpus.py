@@ -25,7 +25,7 @@ from second_opinion.audit.corpus import (
 )
 from second_opinion.errors import EXIT_INPUT, InputError, UsageError, exit_code_for
 from second_opinion.provenance import provenance_path
-from tests._audit_data import TINY_JOB, TINY_ROWS, run_tiny_batch
+from tests._audit_data import TINY_JOB, TINY_ROWS
 from tests._tables import write_table
 
 FORMATS = ["jsonl", "csv", "tsv", "parquet", "csv.gz"]
@@ -55,12 +55,6 @@ def input_error(excinfo: pytest.ExceptionInfo[InputError]) -> str:
     """The message of an error that must exit with code 2."""
     assert exit_code_for(excinfo.value) == EXIT_INPUT
     return str(excinfo.value)
-
-
-@pytest.fixture(scope="module")
-def batch_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A table written by a real batch run, with its provenance record beside it."""
-    return run_tiny_batch(tmp_path_factory.mktemp("batch"))
 
 
 def copy_table(table: Path, folder: Path, *, record: str | None = None) -> Path:

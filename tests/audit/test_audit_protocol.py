@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.io  # type: ignore[import-untyped]
@@ -16,8 +14,8 @@ from second_opinion.audit.protocol import (
     splits,
 )
 from second_opinion.errors import InputError
+from tests._paths import KONVID
 
-KONVID = Path(__file__).resolve().parents[3] / "shared" / "real" / "konvid-1k"
 needs_konvid = pytest.mark.skipif(not KONVID.is_dir(), reason=f"no KoNViD-1k data at {KONVID}")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,11 @@ from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.report import audit_json
 from second_opinion.audit.run import run_audit
+from tests._paths import KONVID
 from tests.cli._run import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real")) / "konvid-1k"
+DATA = KONVID
 
 pytestmark = [
     pytest.mark.slow,

@@ -28,7 +28,7 @@ from second_opinion.audit.signals import (
     signal_rows,
 )
 from second_opinion.errors import EXIT_INPUT, InputError, UsageError, exit_code_for
-from tests._audit_data import make_corpus, run_tiny_batch
+from tests._audit_data import make_corpus
 
 N = 12
 FloatArray = npt.NDArray[np.float64]
@@ -259,11 +259,6 @@ def test_no_default_signal_left_is_an_input_error() -> None:
 
 
 # --- defaults from a real provenance record ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def batch_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_tiny_batch(tmp_path_factory.mktemp("batch"))
 
 
 def test_a_batch_output_groups_by_its_provenance(batch_table: Path) -> None:

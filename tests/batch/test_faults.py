@@ -57,19 +57,6 @@ EACCES = os.strerror(errno.EACCES)  # "Permission denied"
 # --- helpers --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def scaffold(tmp_path: Path) -> Scaffold:
-    return Scaffold.copy_into(tmp_path)
-
-
-@pytest.fixture
-def ran(scaffold: Scaffold) -> Scaffold:
-    """The scaffold after one successful run of both jobs."""
-    result = scaffold.run()
-    assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output")), result
-    return scaffold
-
-
 def error_of(result: BatchResult, job: str) -> str:
     error = by_name(result)[job].error
     assert error is not None, result

@@ -55,19 +55,6 @@ ENV = {**os.environ, "COLUMNS": "200"}  # rich wraps at 80 columns when not on a
 # --- helpers --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def scaffold(tmp_path: Path) -> Scaffold:
-    return Scaffold.copy_into(tmp_path)
-
-
-@pytest.fixture
-def ran(scaffold: Scaffold) -> Scaffold:
-    """The scaffold after one successful run of both jobs."""
-    result = scaffold.run()
-    assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output")), result
-    return scaffold
-
-
 def listing(folder: Path) -> dict[str, tuple[int, int] | None]:
     """Every entry under ``folder`` with (size, mtime_ns), None for folders; {} when absent."""
     if not folder.exists():

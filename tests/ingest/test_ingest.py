@@ -10,7 +10,6 @@ import csv
 import gzip
 import json
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -36,11 +35,11 @@ from second_opinion.ingest.errors import (
 from second_opinion.ingest.ingest import ingest
 from second_opinion.ingest.presets import PRESET_NAMES, get_preset, parse_scale
 from tests._corpora import SHAPES, canonical, expected_for, fixture_rows
+from tests._paths import KONVID
 from tests._tables import assert_rows_equal, read_rows, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real"))
-KONVID_REAL = REAL / "konvid-1k" / "KONVID_1K_metadata.csv"
+KONVID_REAL = KONVID / "KONVID_1K_metadata.csv"
 TABLE_SHAPES = [name for name in SHAPES if name != "generic"]
 
 

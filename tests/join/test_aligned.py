@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import statistics
 import tempfile
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from second_opinion import (
 from second_opinion.join.run import check_spec
 from second_opinion.join.spec import Align, build_join_spec
 from tests._matrices import write_mat73, write_text
+from tests._paths import KONVID
 from tests._tables import read_rows, write_table
 
 # The key table lists the matrix's rows in its own order; the base table has the keys in another
@@ -720,7 +720,6 @@ def test_intermediate_files_are_removed_after_a_join_and_after_a_failure(
 # --- real data: KoNViD-1k scorer outputs, aligned to the metadata's row order -------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-KONVID = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real")) / "konvid-1k"
 METADATA = KONVID / "KONVID_1K_metadata.csv"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import os
 import struct
 import subprocess
 import sys
@@ -39,9 +38,9 @@ from tests._matrices import (
     write_mat73,
     write_matrix,
 )
+from tests._paths import KONVID
 
 ROOT = Path(__file__).resolve().parents[2]
-KONVID = Path(os.environ.get("SECOND_OPINION_DATA", ROOT.parent / "shared" / "real")) / "konvid-1k"
 
 SHAPES: dict[str, tuple[int, ...]] = {"NxM": (7, 3), "Nx1": (7, 1), "1xN": (1, 7), "1-D": (7,)}
 
