@@ -27,6 +27,7 @@ class Shape:
     make: Callable[[random.Random, int], Row]
     std_column: str | None = None
     dmos: bool = False
+    n_column: str | None = None
 
 
 def _konvid_1k(rng: random.Random, i: int) -> Row:
@@ -115,6 +116,16 @@ def _chug(rng: random.Random, i: int) -> Row:
     }
 
 
+def _waterloo_ivc_4k(rng: random.Random, i: int) -> Row:
+    encoder = rng.choice(["AV1", "HEVC", "H264", "VP9"])
+    return {
+        "name": f"{encoder}_{i + 1}_{rng.choice([540, 1080, 2160])}_{rng.randrange(1, 6)}",
+        "mos": rng.uniform(5, 95),
+        "sd": rng.uniform(5, 20),
+        "n": rng.randrange(20, 40),
+    }
+
+
 def _generic(rng: random.Random, i: int) -> Row:
     return {"video": f"clip_{i:04d}", "fps": 30, "score": rng.uniform(0, 10)}
 
@@ -130,6 +141,15 @@ SHAPES: dict[str, Shape] = {
         "live-vqa", "filename", "dmos", (0.0, 100.0), _live_vqa, std_column="dmos_std", dmos=True
     ),
     "chug": Shape("chug", "Video", "mos_j", (0.0, 100.0), _chug, std_column="sos_j"),
+    "waterloo-ivc-4k": Shape(
+        "waterloo-ivc-4k",
+        "name",
+        "mos",
+        (0.0, 100.0),
+        _waterloo_ivc_4k,
+        std_column="sd",
+        n_column="n",
+    ),
     "generic": Shape("generic", "video", "score", (0.0, 10.0), _generic),
 }
 
@@ -191,6 +211,7 @@ def expected_for(shape: Shape, rows: Sequence[Row]) -> list[Row]:
         mos_column=shape.mos_column,
         scale=shape.scale,
         std_column=shape.std_column,
+        n_column=shape.n_column,
         dmos=shape.dmos,
     )
 
@@ -251,3 +272,31 @@ def netflix_dataset(
             asset += 1
     lines += ["]", ""]
     return "\n".join(lines), entries
+
+
+BVI_DVC_FEATURES = ("adm2", "vif_scale0", "vif_scale1", "vif_scale2", "vif_scale3", "motion2")
+
+
+def bvi_dvc_logs(n: int = 4, seed: int = 3) -> dict[str, dict[str, Any]]:
+    """libvmaf JSON logs in the shape of the original's BVI-DVC cache, by file name.
+
+    Keys follow BVI-DVC's ``<name>_<W>x<H>_<F>fps_10bit_420``; each log has ``frames`` with a
+    per-frame ``vmaf`` and ``pooled_metrics`` with the VMAF and the six features.
+    """
+    rng = random.Random(seed)
+    logs: dict[str, dict[str, Any]] = {}
+    sizes = [
+        ("A", 3840, 2160, 60),
+        ("B", 1920, 1080, 50),
+        ("C", 960, 544, 30),
+        ("D", 480, 272, 120),
+    ]
+    for i in range(n):
+        cls, width, height, fps = sizes[i % len(sizes)]
+        key = f"{cls}Clip{i:02d}BVITexture_{width}x{height}_{fps}fps_10bit_420"
+        frames = [{"frameNum": f, "metrics": {"vmaf": rng.uniform(30, 99)}} for f in range(8)]
+        pooled: dict[str, Any] = {"vmaf": {"mean": rng.uniform(30, 99), "min": 10.0, "max": 100.0}}
+        for name in BVI_DVC_FEATURES:
+            pooled[name] = {"mean": rng.uniform(0, 1), "stddev": rng.uniform(0, 0.1)}
+        logs[f"{key}.json"] = {"version": "3.0.0", "frames": frames, "pooled_metrics": pooled}
+    return logs

@@ -26,8 +26,11 @@ PresetName = Literal[
     "live-vqa",
     "netflix-public",
     "chug",
+    "waterloo-ivc-4k",
+    "bvi-dvc",
     "generic",
 ]
+IngestLayout = Literal["canonical", "original"]
 ScoreKind = Literal["mos", "dmos"]
 Executor = Literal["local", "ray"]
 EXECUTORS: tuple[Executor, ...] = get_args(Executor)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from second_opinion._typing import IngestLayout
 from second_opinion.cli.render import console, err_console, print_json
 from second_opinion.ingest.ingest import ingest
 from second_opinion.ingest.presets import PRESET_NAMES, PRESETS, format_scale, parse_scale
@@ -23,7 +24,10 @@ def ingest_command(
         Path,
         typer.Argument(
             metavar="METADATA",
-            help="The corpus's metadata table (netflix-public: its VMAF dataset .py file).",
+            help=(
+                "The corpus's metadata table (netflix-public: its VMAF dataset .py file; "
+                "bvi-dvc: the folder of libvmaf JSON logs)."
+            ),
         ),
     ],
     output: Annotated[
@@ -69,6 +73,20 @@ def ingest_command(
             "--allow-out-of-scale", help="Keep rows whose MOS lies outside the scale; count them."
         ),
     ] = False,
+    layout: Annotated[
+        IngestLayout,
+        typer.Option(
+            help="canonical: the canonical corpus table; original: the original project's "
+            "corpus JSONL (*_to_corpus_jsonl.py), for the presets it converts."
+        ),
+    ] = "canonical",
+    corpus_version: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT",
+            help="With --layout original: the corpus_version to record (default: the preset's).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Write the canonical corpus table (clip_id, mos, corpus, mos_scale, mos_01, …) atomically.
@@ -87,6 +105,8 @@ def ingest_command(
         mos_scale=parse_scale(mos_scale) if mos_scale is not None else None,
         drop_missing_mos=drop_missing_mos,
         allow_out_of_scale=allow_out_of_scale,
+        layout=layout,
+        corpus_version=corpus_version,
     )
     if as_json:
         print_json({"ok": True} | report.to_dict())

@@ -20,14 +20,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from second_opinion._typing import IngestLayout
 from second_opinion.errors import UsageError
 from second_opinion.ingest.canonical import canonical_query
 from second_opinion.ingest.checks import check_clashes, check_ids, check_scale
 from second_opinion.ingest.dataset_source import load_dataset
 from second_opinion.ingest.options import IngestOptions, build_ingest_options
+from second_opinion.ingest.original import write_original
 from second_opinion.ingest.presets import PRESETS, Preset
 from second_opinion.ingest.report import IngestReport
 from second_opinion.ingest.table_source import load_table
+from second_opinion.ingest.vmaf_json_source import load_vmaf_logs
 from second_opinion.tables.formats import connect, same_file
 from second_opinion.tables.writing import output_format, write_query
 
@@ -44,6 +47,8 @@ def ingest(
     mos_scale: tuple[float, float] | None = None,
     drop_missing_mos: bool = False,
     allow_out_of_scale: bool = False,
+    layout: IngestLayout = "canonical",
+    corpus_version: str | None = None,
 ) -> IngestReport:
     """Read a corpus's metadata with ``preset`` and write the canonical corpus table to ``output``.
 
@@ -52,6 +57,8 @@ def ingest(
     ratings' standard deviation and count. ``mos_scale`` overrides the preset's scale.
     ``drop_missing_mos`` drops rows whose MOS is empty or not a finite number instead of
     refusing them; ``allow_out_of_scale`` keeps rows whose MOS lies outside the scale.
+    ``layout="original"`` writes the original project's corpus JSONL instead of the canonical
+    table (``corpus_version`` then overrides the version it records; docs/corpora.md).
 
     Raises :class:`UsageError` for options that do not fit, and an ``InputError`` subclass (see
     ``second_opinion.ingest.errors``) for input that is invalid. Nothing is written on error.
@@ -67,6 +74,8 @@ def ingest(
         mos_scale=mos_scale,
         drop_missing_mos=drop_missing_mos,
         allow_out_of_scale=allow_out_of_scale,
+        layout=layout,
+        corpus_version=corpus_version,
     )
     return ingest_with(options)
 
@@ -104,14 +113,26 @@ class _Ingester:
         options, preset = self.options, self.preset
         if preset.source == "vmaf-dataset":
             source = load_dataset(self.con, options)
+        elif preset.source == "vmaf-json-dir":
+            source = load_vmaf_logs(self.con, options)
         else:
             source = load_table(self.con, options, preset)
         check_clashes(source)
         check_ids(self.con, source)
         out_of_scale = check_scale(self.con, source, preset.name, allow=options.allow_out_of_scale)
-        query = canonical_query(source, preset.name, options.output)
-        columns = tuple(str(r[0]) for r in self.con.execute(f"DESCRIBE {query}").fetchall())
-        rows = write_query(self.con, query, options.output)
+        if options.layout == "original":
+            rows, columns = write_original(
+                self.con,
+                source,
+                preset=preset.name,
+                output=options.output,
+                corpus_version=options.corpus_version,
+            )
+        else:
+            query = canonical_query(source, preset.name, options.output)
+            described = self.con.execute(f"DESCRIBE {query}").fetchall()
+            columns = tuple(str(r[0]) for r in described)
+            rows = write_query(self.con, query, options.output)
         return IngestReport(
             preset=preset.name,
             metadata=options.metadata,

@@ -7,8 +7,9 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from second_opinion._typing import PresetName
+from second_opinion._typing import IngestLayout, PresetName
 from second_opinion.errors import UsageError
+from second_opinion.ingest.original_spec import original_layout_problem
 from second_opinion.ingest.presets import PRESETS, check_scale, unknown_preset_message
 from second_opinion.validation import OPTIONS, build
 
@@ -78,11 +79,16 @@ class MetadataOptions(BaseModel):
                     "and no scale"
                 )
                 raise ValueError(msg)
-        if preset.source == "vmaf-dataset":
+        if preset.source != "table":
             given = [flag for name, flag in _COLUMN_FLAGS.items() if getattr(self, name)]
             if given:
+                what = (
+                    "a VMAF dataset file"
+                    if preset.source == "vmaf-dataset"
+                    else "a folder of libvmaf JSON files"
+                )
                 msg = (
-                    f"preset {preset.name!r} reads a VMAF dataset file, which has no columns to "
+                    f"preset {preset.name!r} reads {what}, which has no columns to "
                     f"choose; leave out {', '.join(given)}"
                 )
                 raise ValueError(msg)
@@ -99,9 +105,36 @@ class MetadataOptions(BaseModel):
 
 
 class IngestOptions(MetadataOptions):
-    """What to ingest and how, and where the canonical corpus table goes."""
+    """What to ingest and how, and where the table goes, in which layout.
+
+    ``layout="original"`` writes the original project's corpus JSONL instead of the canonical
+    table (docs/corpora.md); a batch's ``ingest`` entry has no layout, as its join needs the
+    canonical ``clip_id``.
+    """
 
     output: Path
+    layout: IngestLayout = "canonical"
+    corpus_version: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _fits_layout(self) -> Self:
+        if self.layout == "original":
+            problem = original_layout_problem(self.preset, self.output)
+            if problem:
+                raise ValueError(problem)
+            if self.preset == "bvi-dvc" and self.corpus_version is not None:
+                msg = (
+                    "preset 'bvi-dvc' is written as vmaf-tune corpus rows, which record no "
+                    "corpus version; leave out --corpus-version"
+                )
+                raise ValueError(msg)
+        elif self.corpus_version is not None:
+            msg = (
+                "--corpus-version is a field of the original layout only; "
+                "add --layout original or leave it out"
+            )
+            raise ValueError(msg)
+        return self
 
 
 def build_ingest_options(**fields: object) -> IngestOptions:

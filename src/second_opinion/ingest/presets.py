@@ -18,7 +18,7 @@ from second_opinion._typing import ScoreKind as ScoreKind  # noqa: PLC0414 - re-
 from second_opinion.errors import UsageError
 
 PRESET_NAMES: tuple[PresetName, ...] = get_args(PresetName)
-SourceFormat = Literal["table", "vmaf-dataset"]
+SourceFormat = Literal["table", "vmaf-dataset", "vmaf-json-dir"]
 Scale = tuple[float, float]
 
 
@@ -60,6 +60,17 @@ PRESETS: dict[PresetName, Preset] = {
         ),
         Preset("netflix-public", "Netflix public", None, source="vmaf-dataset"),
         Preset("chug", "CHUG", (0.0, 100.0), ("Video",), ("mos_j",), mos_std_columns=("sos_j",)),
+        Preset(
+            "waterloo-ivc-4k",
+            "Waterloo IVC 4K-VQA",
+            (0.0, 100.0),
+            ("name", "video_name", "filename", "file_name"),
+            ("mos", "MOS", "mos_score"),
+            mos_std_columns=("sd", "SD", "mos_std", "mos_std_dev", "SD_MOS"),
+            n_ratings_columns=("n", "ratings", "num_ratings", "n_ratings"),
+        ),
+        # BVI-DVC has no subjective scores: the score is each encode's pooled VMAF (0-100).
+        Preset("bvi-dvc", "BVI-DVC (VMAF of encodes)", (0.0, 100.0), source="vmaf-json-dir"),
         Preset("generic", "generic table", None),
     )
 }
