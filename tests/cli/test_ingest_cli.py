@@ -124,3 +124,27 @@ def test_netflix_dataset_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith(f"error: {source} line 1: an import is not allowed; ")
+
+
+def test_layout_original_writes_the_originals_rows(tmp_path: Path) -> None:
+    rows = fixture_rows(SHAPES["lsvq"], 3)
+    source = write_table(tmp_path / "labels.csv", rows)
+    out = tmp_path / "lsvq.jsonl"
+    result = run_cli(
+        "ingest", "lsvq", source, "-o", out, "--layout", "original", "--corpus-version", "v9"
+    )
+    assert result.returncode == 0, result.stderr
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [w["src"] for w in written] == [r["name"].split("/")[-1] + ".mp4" for r in rows]
+    assert {w["corpus_version"] for w in written} == {"v9"}
+    assert result.stdout.endswith(f"wrote 3 rows x 15 columns to {out}\n")
+
+
+def test_layout_original_refused_for_a_preset_without_converter(tmp_path: Path) -> None:
+    source = write_table(tmp_path / "live.tsv", fixture_rows(SHAPES["live-vqa"], 2))
+    result = run_cli(
+        "ingest", "live-vqa", source, "-o", tmp_path / "o.jsonl", "--layout", "original"
+    )
+    assert result.returncode == 2
+    assert "no converter for preset 'live-vqa'" in result.stderr
+    assert not (tmp_path / "o.jsonl").exists()

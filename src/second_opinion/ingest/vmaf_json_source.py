@@ -95,7 +95,8 @@ def _geometry(key: str, frames: int) -> list[object]:
 
 
 def _feature(log: dict[str, object], name: str, stat: str) -> float | None:
-    value = _get(log, "pooled_metrics", name, stat)
+    """A pooled feature's ``mean`` or ``std`` (libvmaf's ``stddev``), or ``None``."""
+    value = _get(log, "pooled_metrics", name, "stddev" if stat == "std" else stat)
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
