@@ -128,7 +128,7 @@ def test_chug_maps_its_mos_onto_1_5_and_keeps_the_manifest(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("preset", ["live-vqa", "netflix-public", "generic"])
 def test_original_layout_needs_a_converter(tmp_path: Path, preset: str) -> None:
-    extra = (
+    extra: dict[str, Any] = (
         {"id_column": "a", "mos_column": "b", "mos_scale": (0, 1)} if preset == "generic" else {}
     )
     with pytest.raises(UsageError, match=f"no converter for preset '{preset}'") as caught:
