@@ -61,11 +61,25 @@ class Corpus:
     provenance_note: str | None = None
     """Why the provenance could not be used, when a record exists but is unreadable."""
     notes: tuple[str, ...] = field(default=())
+    names: tuple[str, ...] = ()
+    """Every column of the file, numeric or not, in file order."""
+    every_row: dict[str, FloatArray] = field(default_factory=dict)
+    """Every numeric column, MOS included, over every row of the file."""
 
     @property
     def n(self) -> int:
         """Rows with a MOS."""
         return int(self.mos.size)
+
+    @property
+    def table_columns(self) -> tuple[str, ...]:
+        """:attr:`names`; for a corpus built without a file, MOS and the numeric columns."""
+        return self.names or (self.mos_column, *self.columns)
+
+    @property
+    def table_values(self) -> dict[str, FloatArray]:
+        """:attr:`every_row`; for a corpus built without a file, its rows with a MOS."""
+        return self.every_row or {self.mos_column: self.mos, **self.columns}
 
 
 def parse_table_argument(argument: str) -> tuple[str | None, Path]:
@@ -125,6 +139,8 @@ def load_corpus(
         scorers=_scorers(record),
         provenance_note=note,
         notes=tuple(notes),
+        names=tuple(table.columns),
+        every_row={mos: mos_values, **values},
     )
 
 
