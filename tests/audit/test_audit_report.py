@@ -273,7 +273,9 @@ def test_audit_json_shape(audited: Audited) -> None:
         "redundancy",
         "gain",
         "cross_corpus",
+        "families",  # added in issue 13 (signal families), after the sections before it
     ]
+    assert list(report["families"]) == ["A", "B"]
     assert set(report["protocol"]) == PROTOCOL_KEYS
     assert re.fullmatch(r"[0-9a-f]{64}", report["fingerprint"])
     assert report["tool"]["name"] == "second-opinion"

@@ -104,6 +104,35 @@ def test_audit_prints_the_summary_table_from_the_report(happy: Run) -> None:
     assert lines[-1] == f"report: {out / 'audit.json'}, {out / 'audit.md'}, {out / 'audit.html'}"
 
 
+def test_audit_prints_a_family_line_per_corpus_from_the_report(happy: Run) -> None:
+    families = happy.report["families"]["c"]
+    covered = [k for k, v in families["coverage"].items() if v["status"] == "covered"]
+    pairs = len(families["redundant_pairs"])
+    expected = (
+        f"c: {len(covered)} of 13 signal families covered; "
+        f"weak {len(families['weak'])} ({', '.join(families['weak'])}); "
+        f"missing {len(families['missing'])} ({', '.join(families['missing'])}); "
+        f"{pairs} redundant column pair{'' if pairs == 1 else 's'} (|Pearson r| ≥ 0.95)"
+    )
+    lines = happy.result.stdout.splitlines()
+    assert lines[-2] == expected
+    assert families["redundancy_threshold"] == 0.95
+    assert families["min_finite_ratio"] == 0.8
+    markdown = (happy.out / "audit.md").read_text(encoding="utf-8")
+    assert markdown.count("### Signal families") == 1
+
+
+def test_audit_family_thresholds_reach_the_report(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    fast = ("--splits", "2", "--bootstrap", "0", "--model", "ridge", "--no-plots")
+    thresholds = ("--family-redundancy", "0.5", "--min-finite-ratio", "0.99")
+    result = run_cli("audit", corpus, *fast, *thresholds, "--json", "--out", out)
+    assert result.returncode == 0, result.stderr
+    families = json.loads(result.stdout)["families"]["corpus"]
+    assert (families["redundancy_threshold"], families["min_finite_ratio"]) == (0.5, 0.99)
+    assert all(abs(p["pearson"]) >= 0.5 for p in families["redundant_pairs"])
+
+
 def test_audit_reports_progress_on_stderr(happy: Run) -> None:
     lines = happy.result.stderr.splitlines()
     messages = []
@@ -179,6 +208,13 @@ def _table(folder: Path, n: int = 30, nan_mos: int = 0, **renames: str) -> Path:
             r"error: invalid audit options:\n  model: Input should be 'svr' or 'ridge' "
             r"\(got 'forest'\)",
             id="bad-model",
+        ),
+        pytest.param(
+            "ok",
+            ("--min-finite-ratio", "2"),
+            r"error: invalid audit options:\n  min_finite_ratio: Input should be less than or "
+            r"equal to 1 \(got 2\.0\)",
+            id="bad-min-finite-ratio",
         ),
         pytest.param(
             "ok",

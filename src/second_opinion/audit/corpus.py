@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from second_opinion.errors import InputError, UsageError
 from second_opinion.provenance import ProvenanceUnreadable, read_record
@@ -61,11 +63,25 @@ class Corpus:
     provenance_note: str | None = None
     """Why the provenance could not be used, when a record exists but is unreadable."""
     notes: tuple[str, ...] = field(default=())
+    names: tuple[str, ...] = ()
+    """Every column of the file, numeric or not, in file order."""
+    every_row: dict[str, FloatArray] = field(default_factory=dict)
+    """Every numeric column, MOS included, over every row of the file."""
 
     @property
     def n(self) -> int:
         """Rows with a MOS."""
         return int(self.mos.size)
+
+    @property
+    def table_columns(self) -> tuple[str, ...]:
+        """:attr:`names`; for a corpus built without a file, MOS and the numeric columns."""
+        return self.names or (self.mos_column, *self.columns)
+
+    @property
+    def table_values(self) -> dict[str, FloatArray]:
+        """:attr:`every_row`; for a corpus built without a file, its rows with a MOS."""
+        return self.every_row or {self.mos_column: self.mos, **self.columns}
 
 
 def parse_table_argument(argument: str) -> tuple[str | None, Path]:
@@ -92,15 +108,15 @@ def load_corpus(
         _require_mos(table, mos)
         numeric = [c for c in table.numeric_columns() if c != mos]
         wanted = [mos, *numeric]
-        query = scan_sql(table, text=(), numbers=wanted)
+        # true/false columns count as numbers (1/0) for the family figures only, as in pandas
+        flags = [c for c in table.columns if c not in wanted and table.type_of(c) == "BOOLEAN"]
+        query = scan_sql(table, text=(), numbers=wanted, others=flags)
         try:
             arrow = con.sql(query).to_arrow_table()
         except duckdb.Error as exc:
             raise explain_scan_error(table, exc, numbers=wanted) from None
-    values = {
-        column: np.asarray(arrow.column(column).to_numpy(zero_copy_only=False), dtype=np.float64)
-        for column in wanted
-    }
+    values = {column: _floats(arrow.column(column)) for column in wanted}
+    flag_values = {column: _floats(arrow.column(column)) for column in flags}
     mos_values = values.pop(mos)
     keep = np.isfinite(mos_values)
     notes = []
@@ -125,7 +141,15 @@ def load_corpus(
         scorers=_scorers(record),
         provenance_note=note,
         notes=tuple(notes),
+        names=tuple(table.columns),
+        every_row={mos: mos_values, **values, **flag_values},
     )
+
+
+def _floats(column: pa.ChunkedArray) -> FloatArray:
+    """A column as float64, null as NaN (true/false as 1/0)."""
+    as_float = pc.cast(column, pa.float64())
+    return np.asarray(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def check_names(corpora: Sequence[Corpus]) -> None:

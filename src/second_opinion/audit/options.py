@@ -15,6 +15,8 @@ DEFAULT_SPLITS = 100
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_FOLDS = 5
 REDUNDANCY_THRESHOLD = 0.95
+FAMILY_REDUNDANCY = 0.95
+MIN_FINITE_RATIO = 0.80
 
 
 class AuditOptions(CheckedCopies):
@@ -51,6 +53,14 @@ class AuditOptions(CheckedCopies):
     ] = DEFAULT_FOLDS
     jobs: Annotated[int, Field(ge=1, le=1024, description="Worker processes.")] = 1
     plots: Annotated[bool, Field(description="Embed plots in audit.html.")] = True
+    family_redundancy: Annotated[
+        float,
+        Field(gt=0, le=1, description="|Pearson r| from which two signal columns are redundant."),
+    ] = FAMILY_REDUNDANCY
+    min_finite_ratio: Annotated[
+        float,
+        Field(ge=0, le=1, description="Share of finite values a healthy family column needs."),
+    ] = MIN_FINITE_RATIO
 
     @field_validator("signals")
     @classmethod

@@ -11,49 +11,15 @@ import base64
 import html
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from second_opinion._version import __version__
 from second_opinion.audit import plots as draw  # matplotlib itself loads only to draw
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
+from second_opinion.audit.document import Block, Figure, Heading, Paragraph, Table, fmt
+from second_opinion.audit.families_render import family_blocks
 from second_opinion.audit.protocol import ProtocolResult
 from second_opinion.audit.run import AuditResult
 from second_opinion.errors import MissingExtraError
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A plot: ``make`` renders it to PNG bytes (only the HTML report calls it)."""
-
-    alt: str
-    make: Callable[[], bytes]
-
-
-Block = Heading | Paragraph | Table | Figure
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    """A number for a table cell; '—' when undefined."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:.{digits}f}"
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
@@ -203,6 +169,7 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
             + _protocol(result)
         ),
     ]
+    families = {audit.corpus: audit for audit in result.families}
     for corpus_result in result.corpora:
         corpus = corpus_result.corpus
         out.append(Heading(2, f"Corpus {corpus.name}"))
@@ -222,6 +189,8 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
         out.extend(_redundancy_blocks(corpus_result, plots))
         if corpus_result.gain is not None:
             out.extend(_gain_blocks(corpus_result, corpus_result.gain, plots))
+        if corpus.name in families:
+            out.extend(family_blocks(families[corpus.name]))
     if result.cross:
         out.append(Heading(2, "Cross-corpus SRCC"))
         out.append(

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
+from second_opinion.audit.families import ColumnStats, FamilyAudit
 from second_opinion.audit.options import REDUNDANCY_THRESHOLD
 from second_opinion.audit.protocol import METRICS, RIDGE_ALPHAS, TEST_SIZE, ProtocolResult
 from second_opinion.audit.run import AuditResult, version
@@ -153,6 +154,50 @@ def cross_json(cross: Sequence[CrossCorpus]) -> dict[str, Any]:
     }
 
 
+def _stats_json(stats: ColumnStats) -> dict[str, float | None]:
+    return {
+        "finite_ratio": number(stats.finite_ratio),
+        "mean": number(stats.mean),
+        "std": number(stats.std),
+        "min": number(stats.minimum),
+        "max": number(stats.maximum),
+    }
+
+
+def families_json(audit: FamilyAudit) -> dict[str, Any]:
+    """One corpus's signal-family coverage and redundant column pairs (docs/audit.md)."""
+    return {
+        "rows": audit.rows,
+        "target": audit.target,
+        "redundancy_threshold": audit.redundancy,
+        "min_finite_ratio": audit.min_finite_ratio,
+        "signal_columns": list(audit.signal_columns),
+        "coverage": {
+            c.key: {
+                "label": c.label,
+                "status": c.status,
+                "matched_columns": list(c.matched),
+                "numeric_columns": list(c.numeric),
+                "healthy_columns": list(c.healthy),
+            }
+            for c in audit.coverage
+        },
+        "missing": list(audit.with_status("missing")),
+        "weak": list(audit.with_status("weak")),
+        "column_stats": {name: _stats_json(stats) for name, stats in audit.stats.items()},
+        "redundant_pairs": [
+            {
+                "left": pair.left,
+                "right": pair.right,
+                "left_family": pair.left_family,
+                "right_family": pair.right_family,
+                "pearson": number(pair.pearson),
+            }
+            for pair in audit.redundant
+        ],
+    }
+
+
 def protocol_json(result: AuditResult) -> dict[str, Any]:
     """The protocol's parameters, so the numbers can be reproduced."""
     options = result.options
@@ -194,4 +239,5 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
         "redundancy": {r.corpus.name: redundancy_json(r) for r in result.corpora},
         "gain": {r.corpus.name: gain_json(r.gain) for r in result.corpora if r.gain is not None},
         "cross_corpus": cross_json(result.cross),
+        "families": {audit.corpus: families_json(audit) for audit in result.families},
     }

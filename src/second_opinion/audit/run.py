@@ -19,6 +19,7 @@ from second_opinion.audit.analysis import (
     cross_corpus,
 )
 from second_opinion.audit.corpus import Corpus, check_names, load_corpus, parse_table_argument
+from second_opinion.audit.families import FamilyAudit, audit_families
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.protocol import worker_pool
 from second_opinion.audit.signals import SignalSet, resolve_signals
@@ -43,6 +44,8 @@ class AuditResult:
     """Corpus name → the SHA-256 of its table, as read."""
     fingerprint: str
     """What decides whether a later batch may skip this audit: :func:`audit_fingerprint`."""
+    families: tuple[FamilyAudit, ...] = ()
+    """Per corpus, its signal-family coverage and redundant column pairs."""
 
 
 def audit_fingerprint(options: AuditOptions, tables: Mapping[str, str]) -> str:
@@ -103,11 +106,28 @@ def run_audit(
     if step and len(results) > 1:
         step("cross-corpus")
     cross = cross_corpus(results, options)
+    families = tuple(
+        audit_families(
+            corpus,
+            redundancy=options.family_redundancy,
+            min_finite_ratio=options.min_finite_ratio,
+        )
+        for corpus, _ in prepared
+    )
     known = sha256 or {}
     hashes = {c.name: known.get(c.name) or sha256_file(c.path) for c, _ in prepared}
     seconds = time.perf_counter() - started
     fingerprint = audit_fingerprint(options, hashes)
-    return AuditResult(options, results, cross, created, seconds, hashes, fingerprint)
+    return AuditResult(
+        options=options,
+        corpora=results,
+        cross=cross,
+        created=created,
+        seconds=seconds,
+        sha256=hashes,
+        fingerprint=fingerprint,
+        families=families,
+    )
 
 
 def _split(table: TableArgument) -> tuple[str | None, Path]:

@@ -13,6 +13,7 @@ from second_opinion.cli.render import console, err_console, print_json
 from second_opinion.errors import UsageError
 
 if TYPE_CHECKING:
+    from second_opinion.audit.families import FamilyAudit
     from second_opinion.audit.run import AuditResult
 
 
@@ -43,6 +44,21 @@ def audit_tables(result: AuditResult) -> list[Table]:
                 rich_gain.add_row(*row)
             tables.append(rich_gain)
     return tables
+
+
+def family_summary(audit: FamilyAudit) -> str:
+    """One line per corpus: how many families are covered, which are weak or missing."""
+    covered = len(audit.with_status("covered"))
+    parts = [f"{audit.corpus}: {covered} of {len(audit.coverage)} signal families covered"]
+    for status in ("weak", "missing"):
+        keys = audit.with_status(status)
+        parts.append(f"{status} {len(keys)}" + (f" ({', '.join(keys)})" if keys else ""))
+    pairs = len(audit.redundant)
+    parts.append(
+        f"{pairs} redundant column pair{'' if pairs == 1 else 's'} "
+        f"(|Pearson r| ≥ {audit.redundancy:g})"
+    )
+    return "; ".join(parts)
 
 
 def _step(message: str) -> None:
@@ -93,11 +109,18 @@ def audit_command(
         Path, typer.Option(help="Folder for audit.json, audit.md and audit.html.")
     ] = Path("audit"),
     plots: Annotated[bool, typer.Option(help="Embed plots in audit.html.")] = True,
+    family_redundancy: Annotated[
+        float, typer.Option(help="|Pearson r| from which two signal columns are redundant.")
+    ] = 0.95,
+    min_finite_ratio: Annotated[
+        float, typer.Option(help="Share of finite values a healthy family column needs.")
+    ] = 0.80,
     as_json: Annotated[bool, typer.Option("--json", help="Print audit.json to stdout.")] = False,
 ) -> None:
     """Audit the signal mix of corpus tables against MOS, with the UGC-VQA split protocol.
 
-    Writes OUT/audit.json, OUT/audit.md and OUT/audit.html (with plots). Exit status: 0 done;
+    Writes OUT/audit.json, OUT/audit.md and OUT/audit.html (with plots), including each
+    corpus's signal-family coverage and redundant column pairs. Exit status: 0 done;
     2 bad input (no MOS column, a glob matching nothing, fewer than 10 rows).
     """
     from second_opinion.audit.options import build_options  # noqa: PLC0415
@@ -115,6 +138,8 @@ def audit_command(
         folds=folds,
         jobs=jobs,
         plots=plots,
+        family_redundancy=family_redundancy,
+        min_finite_ratio=min_finite_ratio,
     )
     # Imported once the options are valid: scikit-learn, scipy and matplotlib are slow to load.
     from second_opinion.audit.output import write_report  # noqa: PLC0415
@@ -133,4 +158,6 @@ def audit_command(
             console.print(
                 f"{corpus.corpus.name}: {a} and {b} are redundant (ρ {rho:.3f})", markup=False
             )
+    for families in result.families:
+        console.print(family_summary(families), markup=False)
     console.print(f"report: {files.json}, {files.markdown}, {files.html}", markup=False)
