@@ -58,9 +58,10 @@ class Setting:
     def described(self) -> str:
         """The setting for a message: ``tables[0].max_frames is 4`` (or not set, with the
         original's default)."""
+        shown = str(self.value) if isinstance(self.value, Path) else self.value
         if self.given:
-            return f"{self.where} is {self.value!r}"
-        return f"{self.where} is not set (the original's default: {self.value!r})"
+            return f"{self.where} is {shown!r}"
+        return f"{self.where} is not set (the original's default: {shown!r})"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from second_opinion.saliency.spec import SaliencySpec
 _NATIVE_KEYS = ("version", "jobs", "output_dir")
 _OTHER_DIALECT = ("features", "scores", "out")
 _JOB_AT = re.compile(r"^jobs\[(\d+)\]\.(name|clips|model|output)")
+_OTHER_JOB = re.compile(r"\bjobs\[(\d+)\]")
 _TABLE_FIELD = {"name": "id", "clips": "input", "model": "model_path", "output": "output"}
 
 
@@ -130,7 +131,8 @@ def load_original_saliency_manifest(
     assert isinstance(data, dict)  # noqa: S101 - is_original_saliency_manifest checked it
     folder = Path(os.path.normpath(Path(base_dir).absolute())) if base_dir else path.parent
     problems: list[str] = []
-    defaults = data.get("defaults") or {}
+    defaults = data.get("defaults")
+    defaults = {} if defaults is None else defaults
     if not isinstance(defaults, dict):
         problems.append(f"defaults: {kind_of(defaults)}; it must be an object")
         defaults = {}
@@ -154,7 +156,10 @@ def load_original_saliency_manifest(
         jobs = [table.job for table in tables]
         found: list[str] = []
         check_jobs(path, [{"name": t.table_id} for t in tables], list(jobs), found)
-        problems.extend(_JOB_AT.sub(_table_location, problem) for problem in found)
+        problems.extend(
+            _OTHER_JOB.sub(r"tables[\1]", _JOB_AT.sub(_table_location, problem))
+            for problem in found
+        )
         problems.extend(_audit_problems(tables))
     if problems:
         problems = list(dict.fromkeys(problems))  # a default's problem, once for every table
@@ -227,7 +232,8 @@ def _text(raw: Mapping[str, object], key: str, at: str, problems: list[str]) -> 
     value = raw.get(key)
     if isinstance(value, str) and value.strip():
         return value.strip() if key == "id" else value
-    shown = "missing" if key not in raw else f"{kind_of(value)} ({value!r})"
+    shown = "missing" if key not in raw else kind_of(value)
+    shown += f" ({value!r})" if isinstance(value, str) else ""
     fix = "a non-empty name" if key == "id" else "a path (text)"
     problems.append(f"{at}.{key}: {shown}; it must be {fix}")
     return None
