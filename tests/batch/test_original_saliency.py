@@ -228,9 +228,9 @@ REFUSALS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {"temporal_aggregator": "ema"},
         {},
         (
-            "tables[0].temporal_aggregator is 'ema': a saliency job has no temporal reducer ('ema', "
-            "'max', 'motion-weighted'); its features average each sampled map's statistics, as "
-            "'mean' does (sal_temporal_change measures how the maps move): set "
+            "tables[0].temporal_aggregator is 'ema': a saliency job has no temporal reducer "
+            "('ema', 'max', 'motion-weighted'); its features average each sampled map's "
+            "statistics, as 'mean' does (sal_temporal_change measures how the maps move): set "
             '"temporal_aggregator": "mean", or keep the original for this table'
         ),
     ),
@@ -238,8 +238,8 @@ REFUSALS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {"ema_alpha": 0},
         {},
         (
-            "tables[0].ema_alpha is 0: the original fails every row with it (it must be in (0, 1]); "
-            "write a value in that range (it is not used with 'mean')"
+            "tables[0].ema_alpha is 0: the original fails every row with it (it must be in "
+            "(0, 1]); write a value in that range (it is not used with 'mean')"
         ),
     ),
     (
@@ -288,8 +288,8 @@ REFUSALS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {},
         (
             "tables[0].id is 'CHUG HDR': it names the saliency job, whose name "
-            "is lower-case letters, digits, '_', '.' and '-' (starting with a letter or digit); write "
-            "'chug-hdr'"
+            "is lower-case letters, digits, '_', '.' and '-' (starting with a letter or digit); "
+            "write 'chug-hdr'"
         ),
     ),
     ({"id": ""}, {}, "tables[0].id: a string (''); it must be a non-empty name"),
@@ -551,3 +551,18 @@ def test_dry_run_is_refused(corpus: Path) -> None:
             _manifest(corpus, [_table()]), settings=BatchSettings(dry_run=True)
         )
     assert "load_original_saliency_manifest checks a manifest without running it" in str(info.value)
+
+
+def test_the_refusal_in_the_docs_is_the_librarys(tmp_path: Path) -> None:
+    data = {
+        "defaults": {"model_path": "saliency.onnx", "temporal_aggregator": "ema", "root": "."},
+        "tables": [
+            {"id": "konvid", "input": "konvid.jsonl", "output": "out/konvid.saliency.jsonl"}
+        ],
+    }
+    (tmp_path / "saliency.onnx").write_bytes(b"")
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    message = _refusal(path).removeprefix(str(tmp_path) + "/")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "migrating.md").read_text("utf-8")
+    assert f"```text\n{message}\n```" in docs
