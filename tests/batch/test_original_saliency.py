@@ -566,3 +566,17 @@ def test_the_refusal_in_the_docs_is_the_librarys(tmp_path: Path) -> None:
     message = _refusal(path).removeprefix(str(tmp_path) + "/")
     docs = (Path(__file__).resolve().parents[2] / "docs" / "migrating.md").read_text("utf-8")
     assert f"```text\n{message}\n```" in docs
+
+
+def test_tables_reading_each_others_outputs_in_a_cycle_are_refused(corpus: Path) -> None:
+    for name in ("x", "y"):
+        write_clips(corpus / f"{name}.jsonl", [clip_row("a", "a.yuv"), clip_row("b", "b.yuv")])
+        provenance_path(corpus / f"{name}.jsonl").write_text("{}", encoding="utf-8")
+    tables = [
+        _table("first", input="x.jsonl", output="y.jsonl"),
+        _table("second", input="y.jsonl", output="x.jsonl"),
+    ]
+    assert (
+        "tables: each of these tables reads the next one's output: first -> second -> first; "
+        "break the cycle"
+    ) in _refusal(_manifest(corpus, tables))

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from second_opinion.batch.dependencies import find_cycle, job_dependencies
 from second_opinion.batch.manifest.checks import check_jobs
 from second_opinion.batch.manifest.document import kind_of, read_document
 from second_opinion.batch.manifest.jobs import Manifest, SaliencyJob
@@ -161,6 +162,12 @@ def load_original_saliency_manifest(
             for problem in found
         )
         problems.extend(_audit_problems(tables))
+        cycle = find_cycle(job_dependencies(jobs))
+        if cycle:
+            problems.append(
+                f"tables: each of these tables reads the next one's output: {' -> '.join(cycle)}"
+                "; break the cycle"
+            )
     if problems:
         problems = list(dict.fromkeys(problems))  # a default's problem, once for every table
         many = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
