@@ -87,7 +87,7 @@ class TableReport:
             data["error"] = self.error
         data["job"] = t.job.name
         data["frame_step"] = t.job.spec.frame_step
-        data["provenance"] = str(provenance_path(t.output)) if self.summary else None
+        data["provenance"] = str(provenance_path(t.output)) if self.summary is not None else None
         data["skipped_clips"] = [{"clip_id": c, "reason": r} for c, r in self.skipped]
         return data
 
