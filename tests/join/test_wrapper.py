@@ -281,7 +281,8 @@ def _reference(row: dict[str, Any]) -> tuple[str, float, str, float | None, int]
     keys = ("clip_id", "video_id", "name", "path")
     scores = ("score", "mos", "quality", "vmaf")
     runtimes = ("runtime_ms", "elapsed_ms")
-    summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
+    inner = row.get("summary")
+    summary: dict[str, Any] = inner if isinstance(inner, dict) else {}
     key = _first(row, keys) or _first(summary, keys)
     if key is None:
         return "no "
