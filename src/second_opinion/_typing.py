@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-TableFormat = Literal["jsonl", "csv", "tsv", "parquet"]
-KeyNormalization = Literal["strip", "basename", "stem", "lower"]
+TableFormat = Literal["jsonl", "csv", "tsv", "parquet", "json"]
+KeyNormalization = Literal["strip", "auto", "basename", "stem", "lower"]
 PoolStat = Literal["mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean"]
-OnMissing = Literal["null", "drop", "error"]
+OnMissing = Literal["null", "drop", "error", "mark"]
+Records = Literal["table", "wrapper"]
 OnDuplicate = Literal["error", "first", "last", "mean"]
 
-KEY_NORMALIZATIONS: tuple[KeyNormalization, ...] = get_args(KeyNormalization)
+KEY_STEPS: tuple[KeyNormalization, ...] = get_args(KeyNormalization)
+"""Every key normalisation step, in the order steps run."""
+KEY_NORMALIZATIONS: tuple[KeyNormalization, ...] = tuple(s for s in KEY_STEPS if s != "auto")
+"""The steps that act the same whatever the key column is called (all but ``auto``)."""
 POOL_STATS: tuple[PoolStat, ...] = get_args(PoolStat)
 ON_MISSING: tuple[OnMissing, ...] = get_args(OnMissing)
 ON_DUPLICATE: tuple[OnDuplicate, ...] = get_args(OnDuplicate)

@@ -401,7 +401,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
     (
         "scorer that is not a slug",
         lambda c: ["-f", str(c.base), "-k", "clip_id", "-s", f"VMAF={c.vmaf2}", *_out(c)],
-        r"scorer 'VMAF' is not a slug; use lower-case letters, digits and '_'",
+        r"scorer 'VMAF' is not a slug; use lower-case letters, digits, '_' and '-'",
     ),
     (
         "missing base key column",
@@ -473,7 +473,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
     (
         "unknown --on-missing",
         lambda c: [*_vmaf2(c, "--on-missing", "maybe"), *_out(c)],
-        r"on_missing: Input should be 'null', 'drop' or 'error' \(got 'maybe'\)",
+        r"on_missing: Input should be 'null', 'drop', 'error' or 'mark' \(got 'maybe'\)",
     ),
     (
         "--min-coverage not a number",

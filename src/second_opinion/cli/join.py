@@ -59,9 +59,42 @@ def join_command(
             help=f"The sidecar's key column SIDE is base key BASE. {_SCOPED}",
         ),
     ] = None,
+    records: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="[SCORER:]KIND",
+            help=f"table (default) or wrapper (JSON/JSONL score rows). {_SCOPED}",
+        ),
+    ] = None,
+    key_field: Annotated[
+        list[str] | None,
+        typer.Option(metavar="[SCORER:]FIELD", help=f"Wrapper rows' key field. {_SCOPED}"),
+    ] = None,
+    score_field: Annotated[
+        list[str] | None,
+        typer.Option(metavar="[SCORER:]FIELD", help=f"Wrapper rows' score field. {_SCOPED}"),
+    ] = None,
+    scorer_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="[SCORER:]COLUMN",
+            help=f"Split the rows by this column's scorer names. {_SCOPED}",
+        ),
+    ] = None,
+    status_column: Annotated[
+        list[str] | None,
+        typer.Option(metavar="[SCORER:]COLUMN", help=f"A column with each row's status. {_SCOPED}"),
+    ] = None,
+    no_scorer_fallback: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SCORER",
+            help="Rows naming no scorer (competitor) are an error, not SCORER's; repeat.",
+        ),
+    ] = None,
     normalize_keys: Annotated[
         list[str] | None,
-        typer.Option(metavar="[SCORER:]STEPS", help=f"strip,basename,stem,lower. {_SCOPED}"),
+        typer.Option(metavar="[SCORER:]STEPS", help=f"strip,auto,basename,stem,lower. {_SCOPED}"),
     ] = None,
     frame_column: Annotated[
         list[str] | None,
@@ -84,11 +117,16 @@ def join_command(
     ] = None,
     prefix: Annotated[
         list[str] | None,
-        typer.Option(metavar="SCORER:PREFIX", help="Use PREFIX instead of so_<scorer>_."),
+        typer.Option(
+            metavar="SCORER:PREFIX",
+            help="Use PREFIX instead of so_<scorer>_; {scorer} stands for the scorer's slug.",
+        ),
     ] = None,
     on_missing: Annotated[
         list[str] | None,
-        typer.Option(metavar="[SCORER:]MODE", help=f"null (default), drop or error. {_SCOPED}"),
+        typer.Option(
+            metavar="[SCORER:]MODE", help=f"null (default), drop, error or mark. {_SCOPED}"
+        ),
     ] = None,
     min_coverage: Annotated[
         list[str] | None,
@@ -135,12 +173,19 @@ def join_command(
     sidecars = parse_sidecars(sidecar)
     scorers = list(sidecars)
     lower = lower_is_better or []
-    for name in lower:
-        if name not in sidecars:
-            msg = f"--lower-is-better {name!r}: not a sidecar (sidecars: {', '.join(scorers)})"
-            raise UsageError(msg)
+    strict = no_scorer_fallback or []
+    for option, names in (("--lower-is-better", lower), ("--no-scorer-fallback", strict)):
+        for name in names:
+            if name not in sidecars:
+                msg = f"{option} {name!r}: not a sidecar (sidecars: {', '.join(scorers)})"
+                raise UsageError(msg)
     maps = parse_key_maps(key_map or [], scorers)
     per_option = {
+        "records": scoped("--records", records or [], scorers),
+        "key_field": scoped("--key-field", key_field or [], scorers),
+        "score_field": scoped("--score-field", score_field or [], scorers),
+        "scorer_column": scoped("--scorer-column", scorer_column or [], scorers),
+        "status_column": scoped("--status-column", status_column or [], scorers),
         "normalize_keys": scoped("--normalize-keys", normalize_keys or [], scorers),
         "frame_column": scoped("--frame-column", frame_column or [], scorers),
         "pool": scoped("--pool", pool or [], scorers),
@@ -161,6 +206,8 @@ def join_command(
             "key_map": maps[scorer],
             "higher_is_better": scorer not in lower,
         }
+        if scorer in strict:
+            spec["scorer_fallback"] = False
         for field, values in per_option.items():
             if scorer in values:
                 value = values[scorer]

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from second_opinion.errors import InputError, KeyProblemError, UsageError
-from second_opinion.join.spec import SidecarSpec, format_column_pattern, parse_column_pattern
+from second_opinion.join.patterns import format_column_pattern, parse_column_pattern
+from second_opinion.join.spec import SidecarSpec
 from second_opinion.matrices.read import read_matrix
 from second_opinion.tables.diagnosis import explain_scan_error, locate_bad_key
 from second_opinion.tables.formats import quote_ident

@@ -91,7 +91,7 @@ def check_policies(plan: JoinPlan, coverage: tuple[Coverage, ...]) -> None:
                 f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
                 f"(on_missing=error), e.g. {shown}"
             )
-    minimums = {s.spec.scorer: s.spec.min_coverage for s in plan.sidecars}
+    minimums = {s.scorer: s.spec.min_coverage for s in plan.sidecars}
     problems.extend(coverage_failures(coverage, minimums))
     if problems:
         raise PolicyError("join policy failed:\n  " + "\n  ".join(problems), coverage)
@@ -141,7 +141,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
     extra_examples = [key_text(k) for k in side_pass[4] or []]
     side_closest = closest(con, keys=missing_examples, source=f"{s} s", text=display(oks))
     return Coverage(
-        scorer=sidecar.spec.scorer,
+        scorer=sidecar.scorer,
         path=str(sidecar.spec.path),
         base_rows=base_rows,
         sidecar_rows=int(side_pass[1]),

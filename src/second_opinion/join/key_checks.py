@@ -106,7 +106,8 @@ def check_base_normalized(con: duckdb.DuckDBPyConnection, base: Base, sidecar: S
     """Refuse base keys that become one key once normalised as ``sidecar`` asks."""
     if not sidecar.spec.normalize_keys:
         return
-    norm = [normalize_sql(c, sidecar.spec.normalize_keys) for c in base.key_columns()]
+    steps = sidecar.spec.normalize_keys
+    norm = [normalize_sql(base.column(k), steps, column=k) for k in base.key]
     keys = ", ".join(base.key_columns())
     row = first_row(
         con,

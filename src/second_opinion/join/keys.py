@@ -4,6 +4,9 @@ Normalisation is applied to both sides, for matching only; the base table's key 
 unchanged. Steps always run in this order, whatever order they are asked for in:
 
 ``strip``    remove leading and trailing whitespace
+``auto``     ``basename`` when the key's column is named like a path (its name holds ``path``,
+             ``file`` or ``name``, in any case), else nothing: decided per side, by that side's
+             key column (:func:`resolve_steps`)
 ``basename`` drop directories (everything up to the last ``/`` or ``\\``)
 ``stem``     drop the extension (the last ``.suffix`` of the last path part, unless the
              name starts with that dot: ``.hidden`` stays)
@@ -20,28 +23,55 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from second_opinion._typing import KEY_NORMALIZATIONS, KeyNormalization
+from second_opinion._typing import KEY_STEPS, KeyNormalization
 from second_opinion.errors import UsageError
 from second_opinion.tables.keys import WHITESPACE, sql_string
 
 _DIRS = re.compile(r"^.*[/\\]", re.DOTALL)
 _EXTENSION = re.compile(r"([^/\\])\.[^./\\]*$", re.DOTALL)
+PATH_LIKE = ("path", "file", "name")
+"""Parts of a key column's name that make ``auto`` take the basename."""
 
 
 def canonical_steps(steps: Iterable[str]) -> tuple[KeyNormalization, ...]:
     """The requested steps, validated, without repeats, in their fixed order."""
     wanted = set()
     for step in steps:
-        if step not in KEY_NORMALIZATIONS:
-            msg = f"unknown key normalisation {step!r}; choose from {', '.join(KEY_NORMALIZATIONS)}"
+        if step not in KEY_STEPS:
+            msg = f"unknown key normalisation {step!r}; choose from {', '.join(KEY_STEPS)}"
             raise UsageError(msg)
         wanted.add(step)
-    return tuple(s for s in KEY_NORMALIZATIONS if s in wanted)
+    return tuple(s for s in KEY_STEPS if s in wanted)
 
 
-def normalize_key(key: str, steps: Iterable[KeyNormalization]) -> str:
-    """Normalise one key (the reference definition)."""
+def path_like(column: str) -> bool:
+    """Whether ``auto`` takes the basename of keys read from a column (or field) so named."""
+    lowered = column.lower()
+    return any(part in lowered for part in PATH_LIKE)
+
+
+def resolve_steps(
+    steps: Iterable[KeyNormalization], *, column: str
+) -> tuple[KeyNormalization, ...]:
+    """The steps for keys read from ``column``: ``auto`` becomes ``basename`` when the column is
+    named like a path (:func:`path_like`), and is dropped otherwise."""
+    return with_auto(steps, basename=path_like(column))
+
+
+def with_auto(steps: Iterable[KeyNormalization], *, basename: bool) -> tuple[KeyNormalization, ...]:
+    """The steps with ``auto`` replaced by ``basename`` (``basename`` true) or dropped."""
     ordered = canonical_steps(steps)
+    if "auto" not in ordered:
+        return ordered
+    wanted: set[KeyNormalization] = {s for s in ordered if s != "auto"}
+    if basename:
+        wanted.add("basename")
+    return canonical_steps(wanted)
+
+
+def normalize_key(key: str, steps: Iterable[KeyNormalization], *, column: str = "") -> str:
+    """Normalise one key read from ``column`` (the reference definition)."""
+    ordered = resolve_steps(steps, column=column)
     if "strip" in ordered:
         key = key.strip(WHITESPACE)
     if "basename" in ordered:
@@ -53,9 +83,10 @@ def normalize_key(key: str, steps: Iterable[KeyNormalization]) -> str:
     return key
 
 
-def normalize_sql(expr: str, steps: Iterable[KeyNormalization]) -> str:
-    """A DuckDB expression applying ``steps`` to the text expression ``expr``."""
-    ordered = canonical_steps(steps)
+def normalize_sql(expr: str, steps: Iterable[KeyNormalization], *, column: str = "") -> str:
+    """A DuckDB expression applying ``steps`` to the text expression ``expr``, a key read from
+    ``column``."""
+    ordered = resolve_steps(steps, column=column)
     if "strip" in ordered:
         expr = f"trim({expr}, {sql_string(WHITESPACE)})"
     if "basename" in ordered:

@@ -18,16 +18,17 @@ import duckdb
 from second_opinion._typing import PoolStat
 from second_opinion.errors import InputError, KeyProblemError, SchemaError
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
-from second_opinion.join.keys import key_text, normalize_sql
+from second_opinion.join.keys import key_text, normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, Base, Sidecar
 from second_opinion.join.pooling import pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
+from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
-from second_opinion.tables.formats import is_numeric_type, quote_ident
-from second_opinion.tables.keys import bad_key_sql
+from second_opinion.tables.formats import is_numeric_type, quote_ident, quote_literal
+from second_opinion.tables.keys import WHITESPACE, bad_key_sql, sql_string
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
 
 HIDDEN = "__so_hidden_key"
@@ -121,15 +122,59 @@ def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: b
 
 
 def _scan(sidecar: Sidecar) -> str:
+    table = sidecar.table
     aliases = {k: f"k{i}" for i, k in enumerate(sidecar.keys)}
     aliases |= {c: f"c{i}" for i, c in enumerate(sidecar.columns)}
-    return scan_sql(sidecar.table, text=sidecar.keys, numbers=sidecar.columns, aliases=aliases)
+    aliases |= {c: f"t{j}" for j, c in enumerate(sidecar.carried)}
+    texts = [c for c in sidecar.carried if not is_numeric_type(table.type_of(c))]
+    others = [c for c in sidecar.carried if c not in texts]
+    if sidecar.path_flag is not None:
+        aliases[sidecar.path_flag] = "kp"
+        others.append(sidecar.path_flag)
+    return scan_sql(
+        table,
+        text=[*sidecar.keys, *texts],
+        numbers=sidecar.columns,
+        others=others,
+        aliases=aliases,
+    )
 
 
 def _normalized(sidecar: Sidecar) -> str:
-    """Select-list items: the sidecar's key columns ``k<i>``, normalised, as ``nk<i>``."""
+    """Select-list items: the sidecar's key columns ``k<i>``, normalised, as ``nk<i>``.
+
+    ``auto`` is decided by the key column's name, or, for wrapper records, row by row by the
+    name of the field the key came from (column ``kp``).
+    """
     steps = sidecar.spec.normalize_keys
-    return ", ".join(f"{normalize_sql(f'k{i}', steps)} AS nk{i}" for i in range(len(sidecar.keys)))
+    items = []
+    for i, name in enumerate(sidecar.keys):
+        expr = normalize_sql(f"k{i}", steps, column=name)
+        if sidecar.path_flag is not None and "auto" in steps:
+            as_path = normalize_sql(f"k{i}", with_auto(steps, basename=True))
+            expr = f"CASE WHEN kp THEN {as_path} ELSE {expr} END"
+        items.append(f"{expr} AS nk{i}")
+    return ", ".join(items)
+
+
+def status_sql(expr: str) -> str:
+    """A DuckDB expression reading the status ``expr`` as ``ok`` or ``bad`` (see
+    :func:`second_opinion.join.wrapper.status_of`)."""
+    ok = ", ".join(quote_literal(s) for s in OK_STATUSES)
+    return (
+        f"CASE WHEN {expr} IS NULL OR lower(trim({expr}, {sql_string(WHITESPACE)})) IN ({ok}) "
+        "THEN 'ok' ELSE 'bad' END"
+    )
+
+
+def _carried(sidecar: Sidecar) -> str:
+    """Select-list items (with a leading comma): the carried columns ``t<j>``, a status read
+    as ok or bad."""
+    items = [
+        status_sql(f"t{j}") + f" AS t{j}" if j == 0 and sidecar.has_status else f"t{j}"
+        for j in range(len(sidecar.carried))
+    ]
+    return "".join(f", {item}" for item in items)
 
 
 def _key_lists(sidecar: Sidecar) -> tuple[str, str]:
@@ -162,7 +207,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
     )
     ks, nks = _key_lists(sidecar)
     norm = _normalized(sidecar)
-    source = f"SELECT rowid, {ks}, {norm}, {_finite(sidecar)} FROM {raw}"
+    source = f"SELECT rowid, {ks}, {norm}, {_finite(sidecar)}{_carried(sidecar)} FROM {raw}"
     duplicated = scalar(
         con,
         f"SELECT count(*) FROM (SELECT 1 FROM ({source}) GROUP BY {nks} HAVING count(*) > 1)",
@@ -176,6 +221,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
             f"v{i} AS p{i}, (c{i} IS NOT NULL AND v{i} IS NULL)::INTEGER AS bad{i}"
             for i in range(len(sidecar.columns))
         )
+        columns.extend(f"t{j}" for j in range(len(sidecar.carried)))
         con.execute(
             f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
         )
@@ -190,6 +236,8 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         else:
             aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
         aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
+    last = "last" if spec.on_duplicate == "last" else "first"
+    aggs.extend(f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried)))
     originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
     con.execute(
         f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
@@ -229,7 +277,7 @@ def _pooling(sidecar: Sidecar) -> list[str]:
     for output in sidecar.outputs:
         stat = cast(PoolStat, output.stat)
         aggs.append(f"{pool_sql(stat, f'v{output.index}')} AS {quote_ident(output.name)}")
-    if {"basename", "stem"} & set(spec.normalize_keys):
+    if {"auto", "basename", "stem"} & set(spec.normalize_keys):
         # These steps can cut a NUL or a leading { out of a key: test the keys as read.
         jsonl = sidecar.table.format == "jsonl"
         hidden = " OR ".join(

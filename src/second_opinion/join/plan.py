@@ -44,7 +44,9 @@ class OutputColumn:
     name: str
     source: str
     stat: PoolStat | None
-    index: int  # position of the source among the sidecar's taken columns
+    index: int  # position of the source among the sidecar's taken (or carried) columns
+    carried: bool = False  # carried as read (t<index>: a status, frames, source), not a score
+    when_missing: str | None = None  # its SQL value on a base row with no match (mark)
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,37 @@ class Sidecar:
     outputs: tuple[OutputColumn, ...]
     derived: tuple[Derived, ...]
     name: str  # temporary table name
+    group: str | None = None  # the scorer of this group of a grouped sidecar
+    carried: tuple[str, ...] = ()  # columns carried as read; a status first
+    path_flag: str | None = None  # column: whether ``auto`` takes each row's key's basename
+
+    @property
+    def scorer(self) -> str:
+        """The scorer its columns and coverage are named by: its group's, or the sidecar's."""
+        return self.group if self.group is not None else self.spec.scorer
+
+    @property
+    def label(self) -> str:
+        """How messages name it."""
+        group = f" (scorer {self.group!r})" if self.group is not None else ""
+        return f"sidecar {self.spec.scorer!r}{group}"
 
     @property
     def n_frames_name(self) -> str:
         """The output column counting a per-frame sidecar's frames."""
-        return f"{self.spec.column_prefix}n_frames"
+        return f"{self.spec.prefix_for(self.scorer)}n_frames"
+
+    @property
+    def has_status(self) -> bool:
+        """Whether its first carried column is a status, read as ok or bad."""
+        return self.spec.records == "wrapper" or self.spec.status_column is not None
 
     @property
     def key_source(self) -> Path:
         """The file its keys come from, as messages name it (a score matrix's key table)."""
-        return self.spec.align.keys_from if self.spec.align is not None else self.table.path
+        if self.spec.align is not None:
+            return self.spec.align.keys_from
+        return self.spec.path if self.spec.grouped else self.table.path
 
     @property
     def score_source(self) -> Path:
@@ -115,14 +138,25 @@ def base_owners(base: Base) -> dict[str, str]:
 
 
 def plan_sidecar(
-    session: JoinSession, *, spec: SidecarSpec, index: int, base: Base, owners: dict[str, str]
+    session: JoinSession,
+    *,
+    spec: SidecarSpec,
+    index: int,
+    base: Base,
+    owners: dict[str, str],
+    group: tuple[str, TableFile, int] | None = None,
 ) -> Sidecar:
     """Plan sidecar number ``index`` from its schema; claim its output names in ``owners``.
 
-    A score matrix is first written as a keyed table into the session's scratch folder.
+    A score matrix is first written as a keyed table into the session's scratch folder;
+    ``group``: one scorer's group of a split sidecar: (scorer, its table, its number).
     """
     aligned: tuple[str, ...] | None = None
-    if spec.align is not None:
+    name = f"so_sidecar_{index}"
+    if group is not None:
+        table = group[1]
+        name = f"{name}_{group[2]}"
+    elif spec.align is not None:
         path, aligned = write_aligned(session.con, spec, base.key[0], session.scratch())
         table = open_table(session.con, path)
     else:
@@ -140,43 +174,60 @@ def plan_sidecar(
             "frame column",
             f"set frame_column of {spec.scorer!r} to its frame index column",
         )
+    carried: tuple[str, ...] = ()
+    if spec.status_column is not None:
+        table.require(
+            [spec.status_column], "status column", f"fix status_column of {spec.scorer!r}"
+        )
+        carried = (spec.status_column,)
     columns = aligned if aligned is not None else _score_columns(spec, table, keys)
+    scorer = group[0] if group is not None else spec.scorer
+    prefix = spec.prefix_for(scorer)
     outputs: list[OutputColumn] = []
     for i, column in enumerate(columns):
         if spec.per_frame:
             outputs.extend(
-                OutputColumn(f"{spec.column_prefix}{column}_{stat}", column, stat, i)
-                for stat in spec.pool
+                OutputColumn(f"{prefix}{column}_{stat}", column, stat, i) for stat in spec.pool
             )
         else:
-            outputs.append(OutputColumn(f"{spec.column_prefix}{column}", column, None, i))
-    derived = _plan_derived(spec, outputs, base.table)
-    names = [o.name for o in outputs]
-    if spec.per_frame:
-        names.append(f"{spec.column_prefix}n_frames")
-    names.extend(d.name for d in derived)
-    for name in names:
-        if name in owners:
-            msg = (
-                f"output column {name!r} of sidecar {spec.scorer!r} collides with "
-                f"{owners[name]}; set a different prefix for {spec.scorer!r}"
-            )
-            raise UsageError(msg)
-        owners[name] = f"sidecar {spec.scorer!r}"
-    return Sidecar(
+            outputs.append(OutputColumn(f"{prefix}{column}", column, None, i))
+    scores = tuple(outputs)
+    if carried:
+        outputs.append(OutputColumn(f"{prefix}status", carried[0], None, 0, True, "'missing'"))
+    sidecar = Sidecar(
         spec=spec,
         table=table,
         keys=keys,
         columns=columns,
         outputs=tuple(outputs),
-        derived=derived,
-        name=f"so_sidecar_{index}",
+        derived=plan_derived(spec, scores, base.table),
+        name=name,
+        group=scorer if group is not None else None,
+        carried=carried,
     )
+    claim_names(sidecar, owners)
+    return sidecar
+
+
+def claim_names(sidecar: Sidecar, owners: dict[str, str]) -> None:
+    """Claim the output names of ``sidecar`` in ``owners``; refuse one already owned."""
+    names = [o.name for o in sidecar.outputs]
+    if sidecar.spec.per_frame:
+        names.append(sidecar.n_frames_name)
+    names.extend(d.name for d in sidecar.derived)
+    for name in names:
+        if name in owners:
+            msg = (
+                f"output column {name!r} of {sidecar.label} collides with "
+                f"{owners[name]}; set a different prefix for {sidecar.spec.scorer!r}"
+            )
+            raise UsageError(msg)
+        owners[name] = sidecar.label
 
 
 def _score_columns(spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]) -> tuple[str, ...]:
     """The score columns taken: the ones listed, or every numeric column besides the keys."""
-    not_scores = {*keys, spec.frame_column}
+    not_scores = {*keys, spec.frame_column, spec.status_column, spec.scorer_column}
     if spec.columns is None or isinstance(spec.columns, str):
         columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
         if not columns:
@@ -190,7 +241,7 @@ def _score_columns(spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]) -
     return spec.columns
 
 
-def _plan_derived(
+def plan_derived(
     spec: SidecarSpec, outputs: Sequence[OutputColumn], base: TableFile
 ) -> tuple[Derived, ...]:
     derived: list[Derived] = []

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from second_opinion.errors import SecondOpinionError, UsageError
 from second_opinion.join.coverage import Coverage, check_policies, measure_coverage
+from second_opinion.join.groups import plan_sidecars
 from second_opinion.join.load import load_base, load_sidecar
-from second_opinion.join.plan import Base, JoinPlan, base_owners, plan_sidecar
+from second_opinion.join.plan import Base, JoinPlan, base_owners
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import JoinSpec
 from second_opinion.join.sql import final_query
@@ -94,7 +95,7 @@ def check_spec(spec: JoinSpec) -> list[str]:
         owners = base_owners(base)
         for index, sidecar in enumerate(spec.sidecars):
             try:
-                plan_sidecar(session, spec=sidecar, index=index, base=base, owners=owners)
+                plan_sidecars(session, spec=sidecar, index=index, base=base, owners=owners)
             except SecondOpinionError as exc:
                 problems.append(exc.message)
     return problems
@@ -126,8 +127,9 @@ def _prepare(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, tuple[Cove
     owners = base_owners(base)
     # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast.
     sidecars = tuple(
-        plan_sidecar(session, spec=sidecar, index=index, base=base, owners=owners)
+        planned
         for index, sidecar in enumerate(spec.sidecars)
+        for planned in plan_sidecars(session, spec=sidecar, index=index, base=base, owners=owners)
     )
     plan = JoinPlan(base=base, sidecars=sidecars)
     for sidecar in sidecars:

@@ -7,7 +7,6 @@ them); every rule that does not need to read a file is checked here.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Self
@@ -20,11 +19,15 @@ from second_opinion._typing import (
     OnDuplicate,
     OnMissing,
     PoolStat,
+    Records,
 )
 from second_opinion.join.keys import canonical_steps
+from second_opinion.join.patterns import check_column_pattern
 from second_opinion.validation import Loc, build, location
 
-SLUG = re.compile(r"^[a-z0-9_]+$")
+SLUG = re.compile(r"^[a-z0-9_-]+$")
+_PLAIN = re.compile(r"^[a-z0-9_]+$")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _DERIVED = re.compile(r"^(zscore|rank|delta:.+)$")
 
 
@@ -43,9 +46,45 @@ class SidecarOptions(_Model):
         dict[str, str],
         Field(description="Sidecar key column -> base key column, for keys named differently."),
     ] = {}
+    records: Annotated[
+        Records,
+        Field(
+            description="table: the sidecar is a table. wrapper: JSON/JSONL score rows as the "
+            "original materializer reads them (key, score, status, runtime, frames per row)."
+        ),
+    ] = "table"
+    key_field: Annotated[
+        str | None,
+        Field(description="Wrapper records: the field holding each row's key (exact name)."),
+    ] = None
+    score_field: Annotated[
+        str | None,
+        Field(description="Wrapper records: the field holding each row's score, if present."),
+    ] = None
+    scorer_column: Annotated[
+        str | None,
+        Field(
+            description="Split the sidecar's rows by this column's values: one group of output "
+            "columns per scorer, in sorted order."
+        ),
+    ] = None
+    scorer_fallback: Annotated[
+        bool,
+        Field(
+            description="A row naming no scorer (competitor) belongs to this sidecar's scorer; "
+            "false: such a row is an error."
+        ),
+    ] = True
+    status_column: Annotated[
+        str | None,
+        Field(description="A column with each row's status; output <prefix>status ok/bad."),
+    ] = None
     normalize_keys: Annotated[
         tuple[KeyNormalization, ...],
-        Field(description="Steps applied to keys on both sides before matching."),
+        Field(
+            description="Steps applied to keys on both sides before matching (strip, auto, "
+            "basename, stem, lower; auto is decided per side by its key column's name)."
+        ),
     ] = ()
     frame_column: Annotated[
         str | None, Field(description="Set for per-frame sidecars: rows are pooled per key.")
@@ -61,7 +100,11 @@ class SidecarOptions(_Model):
         ),
     ] = None
     prefix: Annotated[
-        str | None, Field(description="Replaces 'so_<scorer>_' in output column names.")
+        str | None,
+        Field(
+            description="Replaces 'so_<scorer>_' in output column names; {scorer} stands for "
+            "the scorer's slug."
+        ),
     ] = None
     on_missing: OnMissing = "null"
     min_coverage: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
@@ -118,79 +161,6 @@ MATRIX_SUFFIXES = (".mat", ".npy", ".npz")
 """Sidecar files that are always score matrices (no key): they need ``align``."""
 
 
-MAX_PATTERN_LENGTH = 200
-"""The longest columns pattern (characters): every column's name is built from it."""
-MAX_PATTERN_WIDTH = 9
-"""The largest width (and precision) in the number format of a pattern's ``{i}``."""
-_NUMBER_FORMAT = re.compile(
-    rf"(?:[^{{}}]?[<>=^])?[+\- ]?#?0?[0-{MAX_PATTERN_WIDTH}]?[,_]?(?:\.[0-{MAX_PATTERN_WIDTH}])?"
-    r"[bdeEfFgGnoxX%]?"
-)
-"""A format spec for ``{i}``: Python's for an integer, with a one-digit width and precision."""
-_PATTERN_HINT = "use {i} for the 1-based column number, e.g. 'f{i:02d}'"
-
-PatternParts = tuple[tuple[str, str | None], ...]
-"""A parsed columns pattern: (literal text, format spec of the ``{i}`` after it or ``None``)."""
-
-
-def _allowed_field(name: str, conversion: str | None, spec: str) -> bool:
-    """Whether a replacement field of a columns pattern is ``{i}`` with a short number format."""
-    return name == "i" and conversion is None and _NUMBER_FORMAT.fullmatch(spec) is not None
-
-
-def parse_column_pattern(pattern: str) -> PatternParts:
-    """The literal text and ``{i}`` fields of a columns pattern, or :class:`ValueError`.
-
-    The pattern is parsed, never handed to ``str.format``: the only field is ``{i}``, with no
-    attribute or index lookup and no conversion, and its format is a short integer format
-    (``{i}``, ``{i:03d}``, ``{i:x}``; width and precision at most :data:`MAX_PATTERN_WIDTH`).
-    """
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        msg = (
-            f"columns pattern {pattern!r} is {len(pattern)} characters long; a pattern "
-            f"has at most {MAX_PATTERN_LENGTH} characters"
-        )
-        raise ValueError(msg)
-    try:
-        parsed = list(string.Formatter().parse(pattern))
-    except ValueError as exc:
-        msg = f"columns pattern {pattern!r} does not format with i=1 ({exc}); {_PATTERN_HINT}"
-        raise ValueError(msg) from None
-    parts: list[tuple[str, str | None]] = []
-    for literal, name, format_spec, conversion in parsed:
-        if name is None:  # trailing text: no field after it
-            parts.append((literal, None))
-            continue
-        spec = format_spec or ""
-        if not _allowed_field(name, conversion, spec):
-            shown = "{" + name + (f"!{conversion}" if conversion else "")
-            shown += (f":{spec}" if spec else "") + "}"
-            msg = (
-                f"columns pattern {pattern!r}: the field {shown} is not allowed; the only field "
-                "is {i} (the 1-based column number), with no attribute, index or conversion and "
-                "at most a short integer format such as {i:02d} or {i:>4} (width and precision "
-                f"at most {MAX_PATTERN_WIDTH})"
-            )
-            raise ValueError(msg)
-        parts.append((literal, spec))
-    if all(spec is None for _, spec in parts):
-        msg = f"columns pattern {pattern!r} has no {{i}}: every column would get one name"
-        raise ValueError(msg)
-    return tuple(parts)
-
-
-def format_column_pattern(parts: PatternParts, i: int) -> str:
-    """Column ``i``'s name from a parsed pattern (:func:`parse_column_pattern`)."""
-    return "".join(literal + ("" if spec is None else format(i, spec)) for literal, spec in parts)
-
-
-def check_column_pattern(pattern: str) -> str:
-    """A column-name pattern must hold ``{i}`` and nothing else (``f{i:02d}``); see
-    :func:`parse_column_pattern`."""
-    parse_column_pattern(pattern)
-    return pattern
-
-
 class Align(_Model):
     """Where the keys of a score matrix come from: a table's column, one key per matrix row."""
 
@@ -212,16 +182,26 @@ class MatrixOptions(_Model):
 
 def check_scorer(value: str) -> str:
     """A scorer name must be a slug: it becomes part of column names."""
-    if not SLUG.match(value):
-        msg = f"scorer {value!r} is not a slug; use lower-case letters, digits and '_'"
+    if not SLUG.match(value) or not scorer_slug(value):
+        msg = f"scorer {value!r} is not a slug; use lower-case letters, digits, '_' and '-'"
         raise ValueError(msg)
     return value
+
+
+def scorer_slug(name: str) -> str:
+    """How a scorer's name appears in column names: a name of lower-case letters, digits and
+    ``_`` as it is; any other lower-cased, each run of characters other than ``[a-z0-9]``
+    turned into one ``_``, and ``_`` stripped from both ends (``Fork-NR`` -> ``fork_nr``).
+    ``""`` when nothing is left."""
+    if _PLAIN.match(name):
+        return name
+    return _NOT_SLUG.sub("_", name.lower()).strip("_")
 
 
 class SidecarSpec(SidecarOptions, MatrixOptions):
     """One scorer's sidecar and how to join it."""
 
-    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_]+.")]
+    scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_-]+.")]
     path: Annotated[Path, Field(description="The sidecar table file.")]
 
     @field_validator("scorer")
@@ -237,7 +217,7 @@ class SidecarSpec(SidecarOptions, MatrixOptions):
         if isinstance(self.columns, tuple) and self.frame_column in self.columns:
             msg = f"frame_column {self.frame_column!r} cannot also be a score column"
             raise ValueError(msg)
-        problem = matrix_problem(self)
+        problem = matrix_problem(self) or records_problem(self)
         if problem:
             raise ValueError(problem)
         return self
@@ -245,7 +225,18 @@ class SidecarSpec(SidecarOptions, MatrixOptions):
     @property
     def column_prefix(self) -> str:
         """The prefix of this sidecar's output columns."""
-        return self.prefix if self.prefix is not None else f"so_{self.scorer}_"
+        return self.prefix_for(self.scorer)
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the rows are split into groups by scorer (wrapper records, scorer_column)."""
+        return self.records == "wrapper" or self.scorer_column is not None
+
+    def prefix_for(self, scorer: str) -> str:
+        """The prefix of the output columns of ``scorer`` (this sidecar's, or a group's):
+        ``prefix`` with ``{scorer}`` replaced by its slug, default ``so_<slug>_``."""
+        prefix = self.prefix if self.prefix is not None else "so_{scorer}_"
+        return prefix.replace("{scorer}", scorer_slug(scorer))
 
     @property
     def per_frame(self) -> bool:
@@ -258,6 +249,41 @@ class SidecarSpec(SidecarOptions, MatrixOptions):
             if base == base_key:
                 return side
         return base_key
+
+
+_TABLE_ONLY = ("scorer_column", "status_column", "frame_column", "key_map", "columns", "align")
+
+
+def records_problem(sidecar: SidecarSpec) -> str | None:
+    """What is inconsistent between a sidecar's records kind and its other options, if any."""
+    name = sidecar.scorer
+    if sidecar.records == "wrapper":
+        for option in _TABLE_ONLY:
+            if getattr(sidecar, option):
+                return (
+                    f"sidecar {name!r}: {option} applies to records: table; wrapper rows give "
+                    "their key, score, status and scorer (competitor) themselves; drop "
+                    f"{option}"
+                )
+        return None
+    for option in ("key_field", "score_field"):
+        if getattr(sidecar, option) is not None:
+            return f"sidecar {name!r}: {option} applies to records: wrapper; drop {option}"
+    if sidecar.status_column is not None and sidecar.frame_column is not None:
+        return (
+            f"sidecar {name!r}: status_column applies to a per-clip sidecar; drop "
+            "status_column or frame_column"
+        )
+    if sidecar.scorer_column is not None and sidecar.scorer_column == sidecar.status_column:
+        return (
+            f"sidecar {name!r}: scorer_column and status_column are both {sidecar.status_column!r}"
+        )
+    if sidecar.on_missing == "mark" and sidecar.status_column is None:
+        return (
+            f"sidecar {name!r}: on_missing mark says 'missing' in a status column; set "
+            "status_column (or records: wrapper), or use on_missing null"
+        )
+    return None
 
 
 def matrix_problem(sidecar: SidecarSpec) -> str | None:
@@ -323,6 +349,12 @@ def join_spec_problems(
                     f"which is not a key column (key: {', '.join(key)})"
                 )
                 problems.append((("sidecars", index, "key_map"), message))
+        if sidecar.records == "wrapper" and len(key) != 1:
+            message = (
+                f"sidecar {sidecar.scorer!r}: wrapper records give one key per row; "
+                f"the key has {len(key)} columns ({', '.join(key)})"
+            )
+            problems.append((("sidecars", index, "records"), message))
         if sidecar.align is not None and len(key) != 1:
             message = (
                 f"sidecar {sidecar.scorer!r}: a score matrix aligns to a one-column key; "

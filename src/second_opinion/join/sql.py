@@ -14,9 +14,8 @@ from second_opinion.tables.formats import quote_ident
 def match(base: Base, sidecar: Sidecar, *, base_alias: str = "b", side_alias: str = "s") -> str:
     """The join condition of ``sidecar`` (alias ``side_alias``) on ``so_base`` (``base_alias``):
     the base key normalised as the sidecar asks equals the sidecar's normalised key."""
-    base_norm = [
-        normalize_sql(f"{base_alias}.{c}", sidecar.spec.normalize_keys) for c in base.key_columns()
-    ]
+    steps = sidecar.spec.normalize_keys
+    base_norm = [normalize_sql(f"{base_alias}.{base.column(k)}", steps, column=k) for k in base.key]
     return " AND ".join(f"{e} = {side_alias}.nk{i}" for i, e in enumerate(base_norm))
 
 
@@ -29,7 +28,21 @@ def value_columns(sidecar: Sidecar, alias: str) -> list[str]:
     """The loaded sidecar's output values, one per output column, under table alias ``alias``."""
     if sidecar.spec.per_frame:
         return [f"{alias}.{quote_ident(o.name)}" for o in sidecar.outputs]
-    return [f"{alias}.p{o.index}" for o in sidecar.outputs]
+    return [f"{alias}.{'t' if o.carried else 'p'}{o.index}" for o in sidecar.outputs]
+
+
+def marked(sidecar: Sidecar, alias: str) -> list[str]:
+    """:func:`value_columns`, with ``on_missing='mark'``'s value for a base row with no match
+    (a status ``missing``, frames 0, source ``''``)."""
+    values = value_columns(sidecar, alias)
+    if sidecar.spec.on_missing != "mark":
+        return values
+    return [
+        v
+        if o.when_missing is None
+        else f"CASE WHEN {alias}.{COUNT} IS NULL THEN {o.when_missing} ELSE {v} END"
+        for o, v in zip(sidecar.outputs, values, strict=True)
+    ]
 
 
 def final_query(plan: JoinPlan) -> str:
@@ -41,7 +54,7 @@ def final_query(plan: JoinPlan) -> str:
     internal: dict[str, str] = {}
     for i, sidecar in enumerate(plan.sidecars):
         alias = f"s{i}"
-        named = list(zip(sidecar.outputs, value_columns(sidecar, alias), strict=True))
+        named = list(zip(sidecar.outputs, marked(sidecar, alias), strict=True))
         pairs = [(o.name, v) for o, v in named]
         if sidecar.spec.per_frame:
             pairs.append((sidecar.n_frames_name, f"{alias}.{COUNT}"))
