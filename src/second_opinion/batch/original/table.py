@@ -24,9 +24,8 @@ from second_opinion.batch.outcomes import utc_now
 from second_opinion.errors import PolicyError, SchemaError
 from second_opinion.hashing import sha256_file
 from second_opinion.join.coverage import Coverage
-from second_opinion.join.patterns import scorer_slug
 from second_opinion.join.run import join
-from second_opinion.join.spec import JoinSpec, build_join_spec
+from second_opinion.join.spec import JoinSpec, build_join_spec, scorer_slug
 from second_opinion.provenance import (
     SCHEMA,
     environment,

@@ -17,24 +17,10 @@ from second_opinion._typing import KeyNormalization, OnMissing
 from second_opinion.batch.original.load import OriginalTable
 from second_opinion.batch.original.models import KeyNormalize, MissingPolicy, TableConfig
 from second_opinion.errors import ColumnNotFoundError
-from second_opinion.join.spec import JoinSpec, build_join_spec
+from second_opinion.join.spec import SLUG, JoinSpec, build_join_spec, scorer_slug
+from second_opinion.join.wrapper import KEY_FIELDS
 from second_opinion.tables.formats import connect
 from second_opinion.tables.reading import open_table
-
-KEY_CANDIDATES = (
-    "clip_id",
-    "video_id",
-    "chug_video_id",
-    "content_id",
-    "file_name",
-    "filename",
-    "basename",
-    "name",
-    "distorted_path",
-    "dis_path",
-    "path",
-)
-"""The feature table's key columns tried in order when ``key_column`` is not set."""
 
 NORMALIZE_STEPS: dict[KeyNormalize, tuple[KeyNormalization, ...]] = {
     "raw": ("strip",),
@@ -67,11 +53,11 @@ def key_column(features: Path, columns: Sequence[str], options: TableConfig) -> 
             raise ColumnNotFoundError(msg)
         return options.key_column
     by_lower = {c.lower(): c for c in reversed(columns)}
-    for candidate in KEY_CANDIDATES:
+    for candidate in KEY_FIELDS:
         if candidate in by_lower:
             return by_lower[candidate]
     msg = (
-        f"{features}: no key column found (tried {', '.join(KEY_CANDIDATES)}; "
+        f"{features}: no key column found (tried {', '.join(KEY_FIELDS)}; "
         f"columns: {', '.join(columns)}); set key_column"
     )
     raise ColumnNotFoundError(msg)
@@ -80,6 +66,15 @@ def key_column(features: Path, columns: Sequence[str], options: TableConfig) -> 
 def column_prefix(options: TableConfig) -> str:
     """The native prefix of the table's output columns: ``"{P}_{scorer}_"``."""
     return f"{options.prefix}_{{scorer}}_"
+
+
+def native_scorer(label: str) -> str:
+    """A label as a native scorer name: as is, lower-cased, or as its slug (``Q-Align v2`` ->
+    ``q_align_v2``) — whichever is a native name first; its columns are the same either way."""
+    for name in (label, label.lower()):
+        if SLUG.match(name):
+            return name
+    return scorer_slug(label)
 
 
 def sidecar_fields(
@@ -92,7 +87,7 @@ def sidecar_fields(
     for source in table.scores:
         fields: dict[str, Any] = {
             "path": source.path,
-            "scorer": source.label if source.label is not None else source.path.stem,
+            "scorer": native_scorer(source.label or source.path.stem),
             "records": "wrapper",
             "normalize_keys": NORMALIZE_STEPS[options.key_normalize],
             "on_missing": on_missing or ON_MISSING[options.missing_policy],
