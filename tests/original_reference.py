@@ -18,21 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-KEY_FIELDS = (
-    "clip_id",
-    "video_id",
-    "chug_video_id",
-    "content_id",
-    "file_name",
-    "filename",
-    "basename",
-    "name",
-    "distorted_path",
-    "dis_path",
-    "path",
-)
-SCORE_FIELDS = ("score", "mos", "predicted_mos", "predicted_vmaf_or_mos", "quality", "vmaf")
-RUNTIME_FIELDS = ("runtime_ms", "runtime_total_ms", "elapsed_ms")
+from second_opinion.join.wrapper import KEY_FIELDS, RUNTIME_FIELDS, SCORE_FIELDS
+
 SUFFIXES = ("score", "status", "runtime_ms", "frames", "source")
 
 

@@ -63,25 +63,16 @@ def describe_path(path: Path) -> dict[str, object]:
     return info
 
 
-def _describe(value: object) -> object:
+def _walk(value: object, *, describe: bool) -> object:
+    """``value`` as JSON: paths as text, or (``describe``) described; :class:`Itself` by path."""
     if isinstance(value, Itself):
         return {"path": str(value.path), "kind": "this document"}
     if isinstance(value, Path):
-        return describe_path(value)
+        return describe_path(value) if describe else str(value)
     if isinstance(value, Mapping):
-        return {str(k): _describe(v) for k, v in value.items()}
+        return {str(k): _walk(v, describe=describe) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_describe(v) for v in value]
-    return value
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_plain(v) for v in value]
+        return [_walk(v, describe=describe) for v in value]
     return value
 
 
@@ -94,9 +85,9 @@ def run_provenance(
         "schema": PROVENANCE_SCHEMA,
         "entrypoint": {"tool": "second-opinion", "command": "batch", "version": __version__},
         "argv": list(invocation.argv),
-        "args": _plain(dict(invocation.args)),
-        "inputs": _describe(inputs),
-        "outputs": _describe(outputs),
+        "args": _walk(dict(invocation.args), describe=False),
+        "inputs": _walk(inputs, describe=True),
+        "outputs": _walk(outputs, describe=True),
     }
 
 
