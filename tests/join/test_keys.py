@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from second_opinion.errors import UsageError
-from second_opinion.join.keys import canonical_steps, normalize_key, normalize_sql
+from second_opinion.join.keys import canonical_steps, normalize_key, normalize_sql, resolve_steps
 from second_opinion.tables.formats import quote_literal
 from second_opinion.tables.keys import (
     WHITESPACE,
@@ -48,20 +48,47 @@ def test_steps_run_in_fixed_order_whatever_order_is_given() -> None:
 
 
 def test_unknown_step_is_a_usage_error_listing_the_choices() -> None:
-    with pytest.raises(UsageError, match=r"unknown key normalisation 'upper'; choose from strip"):
+    with pytest.raises(
+        UsageError,
+        match=r"unknown key normalisation 'upper'; choose from strip, auto, basename, stem, lower$",
+    ):
         canonical_steps(["upper"])
 
 
-STEPS = st.lists(st.sampled_from(["strip", "lower", "basename", "stem"]), unique=True)
+STEPS = st.lists(st.sampled_from(["strip", "auto", "lower", "basename", "stem"]), unique=True)
+COLUMNS = st.sampled_from(["clip_id", "path", "File_Name", "distorted_PATH", "video", "", "key"])
 KEYS = st.text(alphabet=st.sampled_from(list("aAbZ09._-/\\ \t\nÉéßİΣẞǅﬀ")), max_size=20)
 
 
-@given(key=KEYS, steps=STEPS)
-def test_sql_normalisation_equals_the_python_definition(key: str, steps: list[str]) -> None:
+@given(key=KEYS, steps=STEPS, column=COLUMNS)
+def test_sql_normalisation_equals_the_python_definition(
+    key: str, steps: list[str], column: str
+) -> None:
     con = duckdb.connect()
-    row = con.execute(f"SELECT {normalize_sql(quote_literal(key), steps)}").fetchone()  # type: ignore[arg-type]
+    expr = normalize_sql(quote_literal(key), steps, column=column)  # type: ignore[arg-type]
+    row = con.execute(f"SELECT {expr}").fetchone()
     assert row is not None
-    assert row[0] == normalize_key(key, steps)  # type: ignore[arg-type]
+    assert row[0] == normalize_key(key, steps, column=column)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("clip_id", ("strip",)),
+        ("video", ("strip",)),
+        ("path", ("strip", "basename")),
+        ("Distorted_Path", ("strip", "basename")),
+        ("FILENAME", ("strip", "basename")),
+        ("name", ("strip", "basename")),
+    ],
+)
+def test_auto_takes_the_basename_of_columns_named_like_paths(
+    column: str, expected: tuple[str, ...]
+) -> None:
+    assert resolve_steps(["auto", "strip"], column=column) == expected
+    assert normalize_key(" /d/a.mp4 ", ["strip", "auto"], column=column) == (
+        "a.mp4" if "basename" in expected else "/d/a.mp4"
+    )
 
 
 # --- unusable keys ------------------------------------------------------------------------------

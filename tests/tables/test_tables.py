@@ -87,6 +87,8 @@ def at(path: Path) -> str:
         ("T.CSV.GZ", ("csv", True)),
         ("konvid.v2.csv", ("csv", False)),
         ("dir.parquet/t.jsonl", ("jsonl", False)),
+        ("t.json", ("json", False)),
+        ("t.PQ", ("parquet", False)),
     ],
 )
 def test_table_format_comes_from_the_suffix(name: str, expected: tuple[str, bool]) -> None:
@@ -100,7 +102,7 @@ def test_table_format_comes_from_the_suffix(name: str, expected: tuple[str, bool
         ("scores", "'(no suffix)'"),
         ("scores.parquet.gz", "'.parquet.gz'"),
         ("scores.gz", "'.gz'"),
-        ("scores.json", "'.json'"),
+        ("scores.pq.gz", "'.pq.gz'"),
     ],
 )
 def test_unsupported_suffix_is_named_and_the_supported_ones_listed(name: str, shown: str) -> None:

@@ -97,7 +97,7 @@ def load_table(con: duckdb.DuckDBPyConnection, options: IngestOptions, preset: P
     text = [c for c in (id_col, mos_col, std_col, n_col) if c is not None]
     aliases = {c: f"c{i}" for i, c in enumerate(table.columns)}
     others = [c for c in table.columns if c not in text]
-    if table.format == "parquet":
+    if table.format in ("parquet", "json"):
         doubtful: list[str] = []
     elif table.format == "jsonl":
         doubtful = [c for c in others if is_numeric_type(table.type_of(c))]

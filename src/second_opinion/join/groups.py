@@ -77,6 +77,10 @@ def split_groups(
         msg = f"sidecar {spec.scorer!r} has no scorer_column"
         raise InputError(msg)
     table.require([column], "scorer column", f"fix scorer_column of {spec.scorer!r}")
+    if spec.status_column is not None:
+        table.require(
+            [spec.status_column], "status column", f"fix status_column of {spec.scorer!r}"
+        )
     text = [*keys, column] + ([spec.status_column] if spec.status_column else [])
     others = [c for c in table.columns if c not in text]
     relation = f"so_split_{index}"

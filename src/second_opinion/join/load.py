@@ -61,7 +61,7 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
     table, key = base.table, base.key
     aliases = {c: base.column(c) for c in table.columns}
     others = [c for c in table.columns if c not in key]
-    if table.format == "parquet":
+    if table.format in ("parquet", "json"):  # types from every value
         query = scan_sql(table, text=key, numbers=(), others=others, aliases=aliases)
         _create(con, table=table, name="so_base", query=query, numbers=())
         return base

@@ -141,7 +141,7 @@ def locate_bad_key(
                 value = record.get(column)
                 problem = key_problem(value)
                 if problem is not None:
-                    return f"line {line}", column, value, problem
+                    return table.place(line), column, value, problem
     return None
 
 
@@ -204,13 +204,13 @@ def why_not_numbers(table: TableFile, columns: Sequence[str]) -> list[str] | Non
         if column in text:
             line, value = text[column]
             reasons.append(
-                f"column {column!r} is text (line {line} has {_shown(value)}, which is not a "
-                "number)"
+                f"column {column!r} is text ({table.place(line)} has {_shown(value)}, which is "
+                "not a number)"
             )
         elif column in strings:
             line, value = strings[column]
             reasons.append(
-                f"column {column!r} holds numbers as JSON strings (line {line} has "
+                f"column {column!r} holds numbers as JSON strings ({table.place(line)} has "
                 f"{_shown(value)}), which are read as numbers only when the column is named"
             )
         else:
@@ -261,7 +261,7 @@ def explain_scan_error(
         return UnreadableFileError(f"{table.path}: cannot read ({exc})")
     if located is not None:
         where, column, value = located
-        place = f"row {where + 1}" if table.format == "parquet" else f"line {where}"
+        place = f"row {where + 1}" if table.format == "parquet" else table.place(where)
         shown = json.dumps(value) if not isinstance(value, str) else repr(value)
         unplain = table.format == "jsonl" and isinstance(value, str) and _is_number_text(value)
         kind = "a plain number" if unplain else "a number"

@@ -75,6 +75,11 @@ class TableFile:
                 )
                 raise SchemaError(msg)
 
+    def place(self, number: int) -> str:
+        """How messages name record ``number`` as :func:`_iter_records` counts: ``line N``, or
+        ``rows[i]`` in a JSON document."""
+        return f"rows[{number - 1}]" if self.format == "json" else f"line {number}"
+
     def location(self, index: int) -> str:
         """How messages name the ``index``-th (0-based) record: ``row N`` or the real ``line N``.
 
@@ -88,7 +93,7 @@ class TableFile:
         ):
             for position, (line, _) in enumerate(_iter_records(self)):
                 if position == index:
-                    return f"line {line}"
+                    return self.place(line)
         return f"record {index + 1}"
 
 
@@ -156,18 +161,51 @@ def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
     return value
 
 
+def json_rows(path: Path, compressed: bool) -> list[dict[str, object]]:
+    """The rows of a JSON table document: a list of objects, or ``{"rows": [...]}``."""
+    with _open_text(path, compressed) as handle:
+        text = handle.read()
+    try:
+        document = _loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"{path}: invalid JSON ({json_problem(exc)})"
+        raise UnreadableFileError(msg) from None
+    rows = document.get("rows") if isinstance(document, dict) else document
+    if not isinstance(rows, list):
+        got = "an object without a rows list" if isinstance(document, dict) else "a value"
+        msg = (
+            f'{path}: a JSON table is a list of rows or an object {{"rows": [...]}}, not '
+            f"{got} ({type(document).__name__}); write the rows as a list"
+        )
+        raise UnreadableFileError(msg)
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            msg = f"{path} rows[{index}]: expected a JSON object, got {type(row).__name__}"
+            raise UnreadableFileError(msg)
+    return rows
+
+
+def json_rows_key(path: Path, compressed: bool) -> bool:
+    """Whether a JSON table document is an object ``{"rows": [...]}`` (else a list)."""
+    with _open_text(path, compressed) as handle:
+        while True:
+            char = handle.read(1)
+            if not char or not char.isspace():
+                return char == "{"
+
+
 _FIELD_LIMIT = csv.field_size_limit()  # the csv module's longest field (128 KiB by default)
 
 
 def _text_expr(table: TableFile, column: str) -> str:
     """An expression giving ``column`` as text; integral floats lose their ``.0``."""
     ident = quote_ident(column)
-    if table.format == "parquet" and table.type_of(column).upper() in _FLOAT_TYPES:
+    if table.format in ("parquet", "json") and table.type_of(column).upper() in _FLOAT_TYPES:
         return (
             f"CASE WHEN isfinite({ident}) AND {ident} = trunc({ident}) "
             f"THEN CAST(CAST({ident} AS HUGEINT) AS VARCHAR) ELSE CAST({ident} AS VARCHAR) END"
         )
-    if table.format == "parquet":
+    if table.format in ("parquet", "json"):
         return f"CAST({ident} AS VARCHAR)"
     return ident
 
@@ -184,10 +222,14 @@ def _is_number_text(value: str) -> bool:
 
 
 def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
-    """Yield (line number where the record starts, record) in file order.
+    """Yield (line number where the record starts, record) in file order; in a JSON document,
+    (its number, from 1, record).
 
     Raises :class:`InputError` on a malformed JSONL line or one that is not an object.
     """
+    if table.format == "json":
+        yield from enumerate(json_rows(table.path, table.compressed), start=1)
+        return
     with _open_text(table.path, table.compressed) as handle:
         if table.format == "jsonl":
             for number, line in enumerate(handle, start=1):

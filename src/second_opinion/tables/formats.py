@@ -16,11 +16,13 @@ _READ_SUFFIXES: dict[str, TableFormat] = {
     ".ndjson": "jsonl",
     ".csv": "csv",
     ".tsv": "tsv",
+    ".json": "json",
     ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 
-SUPPORTED_SUFFIXES = ".jsonl, .ndjson, .csv, .tsv (each optionally .gz) and .parquet"
+SUPPORTED_SUFFIXES = ".jsonl, .ndjson, .json, .csv, .tsv (each optionally .gz), .parquet and .pq"
 
 
 _NUMERIC_TYPES = (

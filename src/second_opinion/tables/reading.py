@@ -23,6 +23,8 @@ from second_opinion.tables.files import (
     _json_object,
     _open_text,
     _text_expr,
+    json_rows,
+    json_rows_key,
 )
 from second_opinion.tables.formats import (
     check_file,
@@ -44,6 +46,9 @@ def _first_json_object(path: Path, compressed: bool) -> None:
     msg = f"{path}: file is empty (no JSON objects); write one JSON object per line"
     raise UnreadableFileError(msg)
 
+
+JSON_OBJECT_LIMIT = (1 << 31) - 1
+"""The largest JSON value DuckDB reads from a JSON table document (bytes)."""
 
 HEADER_LIMIT = 1 << 20  # characters read when looking for a CSV/TSV header row
 
@@ -131,6 +136,13 @@ def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
         options = f", compression='{'gzip' if gzip else 'none'}'{options}"
     if fmt == "jsonl":
         return f"read_json({lit}, format='newline_delimited'{options})"
+    if fmt == "json":
+        # The whole document is one value: no size limit, and types from every row.
+        whole = f"sample_size=-1, maximum_object_size={JSON_OBJECT_LIMIT}{options}"
+        if json_rows_key(path, path.suffix.lower() == ".gz"):
+            document = f"read_json({lit}, format='unstructured', {whole})"
+            return f"(SELECT unnest(rows, max_depth := 2) FROM {document})"
+        return f"read_json({lit}, format='array', {whole})"
     if fmt == "parquet":
         return f"read_parquet({lit}{options})"
     delim = "\t" if fmt == "tsv" else ","
@@ -185,6 +197,12 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
             _first_json_object(path, compressed)
         elif fmt == "parquet":
             _check_names(path, _parquet_names(con, path))
+        elif fmt == "json":
+            rows = json_rows(path, compressed)
+            if not rows:
+                msg = f"{path}: the JSON table has no rows; write at least one row object"
+                raise UnreadableFileError(msg)
+            _check_names(path, list(rows[0]))
         else:
             _check_names(path, _csv_header(path, compressed, "\t" if fmt == "tsv" else ","))
     except UnicodeDecodeError as exc:
@@ -299,7 +317,7 @@ def scan_sql(
     for column in table.columns:
         if column not in wanted:
             continue
-        if column in forced and table.format == "parquet":
+        if column in forced and table.format in ("parquet", "json"):
             expr = (
                 _text_expr(table, column)
                 if forced[column] == "VARCHAR"

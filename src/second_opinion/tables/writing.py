@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,9 @@ _WRITE_SUFFIXES: dict[str, TableFormat] = {
     ".ndjson": "jsonl",
     ".csv": "csv",
     ".tsv": "tsv",
+    ".json": "json",
     ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 
@@ -45,6 +48,8 @@ def copy_options(fmt: TableFormat, compressed: bool) -> str:
     gz = ", COMPRESSION gzip" if compressed else ""
     if fmt == "jsonl":
         return f"(FORMAT json{gz})"
+    if fmt == "json":
+        return f"(FORMAT json, ARRAY true{gz})"
     if fmt == "parquet":
         return "(FORMAT parquet, COMPRESSION zstd)"
     delim = "\t" if fmt == "tsv" else ","
@@ -68,32 +73,47 @@ def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int
 
     The rows go to a temporary file in ``output``'s folder, renamed over ``output`` only when
     complete: on any failure nothing new is left at ``output`` (a previous file there is kept as
-    it was) and the temporary file is removed.
+    it was) and the temporary file is removed. A ``.json`` output is one document,
+    ``{"rows": [...]}``: DuckDB writes the array, which is then wrapped.
     """
     fmt, compressed = output_format(output)
     folder = output.parent if str(output.parent) else Path()
     if not folder.is_dir():
         msg = f"{output}: the folder {folder} does not exist; create it first"
         raise UsageError(msg)
-    tmp = folder / f".{output.name}.{uuid.uuid4().hex[:12]}.tmp"
+    token = uuid.uuid4().hex[:12]
+    tmp = folder / f".{output.name}.{token}.tmp"
+    array = folder / f".{output.name}.{token}.rows.tmp"
+    target = array if fmt == "json" else tmp
     try:
-        if fmt == "jsonl":
+        if fmt in ("jsonl", "json"):
             described = con.execute(f"DESCRIBE {query}").fetchall()
             finite = finite_for_json([(str(r[0]), str(r[1])) for r in described])
             query = f"SELECT {', '.join(finite)} FROM ({query})"
         copied = con.execute(
-            f"COPY ({query}) TO {quote_literal(str(tmp.absolute()))} "
+            f"COPY ({query}) TO {quote_literal(str(target.absolute()))} "
             f"{copy_options(fmt, compressed)}"
         ).fetchall()
+        if fmt == "json":
+            _wrap_rows(array, tmp)
         tmp.replace(output)
         return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
     except duckdb.Error as exc:
-        reason = str(exc).strip().splitlines()[0].replace(str(tmp), str(output))
+        reason = str(exc).strip().splitlines()[0].replace(str(target), str(output))
         msg = f"{output}: cannot write ({reason})"
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{output}: cannot write ({exc.strerror or exc})"
         raise InputError(msg) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for leftover in (tmp, array):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _wrap_rows(array: Path, target: Path) -> None:
+    """Write ``{"rows": <the JSON array in array>}`` to ``target``, streaming."""
+    with array.open("rb") as source, target.open("wb") as sink:
+        sink.write(b'{"rows": ')
+        shutil.copyfileobj(source, sink, 1 << 20)
+        sink.write(b"}\n")
