@@ -223,3 +223,27 @@ def test_a_manifest_error_runs_nothing(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"tables\[0\]\.missing_policy: Input should be 'mark'"):
         case.run()
     assert not case.out.exists()
+
+
+@pytest.mark.parametrize("features", [FEATURES, {"rows": FEATURES}], ids=["list", "rows"])
+def test_json_feature_tables(tmp_path: Path, features: object) -> None:
+    case = make_case(
+        tmp_path, features, {"dover=s.jsonl": SCORES}, features_name="f.json", out="out.json"
+    )
+    result = case.run()
+    assert result.ok, result.report
+    text = case.out.read_text(encoding="utf-8")
+    assert text.startswith('{\n  "rows": [\n    {\n      "clip_id": "c1",\n      "n": 1,')
+    same_rows(case.written(), case.reference().rows)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq"])
+def test_parquet_outputs_keep_the_base_types(tmp_path: Path, suffix: str) -> None:
+    import pyarrow.parquet as pq  # noqa: PLC0415 - this test only
+
+    case = make_case(tmp_path, FEATURES, {"dover=s.jsonl": SCORES}, out=f"out{suffix}")
+    assert case.run().ok
+    table = pq.read_table(case.out)
+    assert str(table.schema.field("n").type) == "int64"
+    assert str(table.schema.field("second_opinion_dover_frames").type) == "int64"
+    same_rows(table.to_pylist(), case.reference().rows)

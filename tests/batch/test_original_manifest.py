@@ -138,3 +138,23 @@ def test_a_prefix_with_braces_is_refused(tmp_path: Path) -> None:
     data = {"tables": [_table(prefix="so_{scorer}")]}
     with pytest.raises(InputError, match=r"tables\[0\]\.prefix: String should match pattern"):
         load_original(_write(tmp_path, data))
+
+
+def test_validate_names_a_key_column_the_table_lacks_and_a_missing_file(tmp_path: Path) -> None:
+    from second_opinion.batch.original.checks import validate_original  # noqa: PLC0415
+
+    (tmp_path / "f.jsonl").write_text('{"clip": "a", "x": 1}\n', encoding="utf-8")
+    (tmp_path / "s.jsonl").write_text('{"clip_id": "a", "score": 1}\n', encoding="utf-8")
+    data = {"tables": [_table(key_column="clip_id"), _table(id="u", out="p.jsonl")]}
+    with pytest.raises(InputError, match="2 problems") as info:
+        validate_original(_write(tmp_path, data))
+    assert (
+        f"tables[0] (t): {tmp_path / 'f.jsonl'}: key_column 'clip_id' is not a column "
+        "(columns: clip, x); fix key_column"
+    ) in info.value.message
+    assert (
+        f"tables[1] (u): {tmp_path / 'f.jsonl'}: no key column found (tried clip_id, video_id"
+    ) in info.value.message
+    (tmp_path / "s.jsonl").unlink()
+    with pytest.raises(InputError, match=r"tables\[0\] \(t\): scores .*s\.jsonl does not exist"):
+        validate_original(_write(tmp_path, data))
