@@ -158,3 +158,13 @@ def test_validate_names_a_key_column_the_table_lacks_and_a_missing_file(tmp_path
     (tmp_path / "s.jsonl").unlink()
     with pytest.raises(InputError, match=r"tables\[0\] \(t\): scores .*s\.jsonl does not exist"):
         validate_original(_write(tmp_path, data))
+
+
+def test_one_label_on_two_score_files_is_refused_with_the_fix(tmp_path: Path) -> None:
+    data = {"tables": [_table(scores=["dover=a.jsonl", "x=b.jsonl", "dover=c.jsonl"])]}
+    with pytest.raises(InputError, match="1 problem") as info:
+        load_original(_write(tmp_path, data))
+    assert (
+        "tables[0].scores[2]: the label 'dover' also names scores[0]; a competitor's scores must "
+        "be in one file (concatenate the files, or give each its own label)"
+    ) in info.value.message

@@ -125,8 +125,27 @@ def load_original(
                 f"tables[{seen[target]}]; give each table its own output"
             )
         seen.setdefault(target, table.index)
+        problems.extend(_repeated_labels(table))
     raise_problems(path, problems)
     return OriginalManifest(path=path, base_dir=root, tables=tables)
+
+
+def _repeated_labels(table: OriginalTable) -> list[str]:
+    """One competitor's scores split over two files of a table: the original merges them; a
+    native join takes one file per scorer, so they are refused with the fix."""
+    first: dict[str, int] = {}
+    problems = []
+    for index, source in enumerate(table.scores):
+        if source.label is None:
+            continue
+        if source.label in first:
+            problems.append(
+                f"tables[{table.index}].scores[{index}]: the label {source.label!r} also names "
+                f"scores[{first[source.label]}]; a competitor's scores must be in one file "
+                "(concatenate the files, or give each its own label)"
+            )
+        first.setdefault(source.label, index)
+    return problems
 
 
 def _table(index: int, entry: TableEntry, defaults: TableConfig, root: Path) -> OriginalTable:
