@@ -197,3 +197,11 @@ def test_migrate_prints_or_writes_the_native_manifest(tmp_path: Path) -> None:
     assert f"wrote {target}" in written.stderr
     ran = run_cli("batch", target, "--out-dir", tmp_path / "native-out")
     assert ran.returncode == 0, ran.stderr
+
+
+def test_native_only_flags_are_refused_for_the_dialect(tmp_path: Path) -> None:
+    manifest = _copy(tmp_path)
+    result = run_cli("batch", manifest, "--out-dir", tmp_path, "--dry-run")
+    assert result.returncode == 2
+    assert "--dry-run, --out-dir: for native manifests only;" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -124,6 +124,24 @@ def batch_command(
 
     path = manifest_path(manifest, manifest_option)
     if manifest_dialect(path) == "original":
+        native_only = {
+            "--only": bool(only),
+            "--jobs": jobs is not None,
+            "--force": force,
+            "--dry-run": dry_run,
+            "--out-dir": out_dir is not None,
+            "--lock-timeout": lock_timeout != 0.0,
+            "--allow-outside-output-dir": allow_outside_output_dir,
+            "--executor": executor != "local",
+            "--ray-address": ray_address is not None,
+        }
+        given = [flag for flag, set_ in native_only.items() if set_]
+        if given:
+            msg = (
+                f"{', '.join(given)}: for native manifests only; {path} is an original "
+                "manifest (tables, no version): its tables run in order and write where they name"
+            )
+            raise UsageError(msg)
         original_batch(
             path,
             base_dir=base_dir,
