@@ -247,3 +247,13 @@ def test_parquet_outputs_keep_the_base_types(tmp_path: Path, suffix: str) -> Non
     assert str(table.schema.field("n").type) == "int64"
     assert str(table.schema.field("second_opinion_dover_frames").type) == "int64"
     same_rows(table.to_pylist(), case.reference().rows)
+
+
+def test_an_unwritable_audit_fails_the_table_naming_the_file(tmp_path: Path) -> None:
+    case = make_case(tmp_path, FEATURES, {"dover=s.jsonl": SCORES}, audit_json="ro/audit.json")
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "audit.json").mkdir()  # a folder where the file should go
+    result = case.run()
+    error = result.report["tables"][0]["error"]
+    assert error.startswith(f"{tmp_path / 'ro' / 'audit.json'}: cannot write (")
+    assert result.summary_line.endswith("failed_tables=1")

@@ -13,7 +13,7 @@ from second_opinion.batch.original.reports import (
     Invocation,
     batch_markdown,
     write_json,
-    write_markdown,
+    write_text,
 )
 from second_opinion.cli.options import (
     ALLOW_OUTSIDE_HELP,
@@ -183,7 +183,7 @@ def batch_command(
     if report_json is not None:
         write_json(report_json, result.to_dict())
     if report_md is not None:
-        write_markdown(report_md, batch_markdown(result))
+        write_text(report_md, batch_markdown(result))
     if as_json:
         print_json(result.to_dict())
     else:

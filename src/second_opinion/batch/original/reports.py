@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from second_opinion._version import __version__
+from second_opinion.errors import InputError
 from second_opinion.hashing import sha256_file, write_text_atomic
 
 if TYPE_CHECKING:
@@ -47,10 +48,20 @@ def json_text(data: object) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, its folder created first; a failure is an
+    :class:`InputError` naming ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, text)
+    except OSError as exc:
+        msg = f"{path}: cannot write ({exc.strerror or exc})"
+        raise InputError(msg) from None
+
+
 def write_json(path: Path, data: object) -> None:
-    """Write ``data`` to ``path`` atomically (its folder created first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json_text(data))
+    """Write ``data`` to ``path`` as a deterministic JSON document (:func:`write_text`)."""
+    write_text(path, json_text(data))
 
 
 def describe_path(path: Path) -> dict[str, object]:
@@ -141,9 +152,3 @@ def batch_markdown(result: BatchResult) -> str:
         f"# Second-Opinion Batch Report\n\nManifest: `{result.manifest}`  \n"
         f"Run: `{result.run_id}`\n\nStatus: **{status}**\n\n{body}\n"
     )
-
-
-def write_markdown(path: Path, text: str) -> None:
-    """Write a Markdown report atomically (its folder created first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)

@@ -20,7 +20,7 @@ from second_opinion.batch.original.reports import (
     dialect_markdown,
     run_provenance,
     write_json,
-    write_markdown,
+    write_text,
 )
 from second_opinion.batch.original.table import materialize_table
 from second_opinion.errors import SecondOpinionError
@@ -59,6 +59,13 @@ def _table_entry(table: OriginalTable) -> dict[str, Any]:
     }
 
 
+def _message(exc: SecondOpinionError | OSError) -> str:
+    """What went wrong, for the report: our message, or the file and the system's reason."""
+    if isinstance(exc, SecondOpinionError):
+        return exc.message
+    return f"{exc.filename}: cannot write ({exc.strerror or exc})"
+
+
 def run_tables(
     manifest: OriginalManifest,
     *,
@@ -74,8 +81,8 @@ def run_tables(
             audit = materialize_table(
                 table, manifest=manifest.path, invocation=invocation, engine=engine
             )
-        except SecondOpinionError as exc:
-            entries.append({**entry, "status": "error", "error": exc.message})
+        except (SecondOpinionError, OSError) as exc:
+            entries.append({**entry, "status": "error", "error": _message(exc)})
             if fail_fast:
                 break
             continue
@@ -117,7 +124,7 @@ def run_original_batch(
         "tables": entries,
     }
     if report_md is not None:
-        write_markdown(report_md, dialect_markdown(report))
+        write_text(report_md, dialect_markdown(report))
     outputs: dict[str, object] = {
         "report_json": Itself(report_json) if report_json is not None else None,
         "report_md": report_md,

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from second_opinion.batch.original.load import OriginalTable
-from second_opinion.batch.original.reports import Invocation, Itself, run_provenance, write_json
+from second_opinion.batch.original.reports import (
+    Invocation,
+    Itself,
+    run_provenance,
+    write_json,
+    write_text,
+)
 from second_opinion.batch.original.translate import SUFFIXES, table_spec
 from second_opinion.batch.original.writing import write_table
 from second_opinion.batch.outcomes import utc_now
@@ -30,9 +36,10 @@ from second_opinion.provenance import (
     SCHEMA,
     environment,
     fingerprint,
+    provenance_path,
+    record_text,
     spec_digest,
     tool_info,
-    write_record,
 )
 from second_opinion.tables.formats import Engine
 from second_opinion.validation import revalidated
@@ -167,7 +174,8 @@ def materialize_table(
     competitors = _competitors(table, joined, coverage)
     output = _apply_policy(table, joined, competitors)
     write_table(output, table.out)
-    write_record(_record(table, spec, output, coverage), table.out)
+    record = _record(table, spec, output, coverage)
+    write_text(provenance_path(table.out), record_text(record))
     audit: dict[str, Any] = {
         "feature_table": str(table.features),
         "output": str(table.out),

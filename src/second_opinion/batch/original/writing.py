@@ -15,8 +15,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from second_opinion.batch.original.reports import write_text
 from second_opinion.errors import InputError
-from second_opinion.hashing import write_text_atomic
 from second_opinion.tables.formats import connect
 from second_opinion.tables.writing import write_query
 
@@ -60,19 +60,15 @@ def table_text(table: pa.Table, suffix: str) -> str:
 
 def write_table(table: pa.Table, output: Path) -> None:
     """Write ``table`` to ``output`` atomically, in the format its suffix names."""
+    suffix = output.suffix.lower()
+    if suffix in (*JSON_LINES, ".json"):
+        write_text(output, table_text(table, suffix))
+        return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         msg = f"{output}: cannot create its folder ({exc.strerror or exc})"
         raise InputError(msg) from None
-    suffix = output.suffix.lower()
-    if suffix in (*JSON_LINES, ".json"):
-        try:
-            write_text_atomic(output, table_text(table, suffix))
-        except OSError as exc:
-            msg = f"{output}: cannot write ({exc.strerror or exc})"
-            raise InputError(msg) from None
-        return
     con = connect()
     try:
         con.register("joined", table)
