@@ -737,3 +737,62 @@ def test_an_unexpected_error_exits_3_not_1(corpus: Corpus) -> None:
     assert result.returncode == 3, result.stderr
     assert "boom: an unexpected failure" in result.stderr
     assert not corpus.out.exists()
+
+
+def test_wrapper_records_through_the_cli_with_mark_and_json_output(tmp_path: Path) -> None:
+    base = tmp_path / "base.csv"
+    base.write_text("clip_path,mos\n/d/a.mp4,1\n/d/b.mp4,2\n", encoding="utf-8")
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text(
+        '{"competitor": "fork-nr", "path": " /x/a.mp4 ", "score": 1.5, "status": "FAILED"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.json"
+    argv = [
+        "join",
+        "-f",
+        str(base),
+        "-k",
+        "clip_path",
+        "-s",
+        f"fork-nr={scores}",
+        "--records",
+        "wrapper",
+        "--normalize-keys",
+        "strip,auto",
+        "--on-missing",
+        "mark",
+        "--prefix",
+        "fork-nr:second_opinion_{scorer}_",
+        "-o",
+        str(out),
+        "--json",
+    ]
+    result = run(*argv)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["coverage"][0]["scorer"] == "fork-nr"
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert [
+        (r["second_opinion_fork_nr_score"], r["second_opinion_fork_nr_status"]) for r in rows
+    ] == [
+        (1.5, "bad"),
+        (None, "missing"),
+    ]
+
+
+def test_no_scorer_fallback_names_an_unknown_sidecar(tmp_path: Path) -> None:
+    result = run(
+        "join",
+        "-f",
+        "b.csv",
+        "-k",
+        "k",
+        "-s",
+        "x=s.jsonl",
+        "--no-scorer-fallback",
+        "y",
+        "-o",
+        str(tmp_path / "o.csv"),
+    )
+    assert result.returncode == 2
+    assert "--no-scorer-fallback 'y': not a sidecar (sidecars: x)" in result.stderr

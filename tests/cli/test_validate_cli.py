@@ -248,6 +248,14 @@ def test_schema_prints_the_json_schema_of_manifests() -> None:
     assert sidecar["additionalProperties"] is False
     defaults = resolve(schema["properties"]["defaults"])
     assert {"key", *OPTION_FIELDS} == set(defaults["properties"])
+    # issue 13: the original materializer's options, pinned on purpose
+    options = sidecar["properties"]
+    assert options["records"]["enum"] == ["table", "wrapper"]
+    assert options["on_missing"]["enum"] == ["null", "drop", "error", "mark"]
+    assert "auto" in options["normalize_keys"]["items"]["enum"]
+    assert options["scorer_fallback"]["default"] is True
+    for name in ("key_field", "score_field", "scorer_column", "status_column"):
+        assert options[name]["description"], name
     assert defaults["additionalProperties"] is False
 
 

@@ -281,7 +281,8 @@ def _reference(row: dict[str, Any]) -> tuple[str, float, str, float | None, int]
     keys = ("clip_id", "video_id", "name", "path")
     scores = ("score", "mos", "quality", "vmaf")
     runtimes = ("runtime_ms", "elapsed_ms")
-    summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
+    inner = row.get("summary")
+    summary: dict[str, Any] = inner if isinstance(inner, dict) else {}
     key = _first(row, keys) or _first(summary, keys)
     if key is None:
         return "no "
@@ -349,3 +350,16 @@ def test_extraction_equals_the_plain_python_reference(tmp_path: Path, row: Row) 
     assert (record.runtime_ms is None) == (runtime is None)
     if runtime is not None and record.runtime_ms is not None:
         assert math.isclose(record.runtime_ms, runtime, rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_an_empty_or_absent_wrapper_file_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / "s.jsonl"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match=r"s.jsonl: file is empty \(0 bytes\)"):
+        join(_spec(_base(tmp_path, ["a"]), empty))
+    with pytest.raises(InputError, match=r"nope.jsonl: no such file"):
+        join(_spec(_base(tmp_path, ["a"]), tmp_path / "nope.jsonl"))
+    blank = tmp_path / "b.jsonl"
+    blank.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"b.jsonl: no score rows; the file holds none"):
+        join(_spec(_base(tmp_path, ["a"]), blank))

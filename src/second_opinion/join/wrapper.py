@@ -38,7 +38,9 @@ from second_opinion.join.keys import normalize_key, path_like
 from second_opinion.join.plan import Base, OutputColumn, Sidecar, claim_names, plan_derived
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import SidecarSpec, scorer_slug
+from second_opinion.tables.diagnosis import _not_utf8_error
 from second_opinion.tables.files import _json_object
+from second_opinion.tables.formats import check_file
 from second_opinion.tables.keys import bad_key_message, key_problem
 from second_opinion.tables.reading import open_table
 
@@ -96,13 +98,13 @@ def status_of(value: object) -> str:
 def _rows(path: Path) -> Iterator[tuple[str, object]]:
     """Each row of a wrapper file with its place (``line N`` or ``rows[i]``)."""
     suffix = path.suffix.lower()
-    if not path.is_file():
-        msg = f"{path}: no such file"
-        raise UnreadableFileError(msg)
+    check_file(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        msg = f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8"
+        raise _not_utf8_error(path, False, exc) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read ({exc.strerror or exc})"
         raise UnreadableFileError(msg) from None
     if suffix in (".jsonl", ".ndjson"):
         # split on "\n" only: a JSON string may hold U+2028, which str.splitlines() breaks on
