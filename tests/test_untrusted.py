@@ -1293,7 +1293,6 @@ EXTENSION_SUFFIXES = [
     ".sqlite",
     ".db",
     ".duckdb",
-    ".json",
     ".arrow",
     ".avro",
     ".xml",
@@ -1322,6 +1321,7 @@ def test_files_that_need_a_duckdb_extension_are_refused_without_installing_one(
         "sqlite.csv": (sqlite, "not UTF-8 text"),
         "xlsx.parquet": (xlsx, "not a readable parquet file"),
         "sqlite.jsonl": (sqlite, "not UTF-8 text"),
+        "sqlite.json": (sqlite, "not UTF-8 text"),
     }
     for name, (content, _) in disguised.items():
         (tmp_path / name).write_bytes(content)

@@ -846,8 +846,8 @@ def test_problems_of_valid_jobs_are_reported_alongside_schema_problems(folder: P
             ("jobs", 0, "sidecars", 0, "on_missing"),
             "skip",
             (
-                "jobs[0].sidecars[0].on_missing: Input should be 'null', 'drop' or 'error' "
-                "(got 'skip')"
+                "jobs[0].sidecars[0].on_missing: Input should be 'null', 'drop', 'error' or "
+                "'mark' (got 'skip')"
             ),
         ),
         (
@@ -940,7 +940,7 @@ def test_job_names_may_use_dots_and_dashes(folder: Path, name: str) -> None:
     assert load(folder, data).join_jobs()[1].name == name
 
 
-@pytest.mark.parametrize("scorer", ["NIQE", "dover-v2", "my scorer", ""])
+@pytest.mark.parametrize("scorer", ["NIQE", "dover v2", "my scorer", "--", ""])
 def test_scorer_must_be_a_slug(folder: Path, scorer: str) -> None:
     data = manifest_data()
     data["jobs"][0]["sidecars"][0]["scorer"] = scorer
