@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -226,7 +227,9 @@ def test_a_manifest_error_runs_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("features", [FEATURES, {"rows": FEATURES}], ids=["list", "rows"])
-def test_json_feature_tables(tmp_path: Path, features: object) -> None:
+def test_json_feature_tables(
+    tmp_path: Path, features: list[dict[str, Any]] | dict[str, Any]
+) -> None:
     case = make_case(
         tmp_path, features, {"dover=s.jsonl": SCORES}, features_name="f.json", out="out.json"
     )
