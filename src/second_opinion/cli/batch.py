@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from second_opinion.batch.original.reports import (
+    Invocation,
+    batch_markdown,
+    write_json,
+    write_text,
+)
 from second_opinion.cli.options import (
     ALLOW_OUTSIDE_HELP,
     MEMORY_LIMIT_HELP,
     TEMP_DIR_HELP,
     engine_of,
 )
-from second_opinion.cli.render import console, print_json
-from second_opinion.errors import JobsFailedError
+from second_opinion.cli.render import console, err_console, print_json
+from second_opinion.errors import JobsFailedError, UsageError
+from second_opinion.tables.formats import Engine
 
 if TYPE_CHECKING:
     from second_opinion.batch.runner import BatchResult
@@ -42,7 +50,26 @@ def batch_table(result: BatchResult) -> Table:
 
 
 def batch_command(
-    manifest: Annotated[Path, typer.Argument(help="The manifest (.json, .yaml).")],
+    manifest: Annotated[
+        Path | None, typer.Argument(help="The manifest (.json, .yaml); or --manifest.")
+    ] = None,
+    manifest_option: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="The manifest, as the original materializer takes it."),
+    ] = None,
+    base_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Original manifests: the folder relative paths are below "
+            "(default: the manifest's folder)."
+        ),
+    ] = None,
+    report_json: Annotated[
+        Path | None, typer.Option(help="Write the batch report as JSON here.")
+    ] = None,
+    report_md: Annotated[
+        Path | None, typer.Option(help="Write the batch report as Markdown here.")
+    ] = None,
     only: Annotated[
         list[str] | None, typer.Option(metavar="NAME", help="Run only this job; repeat.")
     ] = None,
@@ -87,9 +114,47 @@ def batch_command(
 ) -> None:
     """Run a manifest's jobs in parallel, skipping up-to-date ones; write provenance.
 
+    An original materializer's manifest (tables, no version) runs table by table with its
+    semantics (docs/migrating.md).
+
     Exit status: 0 every job done or up to date; 1 a job failed; 2 invalid manifest or usage;
     130 interrupted (nothing partial is left).
     """
+    from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
+
+    path = manifest_path(manifest, manifest_option)
+    if manifest_dialect(path) == "original":
+        native_only = {
+            "--only": bool(only),
+            "--jobs": jobs is not None,
+            "--force": force,
+            "--dry-run": dry_run,
+            "--out-dir": out_dir is not None,
+            "--lock-timeout": lock_timeout != 0.0,
+            "--allow-outside-output-dir": allow_outside_output_dir,
+            "--executor": executor != "local",
+            "--ray-address": ray_address is not None,
+        }
+        given = [flag for flag, set_ in native_only.items() if set_]
+        if given:
+            msg = (
+                f"{', '.join(given)}: for native manifests only; {path} is an original "
+                "manifest (tables, no version): its tables run in order and write where they name"
+            )
+            raise UsageError(msg)
+        original_batch(
+            path,
+            base_dir=base_dir,
+            report_json=report_json,
+            report_md=report_md,
+            fail_fast=not keep_going,
+            engine=engine_of(memory_limit, temp_dir),
+            as_json=as_json,
+        )
+        return
+    if base_dir is not None:
+        msg = f"--base-dir applies to original manifests (tables, no version); {path} is native"
+        raise UsageError(msg)
     # Imported here: the runner (multiprocessing, manifests, YAML) is not needed by other commands.
     from second_opinion.batch.runner import run_batch  # noqa: PLC0415
     from second_opinion.batch.settings import BatchSettings  # noqa: PLC0415
@@ -107,7 +172,7 @@ def batch_command(
     )
     with BatchDisplay(live=console.is_terminal and not as_json) as display:
         result = run_batch(
-            manifest,
+            path,
             settings=settings,
             only=only or (),
             out_dir=out_dir,
@@ -115,6 +180,10 @@ def batch_command(
             on_event=display.handle,
             allow_outside_output_dir=allow_outside_output_dir,
         )
+    if report_json is not None:
+        write_json(report_json, result.to_dict())
+    if report_md is not None:
+        write_text(report_md, batch_markdown(result))
     if as_json:
         print_json(result.to_dict())
     else:
@@ -137,4 +206,70 @@ def batch_command(
         raise JobsFailedError(msg)
     if result.audit is not None and result.audit.status == "failed":
         msg = f"the audit failed: {result.audit.error}"
+        raise JobsFailedError(msg)
+
+
+def manifest_path(argument: Path | None, option: Path | None) -> Path:
+    """The manifest, given as the argument or as ``--manifest`` (not both)."""
+    if argument is not None and option is not None:
+        msg = f"give the manifest once: as the argument ({argument}) or --manifest ({option})"
+        raise UsageError(msg)
+    if argument is None and option is None:
+        msg = "name the manifest: second-opinion batch MANIFEST (or --manifest MANIFEST)"
+        raise UsageError(msg)
+    return argument or option  # type: ignore[return-value]  # one of them is set
+
+
+def original_batch(
+    manifest: Path,
+    *,
+    base_dir: Path | None,
+    report_json: Path | None,
+    report_md: Path | None,
+    fail_fast: bool,
+    engine: Engine | None,
+    as_json: bool,
+) -> None:
+    """Run an original manifest; print its tables and, on stderr, the original's summary line."""
+    from second_opinion.batch.original.run import run_original_batch  # noqa: PLC0415
+
+    args = {
+        "manifest": manifest,
+        "base_dir": base_dir,
+        "report_json": report_json,
+        "report_md": report_md,
+        "fail_fast": fail_fast,
+    }
+    result = run_original_batch(
+        manifest,
+        base_dir=base_dir,
+        report_json=report_json,
+        report_md=report_md,
+        fail_fast=fail_fast,
+        invocation=Invocation(argv=tuple(sys.argv[1:]), args=args),
+        engine=engine,
+    )
+    if as_json:
+        print_json(result.report)
+    else:
+        table = Table(title=f"tables of {manifest}", title_justify="left")
+        for header in ("table", "status", "input rows", "output rows", "output"):
+            table.add_column(header, justify="right" if "rows" in header else "left")
+        for entry in result.report["tables"]:
+            summary = entry.get("summary") or {}
+            table.add_row(
+                entry["id"],
+                entry["status"],
+                str(summary.get("input_rows", "-")),
+                str(summary.get("output_rows", "-")),
+                entry["out"],
+            )
+        console.print(table)
+        for entry in result.report["tables"]:
+            if entry["status"] != "ok":
+                console.print(f"{entry['id']}: {entry['error']}", markup=False)
+    err_console.print(result.summary_line, markup=False, highlight=False)
+    if not result.ok:
+        failed = [e["id"] for e in result.report["tables"] if e["status"] != "ok"]
+        msg = f"{len(failed)} table(s) failed: {', '.join(failed)}"
         raise JobsFailedError(msg)

@@ -20,6 +20,7 @@ from second_opinion.cli.ingest import ingest_command
 from second_opinion.cli.inspect import inspect_command
 from second_opinion.cli.join import join_command
 from second_opinion.cli.manifest import schema_command, validate_command
+from second_opinion.cli.migrate import migrate_command
 from second_opinion.cli.render import err_console
 from second_opinion.cli.smoke import smoke_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
@@ -57,6 +58,7 @@ app.command("inspect")(inspect_command)
 app.command("smoke")(smoke_command)
 app.command("audit")(audit_command)
 app.command("ingest")(ingest_command)
+app.command("migrate")(migrate_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

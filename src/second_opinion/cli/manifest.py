@@ -18,18 +18,30 @@ def validate_command(
         Path | None, typer.Option(help="Check as if outputs went here instead of output_dir.")
     ] = None,
     allow_outside_output_dir: Annotated[bool, typer.Option(help=ALLOW_OUTSIDE_HELP)] = False,
+    base_dir: Annotated[
+        Path | None,
+        typer.Option(help="Original manifests: the folder relative paths are below."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check a manifest: schema, inputs exist, key/frame/score columns exist. Runs nothing.
 
+    An original materializer's manifest (tables, no version) is checked in its own terms.
+
     Exit status: 0 valid; 2 invalid (every problem is listed with its location).
     """
-    from second_opinion.batch.validate import validate_manifest  # noqa: PLC0415 - only this command
+    # Imported here: only this command needs them.
+    from second_opinion.batch.original.checks import validate_original  # noqa: PLC0415
+    from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
+    from second_opinion.batch.validate import validate_manifest  # noqa: PLC0415
 
     try:
-        report = validate_manifest(
-            manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
-        )
+        if manifest_dialect(manifest) == "original":
+            report = validate_original(manifest, base_dir=base_dir)
+        else:
+            report = validate_manifest(
+                manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
+            )
     except InputError as exc:
         if as_json:
             print_json({"manifest": str(manifest), "valid": False, "error": exc.message})
