@@ -70,6 +70,12 @@ def batch_command(
     report_md: Annotated[
         Path | None, typer.Option(help="Write the batch report as Markdown here.")
     ] = None,
+    allow_row_failures: Annotated[
+        bool,
+        typer.Option(
+            help="Original saliency manifests: exit 0 when only some clips failed (row-failures)."
+        ),
+    ] = False,
     only: Annotated[
         list[str] | None, typer.Option(metavar="NAME", help="Run only this job; repeat.")
     ] = None,
@@ -123,7 +129,49 @@ def batch_command(
     from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
 
     path = manifest_path(manifest, manifest_option)
-    if manifest_dialect(path) == "original":
+    dialect = manifest_dialect(path)
+    if allow_row_failures and dialect != "original-saliency":
+        kind = "native" if dialect == "native" else "an original materializer manifest"
+        msg = (
+            "--allow-row-failures applies to original saliency manifests (tables of "
+            f"input/output); {path} is {kind}"
+        )
+        raise UsageError(msg)
+    if dialect == "original-saliency":
+        _refuse_flags(
+            path,
+            "an original saliency manifest (tables of input/output)",
+            {
+                "--only": bool(only),
+                "--dry-run": dry_run,
+                "--out-dir": out_dir is not None,
+                "--lock-timeout": lock_timeout != 0.0,
+                "--allow-outside-output-dir": allow_outside_output_dir,
+            },
+        )
+        from second_opinion.batch.settings import BatchSettings  # noqa: PLC0415
+        from second_opinion.cli.original_saliency import original_saliency_batch  # noqa: PLC0415
+
+        settings = BatchSettings(
+            workers=jobs,
+            force=force,
+            keep_going=keep_going,
+            engine=engine_of(memory_limit, temp_dir),
+            executor=executor,  # type: ignore[arg-type]  # checked by BatchSettings
+            ray_address=ray_address,
+        )
+        original_saliency_batch(
+            path,
+            base_dir=base_dir,
+            report_json=report_json,
+            report_md=report_md,
+            allow_row_failures=allow_row_failures,
+            fail_fast=not keep_going,
+            settings=settings,
+            as_json=as_json,
+        )
+        return
+    if dialect == "original":
         native_only = {
             "--only": bool(only),
             "--jobs": jobs is not None,
@@ -135,13 +183,12 @@ def batch_command(
             "--executor": executor != "local",
             "--ray-address": ray_address is not None,
         }
-        given = [flag for flag, set_ in native_only.items() if set_]
-        if given:
-            msg = (
-                f"{', '.join(given)}: for native manifests only; {path} is an original "
-                "manifest (tables, no version): its tables run in order and write where they name"
-            )
-            raise UsageError(msg)
+        _refuse_flags(
+            path,
+            "an original manifest (tables, no version): its tables run in order and write "
+            "where they name",
+            native_only,
+        )
         original_batch(
             path,
             base_dir=base_dir,
@@ -218,6 +265,14 @@ def manifest_path(argument: Path | None, option: Path | None) -> Path:
         msg = "name the manifest: second-opinion batch MANIFEST (or --manifest MANIFEST)"
         raise UsageError(msg)
     return argument or option  # type: ignore[return-value]  # one of them is set
+
+
+def _refuse_flags(path: Path, what: str, flags: dict[str, bool]) -> None:
+    """Refuse the native-only ``flags`` that were given, for a manifest of another dialect."""
+    given = [flag for flag, set_ in flags.items() if set_]
+    if given:
+        msg = f"{', '.join(given)}: for native manifests only; {path} is {what}"
+        raise UsageError(msg)
 
 
 def original_batch(

@@ -26,18 +26,25 @@ def validate_command(
 ) -> None:
     """Check a manifest: schema, inputs exist, key/frame/score columns exist. Runs nothing.
 
-    An original materializer's manifest (tables, no version) is checked in its own terms.
+    An original materializer's or saliency runner's manifest (tables, no version) is checked in
+    its own terms (docs/migrating.md).
 
     Exit status: 0 valid; 2 invalid (every problem is listed with its location).
     """
     # Imported here: only this command needs them.
     from second_opinion.batch.original.checks import validate_original  # noqa: PLC0415
     from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
+    from second_opinion.batch.original_saliency.checks import (  # noqa: PLC0415
+        validate_original_saliency,
+    )
     from second_opinion.batch.validate import validate_manifest  # noqa: PLC0415
 
     try:
-        if manifest_dialect(manifest) == "original":
+        dialect = manifest_dialect(manifest)
+        if dialect == "original":
             report = validate_original(manifest, base_dir=base_dir)
+        elif dialect == "original-saliency":
+            report = validate_original_saliency(manifest, base_dir=base_dir)
         else:
             report = validate_manifest(
                 manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir

@@ -23,10 +23,11 @@ from second_opinion.batch.original.models import (
     TableConfig,
     TableEntry,
 )
+from second_opinion.batch.original_saliency.manifest import is_original_saliency_manifest
 from second_opinion.errors import InputError
 from second_opinion.validation import DOCUMENT, validation_problems
 
-Dialect = Literal["native", "original"]
+Dialect = Literal["native", "original", "original-saliency"]
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,14 @@ def is_original(data: object) -> bool:
 
 
 def manifest_dialect(path: str | os.PathLike[str]) -> Dialect:
-    """The dialect of the manifest at ``path`` (reading it; a file that cannot be read as a
-    manifest is left to the native loader's messages)."""
-    return "original" if is_original(read_document(Path(path).absolute()).data) else "native"
+    """The dialect of the manifest at ``path``: native, the original materializer's
+    (``tables`` of ``features``/``scores``), or the original saliency runner's (``tables`` of
+    ``input``/``output``); a file that cannot be read as a manifest is left to the native loader's
+    messages."""
+    data = read_document(Path(path).absolute()).data
+    if is_original_saliency_manifest(data):
+        return "original-saliency"
+    return "original" if is_original(data) else "native"
 
 
 def resolve(text: str, base_dir: Path) -> Path:
