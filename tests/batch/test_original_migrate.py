@@ -128,3 +128,35 @@ def test_the_migrated_smoke_manifest_runs_like_the_original(tmp_path: Path) -> N
             for column in [c for c in row if c.endswith("_source")]:
                 row[column] = str(tmp_path / str(row[column]))
         assert got == expected
+
+
+def test_a_sidecar_split_into_scorer_groups_records_its_files_rows(tmp_path: Path) -> None:
+    # One wrapper file holding two competitors gives two coverage reports (one per group); the
+    # provenance record's input entry for that file counts the rows of both.
+    (tmp_path / "f.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in FEATURES), encoding="utf-8"
+    )
+    (tmp_path / "mixed.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in MIXED), encoding="utf-8"
+    )
+    manifest = {
+        "version": 1,
+        "output_dir": "out",
+        "jobs": [
+            {
+                "name": "t",
+                "features": "f.jsonl",
+                "key": ["clip_id"],
+                "output": "t.jsonl",
+                "sidecars": [{"scorer": "mixed", "path": "mixed.jsonl", "records": "wrapper"}],
+            }
+        ],
+    }
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    result = run_batch(path, jobs=1)
+    assert result.ok, result.jobs
+    record = json.loads((tmp_path / "out" / "t.jsonl.provenance.json").read_text("utf-8"))
+    (sidecar,) = [i for i in record["inputs"] if i["role"] != "features"]
+    assert (sidecar["scorer"], sidecar["rows"]) == ("mixed", len(MIXED))
+    assert sorted(c["scorer"] for c in record["coverage"]) == ["dover", "q-align"]

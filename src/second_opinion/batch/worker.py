@@ -105,6 +105,11 @@ def run_job(
         output_sha = sha256_file(staging)
         coverage = made.coverage
         rows_by_scorer = {str(c["scorer"]): c["sidecar_rows"] for c in coverage}
+        # A sidecar split into scorer groups (wrapper records, scorer_column) reports one
+        # coverage per group: its file's rows are theirs together.
+        rows_by_path: dict[str, int] = {}
+        for c in coverage:
+            rows_by_path[str(c["path"])] = rows_by_path.get(str(c["path"]), 0) + c["sidecar_rows"]
         owner = "clip_id" if isinstance(job, SaliencyJob) else "scorer"
         inputs: list[dict[str, Any]] = []
         for (role, scorer, path), digest in zip(job.inputs, input_sha256, strict=True):
@@ -115,7 +120,12 @@ def run_job(
                 "sha256": digest,
             }
             base = role in ("features", "metadata")
-            item["rows"] = made.base_rows if base else rows_by_scorer.get(scorer or "")
+            if base:
+                item["rows"] = made.base_rows
+            elif (scorer or "") in rows_by_scorer:
+                item["rows"] = rows_by_scorer[scorer or ""]
+            else:
+                item["rows"] = rows_by_path.get(str(path))
             if scorer:
                 item[owner] = scorer
             inputs.append(item)
