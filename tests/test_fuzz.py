@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from second_opinion.audit.corpus import load_corpus
@@ -390,6 +390,17 @@ def _check_table(suffix: str, content: bytes) -> None:
 
 @FUZZ
 @given(file=table_files())
+@example(
+    # Found in CI: a nested column whose field name DuckDB truncates mid-character in its error
+    # message (the audit now refuses a nested MOS column before reading it).
+    file=(
+        ".jsonl",
+        (
+            b'{}\n{"":null,"   \xc2\x80\xf0\x90\x80\x80\xf0\x90\x80\x80\xf0\x90\x80\x80'
+            b'\xf0\x90\x80\x80":{"           \xc2\x80\xe0\xa0\x80":null}}'
+        ),
+    )
+)
 def test_table_readers_on_random_files(file: tuple[str, bytes]) -> None:
     _check_table(*file)
 

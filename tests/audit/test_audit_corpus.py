@@ -418,3 +418,23 @@ def test_corpus_n_counts_rows_with_a_mos() -> None:
         rows=15,
     )
     assert (corpus.n, corpus.rows) == (11, 15)
+
+
+@pytest.mark.parametrize(
+    ("row", "shown"),
+    [
+        ('{"mos": {"a": 1}, "x": 1}', "STRUCT(A BIGINT)"),
+        ('{"mos": [1, 2], "x": 1}', "BIGINT[]"),
+        # a nested type whose name holds text DuckDB cannot put in an error message whole
+        ('{"mos": {"   \\u0080\\ud800\\udc00": null}}', "STRUCT("),
+    ],
+)
+def test_a_nested_mos_column_is_refused_naming_its_type(
+    tmp_path: Path, row: str, shown: str
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(row + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="the MOS column 'mos' holds nested values") as info:
+        load_corpus(path, "mos", min_rows=1)
+    assert shown in info.value.message.upper()
+    assert info.value.message.endswith("not numbers; pass the MOS column with --mos")

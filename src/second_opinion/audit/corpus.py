@@ -165,8 +165,19 @@ def check_names(corpora: Sequence[Corpus]) -> None:
         seen[corpus.name] = corpus.path
 
 
+_NESTED = ("STRUCT", "MAP", "UNION")
+
+
 def _require_mos(table: TableFile, mos: str) -> None:
     if mos in table.columns:
+        kind = table.type_of(mos).upper()
+        if kind.startswith(_NESTED) or kind.endswith("]"):
+            shown = kind if len(kind) <= 40 else kind[:39] + "…"
+            msg = (
+                f"{table.path}: the MOS column {mos!r} holds nested values ({shown}), not "
+                "numbers; pass the MOS column with --mos"
+            )
+            raise InputError(msg)
         return
     lowered = [c for c in table.columns if c.lower() == mos.lower()]
     hint = f" (did you mean {lowered[0]!r}?)" if lowered else ""
