@@ -65,7 +65,7 @@ def test_the_report_without_matplotlib_has_a_note_for_each_plot(
     assert "data:image" not in page
     notes = [line for line in page.splitlines() if line.startswith('<p class="note">')]
     assert notes == [_note(alt) for alt in FIGURES]
-    assert "<table>" in page  # the tables are all there
+    assert '<table class="sortable">' in page  # the tables are all there
     assert files.markdown.read_text(encoding="utf-8") == to_markdown(blocks(result, plots=False))
     assert json.loads(files.json.read_text(encoding="utf-8")) == audit_json(result)
 

@@ -26,7 +26,8 @@ from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from second_opinion.audit import output
 from second_opinion.audit.options import build_options
 from second_opinion.audit.output import write_report
-from second_opinion.audit.render import blocks, to_html, to_markdown
+from second_opinion.audit.render import blocks, to_markdown
+from second_opinion.audit.render_html import to_html
 from second_opinion.audit.report import audit_json
 from second_opinion.audit.run import AuditResult, run_audit
 from second_opinion.errors import InputError, UsageError
@@ -482,12 +483,18 @@ def test_markdown_signal_table_holds_the_json_numbers(audited: Audited) -> None:
     assert text.startswith("# Signal-mix audit\n\n")
     signal_tables = [t for t in _markdown_tables(text) if t.subsection == "Signals"]
     assert [t.section for t in signal_tables] == ["Corpus A", "Corpus B"]
+    (table_a, _) = signal_tables
+    assert [row[0] for row in table_a.rows] != list(audited.report["corpora"]["A"]["signals"])
     for table in signal_tables:
         name = table.section.removeprefix("Corpus ")
         signals = audited.report["corpora"][name]["signals"]
         assert len(table.rows) == len(signals)
         assert table.headers[:4] == ["signal", "columns", "n", "SRCC [95 % CI]"]
-        for row, (signal_name, signal) in zip(table.rows, signals.items(), strict=True):
+        # ranked by the median split SRCC's magnitude, best first (ties by name)
+        ranked = sorted(
+            signals.items(), key=lambda item: (-abs(item[1]["splits"]["srcc"]["median"]), item[0])
+        )
+        for row, (signal_name, signal) in zip(table.rows, ranked, strict=True):
             cell = dict(zip(table.headers, row, strict=True))
             full, splits = signal["full"], signal["splits"]
             suffix = "" if signal["training_free"] else " (ridge)"
@@ -555,12 +562,19 @@ def test_html_is_self_contained_with_one_png_per_figure(page: str) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert "http://" not in page
     assert "https://" not in page
-    assert "<script" not in page
+    assert page.count("<script") == page.count("<script>") == 1  # inline only: the table sorter
     assert "<link" not in page
     assert "url(" not in page
-    sources = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', page)
+    sources = re.findall(r'\bsrc\s*=\s*"([^"]*)"', page)
     assert all(s.startswith("data:image/png;base64,") for s in sources)
-    images = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', page)
+    links = re.findall(r'\bhref\s*=\s*"([^"]*)"', page)
+    assert links
+    assert all(s.startswith("data:text/csv;charset=utf-8,") for s in links)
+    images = re.findall(
+        r'<img class="(?:wide|narrow)" alt="([^"]*)" '
+        r'src="data:image/png;base64,([A-Za-z0-9+/=]+)">',
+        page,
+    )
     assert len(images) == page.count("<img") == len(sources)
     # per corpus: the scatter plot, the redundancy heatmap, the gain bars
     assert [html.unescape(alt) for alt, _ in images] == [

@@ -34,10 +34,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A plot: ``make`` renders it to PNG bytes (only the HTML report calls it)."""
+    """A plot: ``make`` renders it to PNG bytes (only the HTML report calls it). A wide figure
+    is shown at the page's full width; a narrow one (a square heatmap) at most at its own."""
 
     alt: str
     make: Callable[[], bytes]
+    wide: bool = True
 
 
 Block = Heading | Paragraph | Table | Figure
@@ -48,3 +50,13 @@ def fmt(value: float | None, digits: int = 4) -> str:
     if value is None or not math.isfinite(value):
         return "—"
     return f"{value:.{digits}f}"
+
+
+def numeric(text: str) -> bool:
+    """Whether a table cell reads as a number (its first word; '—' counts as an undefined one)."""
+    head = text.split(" ", 1)[0]
+    try:
+        float(head)
+    except ValueError:
+        return head == "—"
+    return True

@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from second_opinion.audit.render import blocks, to_html, to_markdown
+from second_opinion.audit.render import blocks, to_markdown
+from second_opinion.audit.render_html import to_html
 from second_opinion.audit.report import audit_json
 from second_opinion.audit.run import AuditResult
 from second_opinion.errors import InputError, UsageError

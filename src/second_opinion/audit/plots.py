@@ -3,12 +3,16 @@ state, no display needed).
 
 * :func:`scatter_png`: MOS against each signal (a multi-column signal's out-of-fold
   prediction), with the fitted 4-parameter logistic;
-* :func:`redundancy_png`: the Spearman matrix as a heatmap;
+* :func:`redundancy_png`: the Spearman matrix as a heatmap, each cell's number in black or white
+  by the cell colour's luminance (:func:`text_colour`), so it reads on every colour;
 * :func:`gain_png`: median ΔSRCC of baseline + each second opinion over the baseline alone,
   with the 95 % interval over splits as error bars.
 
 matplotlib is the 'plots' extra: without it each function raises :class:`MissingExtraError`,
 which the HTML report turns into a note in the plot's place.
+
+The scatter and gain plots are drawn :data:`FULL_WIDTH` inches wide, the page's width at
+:data:`DPI`, so the HTML shows them at full width without scaling their text up.
 """
 
 from __future__ import annotations
@@ -29,6 +33,22 @@ if TYPE_CHECKING:
 
 DPI = 96
 COLUMNS = 4
+FULL_WIDTH = 11.5
+"""Inches: the report page's width (80em of 14px) at :data:`DPI`."""
+DARK_BELOW = 0.179
+"""Relative luminance under which white text contrasts more than black (WCAG's crossing point)."""
+
+
+def _linear(channel: float) -> float:
+    """An sRGB channel (0-1) in linear light."""
+    return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+
+def text_colour(rgb: tuple[float, float, float]) -> str:
+    """'white' on a dark cell, 'black' on a light one, by the colour's relative luminance."""
+    red, green, blue = (_linear(c) for c in rgb)
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "white" if luminance < DARK_BELOW else "black"
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -56,14 +76,16 @@ def scatter_png(result: CorpusResult) -> bytes:
     signals = result.signals
     columns = min(COLUMNS, len(signals))
     rows = math.ceil(len(signals) / columns)
-    figure = _figure(3.2 * columns, 2.8 * rows)
+    figure = _figure(FULL_WIDTH, 3.2 * rows)
     axes = figure.subplots(rows, columns, squeeze=False)
     for ax in axes.ravel()[len(signals) :]:
         ax.set_visible(False)
     for ax, signal in zip(axes.ravel(), signals, strict=False):
         x, y = signal.prediction, signal.mos
         keep = np.isfinite(x)
-        ax.scatter(x[keep], y[keep], s=6, alpha=0.5, linewidths=0)
+        ax.scatter(
+            x[keep], y[keep], s=14, alpha=0.7, color="C0", edgecolors="white", linewidths=0.3
+        )
         try:
             fit = fit_logistic(x, y)
         except InputError:
@@ -92,18 +114,21 @@ def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
     ax.set_xticks(range(k), redundancy.signals, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(k), redundancy.signals, fontsize=8)
     if k <= 15:
+        colours = np.asarray(image.cmap(image.norm(np.asarray(redundancy.rho, dtype=np.float64))))
         for i in range(k):
             for j in range(k):
-                value = redundancy.rho[i, j]
-                text = "—" if not np.isfinite(value) else f"{value:.2f}"
-                bold = abs(value) > redundancy.threshold and i != j
+                value = float(redundancy.rho[i, j])
+                finite = np.isfinite(value)
+                bold = finite and abs(value) > redundancy.threshold and i != j
+                red, green, blue = (float(c) for c in colours[i, j, :3]) if finite else (1, 1, 1)
                 ax.text(
                     j,
                     i,
-                    text,
+                    f"{value:.2f}" if finite else "—",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=8,
+                    color=text_colour((red, green, blue)),
                     fontweight="bold" if bold else "normal",
                 )
     figure.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ")
@@ -114,7 +139,7 @@ def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
 def gain_png(gain: Gain, title: str) -> bytes:
     """Median ΔSRCC (and ΔPLCC) over the baseline with 95 % intervals over splits."""
     entries = [*gain.entries, *([gain.combined] if gain.combined else [])]
-    figure = _figure(max(4.0, 1.2 * len(entries) + 2.0), 3.2)
+    figure = _figure(FULL_WIDTH, 3.6)
     ax = figure.subplots()
     positions = np.arange(len(entries), dtype=np.float64)
     width = 0.38

@@ -1,25 +1,29 @@
-"""``audit.md`` and ``audit.html``: the report's tables for a person to read.
+"""The report as blocks (headings, paragraphs, tables, figures), and ``audit.md`` from them.
 
-Both are rendered from one list of blocks (headings, paragraphs, tables, figures), so they hold
-the same numbers; the HTML adds the plots, embedded as PNG data URIs (one self-contained file),
-or a note in each plot's place when matplotlib (the 'plots' extra) is not installed.
+``audit.html`` is rendered from the same blocks (:mod:`second_opinion.audit.render_html`), so both
+hold the same numbers; the HTML adds the plots, sortable tables and CSV downloads.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from collections.abc import Callable, Sequence
 
 from second_opinion._version import __version__
 from second_opinion.audit import plots as draw  # matplotlib itself loads only to draw
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
-from second_opinion.audit.document import Block, Figure, Heading, Paragraph, Table, fmt
+from second_opinion.audit.document import (
+    Block,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    fmt,
+    numeric,
+)
 from second_opinion.audit.families_render import family_blocks
 from second_opinion.audit.protocol import ProtocolResult
 from second_opinion.audit.run import AuditResult
-from second_opinion.errors import MissingExtraError
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
@@ -46,8 +50,16 @@ def _direction(result: SignalResult) -> str:
     return text if result.direction_agrees in (True, None) else f"{text} (SRCC disagrees)"
 
 
+def _rank(result: SignalResult) -> tuple[float, str]:
+    """Best first: by the median split SRCC's magnitude (the benchmark's headline); undefined
+    last, ties by name."""
+    median = result.splits.summary["srcc"].median
+    return (-abs(median) if math.isfinite(median) else math.inf, result.signal.name)
+
+
 def signal_table(result: CorpusResult) -> Table:
-    """One row per signal: full-table metrics with CIs, then the split medians (std)."""
+    """One row per signal, ranked by median split SRCC: full-table metrics with CIs, then the
+    split medians (std)."""
     headers = (
         "signal",
         "columns",
@@ -63,7 +75,7 @@ def signal_table(result: CorpusResult) -> Table:
         "direction",
     )
     rows = []
-    for s in result.signals:
+    for s in sorted(result.signals, key=_rank):
         kind = "" if s.signal.training_free else f" ({s.splits.model})"
         rows.append(
             (
@@ -223,7 +235,7 @@ def _redundancy_blocks(result: CorpusResult, plots: bool) -> list[Block]:
     ]
     if plots and len(mix.signals) > 1:
         title = f"{result.corpus.name}: redundancy (Spearman ρ)"
-        out.append(Figure(title, _bind(draw.redundancy_png, mix, title)))
+        out.append(Figure(title, _bind(draw.redundancy_png, mix, title), wide=False))
     return out
 
 
@@ -270,82 +282,10 @@ def _cell(text: str) -> str:
 
 
 def _markdown_table(table: Table) -> str:
-    numeric = [all(_numeric(row[i]) for row in table.rows) for i in range(len(table.headers))]
+    right = [all(numeric(row[i]) for row in table.rows) for i in range(len(table.headers))]
     lines = [
         "| " + " | ".join(_cell(h) for h in table.headers) + " |",
-        "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+        "|" + "|".join("---:" if n else "---" for n in right) + "|",
     ]
     lines.extend("| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows)
     return "\n".join(lines)
-
-
-def _numeric(text: str) -> bool:
-    head = text.split(" ", 1)[0]
-    try:
-        float(head)
-    except ValueError:
-        return head == "—"
-    return True
-
-
-_STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }
-table { border-collapse: collapse; margin: 0.8em 0 1.4em; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; }
-th { background: #f3f3f3; text-align: left; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
-p.note { color: #666; font-style: italic; }
-"""
-
-
-def to_html(items: Sequence[Block]) -> str:
-    """A self-contained HTML page: tables, and each figure as an embedded PNG."""
-    body = []
-    for block in items:
-        if isinstance(block, Heading):
-            body.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
-        elif isinstance(block, Paragraph):
-            body.append(f"<p>{html.escape(block.text)}</p>")
-        elif isinstance(block, Table):
-            body.append(_html_table(block))
-        else:
-            body.append(_html_figure(block))
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        "<title>Signal-mix audit</title>\n<style>"
-        + _STYLE
-        + "</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
-
-
-def _html_figure(figure: Figure) -> str:
-    """The plot as an embedded PNG, or a note in its place when matplotlib is not installed."""
-    try:
-        png = figure.make()
-    except MissingExtraError as missing:
-        note = (
-            f"Plot not drawn ({figure.alt}): {missing.module} is not installed "
-            f"(pip install 'second-opinion[{missing.extra}]')"
-        )
-        return f'<p class="note">{html.escape(note)}</p>'
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(figure.alt)}" src="data:image/png;base64,{data}">'
-
-
-def _html_table(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
-    rows = []
-    for row in table.rows:
-        cells = "".join(
-            f'<td class="n">{html.escape(c)}</td>' if _numeric(c) else f"<td>{html.escape(c)}</td>"
-            for c in row
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return (
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody>\n</table>"
-    )

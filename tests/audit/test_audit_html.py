@@ -1,0 +1,335 @@
+"""``audit.html`` as a reader meets it: ranked, sortable tables with CSV downloads, full-width
+plots, legible heatmap numbers, byte-identical for the same inputs, and, in a real headless
+Chromium (the distribution's package, driven over the DevTools protocol on a pipe), no console
+error, every image decoded and a click on a header sorting its table. The browser test keeps a
+screenshot in its temp folder; it skips, saying why, where Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import html
+import io
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from second_opinion.audit.document import Figure, Heading, Table
+from second_opinion.audit.options import build_options
+from second_opinion.audit.output import write_report
+from second_opinion.audit.plots import DPI, FULL_WIDTH, text_colour
+from second_opinion.audit.render import blocks
+from second_opinion.audit.render_html import table_csv, to_html
+from second_opinion.audit.run import AuditResult, run_audit
+from tests._audit_data import corpus_columns, write_corpus
+
+OPTIONS = {"splits": 4, "bootstrap": 10, "model": "ridge", "baseline": "vmaf=vmaf"}
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1280,900",
+)
+TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
+    folder = tmp_path_factory.mktemp("audit")
+    table = write_corpus(folder / "a.csv", corpus_columns(60, seed=1))
+    return run_audit([f"A={table}"], build_options(**OPTIONS))
+
+
+@pytest.fixture(scope="module")
+def page(result: AuditResult) -> str:
+    return to_html(blocks(result))
+
+
+# --- the page's text -----------------------------------------------------------------------------
+
+
+def test_the_same_result_renders_the_same_bytes(result: AuditResult, page: str) -> None:
+    assert to_html(blocks(result)) == page
+
+
+def test_each_table_links_its_cells_as_csv_under_a_unique_name(page: str) -> None:
+    links = re.findall(r'<a download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]*)">', page)
+    names = [name for name, _ in links]
+    assert names[:3] == [
+        "corpus-a-signals.csv",
+        "corpus-a-redundancy.csv",
+        "corpus-a-gain-over-vmaf.csv",
+    ]
+    assert len(set(names)) == len(names) == page.count('<table class="sortable">')
+    signals = urllib.parse.unquote(links[0][1])
+    header, *rows = signals.splitlines()
+    assert header.startswith("signal,columns,n,SRCC [95 % CI],KRCC,")
+    assert rows[0].split(",")[0] in page
+
+
+def test_table_csv_quotes_cells_with_commas() -> None:
+    table = Table(("signal", "SRCC [95 % CI]"), (("vmaf", "0.9000 [0.850, 0.950]"),))
+    assert table_csv(table) == 'signal,SRCC [95 % CI]\nvmaf,"0.9000 [0.850, 0.950]"\n'
+
+
+def test_tables_under_one_heading_get_numbered_csv_names() -> None:
+    table = Table(("a",), (("1",),))
+    text = to_html([Heading(2, "Corpus Ä b"), table, table])
+    assert 'download="corpus-b.csv"' in text
+    assert 'download="corpus-b-2.csv"' in text
+
+
+def test_wide_plots_fill_the_page_and_the_heatmap_keeps_its_size(page: str) -> None:
+    classes = re.findall(r'<img class="(\w+)" alt="([^"]*)"', page)
+    assert [(kind, html.unescape(alt)) for kind, alt in classes] == [
+        ("wide", "MOS vs signals, A"),
+        ("narrow", "A: redundancy (Spearman ρ)"),
+        ("wide", "A: gain over vmaf"),
+    ]
+    assert "img.wide { width: 100%; }" in page
+    for data in re.findall(r'class="wide" alt="[^"]*" src="data:image/png;base64,([^"]+)"', page):
+        with Image.open(_png(data)) as image:
+            assert image.size[0] == round(FULL_WIDTH * DPI)
+
+
+def test_a_figure_not_marked_wide_is_narrow() -> None:
+    text = to_html([Figure("x", lambda: b"\x89PNG", wide=False)])
+    assert '<img class="narrow" alt="x" src="data:image/png;base64,iVBORw==">' in text
+
+
+@pytest.mark.parametrize(
+    ("rgb", "colour"),
+    [
+        ((0.0, 0.0, 0.0), "white"),
+        ((1.0, 1.0, 1.0), "black"),
+        ((0.4039, 0.0, 0.1216), "white"),  # RdBu_r at +1: dark red
+        ((0.0196, 0.1882, 0.3804), "white"),  # RdBu_r at -1: dark blue
+        ((0.9686, 0.9686, 0.9686), "black"),  # RdBu_r at 0: near white
+        ((0.9569, 0.6471, 0.5098), "black"),  # RdBu_r at +0.5: light salmon
+    ],
+)
+def test_heatmap_text_is_black_or_white_by_the_cell_luminance(
+    rgb: tuple[float, float, float], colour: str
+) -> None:
+    assert text_colour(rgb) == colour
+
+
+def _png(data: str) -> io.BytesIO:
+    return io.BytesIO(base64.b64decode(data))
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+
+class DevTools:
+    """Chromium's DevTools protocol over ``--remote-debugging-pipe`` (fd 3 in, fd 4 out):
+    NUL-terminated JSON messages, one page session, events kept until read."""
+
+    def __init__(self, executable: str, profile: Path) -> None:
+        to_browser_read, self._write = os.pipe()
+        self._read, from_browser_write = os.pipe()
+
+        def child_fds() -> None:  # runs in the child, before exec: the pipe ends become fd 3, 4
+            browser_in = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)
+            browser_out = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
+            os.dup2(browser_in, 3)
+            os.dup2(browser_out, 4)
+
+        command = [
+            executable,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(3, 4),
+            preexec_fn=child_fds,  # noqa: PLW1509 - only dup2 before exec
+        )
+        os.close(to_browser_read)
+        os.close(from_browser_write)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict[str, Any]] = []
+        self.session = ""
+
+    def send(self, method: str, params: dict[str, Any] | None = None, **where: str) -> Any:
+        """Call ``method`` (in the page session unless ``session=''``) and return its result."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        session = where.get("session", self.session)
+        if session:
+            message["sessionId"] = session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._receive()
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    msg = f"{method}: {reply['error']}"
+                    raise AssertionError(msg)
+                return reply["result"]
+            self.events.append(reply)
+
+    def wait_for(self, method: str) -> dict[str, Any]:
+        """The first event named ``method`` (kept or still to come)."""
+        while True:
+            for event in self.events:
+                if event.get("method") == method:
+                    self.events.remove(event)
+                    return event
+            self.events.append(self._receive())
+
+    def evaluate(self, expression: str) -> Any:
+        reply = self.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+        )
+        if "exceptionDetails" in reply:
+            msg = f"{expression}: {reply['exceptionDetails']}"
+            raise AssertionError(msg)
+        return reply["result"].get("value")
+
+    def _receive(self) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT
+        while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._read], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(self._read, 1 << 20) if ready else b""
+            if not chunk:
+                msg = "Chromium closed the DevTools pipe or did not answer in time"
+                raise AssertionError(msg)
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        parsed: dict[str, Any] = json.loads(message)
+        return parsed
+
+    def close(self) -> None:
+        with contextlib.suppress(AssertionError):  # the browser may be gone already
+            self.send("Browser.close", session="")
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._write)
+        os.close(self._read)
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[DevTools]:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium): no browser test")
+    browser = DevTools(executable, tmp_path / "profile")
+    try:
+        targets = browser.send("Target.getTargets", session="")["targetInfos"]
+        (target,) = [t["targetId"] for t in targets if t["type"] == "page"]
+        attached = browser.send(
+            "Target.attachToTarget", {"targetId": target, "flatten": True}, session=""
+        )
+        browser.session = attached["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            browser.send(f"{domain}.enable")
+        yield browser
+    finally:
+        browser.close()
+
+
+def _errors(events: list[dict[str, Any]]) -> list[str]:
+    """Console errors, uncaught exceptions and error log entries, as text."""
+    out = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+            out.append(f"console.{params['type']}: {params['args']}")
+        elif method == "Runtime.exceptionThrown":
+            out.append(f"exception: {params['exceptionDetails']}")
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            out.append(f"log: {params['entry']['text']} ({params['entry'].get('url', '')})")
+    return out
+
+
+COLUMN = """Array.from(document.querySelectorAll("table.sortable")[0].tBodies[0].rows,
+  r => r.cells[{column}].textContent)"""
+
+
+def test_the_report_in_headless_chromium(
+    chromium: DevTools, result: AuditResult, tmp_path: Path
+) -> None:
+    files = write_report(result, tmp_path / "report")
+    chromium.send("Page.navigate", {"url": files.html.as_uri()})
+    chromium.wait_for("Page.loadEventFired")
+
+    images = chromium.evaluate(
+        """Promise.all(Array.from(document.images, i => i.decode().then(
+             () => [i.alt, i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width],
+             () => [i.alt, 0, 0, 0])))"""
+    )
+    assert [alt for alt, *_ in images] == [
+        "MOS vs signals, A",
+        "A: redundancy (Spearman ρ)",
+        "A: gain over vmaf",
+    ]
+    for alt, width, height, shown in images:
+        assert width > 0, f"{alt} did not decode"
+        assert height > 0, f"{alt} did not decode"
+        assert shown > 0, f"{alt} is not shown"
+    body_width = chromium.evaluate("document.body.clientWidth")
+    page_width = body_width - 2 * chromium.evaluate(
+        "parseFloat(getComputedStyle(document.body).paddingLeft)"
+    )
+    assert images[0][3] == pytest.approx(page_width, abs=1)  # the scatter plot: full width
+
+    ranked = chromium.evaluate(COLUMN.format(column=7))  # "splits SRCC": median (std)
+    medians = [float(cell.split(" ")[0]) for cell in ranked]
+    assert medians == sorted(medians, reverse=True)  # ranked, best first
+    box = chromium.evaluate(
+        """(() => { const th = document.querySelectorAll("table.sortable")[0].tHead.rows[0]
+             .cells[2]; th.scrollIntoView(); const r = th.getBoundingClientRect();
+             return [r.x + r.width / 2, r.y + r.height / 2]; })()"""
+    )
+    before = chromium.evaluate(COLUMN.format(column=0))
+    for kind in ("mousePressed", "mouseReleased"):  # a real click on the header "n"
+        chromium.send(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1},
+        )
+    counts = [int(n) for n in chromium.evaluate(COLUMN.format(column=2))]
+    assert counts == sorted(counts)
+    assert sorted(chromium.evaluate(COLUMN.format(column=0))) == sorted(before)
+    header = 'document.querySelectorAll("table.sortable")[0].tHead.rows[0].cells[2]'
+    assert chromium.evaluate(f"{header}.getAttribute('aria-sort')") == "ascending"
+    chromium.evaluate(f"{header}.click()")
+    assert chromium.evaluate(f"{header}.getAttribute('aria-sort')") == "descending"
+    counts = [int(n) for n in chromium.evaluate(COLUMN.format(column=2))]
+    assert counts == sorted(counts, reverse=True)
+
+    chromium.evaluate("window.scrollTo(0, 0)")
+    shot = chromium.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    screenshot = tmp_path / "audit-html.png"
+    screenshot.write_bytes(base64.b64decode(shot["data"]))
+    with Image.open(screenshot) as image:
+        assert image.size[0] >= 1000
+    assert _errors(chromium.events) == []
