@@ -7,7 +7,20 @@ failure that says nothing about the code. Speed is measured in benchmarks/, not 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
+
+from tests._paths import REAL, check_real_data, data_required
 
 settings.register_profile("second-opinion", deadline=None)
 settings.load_profile("second-opinion")
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real data folder, or a skip (a failure under SECOND_OPINION_REQUIRE_DATA=1) without it;
+    tests ask for it through ``tests._paths.needs_real_data``. Session-wide, so it is checked before
+    any module's fixture reads the data."""
+    return check_real_data(REAL, required=data_required())

@@ -13,19 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.io  # type: ignore[import-untyped, unused-ignore]
 
-from tests._paths import REAL
+from tests._paths import REAL, needs_real_data
 from tests.cli._run import ENV, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "konvid-1k"
 DATA = REAL
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (DATA / "konvid-1k").is_dir(), reason=f"no real data at {DATA / 'konvid-1k'}"
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_real_data]
 
 
 def test_the_committed_manifest_is_valid() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ from second_opinion.audit.corpus import Corpus
 from second_opinion.audit.crossfit import fit_predict, out_of_fold
 from second_opinion.audit.options import AuditOptions, build_options
 from second_opinion.audit.protocol import RIDGE_ALPHAS, run_protocol, split_seeds
+from second_opinion.audit.run import run_audit
 from second_opinion.audit.signals import Signal, SignalSet, SignalSpec, resolve_signals
 from second_opinion.errors import InputError
 from tests._audit_data import (
@@ -45,6 +47,7 @@ from tests._audit_data import (
     corpus_columns,
     gain_columns,
     make_corpus,
+    write_corpus,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -563,6 +566,19 @@ def test_cross_corpus_regresses_a_multi_column_signal_on_the_training_corpus() -
     for i, result in enumerate(results):
         (signal,) = [s for s in result.signals if s.signal.name == "brisque"]
         assert brisque.srcc[i, i] == pytest.approx(float(np.median(signal.splits.srcc)))
+
+
+def test_the_audit_keeps_cross_corpus_grids_for_trained_signals_only(tmp_path: Path) -> None:
+    """A training-free signal's grid repeats its full-table SRCC in every row: not reported."""
+    options = build_options(splits=3, bootstrap=0, model="ridge")
+    tables = {"a": corpus_columns(50, seed=41), "b": corpus_columns(40, seed=42)}
+    paths = [f"{name}={write_corpus(tmp_path / f'{name}.csv', c)}" for name, c in tables.items()]
+    result = run_audit(paths, options)
+    every = {s.signal.name: s.signal.training_free for s in result.corpora[0].signals}
+    assert any(every.values()), "the corpora must have training-free signals to leave out"
+    assert [c.signal for c in result.cross] == [n for n, free in every.items() if not free]
+    assert [c.signal for c in result.cross] == ["brisque"]
+    assert not any(c.training_free for c in result.cross)
 
 
 def test_cross_corpus_needs_two_corpora() -> None:

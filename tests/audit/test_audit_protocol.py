@@ -14,9 +14,7 @@ from second_opinion.audit.protocol import (
     splits,
 )
 from second_opinion.errors import InputError
-from tests._paths import KONVID
-
-needs_konvid = pytest.mark.skipif(not KONVID.is_dir(), reason=f"no KoNViD-1k data at {KONVID}")
+from tests._paths import KONVID, needs_real_data
 
 
 def _synthetic(n: int = 120, k: int = 4, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +124,7 @@ def test_mismatched_or_non_finite_mos_raises_input_error() -> None:
 
 
 @pytest.mark.slow
-@needs_konvid
+@needs_real_data
 def test_konvid_niqe_matches_the_published_medians() -> None:
     niqe = np.ravel(scipy.io.loadmat(KONVID / "KONVID_1K_NIQE_scores.mat")["y_pred"])
     result = run_protocol(niqe, _konvid_mos(), splits=100)
@@ -141,7 +139,7 @@ BRISQUE_SPLITS = 10
 
 
 @pytest.mark.slow
-@needs_konvid
+@needs_real_data
 def test_konvid_brisque_svr_is_near_the_published_medians() -> None:
     # The benchmark's own search: RandomizedSearchCV, 10 draws over the (C, gamma) grid. Over 40
     # splits this gave median |SRCC| 0.6586 / PLCC 0.6642 (published 0.6567 / 0.6576); the full
@@ -153,7 +151,7 @@ def test_konvid_brisque_svr_is_near_the_published_medians() -> None:
 
 
 @pytest.mark.slow
-@needs_konvid
+@needs_real_data
 def test_konvid_brisque_full_grid_search_overshoots_the_published_medians() -> None:
     # Why the default is the random search: the exhaustive grid finds better (C, gamma) than the
     # published script did, so its numbers are not comparable with the benchmark's.

@@ -20,16 +20,13 @@ from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.report import audit_json
 from second_opinion.audit.run import run_audit
-from tests._paths import KONVID
+from tests._paths import KONVID, needs_real_data
 from tests.cli._run import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = KONVID
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}"),
-]
+pytestmark = [pytest.mark.slow, needs_real_data]
 
 
 @pytest.fixture(scope="module")

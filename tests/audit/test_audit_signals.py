@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from second_opinion.audit.corpus import MIN_ROWS, Corpus, Scorer, load_corpus
+from second_opinion.audit.options import AuditOptions
+from second_opinion.audit.report import audit_json
+from second_opinion.audit.run import run_audit
 from second_opinion.audit.signals import (
     Signal,
     SignalSet,
@@ -256,6 +259,131 @@ def test_no_default_signal_left_is_an_input_error() -> None:
     message = input_error(excinfo)
     assert f"besides 'mos' with at least {MIN_ROWS} values" in message
     assert "--signal NAME=GLOB" in message
+
+
+# --- derived columns (the join's zscore, rank, delta:<base>) ----------------------------------
+
+
+def _niqe_with_derived() -> Corpus:
+    return corpus_of(
+        {
+            "vmaf": ramp(),
+            "so_niqe_score": -ramp(1),
+            "so_niqe_score_zscore": -ramp(2),
+            "so_niqe_score_rank": -ramp(3),
+            "so_niqe_score_delta_vmaf": ramp(4) % 5,
+        },
+        scorers=[Scorer("niqe", "so_niqe_", higher_is_better=False)],
+    )
+
+
+def test_a_scorers_default_signal_is_its_raw_scores_and_a_delta_its_own_signal() -> None:
+    signals = resolve_signals(_niqe_with_derived())
+    assert summary(signals) == [
+        ("niqe", ("so_niqe_score",), False, "niqe"),
+        ("niqe_delta_vmaf", ("so_niqe_score_delta_vmaf",), None, "niqe"),
+        ("vmaf", ("vmaf",), None, None),
+    ]
+    # NIQE alone is training-free again, not an SVR over three collinear columns
+    assert signals.get("niqe").training_free
+    assert signals.get("niqe_delta_vmaf").derived == "delta:vmaf"
+    assert signals.notes == (
+        (
+            "derived columns so_niqe_score_zscore, so_niqe_score_rank left out of signal "
+            "'niqe': zscore and rank are monotone in the raw scores, so they rank clips the "
+            "same; name them with --signal to audit them"
+        ),
+        (
+            "derived columns so_niqe_score_delta_vmaf (delta:vmaf) audited as their own signal "
+            "'niqe_delta_vmaf', not folded into 'niqe'; not a second opinion, as they are made "
+            "from 'vmaf'"
+        ),
+    )
+
+
+def test_a_multi_column_scorers_deltas_group_by_base() -> None:
+    corpus = corpus_of(
+        {
+            "so_brisque_f01": ramp(),
+            "so_brisque_f02": ramp(1),
+            "so_brisque_f01_delta_vmaf_adm2": ramp(2),
+            "so_brisque_f02_delta_vmaf_adm2": ramp(3),
+            "so_brisque_f01_delta_psnr": ramp(4),
+        }
+    )
+    signals = resolve_signals(corpus)
+    assert summary(signals) == [
+        ("brisque", ("so_brisque_f01", "so_brisque_f02"), None, "brisque"),
+        (
+            "brisque_delta_vmaf_adm2",
+            ("so_brisque_f01_delta_vmaf_adm2", "so_brisque_f02_delta_vmaf_adm2"),
+            None,
+            "brisque",
+        ),
+        ("brisque_delta_psnr", ("so_brisque_f01_delta_psnr",), None, "brisque"),
+    ]
+    assert signals.notes[0].startswith(
+        "derived columns so_brisque_f01_delta_vmaf_adm2, so_brisque_f02_delta_vmaf_adm2 "
+        "(delta:vmaf_adm2) audited as their own signal 'brisque_delta_vmaf_adm2'"
+    )
+
+
+def test_a_delta_signal_is_not_a_second_opinion() -> None:
+    signals = resolve_signals(_niqe_with_derived(), baseline=spec("vmaf=vmaf"))
+    assert [s.name for s in signals.signals] == ["vmaf", "niqe", "niqe_delta_vmaf"]
+    assert signals.second_opinions == ("niqe",)
+
+
+def test_a_column_merely_ending_like_a_derived_one_stays_raw() -> None:
+    # no 'so_dover_technical' beside it: '_rank' is part of the scorer's own column name
+    corpus = corpus_of({"so_dover_technical_rank": ramp(), "so_dover_aesthetic": ramp(1)})
+    signals = resolve_signals(corpus)
+    assert summary(signals) == [
+        ("dover", ("so_dover_technical_rank", "so_dover_aesthetic"), None, "dover"),
+    ]
+    assert signals.notes == ()
+
+
+def test_derived_columns_named_explicitly_are_audited_as_named() -> None:
+    signals = resolve_signals(_niqe_with_derived(), [spec("z=so_niqe_*")])
+    assert summary(signals) == [
+        (
+            "z",
+            (
+                "so_niqe_score",
+                "so_niqe_score_zscore",
+                "so_niqe_score_rank",
+                "so_niqe_score_delta_vmaf",
+            ),
+            False,
+            "niqe",
+        )
+    ]
+    assert signals.notes == ()
+
+
+def test_the_report_carries_the_derived_columns_notes(tmp_path: Path) -> None:
+    rows = ["clip,mos,so_niqe_score,so_niqe_score_zscore,so_niqe_score_delta_vmaf,vmaf"]
+    for i in range(24):
+        rows.append(f"c{i},{1 + (i * 7) % 24 / 6},{(i * 5) % 24},{(i * 5) % 24 / 7},{i % 5},{i}")
+    table = tmp_path / "derived.csv"
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    options = AuditOptions(splits=3, bootstrap=0, model="ridge")
+    report = audit_json(run_audit([f"c={table}"], options))
+    corpus = report["corpora"]["c"]
+    assert list(corpus["signals"]) == ["niqe", "niqe_delta_vmaf", "vmaf"]
+    assert corpus["notes"] == [
+        (
+            "derived columns so_niqe_score_zscore left out of signal 'niqe': zscore and rank are "
+            "monotone in the raw scores, so they rank clips the same; name them with --signal to "
+            "audit them"
+        ),
+        (
+            "derived columns so_niqe_score_delta_vmaf (delta:vmaf) audited as their own signal "
+            "'niqe_delta_vmaf', not folded into 'niqe'; not a second opinion, as they are made "
+            "from 'vmaf'"
+        ),
+    ]
 
 
 # --- defaults from a real provenance record ---------------------------------------------------

@@ -35,7 +35,7 @@ from second_opinion.ingest.errors import (
 from second_opinion.ingest.ingest import ingest
 from second_opinion.ingest.presets import PRESET_NAMES, get_preset, parse_scale
 from tests._corpora import SHAPES, canonical, expected_for, fixture_rows
-from tests._paths import KONVID
+from tests._paths import KONVID, needs_real_data
 from tests._tables import assert_rows_equal, read_rows, write_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -598,7 +598,7 @@ def test_mos_01_is_the_linear_map_of_the_scale(
 # --- real data --------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not KONVID_REAL.is_file(), reason=f"no real data at {KONVID_REAL}")
+@needs_real_data
 def test_the_real_konvid_1k_metadata(tmp_path: Path) -> None:
     with KONVID_REAL.open(encoding="utf-8", newline="") as handle:
         source = list(csv.DictReader(handle))

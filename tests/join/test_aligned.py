@@ -34,7 +34,7 @@ from second_opinion import (
 from second_opinion.join.run import check_spec
 from second_opinion.join.spec import Align, build_join_spec
 from tests._matrices import write_mat73, write_text
-from tests._paths import KONVID
+from tests._paths import KONVID, needs_real_data
 from tests._tables import read_rows, write_table
 
 # The key table lists the matrix's rows in its own order; the base table has the keys in another
@@ -723,7 +723,7 @@ ROOT = Path(__file__).resolve().parents[2]
 METADATA = KONVID / "KONVID_1K_metadata.csv"
 
 
-@pytest.mark.skipif(not METADATA.is_file(), reason=f"no real data at {KONVID}")
+@needs_real_data
 def test_konvid_brisque_videval_and_niqe_align_on_flickr_id() -> None:
     align = Align(keys_from=METADATA, column="flickr_id")
     niqe = KONVID / "KONVID_1K_NIQE_scores.mat"
@@ -799,7 +799,7 @@ def test_konvid_brisque_videval_and_niqe_align_on_flickr_id() -> None:
     assert rows[0]["so_videval_f21"] == vfeats[0, 20]
 
 
-@pytest.mark.skipif(not METADATA.is_file(), reason=f"no real data at {KONVID}")
+@needs_real_data
 def test_konvid_brisque_onto_a_shuffled_subset_of_the_metadata(tmp_path: Path) -> None:
     with METADATA.open(encoding="utf-8", newline="") as handle:
         ids = [row["flickr_id"] for row in csv.DictReader(handle)]

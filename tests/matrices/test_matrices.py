@@ -38,7 +38,7 @@ from tests._matrices import (
     write_mat73,
     write_matrix,
 )
-from tests._paths import KONVID
+from tests._paths import KONVID, needs_real_data
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -804,10 +804,8 @@ def test_round_trip(fmt: Format, matrix: npt.NDArray[np.float64]) -> None:
 
 # --- real data ---------------------------------------------------------------------------------
 
-real = pytest.mark.skipif(not KONVID.is_dir(), reason=f"no real data at {KONVID}")
 
-
-@real
+@needs_real_data
 def test_konvid_feature_and_score_files() -> None:
     brisque = read_matrix(KONVID / "KONVID_1K_BRISQUE_feats.mat")
     assert (brisque.values.shape, brisque.variable, brisque.format) == (

@@ -105,7 +105,9 @@ def run_audit(
         )
     if step and len(results) > 1:
         step("cross-corpus")
-    cross = cross_corpus(results, options)
+    # Grids only for trained signals: a training-free one ignores the training corpus, so its
+    # grid repeats one number per column (its full-table SRCC, already in the signals table).
+    cross = tuple(grid for grid in cross_corpus(results, options) if not grid.training_free)
     families = tuple(
         audit_families(
             corpus,

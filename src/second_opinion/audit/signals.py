@@ -9,6 +9,12 @@
   :data:`SCORER_EXCLUDE` (frame counts), and other columns matching :data:`DEFAULT_EXCLUDE` (MOS
   statistics, ids, frame counts; case-insensitive). An ``exclude`` list replaces both and applies
   to every column. A scorer group whose name is also a column's is named after its prefix.
+* Derived columns of the join (docs/join.md: ``<column>_zscore``, ``<column>_rank``,
+  ``<column>_delta_<base>`` beside ``<column>`` in a scorer's group) are not folded into the
+  scorer's default signal, which holds its raw scores only. ``zscore`` and ``rank`` columns are
+  left out (monotone in the raw column: the same ranking again); each ``delta:<base>`` becomes a
+  signal of its own, ``<scorer signal>_delta_<base>``, never a second opinion (it is made from
+  the base column). Either way the resolved signals carry a note.
 * A one-column signal is *training-free*; a multi-column one goes through the regressor.
 * A signal's direction (``higher_is_better``) is its scorer's, from the provenance, when all
   its columns come from one scorer; otherwise unknown.
@@ -81,6 +87,8 @@ class Signal:
     higher_is_better: bool | None = None
     scorer: str | None = None
     """The scorer whose columns these are, when they all come from one."""
+    derived: str | None = None
+    """For a default signal made of the join's derived columns: which (``delta:<base>``)."""
 
     @property
     def training_free(self) -> bool:
@@ -95,10 +103,10 @@ class SignalSet:
     signals: tuple[Signal, ...]
     baseline: Signal | None
     second_opinions: tuple[str, ...]
-    """Names of the signals compared against the baseline: scorer signals (or, when signals
-    are named explicitly, every named signal) sharing no column with the baseline."""
+    """Names of the signals compared against the baseline: scorer signals but derived ones (or,
+    when signals are named explicitly, every named signal) sharing no column with the baseline."""
     notes: tuple[str, ...] = ()
-    """Default signals left out, and why."""
+    """Default signals left out and derived columns set apart, and why."""
 
     def get(self, name: str) -> Signal:
         """The signal called ``name``."""
@@ -136,7 +144,8 @@ def resolve_signals(
                 raise InputError(msg)
     else:
         signals = []
-        for signal in _defaults(corpus, exclude):
+        defaults, notes = _defaults(corpus, exclude)
+        for signal in defaults:
             n = int(signal_rows(corpus, signal.columns).sum())
             constant = _constant(corpus, signal)
             if n < MIN_ROWS:
@@ -157,7 +166,9 @@ def resolve_signals(
         opinions = tuple(
             s.name
             for s in signals
-            if s is not base and not taken & set(s.columns) and (explicit or s.scorer)
+            if s is not base
+            and not taken & set(s.columns)
+            and (explicit or (s.scorer and not s.derived))
         )
     else:
         opinions = ()
@@ -246,7 +257,8 @@ def _scorer_of(corpus: Corpus, column: str) -> tuple[str | None, Scorer | None]:
     return (match.group(1) if match else None), None
 
 
-def _defaults(corpus: Corpus, exclude: Sequence[str] | None) -> list[Signal]:
+def _defaults(corpus: Corpus, exclude: Sequence[str] | None) -> tuple[list[Signal], list[str]]:
+    """The default signals, and notes on the derived columns set apart from them."""
     groups: dict[str, list[str]] = {}
     owners: dict[str, Scorer | None] = {}
     singles: list[str] = []
@@ -265,17 +277,60 @@ def _defaults(corpus: Corpus, exclude: Sequence[str] | None) -> list[Signal]:
             continue
         groups.setdefault(name, []).append(column)
         owners[name] = scorer
-    signals = []
+    signals: list[Signal] = []
+    notes: list[str] = []
     for name, columns in groups.items():
         scorer = owners[name]
         prefix = scorer.prefix if scorer else f"so_{name}_"
-        signals.append(
-            Signal(
-                prefix.rstrip("_") if name in singles else name,
-                tuple(columns),
-                higher_is_better=scorer.higher_is_better if scorer else None,
-                scorer=name,
+        label = prefix.rstrip("_") if name in singles else name
+        raw, monotone, deltas = _split_derived(columns)
+        if raw:
+            signals.append(
+                Signal(
+                    label,
+                    tuple(raw),
+                    higher_is_better=scorer.higher_is_better if scorer else None,
+                    scorer=name,
+                )
             )
-        )
+        if monotone:
+            notes.append(
+                f"derived columns {', '.join(monotone)} left out of signal {label!r}: zscore and "
+                "rank are monotone in the raw scores, so they rank clips the same; name them "
+                "with --signal to audit them"
+            )
+        for base, delta_columns in deltas.items():
+            delta = f"{label}_delta_{base}"
+            delta = delta if delta not in singles else f"{prefix.rstrip('_')}_delta_{base}"
+            signals.append(
+                Signal(delta, tuple(delta_columns), scorer=name, derived=f"delta:{base}")
+            )
+            notes.append(
+                f"derived columns {', '.join(delta_columns)} (delta:{base}) audited as their own "
+                f"signal {delta!r}, not folded into {label!r}; not a second opinion, as they are "
+                f"made from {base!r}"
+            )
     signals.extend(Signal(column, (column,)) for column in singles)
-    return signals
+    return signals, notes
+
+
+def _split_derived(columns: Sequence[str]) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """A scorer group's raw columns, its zscore/rank columns, and its delta columns by base.
+
+    A column is derived when another column of the group is its source: ``<source>_zscore``,
+    ``<source>_rank`` or ``<source>_delta_<base>`` (the join's names, docs/join.md)."""
+    raw: list[str] = []
+    monotone: list[str] = []
+    deltas: dict[str, list[str]] = {}
+    for column in columns:
+        sources = [c for c in columns if c != column and column.startswith(f"{c}_")]
+        suffixes = [column[len(c) + 1 :] for c in sources]
+        if any(suffix in ("zscore", "rank") for suffix in suffixes):
+            monotone.append(column)
+            continue
+        bases = [x.removeprefix("delta_") for x in suffixes if x.startswith("delta_") and x[6:]]
+        if bases:
+            deltas.setdefault(min(bases, key=len), []).append(column)
+        else:
+            raw.append(column)
+    return raw, monotone, deltas
