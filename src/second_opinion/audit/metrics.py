@@ -24,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from scipy.optimize import OptimizeWarning, curve_fit  # type: ignore[import-untyped, unused-ignore]
-from scipy.special import expit  # type: ignore[import-untyped, unused-ignore]
 
 from second_opinion.errors import InputError
 
@@ -170,13 +169,16 @@ def logistic4(x: npt.ArrayLike, b1: float, b2: float, b3: float, b4: float) -> F
     """The four-parameter logistic of the protocol.
 
     ``f(x) = b2 + (b1 − b2) / (1 + exp(−(x − b3) / |b4|))``: it rises from ``b2`` (far below
-    ``b3``) to ``b1`` (far above), with midpoint ``b3`` and scale ``|b4|``. Computed with a
-    stable sigmoid, so large arguments neither overflow nor warn.
+    ``b3``) to ``b1`` (far above), with midpoint ``b3`` and scale ``|b4|``. Computed with the
+    benchmark's own arithmetic, operation for operation, so that ``curve_fit`` follows the same
+    path to the same parameters (a stable sigmoid differs in the last bits, and on a weak or
+    sign-flipping signal that can move the fit to another optimum); an overflowing ``exp`` gives
+    ``inf`` and so the limit ``b2``, without a warning.
     """
     xa = np.asarray(x, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = (xa - b3) / abs(b4)
-        out: FloatArray = b2 + (b1 - b2) * expit(z)
+        part = 1 + np.exp(np.negative(np.divide(xa - b3, np.abs(b4))))
+        out: FloatArray = b2 + np.divide(b1 - b2, part)
     return out
 
 
@@ -218,15 +220,22 @@ def _linear_fit(x: FloatArray, y: FloatArray, reason: str) -> LogisticFit:
 
 
 def _step_note(x: FloatArray, params: tuple[float, ...]) -> str | None:
-    """Why the fitted logistic is step-like, or None when its rise spans enough points."""
+    """Why the fitted logistic is step-like, or None when its rise spans enough points.
+
+    Step-like: points lie on both sides of the rise, but the rise itself holds fewer than
+    ``STEP_MIN_POINTS`` and fewer than ``STEP_MIN_SHARE`` of them. A midpoint beyond the data
+    (the data on one tail of a wide logistic) is a smooth curve, not a step.
+    """
     _, _, b3, b4 = params
-    inside = int(np.count_nonzero(np.abs(x - b3) <= STEP_BAND * abs(b4)))
+    width = STEP_BAND * abs(b4)
+    inside = int(np.count_nonzero(np.abs(x - b3) <= width))
     if inside >= STEP_MIN_POINTS or inside >= STEP_MIN_SHARE * x.size:
         return None
+    if not (np.any(x < b3 - width) and np.any(x > b3 + width)):
+        return None
     return (
-        f"step-like logistic: its rise (5-95 %, |x - {b3:.6g}| <= {STEP_BAND:.3f} * "
-        f"{abs(b4):.6g}) holds {inside} of {x.size} points, so the mapping is a step; "
-        "PLCC after it rests on a few points near the step"
+        f"step-like logistic: its rise (5-95 %, |x - {b3:.6g}| <= {width:.6g}) holds {inside} "
+        f"of {x.size} points, so the mapping is a step; PLCC after it rests on the step alone"
     )
 
 
