@@ -422,14 +422,11 @@ def test_gain_compares_b_and_b_plus_s_on_the_same_rows_and_splits() -> None:
         np.testing.assert_allclose(entry.delta_srcc, protocol(entry.columns) - alone)
     assert gain.combined is not None
     assert gain.combined.name == "all"
-    assert gain.combined.columns == (
-        "base_f1",
-        "base_f2",
-        "so_extra_f1",
-        "so_extra_f2",
-        "so_extra_f1",
-    )
+    # so_extra_f1 belongs to two second opinions: it enters "all" once, not twice (a copy would
+    # weigh double in the regression's distances).
+    assert gain.combined.columns == ("base_f1", "base_f2", "so_extra_f1", "so_extra_f2")
     assert gain.combined.splits.seeds == gain.baseline_splits.seeds
+    np.testing.assert_allclose(gain.combined.delta_srcc, protocol(gain.combined.columns) - alone)
 
 
 def test_gain_without_a_baseline_is_none() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -175,15 +176,21 @@ def test_fit_logistic_falls_back_to_a_line_with_three_points() -> None:
     assert not fit.fitted
     assert fit.note is not None
     assert "fell back to a linear least-squares fit" in fit.note
+    assert "TypeError" in fit.note  # 3 points cannot determine 4 parameters
+    assert fit.flag == "fallback"
     assert fit.params == pytest.approx((1.5, -2 / 3))
     np.testing.assert_allclose(fit.predict(np.array([0.0, 2.0])), [-2 / 3, 7 / 3])
 
 
-def test_fit_logistic_falls_back_on_degenerate_mos_without_warning() -> None:
-    fit = fit_logistic(np.arange(10.0), np.full(10, 3.0))
-    assert not fit.fitted
-    assert fit.note is not None
-    assert "OptimizeWarning" in fit.note
+def test_fit_logistic_keeps_a_flat_fit_on_constant_mos_without_warning() -> None:
+    # scipy cannot estimate the covariance here (OptimizeWarning); the benchmark keeps the fit,
+    # and so do we: b1 = b2 = the MOS, a flat mapping, with no warning escaping.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_logistic(np.arange(10.0), np.full(10, 3.0))
+    assert fit.fitted
+    assert (fit.flag, fit.note) == (None, None)
+    assert fit.params[:2] == pytest.approx((3.0, 3.0))
     np.testing.assert_allclose(fit.predict(np.array([0.0, 100.0])), [3.0, 3.0], atol=1e-9)
 
 
@@ -223,7 +230,9 @@ def test_evaluate_follows_the_protocol() -> None:
         "rmse",
         "logistic_fitted",
         "note",
+        "fit_flag",
     ]
+    assert as_dict["fit_flag"] is None
     assert as_dict["n"] == 40
 
 
@@ -232,6 +241,7 @@ def test_evaluate_reports_the_fallback() -> None:
     assert not result.logistic_fitted
     assert result.note is not None
     assert "linear" in result.note
+    assert result.fit_flag == "fallback"
     # The linear mapping leaves Pearson's r unchanged.
     assert result.plcc == pytest.approx(result.plcc_raw)
 

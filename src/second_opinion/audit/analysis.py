@@ -6,7 +6,8 @@
 * gain: baseline B alone, B + each second opinion S, and B + all of them, regressed on the same
   rows and splits; per S the median ΔSRCC/ΔPLCC with a 95 % interval over splits, the fraction
   of splits where B + S beats B, and a paired Wilcoxon signed-rank p-value;
-* cross-corpus: each signal trained on one corpus and tested on another (SRCC).
+* cross-corpus: each signal trained on one corpus and tested on another (SRCC);
+* warnings: test splits under 30 rows, degenerate logistic fits (:func:`corpus_warnings`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from second_opinion.audit.corpus import MIN_ROWS, Corpus
 from second_opinion.audit.crossfit import fit_predict, out_of_fold
 from second_opinion.audit.metrics import MetricSet, bootstrap_ci, evaluate, srcc
 from second_opinion.audit.options import REDUNDANCY_THRESHOLD, AuditOptions
-from second_opinion.audit.protocol import ProtocolResult, run_protocol
+from second_opinion.audit.protocol import MIN_TEST_ROWS, ProtocolResult, run_protocol
 from second_opinion.audit.signals import Signal, SignalSet, signal_rows
 from second_opinion.errors import InputError
 
@@ -136,6 +137,8 @@ class CorpusResult:
     seconds: float
     notes: tuple[str, ...] = ()
     """The corpus's notes (rows without MOS) and the signal set's (signals left out)."""
+    warnings: tuple[str, ...] = ()
+    """Small test splits and degenerate fits, for the report and stderr (corpus_warnings)."""
 
 
 @dataclass(frozen=True)
@@ -191,16 +194,8 @@ def analyse_signal(
         full = evaluate(prediction, y)
     except InputError as exc:  # e.g. an out-of-fold prediction that came out constant
         nan = math.nan
-        full = MetricSet(
-            int(y.size),
-            nan,
-            nan,
-            nan,
-            nan,
-            nan,
-            logistic_fitted=False,
-            note=f"metrics undefined: {exc.message}",
-        )
+        undefined = f"metrics undefined: {exc.message}"
+        full = MetricSet(int(y.size), nan, nan, nan, nan, nan, False, undefined)
     srcc_ci = plcc_ci = None
     if options.bootstrap and math.isfinite(full.srcc):
         srcc_ci = bootstrap_ci(
@@ -294,12 +289,37 @@ def analyse_gain(
             name, columns, combined, combined.srcc - alone.srcc, combined.plcc - alone.plcc
         )
 
-    entries = tuple(entry(s.name, base.columns + s.columns) for s in opinions)
+    entries = tuple(entry(s.name, _unique(base.columns + s.columns)) for s in opinions)
     combined = None
     if len(opinions) > 1:
-        every = base.columns + tuple(c for s in opinions for c in s.columns)
+        # A column shared by two signals enters the regression once: a copy would weigh double
+        # in the SVR's distances.
+        every = _unique(base.columns + tuple(c for s in opinions for c in s.columns))
         combined = entry("all", every)
     return Gain(base, int(rows.sum()), alone, entries, combined)
+
+
+def _unique(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns`` without repeats, in first-seen order."""
+    return tuple(dict.fromkeys(columns))
+
+
+def corpus_warnings(signals: Sequence[SignalResult], gain: Gain | None) -> tuple[str, ...]:
+    """One corpus's warnings: the runs whose test splits hold fewer than ``MIN_TEST_ROWS`` rows
+    (one line), then each degenerate logistic fit (on the full table, then over splits)."""
+    runs = [(r.signal.name, r.splits) for r in signals]
+    if gain is not None and gain.baseline_splits is not None:
+        extra = [*gain.entries, *([gain.combined] if gain.combined else [])]
+        runs += [(f"gain {gain.baseline.name}", gain.baseline_splits)]
+        runs += [(f"gain {gain.baseline.name} + {e.name}", e.splits) for e in extra]
+    small = [f"{name} ({r.test_rows})" for name, r in runs if r.test_rows < MIN_TEST_ROWS]
+    found = []
+    if small:
+        listed = ", ".join(small)
+        found.append(f"test splits under {MIN_TEST_ROWS} rows (rows per test split): {listed}")
+    found += [f"{r.signal.name}: {r.full.note}" for r in signals if r.full.fit_flag is not None]
+    found += [f"{name}: {w}" for name, run in runs for w in run.fit_warnings]
+    return tuple(found)
 
 
 def analyse_corpus(
@@ -324,7 +344,8 @@ def analyse_corpus(
     gain = analyse_gain(corpus, signals, options, pool)
     seconds = time.perf_counter() - started
     notes = (*corpus.notes, *signals.notes)
-    return CorpusResult(corpus, tuple(results), mix, gain, seconds, notes)
+    warned = corpus_warnings(results, gain)
+    return CorpusResult(corpus, tuple(results), mix, gain, seconds, notes, warned)
 
 
 def cross_corpus(results: Sequence[CorpusResult], options: AuditOptions) -> tuple[CrossCorpus, ...]:
@@ -375,7 +396,4 @@ def _safe_srcc(predicted: FloatArray, mos: FloatArray) -> float:
 
 
 def _find(result: CorpusResult, name: str) -> SignalResult | None:
-    for signal in result.signals:
-        if signal.signal.name == name:
-            return signal
-    return None
+    return next((s for s in result.signals if s.signal.name == name), None)

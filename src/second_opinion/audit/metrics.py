@@ -15,6 +15,7 @@ value is infinite, or (for a correlation) when one side is constant.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -23,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from scipy.optimize import OptimizeWarning, curve_fit  # type: ignore[import-untyped, unused-ignore]
-from scipy.special import expit  # type: ignore[import-untyped, unused-ignore]
 
 from second_opinion.errors import InputError
 
@@ -33,7 +33,20 @@ BootstrapMetric = Literal["srcc", "plcc"]
 MIN_PAIRS = 3
 """The fewest complete pairs any metric accepts."""
 
-_LOGISTIC_MAXFEV = 10_000
+LOGISTIC_MAXFEV = int(1e8)
+"""The benchmark's ``maxfev``: the optimiser runs as long as it needs."""
+
+STEP_BAND = math.log(19.0)
+"""Half-width of the logistic's rise in units of ``|b4|``: it covers 5 % to 95 % of ``b1 − b2``
+within ``|x − b3| ≤ ln(19)·|b4|``."""
+
+STEP_MIN_SHARE = 0.05
+"""A fitted logistic whose rise holds fewer than this share of the points (and fewer than
+``STEP_MIN_POINTS``) is step-like: the mapping is a step (or flat) across the data."""
+
+STEP_MIN_POINTS = 3
+
+FitFlag = Literal["fallback", "step-like"]
 
 
 def _pairs(
@@ -156,13 +169,16 @@ def logistic4(x: npt.ArrayLike, b1: float, b2: float, b3: float, b4: float) -> F
     """The four-parameter logistic of the protocol.
 
     ``f(x) = b2 + (b1 − b2) / (1 + exp(−(x − b3) / |b4|))``: it rises from ``b2`` (far below
-    ``b3``) to ``b1`` (far above), with midpoint ``b3`` and scale ``|b4|``. Computed with a
-    stable sigmoid, so large arguments neither overflow nor warn.
+    ``b3``) to ``b1`` (far above), with midpoint ``b3`` and scale ``|b4|``. Computed with the
+    benchmark's own arithmetic, operation for operation, so that ``curve_fit`` follows the same
+    path to the same parameters (a stable sigmoid differs in the last bits, and on a weak or
+    sign-flipping signal that can move the fit to another optimum); an overflowing ``exp`` gives
+    ``inf`` and so the limit ``b2``, without a warning.
     """
     xa = np.asarray(x, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = (xa - b3) / abs(b4)
-        out: FloatArray = b2 + (b1 - b2) * expit(z)
+        part = 1 + np.exp(np.negative(np.divide(xa - b3, np.abs(b4))))
+        out: FloatArray = b2 + np.divide(b1 - b2, part)
     return out
 
 
@@ -172,12 +188,14 @@ class LogisticFit:
 
     When ``fitted`` is true, ``params`` are ``(b1, b2, b3, b4)`` of :func:`logistic4`; when the
     logistic fit failed, ``params`` are ``(slope, intercept)`` of a least-squares line and
-    ``note`` says why.
+    ``note`` says why. ``flag`` marks a degenerate fit: ``'fallback'`` (the line) or
+    ``'step-like'`` (a logistic whose rise holds almost none of the points).
     """
 
     params: tuple[float, ...]
     fitted: bool
     note: str | None = None
+    flag: FitFlag | None = None
 
     def predict(self, x: npt.ArrayLike) -> FloatArray:
         """The prediction ``x`` mapped onto the MOS scale."""
@@ -198,33 +216,55 @@ def _linear_fit(x: FloatArray, y: FloatArray, reason: str) -> LogisticFit:
         coef = np.polyfit(x, y, 1)
         slope, intercept = float(coef[0]), float(coef[1])
     note = f"logistic fit failed ({reason}); fell back to a linear least-squares fit"
-    return LogisticFit(params=(slope, intercept), fitted=False, note=note)
+    return LogisticFit(params=(slope, intercept), fitted=False, note=note, flag="fallback")
+
+
+def _step_note(x: FloatArray, params: tuple[float, ...]) -> str | None:
+    """Why the fitted logistic is step-like, or None when its rise spans enough points.
+
+    Step-like: points lie on both sides of the rise, but the rise itself holds fewer than
+    ``STEP_MIN_POINTS`` and fewer than ``STEP_MIN_SHARE`` of them. A midpoint beyond the data
+    (the data on one tail of a wide logistic) is a smooth curve, not a step.
+    """
+    _, _, b3, b4 = params
+    width = STEP_BAND * abs(b4)
+    inside = int(np.count_nonzero(np.abs(x - b3) <= width))
+    if inside >= STEP_MIN_POINTS or inside >= STEP_MIN_SHARE * x.size:
+        return None
+    if not (np.any(x < b3 - width) and np.any(x > b3 + width)):
+        return None
+    return (
+        f"step-like logistic: its rise (5-95 %, |x - {b3:.6g}| <= {width:.6g}) holds {inside} "
+        f"of {x.size} points, so the mapping is a step; PLCC after it rests on the step alone"
+    )
 
 
 def fit_logistic(x: npt.ArrayLike, mos: npt.ArrayLike) -> LogisticFit:
     """Fit :func:`logistic4` from prediction ``x`` to ``mos`` by least squares.
 
-    Starts from ``[max(mos), min(mos), mean(x), 0.5]`` (scipy's ``curve_fit``, up to 10 000
-    evaluations). Never raises for a failed fit: when the optimizer gives up, warns that the
-    parameters cannot be estimated, or returns non-finite values, the result is a linear
-    least-squares fit with ``fitted=False`` and a ``note``. Invalid input (too few pairs,
-    infinite values) still raises :class:`InputError`.
+    As the UGC-VQA benchmark calls it: scipy's ``curve_fit`` from
+    ``[max(mos), min(mos), mean(x), 0.5]`` with ``maxfev = 1e8`` (:data:`LOGISTIC_MAXFEV`). The
+    fit is kept whenever the optimiser returns finite parameters, even when scipy warns that
+    their covariance cannot be estimated (the benchmark ignores that warning too); a fit whose
+    rise holds almost none of the points is kept but flagged ``'step-like'``. Never raises for a
+    failed fit: when the optimiser gives up, rejects the data (fewer points than parameters) or
+    returns non-finite values, the result is a linear least-squares fit with ``fitted=False``,
+    ``flag='fallback'`` and a ``note``. Invalid input (too few pairs, infinite values) still
+    raises :class:`InputError`.
     """
     xa, ya = _pairs(x, mos, "fit_logistic", y_name="mos", need_variation=False)
     p0 = [float(ya.max()), float(ya.min()), float(xa.mean()), 0.5]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
         try:
-            popt, _ = curve_fit(logistic4, xa, ya, p0=p0, maxfev=_LOGISTIC_MAXFEV)
+            popt, _ = curve_fit(logistic4, xa, ya, p0=p0, maxfev=LOGISTIC_MAXFEV)
         except (RuntimeError, TypeError, ValueError) as error:
             return _linear_fit(xa, ya, f"{type(error).__name__}: {error}")
-    optimize_warnings = [w for w in caught if issubclass(w.category, OptimizeWarning)]
-    if optimize_warnings:
-        return _linear_fit(xa, ya, f"OptimizeWarning: {optimize_warnings[0].message}")
     params = tuple(float(p) for p in popt)
     if not all(np.isfinite(params)):
         return _linear_fit(xa, ya, f"non-finite parameters {params}")
-    return LogisticFit(params=params, fitted=True)
+    step = _step_note(xa, params)
+    return LogisticFit(params=params, fitted=True, note=step, flag="step-like" if step else None)
 
 
 @dataclass(frozen=True)
@@ -246,6 +286,8 @@ class MetricSet:
     logistic_fitted: bool
     """False when the mapping fell back to a line."""
     note: str | None = None
+    fit_flag: FitFlag | None = None
+    """A degenerate mapping: ``'fallback'`` (a line) or ``'step-like'`` (:class:`LogisticFit`)."""
 
     def to_dict(self) -> dict[str, float | int | bool | str | None]:
         """The fields as a plain dict, for JSON or a table row."""
@@ -271,6 +313,7 @@ def evaluate(prediction: npt.ArrayLike, mos: npt.ArrayLike) -> MetricSet:
         rmse=float(np.sqrt(np.mean((mapped - ya) ** 2))),
         logistic_fitted=fit.fitted,
         note=note,
+        fit_flag=fit.flag,
     )
 
 

@@ -17,8 +17,13 @@ random_state=ceil(8.8 * i))``, i = 1..r, shuffled, no grouping):
   ŷ = β2 + (β1 − β2) / (1 + exp(−(x − β3)/|β4|)) from [max(MOS), min(MOS), mean(x), 0.5]
   (a linear fit when the logistic fit fails).
 
-The result holds each split's metrics and their median and population standard deviation;
-like the benchmark, the summary shows SRCC and KRCC as magnitudes.
+The result holds each split's metrics and their median and population standard deviation.
+As the benchmark does, SRCC, KRCC and PLCC keep their sign per split; the summary is the
+magnitude of the median of the **signed** values (so a signal whose correlation flips sign
+across splits is not inflated), with the std of the signed values, and ``direction`` states the
+sign once (+1: higher is better, −1: lower is better, 0: undefined). Each split's degenerate
+logistic fits (``'fallback'``, ``'step-like'``) are kept in ``fit_flags``; ``warnings`` lists
+them, and a test split under :data:`MIN_TEST_ROWS` rows.
 
 Splits run in worker processes (``concurrent.futures.ProcessPoolExecutor``, ``spawn`` context)
 when ``processes > 1``; every split is a pure function of its index, so the result is identical
@@ -44,7 +49,7 @@ from sklearn.preprocessing import MinMaxScaler
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from second_opinion._typing import Regressor, SearchMode
-from second_opinion.audit.metrics import evaluate, summarize
+from second_opinion.audit.metrics import FitFlag, evaluate, summarize
 from second_opinion.audit.svr_search import svr_search
 from second_opinion.errors import InputError
 
@@ -58,6 +63,12 @@ IndexArray = npt.NDArray[np.intp]
 TEST_SIZE = 0.2
 RIDGE_ALPHAS: tuple[float, ...] = tuple(10.0**p for p in np.arange(-4.0, 4.5, 0.5))
 METRICS: tuple[str, ...] = ("srcc", "krcc", "plcc", "rmse")
+SIGNED: frozenset[str] = frozenset({"srcc", "krcc", "plcc"})
+"""The metrics whose median is taken over signed values and shown as a magnitude."""
+MIN_TEST_ROWS = 30
+"""Fewer test rows than this make a split's correlations too noisy to rank signals by."""
+
+SplitRow = tuple[tuple[float, float, float, float], FitFlag | None]
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,8 @@ class Summary:
 class ProtocolResult:
     """Per-split metrics (in split order) and their summary.
 
-    ``srcc`` and ``krcc`` keep their sign per split; ``summary`` takes their magnitude first.
+    ``srcc``, ``krcc`` and ``plcc`` keep their sign per split; ``summary`` holds the magnitude
+    of their signed median (see the module docstring) and ``direction`` its sign.
     ``model`` is ``'training-free'`` for a single column, else the regressor used.
     """
 
@@ -84,6 +96,40 @@ class ProtocolResult:
     plcc: FloatArray
     rmse: FloatArray
     summary: dict[str, Summary]
+    direction: int = 0
+    """The sign of the median signed SRCC: +1 higher is better, −1 lower is better, 0 unknown."""
+    test_rows: int = 0
+    """Rows in each test split (the same in every split)."""
+    fit_flags: tuple[FitFlag | None, ...] = ()
+    """Per split, the logistic fit's flag (None for a sound fit or an undefined split)."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a reader should know before trusting the medians: a tiny test split, then the
+        degenerate fits (:attr:`fit_warnings`)."""
+        if self.test_rows >= MIN_TEST_ROWS:
+            return self.fit_warnings
+        small = (
+            f"test splits hold only {self.test_rows} rows (fewer than {MIN_TEST_ROWS}): "
+            "per-split correlations are noisy; audit a larger corpus before ranking on them"
+        )
+        return (small, *self.fit_warnings)
+
+    @property
+    def fit_warnings(self) -> tuple[str, ...]:
+        """One line per kind of degenerate logistic fit, with the number of splits it hit."""
+        found = []
+        for flag, what in (
+            ("fallback", "fell back to a linear fit"),
+            ("step-like", "gave a step-like logistic"),
+        ):
+            count = sum(1 for f in self.fit_flags if f == flag)
+            if count:
+                found.append(
+                    f"the logistic fit {what} in {count} of {len(self.fit_flags)} splits "
+                    "(PLCC and RMSE there are less comparable)"
+                )
+        return tuple(found)
 
 
 def split_seeds(r: int) -> list[int]:
@@ -197,12 +243,10 @@ def run_protocol(
         with worker_pool(min(processes, splits)) as own:
             assert own is not None  # noqa: S101 - processes > 1
             rows = list(own.map(_run_split, tasks))
-    table = np.asarray(rows, dtype=np.float64).reshape(len(seeds), len(METRICS))
+    table = np.asarray([r[0] for r in rows], dtype=np.float64).reshape(len(seeds), len(METRICS))
     columns = {name: table[:, i].copy() for i, name in enumerate(METRICS)}
-    summary = {
-        name: _summarize(np.abs(values) if name in {"srcc", "krcc"} else values)
-        for name, values in columns.items()
-    }
+    summary = {name: _summarize(values, signed=name in SIGNED) for name, values in columns.items()}
+    median_srcc = _summarize(columns["srcc"], signed=False).median
     return ProtocolResult(
         n=features.shape[0],
         seeds=tuple(seeds),
@@ -212,12 +256,15 @@ def run_protocol(
         plcc=columns["plcc"],
         rmse=columns["rmse"],
         summary=summary,
+        direction=int(np.sign(median_srcc)) if math.isfinite(median_srcc) else 0,
+        test_rows=int(_split(features.shape[0], seeds[0])[1].size),
+        fit_flags=tuple(r[1] for r in rows),
     )
 
 
 def _run_split(
     task: tuple[FloatArray, FloatArray, int, Model, Search, int, bool],
-) -> tuple[float, ...]:
+) -> SplitRow:
     features, target, split_seed, model, search, seed, regressed = task
     train, test = _split(features.shape[0], split_seed)
     if regressed:
@@ -237,8 +284,9 @@ def _split(n: int, seed: int) -> tuple[IndexArray, IndexArray]:
     return np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp)
 
 
-def _test_metrics(predicted: FloatArray, y: FloatArray) -> tuple[float, float, float, float]:
-    """SRCC, KRCC, PLCC and RMSE on one test split (metrics.evaluate); NaN where undefined."""
+def _test_metrics(predicted: FloatArray, y: FloatArray) -> SplitRow:
+    """SRCC, KRCC, PLCC and RMSE on one test split (metrics.evaluate), NaN where undefined,
+    and the logistic fit's flag."""
     try:
         found = evaluate(predicted, y)
     except InputError:  # a constant side on this split: no correlation is defined
@@ -246,13 +294,16 @@ def _test_metrics(predicted: FloatArray, y: FloatArray) -> tuple[float, float, f
         rmse = (
             float(np.sqrt(np.mean((y - np.mean(y)) ** 2))) if np.ptp(predicted) == 0 else math.nan
         )
-        return math.nan, math.nan, math.nan, rmse
-    return found.srcc, found.krcc, found.plcc, found.rmse
+        return (math.nan, math.nan, math.nan, rmse), None
+    return (found.srcc, found.krcc, found.plcc, found.rmse), found.fit_flag
 
 
-def _summarize(values: FloatArray) -> Summary:
+def _summarize(values: FloatArray, *, signed: bool) -> Summary:
+    """Median and std of the finite values; ``signed``: the median's magnitude, as the benchmark
+    reports it (the std is of the signed values)."""
     summary = summarize(values[np.isfinite(values)])
-    return Summary(summary["median"], summary["std"])
+    median = abs(summary["median"]) if signed else summary["median"]
+    return Summary(median, summary["std"])
 
 
 def _impute(features: FloatArray, train: IndexArray) -> FloatArray:
