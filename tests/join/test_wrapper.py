@@ -363,3 +363,21 @@ def test_an_empty_or_absent_wrapper_file_is_named(tmp_path: Path) -> None:
     blank.write_text("\n\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"b.jsonl: no score rows; the file holds none"):
         join(_spec(_base(tmp_path, ["a"]), blank))
+
+
+def test_a_float_key_keeps_its_text_and_matches_the_same_number_in_a_jsonl_base(
+    tmp_path: Path,
+) -> None:
+    # The original compares str(value) on both sides; DuckDB reads 1.0 in a JSONL base as '1.0'.
+    base = tmp_path / "base.jsonl"
+    base.write_text('{"clip_id": 1.0, "x": 1}\n{"clip_id": 2.5, "x": 2}\n', encoding="utf-8")
+    scores = _jsonl(
+        tmp_path / "w.jsonl", [{"clip_id": 1.0, "score": 5}, {"clip_id": 2.5, "score": 6}]
+    )
+    spec = JoinSpec(
+        features=base,
+        key=["clip_id"],
+        sidecars=[SidecarSpec(scorer="w", path=scores, records="wrapper")],
+    )
+    rows = join(spec).table.to_pylist()
+    assert [(r["clip_id"], r["so_w_score"]) for r in rows] == [("1.0", 5.0), ("2.5", 6.0)]

@@ -267,16 +267,17 @@ def _run_split(
 ) -> SplitRow:
     features, target, split_seed, model, search, seed, regressed = task
     train, test = _split(features.shape[0], split_seed)
-    if regressed:
-        # One BLAS thread: the splits are the parallel unit, and the arithmetic is then the same
-        # whatever the number of processes.
-        with threadpool_limits(limits=1, user_api="blas"):
+    # One BLAS thread for the whole split (the regression and the logistic fit of its metrics):
+    # the splits are the parallel unit, and the arithmetic is then the same whatever the number
+    # of processes.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if regressed:
             predicted = predict_regressed(
                 features, target, train, test, model, search, split_seed + seed
             )
-    else:
-        predicted = predict_training_free(features, train, test)
-    return _test_metrics(predicted, target[test])
+        else:
+            predicted = predict_training_free(features, train, test)
+        return _test_metrics(predicted, target[test])
 
 
 def _split(n: int, seed: int) -> tuple[IndexArray, IndexArray]:

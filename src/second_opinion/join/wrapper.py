@@ -220,8 +220,8 @@ def _key(reader: _Row, key_field: str | None) -> tuple[str, str]:
             every="row",
         )
         raise KeyProblemError(msg)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value)), field
+    # A number's text is Python's, as the original's str(value): 1.0 stays "1.0", as DuckDB
+    # reads the same number in a JSONL base table.
     return str(value), field
 
 
