@@ -376,8 +376,8 @@ def test_a_float_key_keeps_its_text_and_matches_the_same_number_in_a_jsonl_base(
     )
     spec = JoinSpec(
         features=base,
-        key=["clip_id"],
-        sidecars=[SidecarSpec(scorer="w", path=scores, records="wrapper")],
+        key=("clip_id",),
+        sidecars=(SidecarSpec(scorer="w", path=scores, records="wrapper"),),
     )
     rows = join(spec).table.to_pylist()
     assert [(r["clip_id"], r["so_w_score"]) for r in rows] == [("1.0", 5.0), ("2.5", 6.0)]
