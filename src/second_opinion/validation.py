@@ -265,5 +265,8 @@ class CheckedCopies(BaseModel):
         """A copy; with ``update``, validated as a new model would be."""
         if not update:
             return super().model_copy(deep=deep)
-        fields = {**self.model_dump(exclude_unset=True), **update}
-        return build(type(self), fields, what=self.copy_what)
+        return revalidated(self, self._rebuild, **update)
+
+    @classmethod
+    def _rebuild(cls, **fields: object) -> Self:
+        return build(cls, fields, what=cls.copy_what)

@@ -264,6 +264,11 @@ def test_a_table_without_provenance_is_named_by_its_stem(
     assert corpus.name == name
 
 
+def test_a_pq_table_is_named_by_its_stem(tmp_path: Path) -> None:
+    source = write_table(tmp_path / "konvid.parquet", plain_rows())
+    assert load_corpus(source.rename(tmp_path / "konvid.pq"), "mos").name == "konvid"
+
+
 def test_an_upper_case_suffix_is_stripped_from_the_name(tmp_path: Path) -> None:
     source = write_table(tmp_path / "konvid.csv", plain_rows())
     path = source.rename(tmp_path / "KONVID.CSV")

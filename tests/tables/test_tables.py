@@ -26,6 +26,7 @@ from second_opinion.tables.formats import (
     quote_ident,
     quote_literal,
     table_format,
+    table_stem,
 )
 from second_opinion.tables.reading import HEADER_LIMIT, _csv_header, open_table, scan_sql
 from second_opinion.tables.writing import copy_options, finite_for_json, output_format, write_query
@@ -1220,3 +1221,21 @@ def test_finite_for_json_only_wraps_float_columns() -> None:
         'CASE WHEN isfinite("s") THEN "s" END AS "s"',
         '"n"',
     ]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "stem"),
+    [
+        ("konvid.json", "konvid"),
+        ("konvid.json.gz", "konvid"),
+        ("konvid.pq", "konvid"),
+        ("KONVID.PQ", "KONVID"),
+        ("konvid.ndjson", "konvid"),
+        ("konvid.1k.csv", "konvid.1k"),
+        ("konvid.txt", "konvid.txt"),
+        ("notes.gz", "notes"),
+        (".csv", ".csv"),
+    ],
+)
+def test_table_stem_strips_every_table_suffix(file_name: str, stem: str) -> None:
+    assert table_stem(Path(file_name)) == stem

@@ -25,7 +25,7 @@ from second_opinion.errors import InputError, UsageError
 from second_opinion.provenance import ProvenanceUnreadable, read_record
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
-from second_opinion.tables.formats import connect
+from second_opinion.tables.formats import connect, table_stem
 from second_opinion.tables.reading import open_table, scan_sql
 
 FloatArray = npt.NDArray[np.float64]
@@ -129,7 +129,7 @@ def load_corpus(
             f"the audit needs at least {min_rows}. Pass a larger corpus table."
         )
         raise InputError(msg)
-    corpus_name = name or _job_name(record) or _stem(path)
+    corpus_name = name or _job_name(record) or table_stem(path)
     return Corpus(
         name=corpus_name,
         path=path,
@@ -187,14 +187,6 @@ def _require_mos(table: TableFile, mos: str) -> None:
         f"{', '.join(numeric) or '(none)'}. Pass the MOS column with --mos."
     )
     raise InputError(msg)
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in (".gz", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    return name or path.name
 
 
 def _provenance(path: Path) -> tuple[dict[str, Any] | None, str | None]:

@@ -150,6 +150,19 @@ def table_format(path: Path) -> tuple[TableFormat, bool]:
     return fmt, compressed
 
 
+def table_stem(path: Path) -> str:
+    """The file name without its table suffix (and ``.gz``): ``konvid.jsonl.gz`` → ``konvid``.
+    A name with no table suffix is returned whole."""
+    name = path.name
+    lowered = name.lower()
+    if lowered.endswith(".gz"):
+        name, lowered = name[:-3], lowered[:-3]
+    for suffix in _READ_SUFFIXES:
+        if lowered.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name or path.name
+
+
 def check_file(path: Path) -> None:
     """Refuse a path that is not a file, or an empty one, naming it."""
     if not path.is_file():
