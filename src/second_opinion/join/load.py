@@ -232,7 +232,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         if spec.on_duplicate == "last":
             aggs.append(f"last(v{i} ORDER BY rowid) AS p{i}")
         elif spec.on_duplicate == "mean":
-            aggs.append(f"avg(v{i}) AS p{i}")
+            aggs.append(f"{pool_sql('mean', f'v{i}')} AS p{i}")
         else:
             aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
         aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")

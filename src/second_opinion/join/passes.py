@@ -1,11 +1,13 @@
 """How many passes a per-frame sidecar's pooling takes to stay within DuckDB's memory limit.
 
 Percentiles and medians (``quantile_cont``) are holistic aggregates: DuckDB keeps every value of
-a group in memory until the group is done, and, unlike sums and joins, cannot spill them. Under
-``--memory-limit`` a large per-frame sidecar pooled with ``median``/``p5``/``p95`` therefore runs
-out of memory in one pass. It is pooled in ``P`` passes instead, each aggregating the clips whose
-key hashes to that pass (``hash(key) % P``): the same aggregate on the same rows, so the same
-numbers, with 1/P of the values in memory at a time, for P scans of the file.
+a group in memory until the group is done, and, unlike plain sums and joins, cannot spill them;
+so are the sums of ``mean``, ``std`` and ``harmonic_mean``, which add a clip's values sorted so
+that their result never depends on the order the rows arrive in (second_opinion.join.pooling).
+Under ``--memory-limit`` a large per-frame sidecar therefore runs out of memory in one pass. It
+is pooled in ``P`` passes instead, each aggregating the clips whose key hashes to that pass
+(``hash(key) % P``): the same aggregate on the same rows, so the same numbers, with 1/P of the
+values in memory at a time, for P scans of the file.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import duckdb
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import file_argument
 
-HOLISTIC_STATS = frozenset({"median", "p5", "p95"})
-"""Pooling statistics DuckDB cannot spill (quantiles)."""
+HOLISTIC_STATS = frozenset({"median", "p5", "p95", "mean", "std", "harmonic_mean"})
+"""Pooling statistics that hold a clip's values until it is done, which DuckDB cannot spill: the
+quantiles, and the sums, which add sorted values (second_opinion.join.pooling)."""
 
 BYTES_PER_VALUE = 48
 """Memory one value of a quantile takes in DuckDB's aggregate (measured: ~1.1 GiB for 22 M rows

@@ -12,6 +12,15 @@ null first and are skipped); a clip with no finite value pools to null.
                 default ``linear`` method)
 ``harmonic_mean`` n / sum(1 / x); every value must be > 0 (an error names the first that is not)
 ==============  =============================================================================
+
+The statistics that add (``mean``, ``std``, ``harmonic_mean``) add a clip's values in ascending
+order: they are computed from the clip's values gathered and sorted (``list_sort(list(x))``), so a
+pooled value is the same bit for bit whatever order the frames arrive in, however many threads
+DuckDB runs and whether or not a memory limit splits the pooling into passes. (A plain ``avg``
+adds in the order its threads happen to meet the rows and differs in the last bit between runs;
+an ordered aggregate, ``avg(x ORDER BY x)``, is as exact but sorts once per statistic, 5× slower
+on W2.) The other statistics sort or compare, which no order changes. Like the quantiles, these
+statistics hold a clip's values in memory until it is done (``passes.HOLISTIC_STATS``). ADR 0019.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from second_opinion._typing import PoolStat
 def pool_sql(stat: PoolStat, expr: str) -> str:
     """A DuckDB aggregate computing ``stat`` over the DOUBLE expression ``expr``."""
     if stat == "mean":
-        return f"avg({expr})"
+        return f"list_avg({_sorted(expr)})"
     if stat == "median":
         return f"quantile_cont({expr}, 0.5)"
     if stat == "min":
@@ -30,9 +39,14 @@ def pool_sql(stat: PoolStat, expr: str) -> str:
     if stat == "max":
         return f"max({expr})"
     if stat == "std":
-        return f"stddev_samp({expr})"
+        return f"list_aggregate({_sorted(expr)}, 'stddev_samp')"
     if stat == "p5":
         return f"quantile_cont({expr}, 0.05)"
     if stat == "p95":
         return f"quantile_cont({expr}, 0.95)"
-    return f"count({expr}) / sum(1.0 / {expr})"
+    return f"count({expr}) / list_sum({_sorted(f'1.0 / {expr}')})"
+
+
+def _sorted(expr: str) -> str:
+    """The group's non-null values of ``expr`` in ascending order (null for none)."""
+    return f"list_sort(list({expr}) FILTER (WHERE {expr} IS NOT NULL))"
