@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer.core import TyperOption
 
 from second_opinion._version import __version__
 from second_opinion.cli.audit import audit_command
@@ -24,6 +25,16 @@ from second_opinion.cli.migrate import migrate_command
 from second_opinion.cli.render import err_console
 from second_opinion.cli.smoke import smoke_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
+
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: typer.Context) -> str | None:
+    """No type for a plain flag in rich help: it takes no value (typer shows ``<bool>`` there)."""
+    return None if self.is_flag and not self.count else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign, assignment]
 
 app = typer.Typer(
     name="second-opinion",
