@@ -192,7 +192,8 @@ def canonical(
             record["n_ratings"] = int(row[n_column])
         record |= {
             "corpus": preset,
-            "mos_scale": [low, high],
+            "mos_min": low,
+            "mos_max": high,
             "mos_01": (mos - low) / (high - low),
         }
         for column, value in row.items():

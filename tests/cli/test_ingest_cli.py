@@ -39,7 +39,7 @@ def test_ingest_prints_a_summary_and_writes_the_table(tmp_path: Path) -> None:
     assert "MOS      │ MOS → mos (as given)" in lines
     assert "scale    │ 0–100; mos_01 = (mos − 0) / 100" in lines
     assert "rows     │ 6 written, 0 dropped" in lines
-    assert result.stdout.endswith(f"wrote 6 rows x 8 columns to {out}\n")
+    assert result.stdout.endswith(f"wrote 6 rows x 9 columns to {out}\n")
     assert_rows_equal(read_rows(out), expected_for(shape, rows))
 
 

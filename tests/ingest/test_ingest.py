@@ -83,7 +83,7 @@ def test_generic_needs_its_columns_and_scale(tmp_path: Path) -> None:
         "generic", source, out, id_column="video", mos_column="score", mos_scale=(0, 10)
     )
     assert_rows_equal(read_rows(out), expected_for(shape, rows))
-    assert report.columns == ("clip_id", "mos", "corpus", "mos_scale", "mos_01", "fps")
+    assert report.columns == ("clip_id", "mos", "corpus", "mos_min", "mos_max", "mos_01", "fps")
     with pytest.raises(UsageError, match=r"^preset 'generic' needs mos_scale \(--mos-scale"):
         ingest("generic", source, out, id_column="video", mos_column="score")
     with pytest.raises(
@@ -95,8 +95,16 @@ def test_generic_needs_its_columns_and_scale(tmp_path: Path) -> None:
 
 def test_canonical_columns_come_first_in_a_fixed_order(tmp_path: Path) -> None:
     report, _, _ = run("chug", tmp_path)
-    assert report.columns[:6] == ("clip_id", "mos", "mos_std", "corpus", "mos_scale", "mos_01")
-    assert report.columns[6:] == (
+    assert report.columns[:7] == (
+        "clip_id",
+        "mos",
+        "mos_std",
+        "corpus",
+        "mos_min",
+        "mos_max",
+        "mos_01",
+    )
+    assert report.columns[7:] == (
         "ref",
         "name",
         "bitladder",
@@ -109,7 +117,7 @@ def test_canonical_columns_come_first_in_a_fixed_order(tmp_path: Path) -> None:
         "width",
     )
     report, _, _ = run("konvid-1k", tmp_path)
-    assert report.columns[:5] == ("clip_id", "mos", "corpus", "mos_scale", "mos_01")
+    assert report.columns[:6] == ("clip_id", "mos", "corpus", "mos_min", "mos_max", "mos_01")
 
 
 def test_konvid_150k_prefers_mos_and_keeps_video_score(tmp_path: Path) -> None:
@@ -133,7 +141,8 @@ def test_live_vqa_dmos_becomes_a_mos_and_stays_as_dmos(tmp_path: Path) -> None:
         "mos",
         "mos_std",
         "corpus",
-        "mos_scale",
+        "mos_min",
+        "mos_max",
         "mos_01",
         "dmos",
     ]
@@ -166,24 +175,26 @@ def test_ids_are_text_whatever_their_type(tmp_path: Path) -> None:
 # --- output formats ---------------------------------------------------------------------------
 
 
-def test_mos_scale_is_a_list_in_jsonl_and_parquet_and_json_text_in_csv(tmp_path: Path) -> None:
+def test_the_scale_is_two_numeric_columns_in_every_format(tmp_path: Path) -> None:
     shape = SHAPES["konvid-1k"]
     source = write_table(tmp_path / "k.csv", fixture_rows(shape, 3))
-    for name in ("o.jsonl", "o.parquet"):
+    for name in ("o.jsonl", "o.parquet", "o.csv"):
         ingest("konvid-1k", source, tmp_path / name)
-        assert [r["mos_scale"] for r in read_rows(tmp_path / name)] == [[1.0, 5.0]] * 3
-    ingest("konvid-1k", source, tmp_path / "o.csv")
+        rows = read_rows(tmp_path / name)
+        assert [(r["mos_min"], r["mos_max"]) for r in rows] == [(1.0, 5.0)] * 3, name
     with (tmp_path / "o.csv").open(encoding="utf-8", newline="") as handle:
-        cells = [r["mos_scale"] for r in csv.DictReader(handle)]
-    assert cells == ["[1.0,5.0]"] * 3
-    assert json.loads(cells[0]) == [1.0, 5.0]
+        cells = [(r["mos_min"], r["mos_max"]) for r in csv.DictReader(handle)]
+    assert cells == [("1.0", "5.0")] * 3
     ingest("konvid-1k", source, tmp_path / "o.tsv.gz")
     with gzip.open(tmp_path / "o.tsv.gz", "rt", encoding="utf-8", newline="") as handle:
         header, first = list(csv.reader(handle, delimiter="\t"))[:2]
-    assert header[:5] == ["clip_id", "mos", "corpus", "mos_scale", "mos_01"]
-    assert first[3] == "[1.0,5.0]"
-    types = pq.read_schema(tmp_path / "o.parquet").field("mos_scale").type
-    assert str(types) == "list<element: double>"
+    assert header[:6] == ["clip_id", "mos", "corpus", "mos_min", "mos_max", "mos_01"]
+    assert first[3:5] == ["1.0", "5.0"]
+    schema = pq.read_schema(tmp_path / "o.parquet")
+    assert (str(schema.field("mos_min").type), str(schema.field("mos_max").type)) == (
+        "double",
+        "double",
+    )
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:
@@ -221,7 +232,7 @@ def test_column_and_scale_overrides(tmp_path: Path) -> None:
     )
     assert_rows_equal(read_rows(out), expected)
     assert report.mos_scale == (0.0, 80.0)
-    assert report.columns[:7] == CANONICAL_COLUMNS
+    assert report.columns[:8] == CANONICAL_COLUMNS
 
 
 def test_parse_scale() -> None:
@@ -473,8 +484,8 @@ def test_a_kept_column_may_not_shadow_a_canonical_one(tmp_path: Path) -> None:
         ingest("konvid-1k", source, tmp_path / "o.csv")
     assert caught.value.message == (
         f"{source}: column 'Corpus' would be kept as it is, but the canonical table has a "
-        "column 'corpus' (canonical: clip_id, mos, mos_std, n_ratings, corpus, mos_scale, "
-        "mos_01); rename it in the source"
+        "column 'corpus' (canonical: clip_id, mos, mos_std, n_ratings, corpus, mos_min, "
+        "mos_max, mos_01); rename it in the source"
     )
 
 
@@ -592,7 +603,7 @@ def test_mos_01_is_the_linear_map_of_the_scale(
         mos = (low + high) - score if dmos else score
         assert row["mos"] == mos
         assert row["mos_01"] == (mos - low) / (high - low)
-        assert row["mos_scale"] == [low, high]
+        assert (row["mos_min"], row["mos_max"]) == (low, high)
 
 
 # --- real data --------------------------------------------------------------------------------
@@ -611,7 +622,8 @@ def test_the_real_konvid_1k_metadata(tmp_path: Path) -> None:
         "clip_id",
         "mos",
         "corpus",
-        "mos_scale",
+        "mos_min",
+        "mos_max",
         "mos_01",
         "width",
         "height",

@@ -51,7 +51,8 @@ def test_a_raw_dataset_becomes_the_canonical_table(tmp_path: Path) -> None:
         "mos_std",
         "n_ratings",
         "corpus",
-        "mos_scale",
+        "mos_min",
+        "mos_max",
         "mos_01",
         "asset_id",
         "content_id",
@@ -439,7 +440,7 @@ def test_fields_of_any_type_are_kept(tmp_path: Path) -> None:
     )
     out = tmp_path / "o.parquet"
     report = ingest("netflix-public", source, out)
-    assert report.columns[7:] == (
+    assert report.columns[8:] == (
         "path",
         "train_or_test",
         "flag",

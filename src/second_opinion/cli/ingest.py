@@ -89,7 +89,7 @@ def ingest_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Write the canonical corpus table (clip_id, mos, corpus, mos_scale, mos_01, …) atomically.
+    """Write the canonical corpus table (clip_id, mos, corpus, mos_min, mos_max, mos_01, …).
 
     Exit status: 0 written; 2 bad usage or invalid input (a missing column, a row without a
     numeric MOS, a repeated or empty clip id, a MOS outside the scale). Nothing is written on error.

@@ -2,7 +2,7 @@
 
 The canonical table (:mod:`~second_opinion.ingest.canonical`) has, in this order: ``clip_id``,
 ``mos`` (higher is better), ``mos_std`` and ``n_ratings`` when the source has them, ``corpus``,
-``mos_scale``, ``mos_01``, then every other source column in source order (see
+``mos_min``, ``mos_max``, ``mos_01``, then every other source column in source order (see
 docs/adr/0005-canonical-corpus-table.md).
 
 Everything is read once into one private in-memory DuckDB connection, checked (MOS, ids,
@@ -129,7 +129,7 @@ class _Ingester:
                 corpus_version=options.corpus_version,
             )
         else:
-            query = canonical_query(source, preset.name, options.output)
+            query = canonical_query(source, preset.name)
             described = self.con.execute(f"DESCRIBE {query}").fetchall()
             columns = tuple(str(r[0]) for r in described)
             rows = write_query(self.con, query, options.output)
