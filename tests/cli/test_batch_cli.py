@@ -226,7 +226,7 @@ def test_an_unknown_only_name_exits_2_listing_the_jobs(scaffold: Path) -> None:
     result = so("batch", "batch.json", "--out-dir", "out", "--only", "corpus-z", cwd=scaffold)
 
     assert result.returncode == 2
-    assert "error: --only 'corpus-z': no such job in" in result.stderr
+    assert "error: --only 'corpus-z': no job in" in result.stderr
     assert "(jobs: corpus-a, corpus-b)" in result.stderr
 
 

@@ -84,7 +84,7 @@ def levels(names: Sequence[str], dependencies: Mapping[str, Sequence[str]]) -> l
 
 
 def with_dependencies(names: Sequence[str], dependencies: Mapping[str, Sequence[str]]) -> set[str]:
-    """``names`` and every job they need, transitively."""
+    """``names`` and every job they need, transitively (with the reversed map: that they feed)."""
     needed: set[str] = set()
     stack = list(names)
     while stack:

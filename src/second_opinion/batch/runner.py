@@ -17,7 +17,7 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from second_opinion._typing import Executor
-from second_opinion.batch.dependencies import job_dependencies, levels, with_dependencies
+from second_opinion.batch.dependencies import job_dependencies, levels
 from second_opinion.batch.dry_run import dry_run_jobs
 from second_opinion.batch.executors.run import scheduler_class
 from second_opinion.batch.lock import output_lock
@@ -39,6 +39,7 @@ from second_opinion.batch.outcomes import (
     utc_now,
 )
 from second_opinion.batch.planning import plan_job
+from second_opinion.batch.selection import PYTHON_SPELLING, select_names
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import (
     InputError,
@@ -116,27 +117,49 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 # --- the entry point ----------------------------------------------------------------------------
 
 
-def select_jobs(manifest: Manifest, only: Sequence[str]) -> list[AnyJob]:
-    """The jobs named by ``only`` and the jobs they read outputs of (all when empty), in
-    manifest order."""
-    if not only:
-        return list(manifest.jobs)
-    names = {j.name for j in manifest.jobs}
-    unknown = [n for n in only if n not in names]
-    if unknown:
-        msg = (
-            f"--only {unknown[0]!r}: no such job in {manifest.path} "
-            f"(jobs: {', '.join(sorted(names))})"
-        )
-        raise UsageError(msg)
-    needed = with_dependencies(only, manifest.dependencies())
-    return [j for j in manifest.jobs if j.name in needed]
+def select_jobs(
+    manifest: Manifest,
+    only: Sequence[str] = (),
+    *,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    spelling: Mapping[str, str] = PYTHON_SPELLING,
+) -> list[AnyJob]:
+    """The selected jobs (:mod:`~second_opinion.batch.selection`), in manifest order.
+
+    A selected job that reads the output of a job left out of the selection needs that output to
+    exist already; if it does not, the selection is refused, naming the job to add.
+    """
+    dependencies = manifest.dependencies()
+    names = select_names(
+        [j.name for j in manifest.jobs],
+        dependencies,
+        select=select,
+        exclude=exclude,
+        only=only,
+        manifest=str(manifest.path),
+        spelling=spelling,
+    )
+    chosen = set(names)
+    for name in names:
+        for upstream in dependencies.get(name, ()):
+            output = manifest.job(upstream).output
+            if upstream not in chosen and not output.exists():
+                msg = (
+                    f"job {name!r} reads {output}, the output of job {upstream!r}, which is not "
+                    f"built yet and not selected: select it too ({spelling['select']} +{name})"
+                )
+                raise UsageError(msg)
+    return [j for j in manifest.jobs if j.name in chosen]
 
 
 def run_batch(
     manifest: str | os.PathLike[str] | Manifest,
     *,
     only: Sequence[str] = (),
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    spelling: Mapping[str, str] = PYTHON_SPELLING,
     jobs: int | None = None,
     force: bool = False,
     dry_run: bool = False,
@@ -155,6 +178,11 @@ def run_batch(
     Raises :class:`InputError` for an invalid manifest (before anything runs), :class:`BusyError`
     when another batch holds the output folder, :class:`InterruptedRunError` on Ctrl-C/SIGTERM.
     Failed jobs do not raise: they are in the result (``result.ok`` is false).
+
+    ``select`` / ``exclude`` choose jobs by name, glob and graph operators (``+job``: with what
+    feeds it, ``job+``: with what it feeds; :mod:`~second_opinion.batch.selection`); ``only`` is
+    the first release's ``--only``, the same as ``select=["+NAME"]``. ``spelling`` maps those
+    keywords to how the caller wrote them, for messages (the CLI passes its flags).
 
     ``executor`` runs the jobs in local worker processes (``"local"``) or as Ray tasks
     (``"ray"``, on the cluster at ``ray_address``; see :mod:`second_opinion.batch.executors.ray`).
@@ -185,7 +213,7 @@ def run_batch(
     if manifest.audit is not None:
         # The audit's limits refuse the batch's --jobs before a job runs.
         manifest.audit.options_for(settings.workers)
-    selected = select_jobs(manifest, only)
+    selected = select_jobs(manifest, only, select=select, exclude=exclude, spelling=spelling)
     emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()
     cache_path = manifest.output_dir / STATE_DIR / "hashes.json"

@@ -76,8 +76,20 @@ def batch_command(
             help="Original saliency manifests: exit 0 when only some clips failed (row-failures)."
         ),
     ] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SELECTOR",
+            help="Run these jobs: names or globs; +job adds what feeds it, job+ what it feeds.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(metavar="SELECTOR", help="Leave these jobs out (same selectors)."),
+    ] = None,
     only: Annotated[
-        list[str] | None, typer.Option(metavar="NAME", help="Run only this job; repeat.")
+        list[str] | None,
+        typer.Option(metavar="NAME", help="The job with what feeds it (= --select +NAME)."),
     ] = None,
     jobs: Annotated[
         int | None,
@@ -143,6 +155,8 @@ def batch_command(
             "an original saliency manifest (tables of input/output)",
             {
                 "--only": bool(only),
+                "--select": bool(select),
+                "--exclude": bool(exclude),
                 "--dry-run": dry_run,
                 "--out-dir": out_dir is not None,
                 "--lock-timeout": lock_timeout != 0.0,
@@ -174,6 +188,8 @@ def batch_command(
     if dialect == "original":
         native_only = {
             "--only": bool(only),
+            "--select": bool(select),
+            "--exclude": bool(exclude),
             "--jobs": jobs is not None,
             "--force": force,
             "--dry-run": dry_run,
@@ -204,6 +220,7 @@ def batch_command(
         raise UsageError(msg)
     # Imported here: the runner (multiprocessing, manifests, YAML) is not needed by other commands.
     from second_opinion.batch.runner import run_batch  # noqa: PLC0415
+    from second_opinion.batch.selection import CLI_SPELLING  # noqa: PLC0415
     from second_opinion.batch.settings import BatchSettings  # noqa: PLC0415
     from second_opinion.cli.progress import BatchDisplay  # noqa: PLC0415
 
@@ -222,6 +239,9 @@ def batch_command(
             path,
             settings=settings,
             only=only or (),
+            select=select or (),
+            exclude=exclude or (),
+            spelling=CLI_SPELLING,
             out_dir=out_dir,
             lock_timeout=lock_timeout,
             on_event=display.handle,
