@@ -8,7 +8,18 @@ import pytest
 
 from tests.cli._run import run_cli as run
 
-COMMANDS = ("join", "batch", "validate", "schema", "inspect", "smoke", "audit", "ingest", "migrate")
+COMMANDS = (
+    "join",
+    "batch",
+    "status",
+    "validate",
+    "schema",
+    "inspect",
+    "smoke",
+    "audit",
+    "ingest",
+    "migrate",
+)
 
 
 def _row(help_text: str, flag: str) -> str:

@@ -24,6 +24,7 @@ from second_opinion.cli.manifest import schema_command, validate_command
 from second_opinion.cli.migrate import migrate_command
 from second_opinion.cli.render import err_console
 from second_opinion.cli.smoke import smoke_command
+from second_opinion.cli.status import status_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
 
 _option_type = TyperOption.display_type_rich
@@ -63,6 +64,7 @@ def _root(
 
 app.command("join")(join_command)
 app.command("batch")(batch_command)
+app.command("status")(status_command)
 app.command("validate")(validate_command)
 app.command("schema")(schema_command)
 app.command("inspect")(inspect_command)
