@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from second_opinion.audit.output import ReportFiles, write_report
     from second_opinion.audit.run import AuditResult, run_audit
     from second_opinion.batch.runner import BatchResult, run_batch
+    from second_opinion.batch.status import BatchStatus, batch_status
     from second_opinion.batch.validate import ValidationReport, validate_manifest
     from second_opinion.ingest.report import IngestReport
     from second_opinion.matrices.core import ScoreMatrix
@@ -62,12 +63,14 @@ _LAZY = {
     "AuditOptions": "second_opinion.audit.options",
     "AuditResult": "second_opinion.audit.run",
     "BatchResult": "second_opinion.batch.runner",
+    "BatchStatus": "second_opinion.batch.status",
     "IngestReport": "second_opinion.ingest.report",
     "ReportFiles": "second_opinion.audit.output",
     "SaliencyReport": "second_opinion.saliency.run",
     "SaliencySpec": "second_opinion.saliency.spec",
     "ScoreMatrix": "second_opinion.matrices.core",
     "ValidationReport": "second_opinion.batch.validate",
+    "batch_status": "second_opinion.batch.status",
     "read_matrix": "second_opinion.matrices.read",
     "run_audit": "second_opinion.audit.run",
     "run_batch": "second_opinion.batch.runner",
@@ -92,6 +95,7 @@ __all__ = [
     "AuditOptions",
     "AuditResult",
     "BatchResult",
+    "BatchStatus",
     "BusyError",
     "ColumnNotFoundError",
     "Coverage",
@@ -119,6 +123,7 @@ __all__ = [
     "UsageError",
     "ValidationReport",
     "__version__",
+    "batch_status",
     "ingest",
     "join",
     "join_coverage",
