@@ -13,14 +13,16 @@ The public library, one import address per name::
 
     from second_opinion import run_batch, validate_manifest, ingest, run_audit
 
-The join and the errors load with the package; the batch, ingest, audit, saliency and matrix
-functions load when first used (``run_audit`` brings scikit-learn, ``run_saliency`` onnxruntime),
-so ``import second_opinion`` and the CLI start fast.
+The errors load with the package; every other name loads its module when first used (``join``
+brings DuckDB, ``run_audit`` scikit-learn, ``run_saliency`` onnxruntime), so ``import
+second_opinion`` and the CLI start fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from second_opinion._version import __version__
@@ -39,12 +41,6 @@ from second_opinion.errors import (
     UnreadableFileError,
     UsageError,
 )
-from second_opinion.ingest.ingest import ingest  # eager: the name is also its subpackage's
-from second_opinion.join.coverage import Coverage, UnmatchedKey
-from second_opinion.join.keys import normalize_key
-from second_opinion.join.run import JoinReport, JoinResult, join, join_coverage, join_to_file
-from second_opinion.join.spec import JoinSpec, SidecarSpec
-from second_opinion.tables.formats import Engine
 
 if TYPE_CHECKING:
     from second_opinion.audit.options import AuditOptions
@@ -53,24 +49,40 @@ if TYPE_CHECKING:
     from second_opinion.batch.runner import BatchResult, run_batch
     from second_opinion.batch.status import BatchStatus, batch_status
     from second_opinion.batch.validate import ValidationReport, validate_manifest
+    from second_opinion.ingest.ingest import ingest
     from second_opinion.ingest.report import IngestReport
+    from second_opinion.join.coverage import Coverage, UnmatchedKey
+    from second_opinion.join.keys import normalize_key
+    from second_opinion.join.run import JoinReport, JoinResult, join, join_coverage, join_to_file
+    from second_opinion.join.spec import JoinSpec, SidecarSpec
     from second_opinion.matrices.core import ScoreMatrix
     from second_opinion.matrices.read import read_matrix
     from second_opinion.saliency.run import SaliencyReport, run_saliency
     from second_opinion.saliency.spec import SaliencySpec
+    from second_opinion.tables.formats import Engine
 
 _LAZY = {
     "AuditOptions": "second_opinion.audit.options",
     "AuditResult": "second_opinion.audit.run",
     "BatchResult": "second_opinion.batch.runner",
     "BatchStatus": "second_opinion.batch.status",
+    "Coverage": "second_opinion.join.coverage",
+    "Engine": "second_opinion.tables.formats",
     "IngestReport": "second_opinion.ingest.report",
+    "JoinReport": "second_opinion.join.run",
+    "JoinResult": "second_opinion.join.run",
+    "JoinSpec": "second_opinion.join.spec",
     "ReportFiles": "second_opinion.audit.output",
     "SaliencyReport": "second_opinion.saliency.run",
     "SaliencySpec": "second_opinion.saliency.spec",
     "ScoreMatrix": "second_opinion.matrices.core",
+    "SidecarSpec": "second_opinion.join.spec",
+    "UnmatchedKey": "second_opinion.join.coverage",
     "ValidationReport": "second_opinion.batch.validate",
     "batch_status": "second_opinion.batch.status",
+    "join_coverage": "second_opinion.join.run",
+    "join_to_file": "second_opinion.join.run",
+    "normalize_key": "second_opinion.join.keys",
     "read_matrix": "second_opinion.matrices.read",
     "run_audit": "second_opinion.audit.run",
     "run_batch": "second_opinion.batch.runner",
@@ -78,10 +90,16 @@ _LAZY = {
     "validate_manifest": "second_opinion.batch.validate",
     "write_report": "second_opinion.audit.output",
 }
+_NAMED_LIKE_SUBPACKAGE = {
+    "join": "second_opinion.join.run",
+    "ingest": "second_opinion.ingest.ingest",
+}
+"""Functions whose names are also their subpackages': importing the subpackage binds its name on
+this module, so these are looked up on every read (:class:`_Package`)."""
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - whatever the named module holds
-    """Load the batch, ingest, audit, saliency and matrix names on first use."""
+    """Load a public name's module on first use."""
     module = _LAZY.get(name)
     if module is None:
         msg = f"module 'second_opinion' has no attribute {name!r}"
@@ -89,6 +107,20 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - whatever the named module h
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """This package's module: ``join`` and ``ingest`` read as the functions, never the
+    subpackages the import system binds under the same names."""
+
+    def __getattribute__(self, name: str) -> Any:  # noqa: ANN401 - any attribute
+        module = _NAMED_LIKE_SUBPACKAGE.get(name)
+        if module is not None:
+            return getattr(importlib.import_module(module), name)
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

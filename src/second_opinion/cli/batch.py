@@ -23,10 +23,10 @@ from second_opinion.cli.options import (
 )
 from second_opinion.cli.render import console, err_console, print_json
 from second_opinion.errors import JobsFailedError, UsageError
-from second_opinion.tables.formats import Engine
 
 if TYPE_CHECKING:
     from second_opinion.batch.runner import BatchResult
+    from second_opinion.tables.formats import Engine
 
 
 def batch_table(result: BatchResult) -> Table:
@@ -138,9 +138,9 @@ def batch_command(
     Exit status: 0 every job done or up to date; 1 a job failed; 2 invalid manifest or usage;
     130 interrupted (nothing partial is left).
     """
+    path = manifest_path(manifest, manifest_option)
     from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
 
-    path = manifest_path(manifest, manifest_option)
     dialect = manifest_dialect(path)
     if allow_row_failures and dialect != "original-saliency":
         kind = "native" if dialect == "native" else "an original materializer manifest"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from second_opinion._typing import IngestLayout
 from second_opinion.cli.render import console, err_console, print_json
-from second_opinion.ingest.ingest import ingest
 from second_opinion.ingest.presets import PRESET_NAMES, PRESETS, format_scale, parse_scale
-from second_opinion.ingest.report import IngestReport
+
+if TYPE_CHECKING:
+    from second_opinion.ingest.report import IngestReport
 
 
 def ingest_command(
@@ -94,6 +95,8 @@ def ingest_command(
     Exit status: 0 written; 2 bad usage or invalid input (a missing column, a row without a
     numeric MOS, a repeated or empty clip id, a MOS outside the scale). Nothing is written on error.
     """
+    from second_opinion.ingest.ingest import ingest  # noqa: PLC0415 - DuckDB, on use
+
     report = ingest(
         preset,
         metadata,

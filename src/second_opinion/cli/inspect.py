@@ -9,7 +9,6 @@ import typer
 
 from second_opinion.cli.render import console, print_coverage_dicts, print_json
 from second_opinion.errors import PolicyError
-from second_opinion.provenance import inspect_output
 
 
 def inspect_command(
@@ -21,6 +20,8 @@ def inspect_command(
     Exit status: 0 the output matches its provenance; 1 it does not (edited, missing, or no
     readable provenance).
     """
+    from second_opinion.provenance import inspect_output  # noqa: PLC0415 - DuckDB, on use
+
     found = inspect_output(output)
     if as_json:
         print_json(found.to_dict())

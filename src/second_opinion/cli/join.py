@@ -20,8 +20,6 @@ from second_opinion.cli.options import (
 )
 from second_opinion.cli.render import console, print_coverage, print_json
 from second_opinion.errors import PolicyError, UsageError
-from second_opinion.join.run import join_to_file
-from second_opinion.join.spec import build_join_spec
 
 _SCOPED = "Prefix with SCORER: for one sidecar; without it, applies to all."
 _LISTS = ("normalize_keys", "pool", "columns", "derived")
@@ -222,6 +220,9 @@ def join_command(
                 else:
                     spec[field] = value
         specs.append(spec)
+    from second_opinion.join.run import join_to_file  # noqa: PLC0415 - DuckDB, on use
+    from second_opinion.join.spec import build_join_spec  # noqa: PLC0415
+
     join_spec = build_join_spec(features=features, key=key, sidecars=specs)
     try:
         report = join_to_file(join_spec, output, engine=engine_of(memory_limit, temp_dir))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from second_opinion.errors import UsageError
-from second_opinion.tables.formats import Engine, check_engine
+
+if TYPE_CHECKING:
+    from second_opinion.tables.formats import Engine
 
 
 def parse_sidecars(values: Sequence[str]) -> dict[str, str]:
@@ -103,6 +106,8 @@ def engine_of(memory_limit: str | None, temp_dir: Path | None) -> Engine | None:
     if temp_dir is not None and not temp_dir.is_dir():
         msg = f"--temp-dir {temp_dir}: no such folder; create it first"
         raise UsageError(msg)
+    from second_opinion.tables.formats import Engine, check_engine  # noqa: PLC0415 - DuckDB
+
     engine = Engine(memory_limit=memory_limit, temp_dir=temp_dir)
     check_engine(engine, limit_name="--memory-limit")
     return engine

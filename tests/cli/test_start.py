@@ -1,0 +1,59 @@
+"""A fast start: the CLI's modules load none of the heavy libraries until a command runs.
+
+``--help`` and usage errors must not wait for DuckDB, pyarrow, NumPy or scikit-learn (~0.3–1 s
+of imports); each command loads what it needs when it runs. Timing lives in
+benchmarks/cli_start.py; here the rule is checked by what ``sys.modules`` holds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("duckdb", "pyarrow", "numpy", "scipy", "sklearn", "matplotlib", "onnxruntime", "ray")
+COMMAND_MODULES = (
+    "audit", "batch", "ingest", "inspect", "join", "manifest", "migrate", "smoke", "status",
+)  # fmt: skip
+
+
+def _loaded(code: str) -> list[str]:
+    listing = f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    probe = f"{code}\nimport sys, json\n{listing}"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("command", COMMAND_MODULES)
+def test_a_command_module_loads_no_heavy_library(command: str) -> None:
+    assert _loaded(f"import second_opinion.cli.{command}") == []
+
+
+def test_the_package_and_the_app_load_no_heavy_library() -> None:
+    assert _loaded("import second_opinion\nfrom second_opinion.cli.main import app") == []
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["join", "--help"], ["batch", "--no-such-flag"], ["batch"]]
+)
+def test_help_and_usage_errors_load_no_heavy_library(args: list[str]) -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        f"sys.argv = ['second-opinion', *{args!r}]\n"
+        "from second_opinion.cli.main import main\n"
+        "quiet = io.StringIO()\n"
+        "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass"
+    )
+    assert _loaded(code) == []
+
+
+def test_a_command_still_loads_what_it_needs_when_it_runs() -> None:
+    assert "duckdb" in _loaded("import second_opinion\nsecond_opinion.join")
