@@ -715,10 +715,10 @@ def test_an_unexpected_error_exits_3_not_1(corpus: Corpus) -> None:
     # Exit code 1 means "a policy failed"; a crash must not be mistaken for one.
     script = (
         "import sys\n"
-        "import second_opinion.cli.join as command\n"
+        "from second_opinion.join import run\n"
         "def boom(*args, **kwargs):\n"
         "    raise RuntimeError('boom: an unexpected failure')\n"
-        "command.join_to_file = boom\n"
+        "run.join_to_file = boom\n"
         "from second_opinion.cli.main import main\n"
         "main(sys.argv[1:])\n"
     )
