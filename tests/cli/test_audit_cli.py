@@ -62,7 +62,7 @@ def test_audit_writes_the_report(happy: Run) -> None:
     corpus = happy.report["corpora"]["c"]
     assert (corpus["rows"], corpus["n"]) == (50, 48)
     page = (happy.out / "audit.html").read_text(encoding="utf-8")
-    assert page.count('<img class="') == 3  # scatter, redundancy, gain
+    assert page.count('<img class="') == 4  # scatter, per-split boxes, redundancy, gain
     markdown = (happy.out / "audit.md").read_text(encoding="utf-8")
     assert "## Corpus c" in markdown
     assert "### Gain over vmaf" in markdown

@@ -115,6 +115,15 @@ def audit_command(
     min_finite_ratio: Annotated[
         float, typer.Option(help="Share of finite values a healthy family column needs.")
     ] = 0.80,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="A,B", help="Compare two signals head to head over the splits; repeat."
+        ),
+    ] = None,
+    compare_all: Annotated[
+        bool, typer.Option("--compare-all", help="Compare every pair of signals (a matrix).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print audit.json to stdout.")] = False,
 ) -> None:
     """Audit the signal mix of corpus tables against MOS, with the UGC-VQA split protocol.
@@ -140,6 +149,8 @@ def audit_command(
         plots=plots,
         family_redundancy=family_redundancy,
         min_finite_ratio=min_finite_ratio,
+        compare=tuple(compare or ()),
+        compare_all=compare_all,
     )
     # Imported once the options are valid: scikit-learn, scipy and matplotlib are slow to load.
     from second_opinion.audit.output import write_report  # noqa: PLC0415
