@@ -41,6 +41,8 @@ from tests._audit_data import (
 from tests._tables import read_rows
 
 OPTIONS = {"splits": 4, "bootstrap": 10, "model": "ridge", "baseline": "vmaf=vmaf"}
+COMPARE = {"compare": ("niqe,vmaf",), "compare_all": True}
+"""The audited fixture's comparisons: one pair asked for (B lacks niqe), then every pair."""
 SIGNAL_KEYS = {
     "n",
     "columns",
@@ -127,7 +129,9 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Audited:
     }
     steps: list[str] = []
     result = run_audit(
-        [f"A={tables['A']}", ("B", tables["B"])], build_options(**OPTIONS), step=steps.append
+        [f"A={tables['A']}", ("B", tables["B"])],
+        build_options(**OPTIONS, **COMPARE),
+        step=steps.append,
     )
     return Audited(tables, result, audit_json(result), steps)
 
@@ -200,6 +204,7 @@ def test_run_audit_reports_each_step_before_it_runs(audited: Audited) -> None:
         "A: psnr_y (1 column)",
         f"A: {DUPLICATE_COLUMN} (1 column)",
         "A: gain over baseline vmaf",
+        "A: comparisons",
         "B: vmaf (1 column)",
         "B: brisque (5 columns)",
         "B: vmaf_neg (1 column)",
@@ -208,6 +213,7 @@ def test_run_audit_reports_each_step_before_it_runs(audited: Audited) -> None:
         "B: half_a (1 column)",
         "B: half_b (1 column)",
         "B: gain over baseline vmaf",
+        "B: comparisons",
         "cross-corpus",
     ]
 
@@ -243,7 +249,7 @@ def test_run_audit_rejects_no_tables_and_two_corpora_with_one_name(tmp_path: Pat
 
 def test_run_audit_is_identical_for_one_and_two_jobs(audited: Audited) -> None:
     tables = [("A", audited.tables["A"]), ("B", audited.tables["B"])]
-    parallel = run_audit(tables, build_options(**OPTIONS, jobs=2))
+    parallel = run_audit(tables, build_options(**OPTIONS, **COMPARE, jobs=2))
     assert parallel.options.jobs == 2
     # Everything but floats must be equal; floats to 1e-12. Two jobs=1 runs in one pytest process
     # were seen to differ in the last bit of a logistic-fit metric, so bit-equality is not
@@ -459,6 +465,28 @@ def test_summary_across_corpora_holds_each_signal_median_and_std(audited: Audite
     assert row in section
     assert "| niqe | " in section
     assert section.split("| niqe | ", 1)[1].split("\n", 1)[0].endswith("| — |")
+
+
+def test_comparisons_per_corpus_note_a_missing_signal_and_refuse_disjoint_rows(
+    audited: Audited,
+) -> None:
+    a, b = audited.report["comparisons"]["A"], audited.report["comparisons"]["B"]
+    assert (a["pairs"][0]["a"], a["pairs"][0]["b"]) == ("niqe", "vmaf")  # asked for: first
+    assert a["notes"] == []
+    assert b["notes"] == ["compare niqe,vmaf: this corpus has no signal 'niqe'"]
+    k = len(b["matrix"]["signals"])
+    assert len(b["pairs"]) == k * (k - 1) // 2
+    (halves,) = [p for p in b["pairs"] if {p["a"], p["b"]} == {"half_a", "half_b"}]
+    assert halves["n"] == 0
+    assert halves["note"] == "only 0 rows have both signals (at least 10 needed)"
+    assert halves["delta_srcc"] is None
+    for pair in a["pairs"] + b["pairs"]:
+        if pair["delta_srcc"] is not None:
+            low, high = pair["delta_srcc"]["interval"]
+            assert low <= pair["delta_srcc"]["median"] <= high
+            assert pair["splits"] == 4
+    text = to_markdown(blocks(audited.result, plots=False))
+    assert "half_a vs half_b not compared: only 0 rows have both signals" in text
 
 
 def test_one_corpus_has_no_summary_across_corpora(tmp_path: Path) -> None:

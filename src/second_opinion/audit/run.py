@@ -107,16 +107,16 @@ def run_audit(
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     prepared = prepare(tables, options)
     check_compare(options, [(corpus.name, signals) for corpus, signals in prepared])
+    analysed: list[CorpusResult] = []
+    comparisons: list[CorpusComparisons] = []
     with worker_pool(options.jobs) as pool:
-        results = tuple(
-            analyse_corpus(corpus, signals, options, pool, step) for corpus, signals in prepared
-        )
-        comparisons = []
-        for corpus_result in results:
+        for corpus, signals in prepared:
+            analysed.append(analyse_corpus(corpus, signals, options, pool, step))
             if step and (options.compare or options.compare_all):
-                step(f"{corpus_result.corpus.name}: comparisons")
-            found = compare_corpus(corpus_result, options, pool)
+                step(f"{corpus.name}: comparisons")
+            found = compare_corpus(analysed[-1], options, pool)
             comparisons += [found] if found is not None else []
+    results = tuple(analysed)
     if step and len(results) > 1:
         step("cross-corpus")
     # Grids only for trained signals: a training-free one ignores the training corpus, so its
