@@ -36,7 +36,13 @@ from second_opinion.audit.render_html import table_csv, to_html
 from second_opinion.audit.run import AuditResult, run_audit
 from tests._audit_data import corpus_columns, write_corpus
 
-OPTIONS = {"splits": 4, "bootstrap": 10, "model": "ridge", "baseline": "vmaf=vmaf"}
+OPTIONS = {
+    "splits": 4,
+    "bootstrap": 10,
+    "model": "ridge",
+    "baseline": "vmaf=vmaf",
+    "compare_all": True,
+}
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -74,10 +80,14 @@ def test_the_same_result_renders_the_same_bytes(result: AuditResult, page: str) 
 def test_each_table_links_its_cells_as_csv_under_a_unique_name(page: str) -> None:
     links = re.findall(r'<a download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]*)">', page)
     names = [name for name, _ in links]
-    assert names[:3] == [
+    assert names == [
         "corpus-a-signals.csv",
+        "corpus-a-fitted-logistic.csv",
         "corpus-a-redundancy.csv",
         "corpus-a-gain-over-vmaf.csv",
+        "corpus-a-comparisons.csv",
+        "corpus-a-comparisons-2.csv",  # the matrix of every pair
+        "corpus-a-signal-families.csv",
     ]
     assert len(set(names)) == len(names) == page.count('<table class="sortable">')
     signals = urllib.parse.unquote(links[0][1])
@@ -102,6 +112,7 @@ def test_wide_plots_fill_the_page_and_the_heatmap_keeps_its_size(page: str) -> N
     classes = re.findall(r'<img class="(\w+)" alt="([^"]*)"', page)
     assert [(kind, html.unescape(alt)) for kind, alt in classes] == [
         ("wide", "MOS vs signals, A"),
+        ("wide", "A: per-split SRCC and PLCC"),
         ("narrow", "A: redundancy (Spearman ρ)"),
         ("wide", "A: gain over vmaf"),
     ]
@@ -289,6 +300,7 @@ def test_the_report_in_headless_chromium(
     )
     assert [alt for alt, *_ in images] == [
         "MOS vs signals, A",
+        "A: per-split SRCC and PLCC",
         "A: redundancy (Spearman ρ)",
         "A: gain over vmaf",
     ]

@@ -20,7 +20,12 @@ from tests._audit_data import corpus_columns, write_corpus
 from tests._extras import hide_modules
 
 OPTIONS = {"splits": 3, "bootstrap": 10, "model": "ridge", "baseline": "vmaf=vmaf"}
-FIGURES = ["MOS vs signals, A", "A: redundancy (Spearman ρ)", "A: gain over vmaf"]
+FIGURES = [
+    "MOS vs signals, A",
+    "A: per-split SRCC and PLCC",
+    "A: redundancy (Spearman ρ)",
+    "A: gain over vmaf",
+]
 
 
 def _note(alt: str) -> str:

@@ -41,6 +41,8 @@ from tests._audit_data import (
 from tests._tables import read_rows
 
 OPTIONS = {"splits": 4, "bootstrap": 10, "model": "ridge", "baseline": "vmaf=vmaf"}
+COMPARE = {"compare": ("niqe,vmaf",), "compare_all": True}
+"""The audited fixture's comparisons: one pair asked for (B lacks niqe), then every pair."""
 SIGNAL_KEYS = {
     "n",
     "columns",
@@ -61,6 +63,7 @@ FULL_KEYS = {
     "srcc_ci",
     "plcc_ci",
     "logistic_fitted",
+    "logistic",
     "note",
 }
 METRIC_KEYS = {"srcc", "krcc", "plcc", "rmse"}
@@ -96,6 +99,8 @@ PROTOCOL_KEYS = {
     "signals",
     "baseline",
     "exclude",
+    "compare",
+    "compare_all",
 }
 VOLATILE = {"created", "seconds"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -124,7 +129,9 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Audited:
     }
     steps: list[str] = []
     result = run_audit(
-        [f"A={tables['A']}", ("B", tables["B"])], build_options(**OPTIONS), step=steps.append
+        [f"A={tables['A']}", ("B", tables["B"])],
+        build_options(**OPTIONS, **COMPARE),
+        step=steps.append,
     )
     return Audited(tables, result, audit_json(result), steps)
 
@@ -197,6 +204,7 @@ def test_run_audit_reports_each_step_before_it_runs(audited: Audited) -> None:
         "A: psnr_y (1 column)",
         f"A: {DUPLICATE_COLUMN} (1 column)",
         "A: gain over baseline vmaf",
+        "A: comparisons",
         "B: vmaf (1 column)",
         "B: brisque (5 columns)",
         "B: vmaf_neg (1 column)",
@@ -205,6 +213,7 @@ def test_run_audit_reports_each_step_before_it_runs(audited: Audited) -> None:
         "B: half_a (1 column)",
         "B: half_b (1 column)",
         "B: gain over baseline vmaf",
+        "B: comparisons",
         "cross-corpus",
     ]
 
@@ -240,7 +249,7 @@ def test_run_audit_rejects_no_tables_and_two_corpora_with_one_name(tmp_path: Pat
 
 def test_run_audit_is_identical_for_one_and_two_jobs(audited: Audited) -> None:
     tables = [("A", audited.tables["A"]), ("B", audited.tables["B"])]
-    parallel = run_audit(tables, build_options(**OPTIONS, jobs=2))
+    parallel = run_audit(tables, build_options(**OPTIONS, **COMPARE, jobs=2))
     assert parallel.options.jobs == 2
     # Everything but floats must be equal; floats to 1e-12. Two jobs=1 runs in one pytest process
     # were seen to differ in the last bit of a logistic-fit metric, so bit-equality is not
@@ -277,6 +286,8 @@ def test_audit_json_shape(audited: Audited) -> None:
         "gain",
         "cross_corpus",
         "families",  # added in issue 13 (signal families), after the sections before it
+        "comparisons",  # added in issue 14: head-to-head comparisons, then the summary
+        "summary",
     ]
     assert list(report["families"]) == ["A", "B"]
     assert set(report["protocol"]) == PROTOCOL_KEYS
@@ -426,6 +437,86 @@ def test_audit_json_gain(audited: Audited) -> None:
             assert 0.0 < entry["wilcoxon_p"] <= 1.0
 
 
+def test_summary_across_corpora_holds_each_signal_median_and_std(audited: Audited) -> None:
+    summary = audited.report["summary"]
+    assert summary["corpora"] == ["A", "B"]
+    signals = audited.report["corpora"]
+    # every signal of either corpus, in first-seen order; None where a corpus lacks it
+    assert list(summary["signals"]) == [*signals["A"]["signals"], "half_a", "half_b"]
+    assert summary["signals"]["niqe"]["B"] is None
+    assert summary["signals"]["half_a"]["A"] is None
+    for name, per_corpus in summary["signals"].items():
+        for corpus, cell in per_corpus.items():
+            if cell is None:
+                assert name not in signals[corpus]["signals"]
+                continue
+            own = signals[corpus]["signals"][name]
+            assert cell == {
+                "n": own["n"],
+                "srcc": own["splits"]["srcc"],
+                "plcc": own["splits"]["plcc"],
+            }
+    text = to_markdown(blocks(audited.result, plots=False))
+    section = text.split("## Summary across corpora", 1)[1]
+    assert "### SRCC: median (std) over splits" in section
+    assert "### PLCC: median (std) over splits" in section
+    vmaf = summary["signals"]["vmaf"]
+    row = f"| vmaf | {_f(vmaf['A']['srcc']['median'])} ({_f(vmaf['A']['srcc']['std'])}) |"
+    assert row in section
+    assert "| niqe | " in section
+    assert section.split("| niqe | ", 1)[1].split("\n", 1)[0].endswith("| — |")
+
+
+def test_comparisons_per_corpus_note_a_missing_signal_and_refuse_disjoint_rows(
+    audited: Audited,
+) -> None:
+    a, b = audited.report["comparisons"]["A"], audited.report["comparisons"]["B"]
+    assert (a["pairs"][0]["a"], a["pairs"][0]["b"]) == ("niqe", "vmaf")  # asked for: first
+    assert a["notes"] == []
+    assert b["notes"] == ["compare niqe,vmaf: this corpus has no signal 'niqe'"]
+    k = len(b["matrix"]["signals"])
+    assert len(b["pairs"]) == k * (k - 1) // 2
+    (halves,) = [p for p in b["pairs"] if {p["a"], p["b"]} == {"half_a", "half_b"}]
+    assert halves["n"] == 0
+    assert halves["note"] == "only 0 rows have both signals (at least 10 needed)"
+    assert halves["delta_srcc"] is None
+    for pair in a["pairs"] + b["pairs"]:
+        if pair["delta_srcc"] is not None:
+            low, high = pair["delta_srcc"]["interval"]
+            assert low <= pair["delta_srcc"]["median"] <= high
+            assert pair["splits"] == 4
+    text = to_markdown(blocks(audited.result, plots=False))
+    assert "half_a vs half_b not compared: only 0 rows have both signals" in text
+
+
+def test_one_corpus_has_no_summary_across_corpora(tmp_path: Path) -> None:
+    table = write_corpus(tmp_path / "a.csv", corpus_columns(30, seed=4))
+    result = run_audit([table], build_options(splits=2, bootstrap=0, model="ridge"))
+    assert audit_json(result)["summary"] is None
+    assert "Summary across corpora" not in to_markdown(blocks(result, plots=False))
+
+
+def test_each_signal_reports_the_logistic_its_plcc_is_computed_after(audited: Audited) -> None:
+    for corpus in audited.result.corpora:
+        report = audited.report["corpora"][corpus.corpus.name]["signals"]
+        for signal in corpus.signals:
+            logistic = report[signal.signal.name]["full"]["logistic"]
+            assert logistic is not None
+            assert logistic["fitted"] is signal.full.logistic_fitted
+            if not logistic["fitted"]:
+                continue
+            b1, b2, b3, b4 = logistic["beta"]
+            x = signal.prediction
+            with np.errstate(over="ignore"):  # a steep logistic: exp overflows to its limit
+                mapped = b2 + (b1 - b2) / (1 + np.exp(-(x - b3) / abs(b4)))
+            plcc = stats.pearsonr(mapped, signal.mos).statistic
+            assert plcc == pytest.approx(signal.full.plcc, abs=1e-9), signal.signal.name
+    text = to_markdown(blocks(audited.result, plots=False))
+    assert "| signal | mapping | β1 | β2 | β3 | β4 | flag |" in text
+    beta = audited.report["corpora"]["A"]["signals"]["vmaf"]["full"]["logistic"]["beta"]
+    assert f"| vmaf | logistic | {beta[0]:.6g} | {beta[1]:.6g} |" in text
+
+
 def test_audit_json_cross_corpus(audited: Audited) -> None:
     cross = audited.report["cross_corpus"]
     # grids only for trained signals: vmaf, vmaf_neg, psnr_y and the duplicate column are
@@ -567,12 +658,15 @@ def test_html_is_self_contained_with_one_png_per_figure(page: str) -> None:
         page,
     )
     assert len(images) == page.count("<img") == len(sources)
-    # per corpus: the scatter plot, the redundancy heatmap, the gain bars
+    # per corpus: the scatter plot, the per-split box plots, the redundancy heatmap, the gain's
+    # per-split deltas
     assert [html.unescape(alt) for alt, _ in images] == [
         "MOS vs signals, A",
+        "A: per-split SRCC and PLCC",
         "A: redundancy (Spearman ρ)",
         "A: gain over vmaf",
         "MOS vs signals, B",
+        "B: per-split SRCC and PLCC",
         "B: redundancy (Spearman ρ)",
         "B: gain over vmaf",
     ]

@@ -83,6 +83,41 @@ def test_a_bad_signal_in_the_audit_section_is_a_manifest_problem(tmp_path: Path)
     assert "audit.baseline: baseline 'no-equals-sign': expected NAME=GLOB" in caught.value.message
 
 
+def test_audit_compare_in_a_manifest_is_checked_where_it_is_written(tmp_path: Path) -> None:
+    path = _manifest(tmp_path, {"compare": ["niqe", "vmaf,vmaf"]})
+    with pytest.raises(InputError) as caught:
+        load_manifest(path)
+    message = caught.value.message
+    assert "audit.compare: 'niqe': expected two signal names as A,B" in message
+    named = _manifest(tmp_path, {"signals": {"adm": "vmaf_adm2"}, "compare": [["adm", "vif"]]})
+    with pytest.raises(InputError) as caught:
+        load_manifest(named)
+    assert "audit.compare: adm,vif: no signal named 'vif' (signals: adm)" in caught.value.message
+
+
+def test_batch_runs_the_comparisons_its_manifest_asks_for(tmp_path: Path) -> None:
+    path = _manifest(tmp_path, {**FAST, "compare": ["niqe,vmaf_adm2"], "compare_all": True})
+    result = run_batch(path)
+    assert result.audit is not None
+    assert result.audit.status == "done", result.audit.error
+    report = json.loads((tmp_path / "out" / "audit" / "audit.json").read_text())
+    found = report["comparisons"]["corpus-a"]
+    assert (found["pairs"][0]["a"], found["pairs"][0]["b"]) == ("niqe", "vmaf_adm2")
+    assert len(found["pairs"]) == 6  # 4 signals: every pair once, the one asked for first
+    assert found["matrix"]["signals"] == list(report["corpora"]["corpus-a"]["signals"])
+
+
+def test_a_manifest_comparing_a_signal_no_table_has_fails_the_audit(tmp_path: Path) -> None:
+    path = _manifest(tmp_path, {**FAST, "compare": ["niqe,brisque"]})
+    result = run_batch(path)
+    assert result.audit is not None
+    assert result.audit.status == "failed"
+    assert result.audit.error == (
+        "compare niqe,brisque: no corpus has a signal named 'brisque' "
+        "(signals: niqe, vmaf_adm2, vmaf_motion2, vmaf_vif)"
+    )
+
+
 def test_batch_runs_the_audit_after_its_jobs_then_skips_it_while_unchanged(
     tmp_path: Path,
 ) -> None:

@@ -62,7 +62,7 @@ def test_audit_writes_the_report(happy: Run) -> None:
     corpus = happy.report["corpora"]["c"]
     assert (corpus["rows"], corpus["n"]) == (50, 48)
     page = (happy.out / "audit.html").read_text(encoding="utf-8")
-    assert page.count('<img class="') == 3  # scatter, redundancy, gain
+    assert page.count('<img class="') == 4  # scatter, per-split boxes, redundancy, gain
     markdown = (happy.out / "audit.md").read_text(encoding="utf-8")
     assert "## Corpus c" in markdown
     assert "### Gain over vmaf" in markdown
@@ -152,6 +152,41 @@ def test_audit_reports_progress_on_stderr(happy: Run) -> None:
     assert not any(PROGRESS.fullmatch(line) for line in happy.result.stdout.splitlines())
 
 
+def test_audit_compare_prints_and_reports_the_pairs(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run_cli(
+        "audit", f"c={corpus}", *FAST, "--compare", "niqe,vmaf_neg", "--compare-all", "--out", out
+    )
+    assert result.returncode == 0, result.stderr
+    assert "c: comparisons" in [
+        m["message"] for m in map(PROGRESS.match, result.stderr.splitlines()) if m
+    ]
+    report = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    found = report["comparisons"]["c"]
+    signals = list(report["corpora"]["c"]["signals"])
+    k = len(signals)
+    assert len(found["pairs"]) == k * (k - 1) // 2
+    assert found["matrix"]["signals"] == signals
+    first = found["pairs"][0]
+    assert (first["a"], first["b"]) == ("niqe", "vmaf_neg")
+    lines = result.stdout.splitlines()
+    title = lines.index("c: comparisons")
+    rows = [_cells(line) for line in lines[title:] if line.startswith("│")]
+    srcc = first["delta_srcc"]
+    low, high = srcc["interval"]
+    assert rows[0][:5] == [
+        "niqe vs vmaf_neg",
+        str(first["n"]),
+        f"{_f(srcc['median'])} [{_f(low, 3)}, {_f(high, 3)}]",
+        f"{srcc['wins']:.2f}",
+        f"{srcc['wilcoxon_p']:.2e}" if srcc["wilcoxon_p"] < 1e-3 else f"{srcc['wilcoxon_p']:.3f}",
+    ]
+    assert len(rows) == len(found["pairs"])
+    markdown = (out / "audit.md").read_text(encoding="utf-8")
+    assert "### Comparisons" in markdown
+    assert "| row − column | " + " | ".join(signals) + " |" in markdown
+
+
 def test_audit_json_prints_the_written_report(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     fast = ("--splits", "3", "--bootstrap", "0", "--model", "ridge")
@@ -222,6 +257,19 @@ def _table(folder: Path, n: int = 30, nan_mos: int = 0, **renames: str) -> Path:
             r"error: --signal 'brisque': expected NAME=GLOB\[,GLOB\.\.\.\], "
             r"e\.g\. brisque='so_brisque_\*'",
             id="bad-signal-syntax",
+        ),
+        pytest.param(
+            "ok",
+            ("--compare", "vmaf"),
+            r"error: invalid audit options:\n  compare: 'vmaf': expected two signal names as A,B",
+            id="bad-compare-syntax",
+        ),
+        pytest.param(
+            "ok",
+            ("--compare", "vmaf,nope"),
+            r"error: compare vmaf,nope: no corpus has a signal named 'nope' "
+            r"\(signals: psnr_y, vmaf, vmaf_copy, vmaf_neg\)",
+            id="compare-unknown-signal",
         ),
     ],
 )

@@ -7,6 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,19 @@ def numeric(text: str) -> bool:
     except ValueError:
         return head == "—"
     return True
+
+
+def number(value: float | np.floating[Any] | None) -> float | None:
+    """A finite float, or None for NaN, ±inf and None."""
+    if value is None:
+        return None
+    as_float = float(value)
+    return as_float if math.isfinite(as_float) else None
+
+
+def numbers(values: npt.ArrayLike) -> list[Any]:
+    """A (nested) list of :func:`number` values."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim <= 1:
+        return [number(v) for v in array.ravel()]
+    return [numbers(row) for row in array]

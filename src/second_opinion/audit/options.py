@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from second_opinion._typing import Regressor, SearchMode
 from second_opinion.audit.signals import SignalSpec
@@ -61,6 +61,13 @@ class AuditOptions(CheckedCopies):
         float,
         Field(ge=0, le=1, description="Share of finite values a healthy family column needs."),
     ] = MIN_FINITE_RATIO
+    compare: Annotated[
+        tuple[tuple[str, str], ...],
+        Field(description="Pairs of signals to compare head to head, each 'A,B' or [A, B]."),
+    ] = ()
+    compare_all: Annotated[
+        bool, Field(description="Compare every pair of signals (a matrix per corpus).")
+    ] = False
 
     @field_validator("signals")
     @classmethod
@@ -74,6 +81,35 @@ class AuditOptions(CheckedCopies):
     def _baseline(cls, value: str | None) -> str | None:
         if value is not None:
             _parse(value, "baseline")
+        return value
+
+    @field_validator("compare", mode="before")
+    @classmethod
+    def _compare_pairs(cls, value: object) -> object:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        return tuple(_pair(item) if isinstance(item, str) else item for item in items)
+
+    @field_validator("compare")
+    @classmethod
+    def _compare(
+        cls, value: tuple[tuple[str, str], ...], info: ValidationInfo
+    ) -> tuple[tuple[str, str], ...]:
+        known = list(info.data.get("signals") or {})
+        base = info.data.get("baseline")
+        if known and base:
+            known.append(_parse(base, "baseline").name)
+        for a, b in value:
+            if a == b:
+                msg = f"{a},{b}: compares {a!r} with itself; name two different signals"
+                raise ValueError(msg)
+            unknown = [name for name in (a, b) if known and name not in known]
+            if unknown:
+                msg = (
+                    f"{a},{b}: no signal named {unknown[0]!r} (signals: {', '.join(sorted(known))})"
+                )
+                raise ValueError(msg)
         return value
 
     @property
@@ -92,6 +128,14 @@ def _parse(text: str, what: str) -> SignalSpec:
         return SignalSpec.parse(text, what)
     except UsageError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _pair(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(","))
+    if len(names) != 2 or not all(names):
+        msg = f"{text!r}: expected two signal names as A,B"
+        raise ValueError(msg)
+    return names
 
 
 def build_options(**fields: object) -> AuditOptions:

@@ -5,8 +5,10 @@ state, no display needed).
   prediction), with the fitted 4-parameter logistic;
 * :func:`redundancy_png`: the Spearman matrix as a heatmap, each cell's number in black or white
   by the cell colour's luminance (:func:`text_colour`), so it reads on every colour;
-* :func:`gain_png`: median ΔSRCC of baseline + each second opinion over the baseline alone,
-  with the 95 % interval over splits as error bars.
+* :func:`distribution_png`: per signal, its per-split SRCC and PLCC (in its direction) as box
+  plots with every split as a point;
+* :func:`gain_png`: per second opinion, the per-split ΔSRCC and ΔPLCC of baseline + it over the
+  baseline alone, drawn the same way (boxes: quartiles; whiskers: 2.5th-97.5th percentiles).
 
 matplotlib is the 'plots' extra: without it each function raises :class:`MissingExtraError`,
 which the HTML report turns into a note in the plot's place.
@@ -23,18 +25,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from second_opinion.audit.compare import orientation
 from second_opinion.audit.metrics import fit_logistic
 from second_opinion.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from second_opinion.audit.analysis import CorpusResult, Gain, Redundancy
+    from second_opinion.audit.analysis import CorpusResult, FloatArray, Gain, Redundancy
 
 DPI = 96
 COLUMNS = 4
 FULL_WIDTH = 11.5
 """Inches: the report page's width (80em of 14px) at :data:`DPI`."""
+WHISKERS = "points: splits; boxes: quartiles; whiskers: 2.5th-97.5th percentile of the splits"
 DARK_BELOW = 0.179
 """Relative luminance under which white text contrasts more than black (WCAG's crossing point)."""
 
@@ -136,30 +141,62 @@ def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
     return _png(figure)
 
 
+def _boxes(ax: Axes, groups: list[FloatArray], positions: FloatArray, colour: str) -> None:
+    """Box plots (quartiles, whiskers at the 2.5th and 97.5th percentiles) with every value as a
+    point, jittered sideways by a fixed draw so the same data give the same picture."""
+    finite = [g[np.isfinite(g)] for g in groups]
+    shown = [g if g.size else np.array([np.nan]) for g in finite]
+    ax.boxplot(
+        shown,
+        positions=positions,
+        widths=0.3,
+        whis=(2.5, 97.5),
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": colour, "alpha": 0.35},
+        medianprops={"color": "black"},
+        manage_ticks=False,
+    )
+    jitter = np.random.default_rng(0)
+    for position, values in zip(positions, finite, strict=True):
+        x = position + jitter.uniform(-0.1, 0.1, values.size)
+        ax.scatter(x, values, s=8, alpha=0.6, color=colour, edgecolors="none")
+
+
+def distribution_png(result: CorpusResult, title: str) -> bytes:
+    """Per signal, the distribution of its per-split SRCC and PLCC (in its direction)."""
+
+    signals = result.signals
+    figure = _figure(FULL_WIDTH, 3.8)
+    ax = figure.subplots()
+    positions = np.arange(len(signals), dtype=np.float64)
+    for offset, metric, colour in ((-0.18, "srcc", "C0"), (0.18, "plcc", "C1")):
+        groups = [getattr(s.splits, metric) * orientation(s.splits, metric) for s in signals]
+        _boxes(ax, groups, positions + offset, colour)
+        ax.plot([], [], color=colour, linewidth=6, alpha=0.5, label=metric.upper())
+    ax.set_xticks(positions, [s.signal.name for s in signals], fontsize=8, rotation=20)
+    ax.set_ylabel("per split, in the signal's direction", fontsize=8)
+    ax.set_xlabel(WHISKERS, fontsize=8)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    return _png(figure)
+
+
 def gain_png(gain: Gain, title: str) -> bytes:
-    """Median ΔSRCC (and ΔPLCC) over the baseline with 95 % intervals over splits."""
+    """Per second opinion, the per-split ΔSRCC and ΔPLCC over the baseline: boxes (quartiles,
+    whiskers at the 2.5th and 97.5th percentiles) with every split as a point."""
     entries = [*gain.entries, *([gain.combined] if gain.combined else [])]
     figure = _figure(FULL_WIDTH, 3.6)
     ax = figure.subplots()
     positions = np.arange(len(entries), dtype=np.float64)
-    width = 0.38
-    for offset, metric, color in ((-width / 2, "srcc", "C0"), (width / 2, "plcc", "C1")):
-        summaries = [entry.delta_summary(metric) for entry in entries]
-        medians = np.array([s[0] for s in summaries])
-        low = np.array([s[0] - s[1] for s in summaries])
-        high = np.array([s[2] - s[0] for s in summaries])
-        ax.bar(
-            positions + offset,
-            medians,
-            width,
-            color=color,
-            label=f"Δ{metric.upper()}",
-            yerr=np.vstack([low, high]),
-            capsize=3,
-        )
+    for offset, metric, colour in ((-0.18, "srcc", "C0"), (0.18, "plcc", "C1")):
+        groups = [e.delta_srcc if metric == "srcc" else e.delta_plcc for e in entries]
+        _boxes(ax, groups, positions + offset, colour)
+        ax.plot([], [], color=colour, linewidth=6, alpha=0.5, label=f"Δ{metric.upper()}")
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(positions, [f"+ {e.name}" for e in entries], fontsize=8)
-    ax.set_ylabel(f"median Δ vs {gain.baseline.name} alone", fontsize=8)
+    ax.set_ylabel(f"per-split Δ vs {gain.baseline.name} alone", fontsize=8)
+    ax.set_xlabel(f"{WHISKERS}; p: paired Wilcoxon signed-rank over splits", fontsize=8)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title, fontsize=10)
     return _png(figure)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from second_opinion._version import __version__
 from second_opinion.audit import plots as draw  # matplotlib itself loads only to draw
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
+from second_opinion.audit.compare_render import comparison_blocks
 from second_opinion.audit.document import (
     Block,
     Figure,
@@ -24,6 +25,7 @@ from second_opinion.audit.document import (
 from second_opinion.audit.families_render import family_blocks
 from second_opinion.audit.protocol import ProtocolResult
 from second_opinion.audit.run import AuditResult
+from second_opinion.audit.summary import logistic_blocks, summary_blocks
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
@@ -137,8 +139,8 @@ def gain_table(gain: Gain) -> Table | None:
         "set",
         "splits SRCC",
         "splits PLCC",
-        "ΔSRCC [95 %]",
-        "ΔPLCC [95 %]",
+        "ΔSRCC [2.5–97.5 % of splits]",
+        "ΔPLCC [2.5–97.5 % of splits]",
         "wins",
         "Wilcoxon p",
     )
@@ -182,7 +184,8 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
         ),
     ]
     families = {audit.corpus: audit for audit in result.families}
-    for corpus_result in result.corpora:
+    comparisons = {found.corpus: found for found in result.comparisons}
+    for index, corpus_result in enumerate(result.corpora):
         corpus = corpus_result.corpus
         out.append(Heading(2, f"Corpus {corpus.name}"))
         notes = "".join(f" {n[0].upper()}{n[1:]}." for n in corpus_result.notes)
@@ -198,9 +201,13 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
             out.append(
                 Figure(f"MOS vs signals, {corpus.name}", _bind(draw.scatter_png, corpus_result))
             )
+            out.append(_distribution(corpus_result))
+        out.extend(logistic_blocks(corpus_result, result.fits[index] if result.fits else ()))
         out.extend(_redundancy_blocks(corpus_result, plots))
         if corpus_result.gain is not None:
             out.extend(_gain_blocks(corpus_result, corpus_result.gain, plots))
+        if corpus.name in comparisons:
+            out.extend(comparison_blocks(comparisons[corpus.name]))
         if corpus.name in families:
             out.extend(family_blocks(families[corpus.name]))
     if result.cross:
@@ -215,7 +222,13 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
             kind = " (training-free: rows repeat)" if item.training_free else ""
             out.append(Heading(3, f"{item.signal}{kind}"))
             out.append(cross_table(item))
+    out.extend(summary_blocks(result.corpora))
     return out
+
+
+def _distribution(result: CorpusResult) -> Figure:
+    title = f"{result.corpus.name}: per-split SRCC and PLCC"
+    return Figure(title, _bind(draw.distribution_png, result, title))
 
 
 def _redundancy_blocks(result: CorpusResult, plots: bool) -> list[Block]:
@@ -248,7 +261,11 @@ def _gain_blocks(result: CorpusResult, gain: Gain, plots: bool) -> list[Block]:
         Paragraph(
             f"Regressed on the {gain.n} rows that have the baseline and every second opinion, "
             "on the same splits. Δ = (baseline + S) − baseline per split: median [2.5th, 97.5th "
-            "percentile]; wins: share of splits where SRCC rises; paired Wilcoxon signed-rank."
+            "percentile of the per-split Δ, where 95 % of splits fall, not a confidence interval "
+            "of the median]; wins: share of splits where SRCC rises; p: two-sided paired "
+            "Wilcoxon signed-rank test of ΔSRCC over the splits (whether Δ is centred on 0, so "
+            "it can be tiny while single splits still go either way). The plot shows each "
+            "split's Δ as a point, boxes over the quartiles, whiskers over that interval."
         )
     )
     table = gain_table(gain)

@@ -6,37 +6,21 @@ order of the corpora and signals in the audit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
+from second_opinion.audit.compare_render import comparisons_json
+from second_opinion.audit.document import number, numbers
 from second_opinion.audit.families import ColumnStats, FamilyAudit
+from second_opinion.audit.metrics import LogisticFit
 from second_opinion.audit.options import REDUNDANCY_THRESHOLD
 from second_opinion.audit.protocol import METRICS, RIDGE_ALPHAS, TEST_SIZE, ProtocolResult
 from second_opinion.audit.run import AuditResult, version
+from second_opinion.audit.summary import logistic_json, summary_json
 from second_opinion.audit.svr_search import CV_FOLDS, SEARCH_DRAWS, SVR_C_GRID, SVR_GAMMA_GRID
 
 SCHEMA = "second-opinion.audit/1"
-
-
-def number(value: float | np.floating[Any] | None) -> float | None:
-    """A finite float, or None for NaN, ±inf and None."""
-    if value is None:
-        return None
-    as_float = float(value)
-    return as_float if math.isfinite(as_float) else None
-
-
-def numbers(values: npt.ArrayLike) -> list[Any]:
-    """A (nested) list of :func:`number` values."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim <= 1:
-        return [number(v) for v in array.ravel()]
-    return [numbers(row) for row in array]
 
 
 def _interval(ci: tuple[float, float] | None) -> list[float | None] | None:
@@ -54,8 +38,8 @@ def split_summary(result: ProtocolResult) -> dict[str, dict[str, float | None]]:
     }
 
 
-def signal_json(result: SignalResult) -> dict[str, Any]:
-    """One signal of one corpus."""
+def signal_json(result: SignalResult, fit: LogisticFit | None = None) -> dict[str, Any]:
+    """One signal of one corpus (``fit``: its full-table logistic, from ``AuditResult.fits``)."""
     full = result.full
     return {
         "n": result.n,
@@ -74,6 +58,7 @@ def signal_json(result: SignalResult) -> dict[str, Any]:
             "srcc_ci": _interval(result.srcc_ci),
             "plcc_ci": _interval(result.plcc_ci),
             "logistic_fitted": full.logistic_fitted,
+            "logistic": logistic_json(fit),
             "note": full.note,
         },
         "splits": split_summary(result.splits),
@@ -109,8 +94,10 @@ def gain_json(gain: Gain) -> dict[str, Any]:
     }
 
 
-def corpus_json(result: CorpusResult, sha256: str | None) -> dict[str, Any]:
-    """One corpus: where it came from and its signals."""
+def corpus_json(
+    result: CorpusResult, sha256: str | None, fits: Sequence[LogisticFit | None] = ()
+) -> dict[str, Any]:
+    """One corpus: where it came from and its signals (``fits``: their logistics, in order)."""
     corpus = result.corpus
     return {
         "path": str(corpus.path),
@@ -125,7 +112,10 @@ def corpus_json(result: CorpusResult, sha256: str | None) -> dict[str, Any]:
             *([f"provenance: {corpus.provenance_note}"] if corpus.provenance_note else []),
         ],
         "seconds": round(result.seconds, 3),
-        "signals": {s.signal.name: signal_json(s) for s in result.signals},
+        "signals": {
+            s.signal.name: signal_json(s, fits[i] if fits else None)
+            for i, s in enumerate(result.signals)
+        },
     }
 
 
@@ -221,6 +211,8 @@ def protocol_json(result: AuditResult) -> dict[str, Any]:
         "signals": dict(options.signals),
         "baseline": options.baseline,
         "exclude": list(options.exclude) if options.exclude is not None else None,
+        "compare": [list(pair) for pair in options.compare],
+        "compare_all": options.compare_all,
     }
 
 
@@ -234,10 +226,15 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
         "fingerprint": result.fingerprint,
         "protocol": protocol_json(result),
         "corpora": {
-            r.corpus.name: corpus_json(r, result.sha256.get(r.corpus.name)) for r in result.corpora
+            r.corpus.name: corpus_json(
+                r, result.sha256.get(r.corpus.name), result.fits[i] if result.fits else ()
+            )
+            for i, r in enumerate(result.corpora)
         },
         "redundancy": {r.corpus.name: redundancy_json(r) for r in result.corpora},
         "gain": {r.corpus.name: gain_json(r.gain) for r in result.corpora if r.gain is not None},
         "cross_corpus": cross_json(result.cross),
         "families": {audit.corpus: families_json(audit) for audit in result.families},
+        "comparisons": {found.corpus: comparisons_json(found) for found in result.comparisons},
+        "summary": summary_json(result.corpora),
     }

@@ -14,16 +14,19 @@ from second_opinion._version import __version__
 from second_opinion.audit.analysis import (
     CorpusResult,
     CrossCorpus,
+    SignalResult,
     Step,
     analyse_corpus,
     cross_corpus,
 )
+from second_opinion.audit.compare import CorpusComparisons, check_compare, compare_corpus
 from second_opinion.audit.corpus import Corpus, check_names, load_corpus, parse_table_argument
 from second_opinion.audit.families import FamilyAudit, audit_families
+from second_opinion.audit.metrics import LogisticFit, fit_logistic
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.protocol import worker_pool
 from second_opinion.audit.signals import SignalSet, resolve_signals
-from second_opinion.errors import UsageError
+from second_opinion.errors import InputError, UsageError
 from second_opinion.hashing import sha256_file
 from second_opinion.provenance import canonical_json, tool_series
 
@@ -46,6 +49,10 @@ class AuditResult:
     """What decides whether a later batch may skip this audit: :func:`audit_fingerprint`."""
     families: tuple[FamilyAudit, ...] = ()
     """Per corpus, its signal-family coverage and redundant column pairs."""
+    comparisons: tuple[CorpusComparisons, ...] = ()
+    """Per corpus, the head-to-head comparisons asked for (``compare``, ``compare_all``)."""
+    fits: tuple[tuple[LogisticFit | None, ...], ...] = ()
+    """Per corpus, per signal (in order), the full-table logistic fit (None: undefined)."""
 
 
 def audit_fingerprint(options: AuditOptions, tables: Mapping[str, str]) -> str:
@@ -99,10 +106,17 @@ def run_audit(
     started = time.perf_counter()
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     prepared = prepare(tables, options)
+    check_compare(options, [(corpus.name, signals) for corpus, signals in prepared])
+    analysed: list[CorpusResult] = []
+    comparisons: list[CorpusComparisons] = []
     with worker_pool(options.jobs) as pool:
-        results = tuple(
-            analyse_corpus(corpus, signals, options, pool, step) for corpus, signals in prepared
-        )
+        for corpus, signals in prepared:
+            analysed.append(analyse_corpus(corpus, signals, options, pool, step))
+            if step and (options.compare or options.compare_all):
+                step(f"{corpus.name}: comparisons")
+            found = compare_corpus(analysed[-1], options, pool)
+            comparisons += [found] if found is not None else []
+    results = tuple(analysed)
     if step and len(results) > 1:
         step("cross-corpus")
     # Grids only for trained signals: a training-free one ignores the training corpus, so its
@@ -129,7 +143,17 @@ def run_audit(
         sha256=hashes,
         fingerprint=fingerprint,
         families=families,
+        comparisons=tuple(comparisons),
+        fits=tuple(tuple(map(_fit, r.signals)) for r in results),
     )
+
+
+def _fit(result: SignalResult) -> LogisticFit | None:
+    """The full-table logistic of a signal (as its metrics fitted it), None when undefined."""
+    try:
+        return fit_logistic(result.prediction, result.mos)
+    except InputError:
+        return None
 
 
 def _split(table: TableArgument) -> tuple[str | None, Path]:

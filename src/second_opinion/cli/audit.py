@@ -13,16 +13,20 @@ from second_opinion.cli.render import console, err_console, print_json
 from second_opinion.errors import UsageError
 
 if TYPE_CHECKING:
+    from second_opinion.audit.document import Table as DocumentTable
     from second_opinion.audit.families import FamilyAudit
     from second_opinion.audit.run import AuditResult
 
 
 def audit_tables(result: AuditResult) -> list[Table]:
-    """A summary table per corpus, and its gain table when there is a baseline."""
+    """A summary table per corpus, its gain table when there is a baseline, and its
+    comparisons when asked for."""
+    from second_opinion.audit.compare_render import pairs_table  # noqa: PLC0415
     from second_opinion.audit.render import gain_table, signal_table  # noqa: PLC0415
 
     tables = []
     keep = ("signal", "n", "SRCC [95 % CI]", "PLCC [95 % CI]", "splits SRCC", "splits PLCC")
+    comparisons = {found.corpus: found for found in result.comparisons}
     for corpus in result.corpora:
         full = signal_table(corpus)
         indices = [full.headers.index(h) for h in keep]
@@ -35,15 +39,21 @@ def audit_tables(result: AuditResult) -> list[Table]:
         gain = corpus.gain
         gained = gain_table(gain) if gain is not None else None
         if gain is not None and gained is not None:
-            rich_gain = Table(
-                title=f"{corpus.corpus.name}: gain over {gain.baseline.name}", title_justify="left"
-            )
-            for header in gained.headers:
-                rich_gain.add_column(header, justify="left" if header == "set" else "right")
-            for row in gained.rows:
-                rich_gain.add_row(*row)
-            tables.append(rich_gain)
+            tables.append(_rich(gained, f"{corpus.corpus.name}: gain over {gain.baseline.name}"))
+        found = comparisons.get(corpus.corpus.name)
+        if found is not None and found.pairs:
+            tables.append(_rich(pairs_table(found), f"{corpus.corpus.name}: comparisons"))
     return tables
+
+
+def _rich(table: DocumentTable, title: str) -> Table:
+    """A report table as a rich one: the first column left, the others right."""
+    out = Table(title=title, title_justify="left")
+    for index, header in enumerate(table.headers):
+        out.add_column(header, justify="left" if index == 0 else "right")
+    for row in table.rows:
+        out.add_row(*row)
+    return out
 
 
 def family_summary(audit: FamilyAudit) -> str:
@@ -115,6 +125,15 @@ def audit_command(
     min_finite_ratio: Annotated[
         float, typer.Option(help="Share of finite values a healthy family column needs.")
     ] = 0.80,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="A,B", help="Compare two signals head to head over the splits; repeat."
+        ),
+    ] = None,
+    compare_all: Annotated[
+        bool, typer.Option("--compare-all", help="Compare every pair of signals (a matrix).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print audit.json to stdout.")] = False,
 ) -> None:
     """Audit the signal mix of corpus tables against MOS, with the UGC-VQA split protocol.
@@ -140,6 +159,8 @@ def audit_command(
         plots=plots,
         family_redundancy=family_redundancy,
         min_finite_ratio=min_finite_ratio,
+        compare=tuple(compare or ()),
+        compare_all=compare_all,
     )
     # Imported once the options are valid: scikit-learn, scipy and matplotlib are slow to load.
     from second_opinion.audit.output import write_report  # noqa: PLC0415
