@@ -27,6 +27,7 @@ from second_opinion.batch.planning import Plan, file_stat
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.hashing import FileHash, sha256_file, write_text_atomic
+from second_opinion.placing import put_in_place
 from second_opinion.provenance import (
     SCHEMA,
     environment,
@@ -163,8 +164,13 @@ def run_job(
             )
             raise InputError(msg) from None
         with critical():
-            staging.replace(job.output)
-            record_staging.replace(provenance_path(job.output))
+            put_in_place(
+                [
+                    (staging, job.output, "output"),
+                    (record_staging, provenance_path(job.output), "provenance record"),
+                ],
+                root=job.root,
+            )
         stat = job.output.stat()
         return JobOutcome(
             status="done",

@@ -16,6 +16,7 @@ holding the :class:`JoinSpec` the joiner runs, and saliency jobs holding a ``Sal
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -178,6 +179,8 @@ def load_manifest(
             if _outside(target, output_dir)
         )
     raise_problems(path, problems)
+    if not allow_outside_output_dir:  # and so they stay when written (ADR 0018)
+        jobs = [dataclasses.replace(job, root=output_dir) for job in jobs]
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs), audit=audit)
 
 
