@@ -52,23 +52,23 @@ def is_staging_of(name: str, target: str) -> bool:
     return re.fullmatch(pattern, name) is not None
 
 
-def sweep_staging(folder: Path, targets: Iterable[str]) -> list[Path]:
-    """Remove this tool's stale staging files for ``targets`` (file names) in ``folder``; return
-    what was removed. Anything else in the folder is left alone."""
+def sweep_staging(folder: Path, targets: Iterable[str], *, root: Path | None = None) -> list[str]:
+    """Remove this tool's stale staging files for ``targets`` (file names) in ``folder`` (reached
+    inside ``root``, as every write is); return the names removed. Nothing else is touched."""
     names = set(targets)
-    removed: list[Path] = []
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            if any(is_staging_of(entry.name, target) for target in names):
+    removed: list[str] = []
+    with contextlib.suppress(OSError, InputError), folder_handle(folder, root) as fd:
+        for entry in os.scandir(fd):
+            if entry.is_file(follow_symlinks=False) and any(
+                is_staging_of(entry.name, target) for target in names
+            ):
                 with contextlib.suppress(OSError):
-                    Path(entry.path).unlink()
-                    removed.append(Path(entry.path))
-    return removed
+                    os.unlink(entry.name, dir_fd=fd)
+                    removed.append(entry.name)
+    return sorted(removed)
 
 
-def reason(exc: OSError) -> str:
+def explain(exc: OSError) -> str:
     """An OS error as the user reads it, with the fix for the common ones."""
     text = exc.strerror or str(exc)
     if exc.errno == errno.ENOSPC:
@@ -84,7 +84,7 @@ def reason(exc: OSError) -> str:
 
 def refuse(path: Path, what: str, exc: OSError) -> InputError:
     """The error for ``what`` at ``path`` failing with ``exc``."""
-    return InputError(f"{path}: cannot write {what} ({reason(exc)})")
+    return InputError(f"{path}: cannot write {what} ({explain(exc)})")
 
 
 @contextlib.contextmanager

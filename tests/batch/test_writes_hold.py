@@ -6,10 +6,21 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from second_opinion.batch import worker
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.materialize import materialize as materialize_job
+from second_opinion.batch.planning import plan_job
+from second_opinion.batch.runner import run_batch
+from second_opinion.batch.settings import BatchSettings
+from second_opinion.errors import InputError
+from second_opinion.hashing import HashCache
 from second_opinion.provenance import provenance_path
 from tests._scaffold import Scaffold, by_name, outcome
-from tests.batch.test_faults import change_a_score
+from tests.batch.test_faults import _on_planned, change_a_score
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
@@ -48,3 +59,86 @@ def test_a_directory_at_the_record_path_fails_the_job_and_keeps_the_previous_out
     assert _outputs(ran.out) == before
     shutil.rmtree(record)
     assert outcome(ran.run(only=["corpus-b"])) == {"corpus-b": ("done", "no provenance")}
+
+
+# --- 2. confinement at the moment of writing ---------------------------------------------------
+
+
+def _symlink_folder(folder: Path, target: Path) -> None:
+    """Replace ``folder`` (made if missing) by a symlink to ``target``."""
+    target.mkdir(exist_ok=True)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    folder.symlink_to(target, target_is_directory=True)
+
+
+def test_a_subfolder_replaced_by_a_symlink_while_the_batch_runs_is_refused(
+    scaffold: Scaffold,
+) -> None:
+    scaffold.set_output("corpus-b", "sub/corpus-b.csv")
+    (scaffold.out / "sub").mkdir(parents=True)
+    elsewhere = scaffold.folder.parent / "elsewhere"
+    (elsewhere).mkdir()
+    (elsewhere / "corpus-b.csv").write_text("not the tool's\n", encoding="utf-8")
+    manifest = load_manifest(scaffold.manifest, out_dir=scaffold.out)
+    swap = lambda: _symlink_folder(scaffold.out / "sub", elsewhere)  # noqa: E731
+
+    result = run_batch(manifest, jobs=1, on_event=_on_planned("corpus-b", swap))
+
+    assert outcome(result) == {
+        "corpus-a": ("done", "no output"),
+        "corpus-b": ("failed", "no output"),
+    }
+    assert by_name(result)["corpus-b"].error == (
+        f"{scaffold.out / 'sub'}: is a symlink (to {elsewhere}) inside output_dir {scaffold.out}; "
+        "a batch writes only into real folders, so nothing lands outside output_dir: replace "
+        "the symlink by a folder, or pass --allow-outside-output-dir"
+    )
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["corpus-b.csv"]
+    assert (elsewhere / "corpus-b.csv").read_text(encoding="utf-8") == "not the tool's\n"
+
+
+def test_the_worker_refuses_a_folder_swapped_after_the_join(
+    scaffold: Scaffold, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process: the subfolder becomes a symlink between the join and the rename."""
+    scaffold.set_output("corpus-b", "sub/corpus-b.csv")
+    (scaffold.out / "sub").mkdir(parents=True)
+    elsewhere = scaffold.folder.parent / "elsewhere"
+    job = load_manifest(scaffold.manifest, out_dir=scaffold.out).job("corpus-b")
+    real = materialize_job
+
+    def materialize(*args: Any) -> Any:
+        made = real(*args)
+        staged = list((scaffold.out / "sub").iterdir())
+        _symlink_folder(scaffold.out / "sub", elsewhere)
+        for path in staged:  # the staged files now lie where the symlink points
+            (elsewhere / path.name).write_bytes(b"staged")
+        return made
+
+    monkeypatch.setattr(worker, "materialize", materialize)
+
+    done = worker.run_job(
+        plan_job(job, HashCache(None)), run_id="r", settings=BatchSettings(), phase=print
+    )
+
+    assert done.status == "failed"
+    assert done.error is not None
+    assert done.error.startswith(f"{scaffold.out / 'sub'}: is a symlink (to {elsewhere})")
+    assert [p.name for p in elsewhere.iterdir()] == []
+
+
+@pytest.mark.parametrize("folder", ["runs", ".second-opinion"])
+def test_the_run_summary_and_the_lock_stay_inside_output_dir(ran: Scaffold, folder: str) -> None:
+    elsewhere = ran.folder.parent / "elsewhere"
+    _symlink_folder(ran.out / folder, elsewhere)
+
+    with pytest.raises(InputError) as caught:
+        ran.run()
+
+    assert caught.value.message == (
+        f"{ran.out / folder}: is a symlink (to {elsewhere}) inside output_dir {ran.out}; "
+        "a batch writes only into real folders, so nothing lands outside output_dir: replace "
+        "the symlink by a folder, or pass --allow-outside-output-dir"
+    )
+    assert list(elsewhere.iterdir()) == []

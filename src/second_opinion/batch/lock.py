@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from second_opinion.errors import BusyError
+from second_opinion.placing import folder_handle, refuse
 
 POLL_SECONDS = 0.2
 
@@ -34,9 +35,14 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
     naming that holder. The lock is released when the process ends, however it ends.
     """
     state = folder / ".second-opinion"
-    state.mkdir(parents=True, exist_ok=True)
     path = state / "lock"
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        # Opened through the real folder .second-opinion inside ``folder`` (never a symlink).
+        with folder_handle(state, folder, create=True) as fd:
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            handle = os.fdopen(os.open("lock", flags, 0o666, dir_fd=fd), "a+", encoding="utf-8")
+    except OSError as exc:
+        raise refuse(path, "the lock", exc) from None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -60,8 +66,11 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
             "host": socket.gethostname(),
             "started": started,
         }
-        handle.write(json.dumps(holder))
-        handle.flush()
+        try:
+            handle.write(json.dumps(holder))
+            handle.flush()
+        except OSError as exc:
+            raise refuse(path, "the lock's holder", exc) from None
         yield path
     finally:
         handle.close()
