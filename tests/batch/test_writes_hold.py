@@ -4,7 +4,9 @@ loop or a stray staging file is reported or cleaned, never a traceback."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,10 @@ from second_opinion.batch.runner import run_batch
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import InputError
 from second_opinion.hashing import HashCache
-from second_opinion.provenance import provenance_path
+from second_opinion.provenance import inspect_output, provenance_path
 from tests._scaffold import Scaffold, by_name, outcome
 from tests.batch.test_faults import _on_planned, change_a_score
+from tests.cli._run import run_cli
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
@@ -142,3 +145,54 @@ def test_the_run_summary_and_the_lock_stay_inside_output_dir(ran: Scaffold, fold
         "the symlink by a folder, or pass --allow-outside-output-dir"
     )
     assert list(elsewhere.iterdir()) == []
+
+
+# --- 8. a record of any shape ----------------------------------------------------------------
+
+
+def _coverage_without_coverage(record: dict[str, Any]) -> None:
+    del record["coverage"][0]["coverage"]
+
+
+def _coverage_not_a_number(record: dict[str, Any]) -> None:
+    record["coverage"][0]["coverage"] = "most"
+
+
+def _deeply_nested(record: dict[str, Any]) -> None:
+    record["coverage"] = "@"
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        pytest.param(
+            _coverage_without_coverage,
+            "provenance unreadable (malformed: coverage[0].coverage is missing)",
+            id="no-coverage",
+        ),
+        pytest.param(
+            _coverage_not_a_number,
+            "provenance unreadable (malformed: coverage[0].coverage is invalid "
+            "(Input should be a valid number))",
+            id="not-a-number",
+        ),
+        pytest.param(_deeply_nested, "provenance unreadable (RecursionError)", id="deeply-nested"),
+    ],
+)
+def test_a_record_of_any_shape_is_rebuilt_and_inspect_names_the_problem(
+    ran: Scaffold, damage: Callable[[dict[str, Any]], None], reason: str
+) -> None:
+    output = ran.output("corpus-a")
+    record = provenance_path(output)
+    data = json.loads(record.read_text(encoding="utf-8"))
+    damage(data)
+    text = json.dumps(data).replace('"@"', "[" * 100_000 + "]" * 100_000)
+    record.write_text(text, encoding="utf-8")
+
+    found = inspect_output(output)
+    assert (found.matches, found.problems) == (False, (reason,))
+    inspected = run_cli("inspect", output, cwd=ran.folder)
+    assert (inspected.returncode, inspected.stderr) == (1, f"error: {output}: {reason}\n")
+    result = ran.run(only=["corpus-a"])
+    assert outcome(result) == {"corpus-a": ("done", reason)}
+    assert inspect_output(output).matches
