@@ -222,6 +222,13 @@ def _rename_all(fd: int, staged: Sequence[tuple[Path, Path, str]]) -> None:
                 os.unlink(backup, dir_fd=fd)
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the file descriptor ``fd`` (a full disk raises ``OSError``)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_text_in_place(path: Path, text: str, what: str, *, root: Path | None = None) -> None:
     """Write ``text`` to ``path`` (a temporary file in its folder, then a rename through the
     folder's handle, confined to ``root``); a failure is an :class:`InputError` naming ``what``."""
@@ -233,10 +240,7 @@ def write_text_in_place(path: Path, text: str, what: str, *, root: Path | None =
                     name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=fd
                 )
                 try:
-                    data = text.encode("utf-8")
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(handle, view) :]
+                    write_all(handle, text.encode("utf-8"))
                     os.fsync(handle)
                 finally:
                     os.close(handle)

@@ -4,7 +4,10 @@ loop or a stray staging file is reported or cleaned, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -196,3 +199,71 @@ def test_a_record_of_any_shape_is_rebuilt_and_inspect_names_the_problem(
     result = ran.run(only=["corpus-a"])
     assert outcome(result) == {"corpus-a": ("done", reason)}
     assert inspect_output(output).matches
+
+
+# --- 7. a full disk on every write path of the run itself ---------------------------------------
+
+NO_SPACE = f"{os.strerror(errno.ENOSPC)}; free some space on that disk and run again"
+
+
+def _disk_full_for(monkeypatch: pytest.MonkeyPatch, pattern: str) -> None:
+    """Writing a file whose path matches ``pattern`` fails, the disk full: through ``os.write``,
+    or opening it for writing with ``Path.open``."""
+    real_write, real_open = os.write, Path.open
+
+    def write(fd: int, data: Any) -> int:
+        if re.search(pattern, str(Path(f"/proc/self/fd/{fd}").readlink())):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    def path_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode != "r" and re.search(pattern, str(self.absolute())):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(Path, "open", path_open)
+
+
+def test_a_full_disk_writing_the_run_summary_is_an_input_error(
+    ran: Scaffold, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every job is up to date: the summary is the only thing written."""
+    _disk_full_for(monkeypatch, r"/runs/\.[^/]+\.tmp$")
+
+    with pytest.raises(InputError) as caught:
+        ran.run()
+
+    runs = re.escape(str(ran.out / "runs"))
+    assert re.fullmatch(
+        rf"{runs}/\d{{8}}T\d{{6}}Z-[0-9a-f]{{6}}\.json: cannot write the run summary "
+        rf"\({re.escape(NO_SPACE)}\)",
+        caught.value.message,
+    ), caught.value.message
+    assert [p.name for p in (ran.out / "runs").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_full_disk_writing_the_lock_holder_is_an_input_error(
+    scaffold: Scaffold, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _disk_full_for(monkeypatch, r"/\.second-opinion/lock$")
+
+    with pytest.raises(InputError) as caught:
+        scaffold.run()
+
+    lock = scaffold.out / ".second-opinion" / "lock"
+    assert caught.value.message == f"{lock}: cannot write the lock's holder ({NO_SPACE})"
+    assert not scaffold.output("corpus-a").exists()
+
+
+def test_a_full_disk_writing_the_hash_cache_is_an_input_error(
+    ran: Scaffold, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    change_a_score(ran.input("features_corpus_b.csv"))  # so that the cache changes
+    _disk_full_for(monkeypatch, r"/\.second-opinion/\.hashes\.json\.[0-9a-f]{12}\.tmp$")
+
+    with pytest.raises(InputError) as caught:
+        ran.run()
+
+    cache = ran.out / ".second-opinion" / "hashes.json"
+    assert caught.value.message == f"{cache}: cannot write the hash cache ({NO_SPACE})"

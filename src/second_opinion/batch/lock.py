@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from second_opinion.errors import BusyError
-from second_opinion.placing import folder_handle, refuse
+from second_opinion.placing import folder_handle, refuse, write_all
 
 POLL_SECONDS = 0.2
 
@@ -40,14 +40,14 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
         # Opened through the real folder .second-opinion inside ``folder`` (never a symlink).
         with folder_handle(state, folder, create=True) as fd:
             flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-            handle = os.fdopen(os.open("lock", flags, 0o666, dir_fd=fd), "a+", encoding="utf-8")
+            handle = os.open("lock", flags, 0o666, dir_fd=fd)
     except OSError as exc:
         raise refuse(path, "the lock", exc) from None
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -58,8 +58,6 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
                     )
                     raise BusyError(msg) from None
                 time.sleep(POLL_SECONDS)
-        handle.seek(0)
-        handle.truncate()
         holder = {
             "run_id": run_id,
             "pid": os.getpid(),
@@ -67,10 +65,11 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
             "started": started,
         }
         try:
-            handle.write(json.dumps(holder))
-            handle.flush()
+            os.ftruncate(handle, 0)
+            os.lseek(handle, 0, os.SEEK_SET)
+            write_all(handle, json.dumps(holder).encode("utf-8"))
         except OSError as exc:
             raise refuse(path, "the lock's holder", exc) from None
         yield path
     finally:
-        handle.close()
+        os.close(handle)
