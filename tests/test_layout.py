@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "validation": 0,
     "provenance": 0,
     "placing": 0,
+    "paths": 0,
     # reading tables and matrices
     "tables": 1,
     "matrices": 2,

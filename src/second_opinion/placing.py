@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from second_opinion.errors import InputError
+from second_opinion.paths import kind_of_mode
 
 _HEX12 = r"[0-9a-f]{12}"
 _KINDS = r"(?:tmp|rows\.tmp|bak|staging[.\w-]*)"
@@ -147,20 +148,6 @@ def _is_link(path: Path) -> bool:
     return False
 
 
-def _kind(mode: int) -> str | None:
-    """What a non-regular file is, as the user would call it (None for a regular file)."""
-    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
-        return None
-    kinds = {
-        stat.S_ISDIR: "a folder",
-        stat.S_ISFIFO: "a FIFO (named pipe)",
-        stat.S_ISSOCK: "a socket",
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-    }
-    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-
-
 def put_in_place(staged: Sequence[tuple[Path, Path, str]], *, root: Path | None = None) -> None:
     """Rename each ``(staged file, target, what it is)`` over its target, all in one folder, as
     one step: a target that cannot take a file is refused before anything moves, and a failed
@@ -170,7 +157,8 @@ def put_in_place(staged: Sequence[tuple[Path, Path, str]], *, root: Path | None 
         with folder_handle(folder, root) as fd:
             for _, target, what in staged:
                 with contextlib.suppress(FileNotFoundError):
-                    kind = _kind(os.stat(target.name, dir_fd=fd, follow_symlinks=False).st_mode)
+                    mode = os.stat(target.name, dir_fd=fd, follow_symlinks=False).st_mode
+                    kind = None if stat.S_ISLNK(mode) else kind_of_mode(mode)
                     if kind is not None:
                         msg = (
                             f"{target}: is {kind}, where the job's {what} goes; "

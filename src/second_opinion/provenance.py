@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from second_opinion._version import __version__
 from second_opinion.hashing import sha256_file, write_text_atomic
+from second_opinion.paths import resolved
 
 SCHEMA = "second-opinion.provenance/1"
 SCHEMA_NAME, SCHEMA_VERSION = SCHEMA.rsplit("/", 1)
@@ -69,7 +70,7 @@ def fingerprint(spec_sha256: str, input_sha256: list[str], output_suffix: str) -
 @functools.cache
 def git_commit() -> str | None:
     """The commit of the checkout second-opinion runs from, if it runs from one."""
-    source = Path(__file__).resolve().parent
+    source = resolved(Path(__file__)).parent
     for folder in (source, *source.parents):
         if (folder / ".git").exists():
             with contextlib.suppress(OSError, subprocess.SubprocessError):
