@@ -21,6 +21,8 @@ LAYERS: dict[str, int] = {
     "hashing": 0,
     "validation": 0,
     "provenance": 0,
+    "placing": 0,
+    "paths": 0,
     # reading tables and matrices
     "tables": 1,
     "matrices": 2,

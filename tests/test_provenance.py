@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from second_opinion import __version__, provenance
 from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.outcomes import coverage_fractions
 from second_opinion.batch.runner import run_batch
+from second_opinion.cli.inspect import inspect_command
+from second_opinion.errors import PolicyError
 from second_opinion.join.spec import JoinSpec, SidecarSpec
 from second_opinion.provenance import (
     SCHEMA,
@@ -257,17 +262,18 @@ def test_a_record_of_this_schema_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [
-        ("output", None, "output"),
-        ("tool", [], "tool"),
-        ("inputs", ["x"], "inputs[0]"),
-        ("fingerprint", 3, "fingerprint"),
+        ("output", None, "output is invalid"),
+        ("tool", [], "tool is invalid"),
+        ("inputs", ["x"], "inputs[0] is invalid"),
+        ("fingerprint", 3, "fingerprint is invalid (Input should be a valid string)"),
+        ("coverage", [{"scorer": "a"}], "coverage[0].coverage is missing"),
     ],
 )
 def test_a_record_of_the_wrong_shape_is_unreadable_with_the_field_named(
     tmp_path: Path, field: str, value: object, problem: str
 ) -> None:
     data = minimal_record() | {field: value}
-    with pytest.raises(ProvenanceUnreadable, match=rf"malformed: {re.escape(problem)}\)"):
+    with pytest.raises(ProvenanceUnreadable, match=rf"malformed: {re.escape(problem)}"):
         read_record(_write(tmp_path, json.dumps(data).encode()))
 
 
@@ -396,3 +402,91 @@ def test_a_malformed_record_does_not_match_and_does_not_crash(
     assert not found.matches
     assert found.problems
     assert any("provenance" in problem for problem in found.problems), found.problems
+
+
+# --- records of any shape (issue 15 #8) ---------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _full_record() -> dict[str, Any]:
+    coverage = {
+        "scorer": "niqe",
+        "coverage": 1.0,
+        "matched": 3,
+        "base_rows": 3,
+        "missing": 0,
+        "extra": 0,
+    }
+    return dict(minimal_record(), coverage=[coverage])
+
+
+def _paths(data: object, here: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every path to a value inside ``data``, itself first."""
+    found = [here]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _paths(value, (*here, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _paths(value, (*here, index))
+    return found
+
+
+def _replaced(data: Any, path: tuple[str | int, ...], value: object) -> Any:
+    if not path:
+        return value
+    copy = json.loads(json.dumps(data))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
+
+
+def _readers_take(output: Path) -> None:
+    """Every reader of a record: the planner's, inspect's (library and command)."""
+    reason = None
+    try:
+        record = read_record(output)
+    except ProvenanceUnreadable as exc:
+        reason, record = str(exc), None
+    assert reason is None or reason.startswith(("provenance unreadable (", "provenance schema "))
+    if record is not None:
+        assert set(coverage_fractions(record["coverage"])) <= {"niqe"} | {
+            str(c["scorer"]) for c in record["coverage"]
+        }
+    found = inspect_output(output)
+    assert found.matches is False  # the output itself does not exist
+    with pytest.raises(PolicyError, match=re.escape(str(output.absolute()))):
+        inspect_command(output, as_json=False)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), value=_JSON)
+def test_a_record_with_any_part_replaced_by_any_json_is_read_or_refused(
+    tmp_path: Path, data: st.DataObject, value: object
+) -> None:
+    record = _full_record()
+    path = data.draw(st.sampled_from(_paths(record)))
+    output = _write(tmp_path, json.dumps(_replaced(record, path, value)).encode())
+    _readers_take(output)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=_JSON)
+def test_a_record_of_any_json_shape_is_refused(tmp_path: Path, value: object) -> None:
+    output = _write(tmp_path, json.dumps(value).encode())
+    with pytest.raises(ProvenanceUnreadable):
+        read_record(output)
+    _readers_take(output)

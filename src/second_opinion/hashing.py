@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from second_opinion.placing import write_text_in_place
+
 CHUNK = 1 << 20
 
 
@@ -54,8 +56,9 @@ class HashCache:
     treated as empty.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, root: Path | None = None) -> None:
         self.path = path
+        self.root = root  # the folder the cache must be written inside (see placing)
         self.entries: dict[str, dict[str, int | str]] = {}
         self.changed = False
         if path is not None and path.is_file():
@@ -88,7 +91,6 @@ class HashCache:
         """Write the cache back, atomically, if anything changed."""
         if self.path is None or not self.changed:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"version": 1, "files": self.entries}, sort_keys=True, indent=1)
-        write_text_atomic(self.path, text + "\n")
+        write_text_in_place(self.path, text + "\n", "the hash cache", root=self.root)
         self.changed = False

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from second_opinion._version import __version__
 from second_opinion.hashing import sha256_file, write_text_atomic
+from second_opinion.paths import resolved
 
 SCHEMA = "second-opinion.provenance/1"
 SCHEMA_NAME, SCHEMA_VERSION = SCHEMA.rsplit("/", 1)
@@ -68,7 +70,7 @@ def fingerprint(spec_sha256: str, input_sha256: list[str], output_suffix: str) -
 @functools.cache
 def git_commit() -> str | None:
     """The commit of the checkout second-opinion runs from, if it runs from one."""
-    source = Path(__file__).resolve().parent
+    source = resolved(Path(__file__)).parent
     for folder in (source, *source.parents):
         if (folder / ".git").exists():
             with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -125,7 +127,7 @@ def read_record(output: Path) -> dict[str, Any]:
     except FileNotFoundError:
         msg = "no provenance"
         raise ProvenanceUnreadable(msg) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         msg = f"provenance unreadable ({type(exc).__name__})"
         raise ProvenanceUnreadable(msg) from None
     if not isinstance(data, dict) or not isinstance(data.get("schema"), str):
@@ -142,44 +144,75 @@ def read_record(output: Path) -> dict[str, Any]:
     return data
 
 
-# field -> the type it must have; for lists of objects, the fields each object must have
-_SHAPE: dict[str, type] = {
-    "tool": dict,
-    "environment": dict,
-    "run": dict,
-    "job": dict,
-    "inputs": list,
-    "output": dict,
-    "coverage": list,
-    "fingerprint": str,
-    "spec_sha256": str,
-}
-_NESTED: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "tool": {"name": str, "version": str},
-    "run": {"run_id": str, "started": str, "finished": str},
-    "job": {"name": str},
-    "output": {"path": str, "sha256": str, "rows": int, "columns": list},
-}
-_INPUT: dict[str, type | tuple[type, ...]] = {"role": str, "path": str, "sha256": str}
+class _Part(BaseModel):
+    """A part of a record: the fields the tool reads, strictly typed; other fields kept."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+class _Tool(_Part):
+    name: str
+    version: str
+
+
+class _Run(_Part):
+    run_id: str
+    started: str
+    finished: str
+
+
+class _Job(_Part):
+    name: str
+
+
+class _Output(_Part):
+    path: str
+    sha256: str
+    rows: int
+    columns: list[str]
+
+
+class _Input(_Part):
+    role: str
+    path: str
+    sha256: str
+    scorer: str | None = None
+
+
+class _Coverage(_Part):
+    scorer: str
+    coverage: float
+    matched: int
+    base_rows: int
+    missing: int
+    extra: int
+
+
+class RecordSchema(_Part):
+    """What a record must hold for the tool to read it (``docs/provenance.md``): validated whole
+    on every read, so no reader meets a field of the wrong shape."""
+
+    schema_: str = Field(alias="schema")
+    tool: _Tool
+    environment: dict[str, Any]
+    run: _Run
+    job: _Job
+    spec_sha256: str
+    fingerprint: str
+    inputs: list[_Input]
+    output: _Output
+    coverage: list[_Coverage]
 
 
 def _shape_problem(data: dict[str, Any]) -> str | None:
-    """The first field of a record that is missing or of the wrong type, if any."""
-    for field, kind in _SHAPE.items():
-        if not isinstance(data.get(field), kind):
-            return field
-    for field, members in _NESTED.items():
-        for member, member_kind in members.items():
-            if not isinstance(data[field].get(member), member_kind):
-                return f"{field}.{member}"
-    for index, item in enumerate(data["inputs"]):
-        if not isinstance(item, dict):
-            return f"inputs[{index}]"
-        for member, member_kind in _INPUT.items():
-            if not isinstance(item.get(member), member_kind):
-                return f"inputs[{index}].{member}"
-    if not all(isinstance(c, dict) for c in data["coverage"]):
-        return "coverage"
+    """The first field of a record that is missing or of the wrong type, and why; or None."""
+    try:
+        RecordSchema.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        why = "is missing" if error["type"] == "missing" else f"is invalid ({error['msg']})"
+        return f"{where.lstrip('.')} {why}"
     return None
 
 

@@ -386,7 +386,7 @@ def _edited_record(table: Path, edit: str) -> str:
                 "'second-opinion.provenance/1'; ignored"
             ),
         ),
-        ("no-job", "provenance unreadable (malformed: job); ignored"),
+        ("no-job", "provenance unreadable (malformed: job is missing); ignored"),
     ],
 )
 def test_an_unreadable_record_is_ignored_with_a_note(

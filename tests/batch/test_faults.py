@@ -254,7 +254,16 @@ def _refuse_mkdir(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
             raise PermissionError(errno.EACCES, EACCES, str(self))
         real(self, *args, **kwargs)
 
+    real_os = os.mkdir
+
+    def os_mkdir(path: Any, mode: int = 0o777, *, dir_fd: int | None = None) -> None:
+        # Folders inside output_dir are made one at a time through their parent's handle.
+        if dir_fd is not None and str(path) == folder.name:
+            raise PermissionError(errno.EACCES, EACCES, str(folder))
+        real_os(path, mode, dir_fd=dir_fd)
+
     monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(os, "mkdir", os_mkdir)
 
 
 @READ_ONLY

@@ -1190,7 +1190,7 @@ def test_output_that_is_a_directory_cannot_be_written_and_leaves_no_temporary_fi
 ) -> None:
     out = tmp_path / "out.csv"
     out.mkdir()
-    with pytest.raises(InputError, match=rf"^{at(out)}: cannot write \("):
+    with pytest.raises(InputError, match=rf"^{at(out)}: is a directory, not a file; name another"):
         write_query(con, QUERY, out)
     assert out.is_dir()
     assert leftovers(tmp_path) == ["out.csv"]

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from second_opinion.paths import resolved
+
 
 class _Job(Protocol):
     @property
@@ -26,10 +28,10 @@ class _Job(Protocol):
 def job_dependencies(jobs: Iterable[_Job]) -> dict[str, tuple[str, ...]]:
     """Job name → the names of the jobs whose outputs it reads (manifest order, no repeats)."""
     jobs = list(jobs)
-    producer = {job.output.resolve(): job.name for job in jobs}
+    producer = {resolved(job.output): job.name for job in jobs}
     found: dict[str, tuple[str, ...]] = {}
     for job in jobs:
-        names = [producer.get(path.resolve()) for _, _, path in job.inputs]
+        names = [producer.get(resolved(path)) for _, _, path in job.inputs]
         found[job.name] = tuple(dict.fromkeys(n for n in names if n is not None and n != job.name))
     return found
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from second_opinion.errors import BusyError
+from second_opinion.placing import folder_handle, refuse, write_all
 
 POLL_SECONDS = 0.2
 
@@ -34,14 +35,19 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
     naming that holder. The lock is released when the process ends, however it ends.
     """
     state = folder / ".second-opinion"
-    state.mkdir(parents=True, exist_ok=True)
     path = state / "lock"
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        # Opened through the real folder .second-opinion inside ``folder`` (never a symlink).
+        with folder_handle(state, folder, create=True) as fd:
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            handle = os.open("lock", flags, 0o666, dir_fd=fd)
+    except OSError as exc:
+        raise refuse(path, "the lock", exc) from None
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -52,16 +58,18 @@ def output_lock(folder: Path, run_id: str, started: str, timeout: float = 0.0) -
                     )
                     raise BusyError(msg) from None
                 time.sleep(POLL_SECONDS)
-        handle.seek(0)
-        handle.truncate()
         holder = {
             "run_id": run_id,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": started,
         }
-        handle.write(json.dumps(holder))
-        handle.flush()
+        try:
+            os.ftruncate(handle, 0)
+            os.lseek(handle, 0, os.SEEK_SET)
+            write_all(handle, json.dumps(holder).encode("utf-8"))
+        except OSError as exc:
+            raise refuse(path, "the lock's holder", exc) from None
         yield path
     finally:
-        handle.close()
+        os.close(handle)

@@ -46,7 +46,8 @@ from second_opinion.errors import (
     InterruptedRunError,
     UsageError,
 )
-from second_opinion.hashing import HashCache, write_text_atomic
+from second_opinion.hashing import HashCache
+from second_opinion.placing import write_text_in_place
 from second_opinion.provenance import canonical_json
 from second_opinion.tables.formats import Engine
 
@@ -247,7 +248,7 @@ def run_batch(
     with _sigterm_as_interrupt():
         try:
             with output_lock(manifest.output_dir, run_id, started, lock_timeout):
-                cache = HashCache(cache_path)
+                cache = HashCache(cache_path, root=manifest.output_dir)
                 try:
                     with contextlib.ExitStack() as resources:
                         run = _Run(
@@ -264,9 +265,12 @@ def run_batch(
                 finally:
                     cache.save()
                 batch = finished(results, audit)
-                runs = manifest.output_dir / "runs"
-                runs.mkdir(exist_ok=True)
-                write_text_atomic(runs / f"{run_id}.json", canonical_json(batch.to_dict()) + "\n")
+                write_text_in_place(
+                    manifest.output_dir / "runs" / f"{run_id}.json",
+                    canonical_json(batch.to_dict()) + "\n",
+                    "the run summary",
+                    root=manifest.output_dir,
+                )
         except KeyboardInterrupt:  # while waiting for the lock or hashing inputs
             msg = "interrupted before any job started; nothing was written"
             raise InterruptedRunError(msg) from None

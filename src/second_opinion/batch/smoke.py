@@ -13,6 +13,7 @@ import duckdb
 
 from second_opinion.batch.runner import BatchResult, run_batch
 from second_opinion.errors import InputError, UsageError
+from second_opinion.paths import resolved
 from second_opinion.tables.formats import quote_ident
 from second_opinion.tables.reading import open_table, scan_sql
 
@@ -28,7 +29,7 @@ TOLERANCE = 1e-9
 
 def default_scaffold(folder: str = SCAFFOLD) -> Path:
     """A scaffold folder: packaged with the wheel, or ``testdata/`` of a checkout."""
-    package = Path(__file__).resolve().parents[1]  # second_opinion/
+    package = resolved(Path(__file__)).parents[1]  # second_opinion/
     for candidate in (package / "_testdata" / folder, package.parents[1] / "testdata" / folder):
         if (candidate / "batch.json").is_file():
             return candidate

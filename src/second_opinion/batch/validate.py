@@ -14,6 +14,7 @@ from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.materialize import ingested_spec
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec
+from second_opinion.paths import resolved
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def validate_manifest(
     )
     problems = []
     jobs: list[dict[str, Any]] = []
-    produced = {job.output.resolve() for job in manifest.jobs}
+    produced = {resolved(job.output) for job in manifest.jobs}
     for job in manifest.jobs:
         for problem in _job_problems(job, produced):
             problems.append(f"jobs[{job.index}] ({job.name}): {problem}")
@@ -84,7 +85,7 @@ def _job_problems(job: AnyJob, produced: set[Path]) -> list[str]:
     """
     if isinstance(job, SaliencyJob):
         return []
-    if any(path.resolve() in produced for _, _, path in job.inputs):
+    if any(resolved(path) in produced for _, _, path in job.inputs):
         return []
     with tempfile.TemporaryDirectory(prefix="second-opinion-validate-") as scratch:
         try:

@@ -26,7 +26,8 @@ from second_opinion.batch.outcomes import JobOutcome, coverage_fractions, failed
 from second_opinion.batch.planning import Plan, file_stat
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import InputError, SecondOpinionError
-from second_opinion.hashing import FileHash, sha256_file, write_text_atomic
+from second_opinion.hashing import FileHash, sha256_file
+from second_opinion.placing import put_in_place, sweep_staging, write_text_in_place
 from second_opinion.provenance import (
     SCHEMA,
     environment,
@@ -56,16 +57,10 @@ def check_unchanged(plan: Plan) -> None:
             raise InputError(msg)
 
 
-def sweep_temporaries(output: Path) -> None:
-    """Remove what a killed worker may have left beside ``output``: temporary, staging files."""
-    if not output.parent.is_dir():
-        return
-    prefixes = (f".{output.name}.", f"..{output.name}.")
-    for stray in output.parent.iterdir():
-        name = stray.name
-        if name.startswith(prefixes) and (name.endswith(".tmp") or ".staging" in name):
-            with contextlib.suppress(OSError):
-                stray.unlink()
+def sweep_temporaries(output: Path, root: Path | None = None) -> None:
+    """Remove what a killed worker may have left beside ``output``: this tool's temporary and
+    staging files for it and its record, recognised by their exact names (nothing else)."""
+    sweep_staging(output.parent, (output.name, provenance_path(output).name), root=root)
 
 
 def run_job(
@@ -153,18 +148,19 @@ def run_job(
             "coverage": coverage,
             **made.extra,
         }
-        # The record is staged too, so a full disk fails here, with the old output untouched.
-        try:
-            write_text_atomic(record_staging, record_text(record))
-        except OSError as exc:
-            msg = (
-                f"{provenance_path(job.output)}: cannot write the provenance record "
-                f"({exc.strerror or exc}); the previous output is untouched"
-            )
-            raise InputError(msg) from None
+        # The record is staged too (inside the output's confined folder), so a full disk fails
+        # here, with the old output untouched.
+        write_text_in_place(
+            record_staging, record_text(record), "the provenance record", root=job.root
+        )
         with critical():
-            staging.replace(job.output)
-            record_staging.replace(provenance_path(job.output))
+            put_in_place(
+                [
+                    (staging, job.output, "output"),
+                    (record_staging, provenance_path(job.output), "provenance record"),
+                ],
+                root=job.root,
+            )
         stat = job.output.stat()
         return JobOutcome(
             status="done",

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from second_opinion.errors import InputError
 from second_opinion.ingest.errors import UnsafeDatasetError
+from second_opinion.paths import not_a_file
 
 Value = object
 MAX_STRING = 1_000_000
@@ -138,9 +139,9 @@ def read_dataset(path: str | Path) -> DatasetFile:
     :class:`InputError` for a file that cannot be read or is not valid Python.
     """
     path = Path(path)
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "no such file"
-        msg = f"{path}: {what}"
+    problem = not_a_file(path)
+    if problem is not None:
+        msg = f"{path}: {problem}"
         raise InputError(msg)
     try:
         source = path.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ import duckdb
 
 from second_opinion._typing import TableFormat
 from second_opinion.errors import UnreadableFileError, UsageError
+from second_opinion.paths import not_a_file, resolved
 
 _READ_SUFFIXES: dict[str, TableFormat] = {
     ".jsonl": "jsonl",
@@ -92,7 +93,7 @@ def _open(
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name the same file (``b`` need not exist)."""
     try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+        return resolved(a) == resolved(b) or (b.exists() and a.samefile(b))
     except OSError:
         return False
 
@@ -165,9 +166,9 @@ def table_stem(path: Path) -> str:
 
 def check_file(path: Path) -> None:
     """Refuse a path that is not a file, or an empty one, naming it."""
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "no such file"
-        msg = f"{path}: {what}"
+    problem = not_a_file(path)
+    if problem is not None:
+        msg = f"{path}: {problem}"
         raise UnreadableFileError(msg)
     if path.stat().st_size == 0:
         msg = f"{path}: file is empty (0 bytes)"

@@ -12,6 +12,7 @@ import duckdb
 
 from second_opinion._typing import TableFormat
 from second_opinion.errors import InputError, UsageError
+from second_opinion.paths import not_a_file, not_a_folder
 from second_opinion.tables.formats import (
     _FLOAT_TYPES,
     SUPPORTED_SUFFIXES,
@@ -78,8 +79,13 @@ def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int
     """
     fmt, compressed = output_format(output)
     folder = output.parent if str(output.parent) else Path()
-    if not folder.is_dir():
-        msg = f"{output}: the folder {folder} does not exist; create it first"
+    problem = not_a_folder(folder)
+    if problem is not None:
+        fix = "create it first" if problem == "does not exist" else "name another folder"
+        msg = f"{output}: the folder {folder} {problem}; {fix}"
+        raise UsageError(msg)
+    if (odd := not_a_file(output)) not in (None, "no such file"):  # a FIFO, a device, a loop
+        msg = f"{output}: {odd.removesuffix('; give a regular file')}; name another output"
         raise UsageError(msg)
     token = uuid.uuid4().hex[:12]
     tmp = folder / f".{output.name}.{token}.tmp"

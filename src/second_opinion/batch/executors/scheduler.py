@@ -12,8 +12,9 @@ from second_opinion.batch.outcomes import BatchEvent, EventHandler, JobOutcome, 
 from second_opinion.batch.planning import Plan
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.batch.worker import sweep_temporaries
-from second_opinion.errors import InterruptedRunError
+from second_opinion.errors import InputError, InterruptedRunError
 from second_opinion.hashing import HashCache
+from second_opinion.placing import explain, folder_handle
 
 
 class Scheduler(ABC):
@@ -49,7 +50,7 @@ class Scheduler(ABC):
         except KeyboardInterrupt:
             self.stop_all()
             for plan in self.running.values():
-                sweep_temporaries(plan.job.output)
+                sweep_temporaries(plan.job.output, plan.job.root)
             self.running.clear()
             msg = "interrupted: stopped the running jobs; no partial output was left"
             raise InterruptedRunError(msg) from None
@@ -76,13 +77,16 @@ class Scheduler(ABC):
                 self.pending.clear()
                 return
             plan = self.pending.pop(0)
-            sweep_temporaries(plan.job.output)
+            sweep_temporaries(plan.job.output, plan.job.root)
+            error: str | None = None
             try:
-                plan.job.output.parent.mkdir(parents=True, exist_ok=True)
+                with folder_handle(plan.job.output.parent, plan.job.root, create=True):
+                    pass
+            except InputError as exc:
+                error = exc.message
             except OSError as exc:
-                error = (
-                    f"{plan.job.output.parent}: cannot create the folder ({exc.strerror or exc})"
-                )
+                error = f"{plan.job.output.parent}: cannot create the folder ({explain(exc)})"
+            if error is not None:
                 self._finish(
                     plan, JobResult.for_job(plan.job, "failed", reason=plan.reason, error=error)
                 )
@@ -104,7 +108,7 @@ class Scheduler(ABC):
     def died(self, name: str, error: str) -> None:
         """Job ``name`` ended without an outcome (its process or node died): it failed."""
         plan = self.running.pop(name)
-        sweep_temporaries(plan.job.output)
+        sweep_temporaries(plan.job.output, plan.job.root)
         seconds = time.monotonic() - self.started.get(name, time.monotonic())
         result = JobResult.for_job(
             plan.job, "failed", reason=plan.reason, seconds=seconds, error=error

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from second_opinion.batch.manifest.jobs import AnyJob, SaliencyJob
 from second_opinion.errors import InputError, SecondOpinionError
+from second_opinion.paths import not_a_file, not_a_folder, resolved
 from second_opinion.provenance import provenance_path
 from second_opinion.tables.writing import output_format
 
@@ -46,31 +47,35 @@ def check_jobs(
                 f"jobs[{names[name]}]; job names must be unique"
             )
         names.setdefault(name, index)
-    produced = {job.output.resolve() for job in jobs}
+    produced = {resolved(job.output) for job in jobs}
     all_inputs: dict[Path, tuple[AnyJob, str]] = {}
     for job in jobs:
         for role, _, path in job.inputs:
-            all_inputs.setdefault(path.resolve(), (job, role))
+            all_inputs.setdefault(resolved(path), (job, role))
     for job in jobs:
         at = f"jobs[{job.index}]"
-        resolved = job.output.resolve()
-        if resolved in outputs:
+        real = resolved(job.output)
+        if real in outputs:
             problems.append(
-                f"{at}.output: {job.output} is also the output of jobs[{outputs[resolved]}]; "
+                f"{at}.output: {job.output} is also the output of jobs[{outputs[real]}]; "
                 "give each job its own output"
             )
-        outputs.setdefault(resolved, job.index)
-        if resolved == manifest_path.resolve():
+        outputs.setdefault(real, job.index)
+        if real == resolved(manifest_path):
             problems.append(f"{at}.output: {job.output} is the manifest itself")
         elif job.output.is_dir():
             problems.append(f"{at}.output: {job.output} is a folder; name a file")
+        elif (folder := not_a_folder(job.output.parent)) not in (None, "does not exist"):
+            problems.append(f"{at}.output: the folder {job.output.parent} {folder}")
+        elif (odd := not_a_file(job.output)) not in (None, "no such file"):
+            problems.append(f"{at}.output: {job.output} {odd}")
         else:
             try:
                 output_format(job.output)
             except SecondOpinionError as exc:
                 problems.append(f"{at}.output: {exc.message}")
-        own = {path.resolve(): role for role, _, path in job.inputs}
-        reader = (job, own[resolved]) if resolved in own else all_inputs.get(resolved)
+        own = {resolved(path): role for role, _, path in job.inputs}
+        reader = (job, own[real]) if real in own else all_inputs.get(real)
         # Another job may read this output (it then runs after this job) unless the file is
         # someone's data already: an existing file this tool did not write is never overwritten.
         foreign = job.output.exists() and not provenance_path(job.output).exists()
@@ -82,12 +87,15 @@ def check_jobs(
             )
         for role, scorer, path in job.inputs:
             where = _input_location(job, role, scorer)
-            if path.resolve() in produced:
+            if resolved(path) in produced:
                 continue  # another job's output: it runs first (see job_dependencies)
-            if not path.exists():
+            problem = not_a_file(path)
+            if problem == "no such file":
                 problems.append(f"{where}: no such file: {_path_text(path)}")
-            elif not path.is_file():
+            elif problem == "is a directory, not a file":
                 problems.append(f"{where}: not a file: {_path_text(path)}")
+            elif problem is not None:
+                problems.append(f"{where}: {_path_text(path)} {problem}")
             elif not os.access(path, os.R_OK):
                 problems.append(f"{where}: not readable: {_path_text(path)}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import errno
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from pydantic_core import ErrorDetails
 
 from second_opinion.decoding import character_name, json_problem, other_encoding
 from second_opinion.errors import InputError, UnreadableFileError
+from second_opinion.paths import LOOP, kind_of_mode
 from second_opinion.validation import Loc, location, shorten_number
 
 MAX_MANIFEST_BYTES = 16 << 20
@@ -142,18 +144,32 @@ def read_document(path: Path) -> Document:
 def _bytes(path: Path) -> bytes:
     """The file's bytes; a file over :data:`MAX_MANIFEST_BYTES` is refused before it is read."""
     try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            # At most one byte past the limit: a FIFO or a growing file has no honest size.
+        # Opened without blocking and checked before reading: a FIFO, a socket or a device is
+        # refused at once, never waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        stat = os.fstat(fd)
+        kind = kind_of_mode(stat.st_mode)
+        if kind is not None:
+            os.close(fd)
+            if kind == "a folder":
+                msg = f"{path}: is a folder; name the manifest file in it"
+            else:
+                msg = f"{path}: is {kind}, not a regular file; name the manifest file"
+            raise UnreadableFileError(msg)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as handle:
+            size = stat.st_size
             data = handle.read(MAX_MANIFEST_BYTES + 1) if size <= MAX_MANIFEST_BYTES else b""
     except FileNotFoundError:
         msg = f"{path}: no such manifest"
         raise UnreadableFileError(msg) from None
-    except IsADirectoryError:
-        msg = f"{path}: is a folder; name the manifest file in it"
-        raise UnreadableFileError(msg) from None
     except OSError as exc:
-        msg = f"{path}: cannot read the manifest ({exc.strerror or exc})"
+        problem = (
+            LOOP
+            if exc.errno == errno.ELOOP
+            else f"cannot read the manifest ({exc.strerror or exc})"
+        )
+        msg = f"{path}: {problem}"
         raise UnreadableFileError(msg) from None
     if size > MAX_MANIFEST_BYTES or len(data) > MAX_MANIFEST_BYTES:
         shown = f"{_size(size)}, over" if size > MAX_MANIFEST_BYTES else "over"

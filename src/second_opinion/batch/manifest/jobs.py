@@ -31,6 +31,9 @@ class Job:
     description: str | None = None
     ingest: IngestOptions | None = None
     """Set when the base table is ingested from metadata (``spec.features`` is that file)."""
+    root: Path | None = None
+    """The folder the output must lie in when it is written (``output_dir``; None when outputs
+    may lie outside it): see :mod:`second_opinion.placing`."""
 
     @property
     def inputs(self) -> list[tuple[str, str | None, Path]]:
@@ -71,6 +74,8 @@ class SaliencyJob:
     output: Path
     description: str | None = None
     files: tuple[tuple[str, str | None, Path], ...] = ()
+    root: Path | None = None
+    """The folder the output must lie in when it is written, as :attr:`Job.root`."""
 
     @property
     def inputs(self) -> list[tuple[str, str | None, Path]]:

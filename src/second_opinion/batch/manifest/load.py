@@ -16,6 +16,7 @@ holding the :class:`JoinSpec` the joiner runs, and saliency jobs holding a ``Sal
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -40,6 +41,7 @@ from second_opinion.batch.manifest.models import (
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.ingest.options import IngestOptions
 from second_opinion.join.spec import OPTION_FIELDS, JoinSpec, SidecarSpec, join_spec_problems
+from second_opinion.paths import resolved
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.validation import Loc, Wording, location, validation_problems
@@ -178,13 +180,15 @@ def load_manifest(
             if _outside(target, output_dir)
         )
     raise_problems(path, problems)
+    if not allow_outside_output_dir:  # and so they stay when written (ADR 0018)
+        jobs = [dataclasses.replace(job, root=output_dir) for job in jobs]
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs), audit=audit)
 
 
 def _outside(target: Path, folder: Path) -> bool:
     """Whether ``target`` lies outside ``folder`` once ``..`` and symlinks are resolved."""
-    root, resolved = folder.resolve(), target.resolve()
-    return resolved != root and root not in resolved.parents
+    root, real = resolved(folder), resolved(target)
+    return real != root and root not in real.parents
 
 
 def _resolve_audit(
@@ -204,7 +208,7 @@ def _resolve_audit(
             problems.append(f"audit.tables[{index}]: no job named {name!r}{hint}")
     out = _resolve(section.out, output_dir, "audit.out", problems)
     for job in jobs:
-        if job.output.resolve() == out.resolve():
+        if resolved(job.output) == resolved(out):
             problems.append(f"audit.out: {out} is the output of job {job.name!r}; pick a folder")
     fields = section.model_dump(exclude={"tables", "out"}, exclude_unset=True)
     options = AuditOptions.model_validate(fields)

@@ -18,6 +18,7 @@ import duckdb
 
 from second_opinion.batch.original_saliency.config import OriginalConfig
 from second_opinion.errors import SecondOpinionError
+from second_opinion.paths import resolved
 from second_opinion.saliency.clips import Clip, read_clips
 from second_opinion.saliency.yuv import BadClipError, YuvClip
 from second_opinion.tables.reading import open_table, scan_sql
@@ -112,7 +113,7 @@ def _check_root(
     root = config.path("root")
     base = root if root is not None else Path.cwd()
     folder = source.parent
-    if base.resolve() == folder.resolve():
+    if resolved(base) == resolved(folder):
         return
     relative = [(i, text) for i, text in raw_paths if not Path(text).is_absolute()]
     if not relative:

@@ -38,6 +38,7 @@ from second_opinion.batch.original_saliency.translate import (
     snippet,
 )
 from second_opinion.errors import InputError
+from second_opinion.paths import resolved
 from second_opinion.saliency.spec import SaliencySpec
 
 _NATIVE_KEYS = ("version", "jobs", "output_dir")
@@ -252,13 +253,13 @@ def _table_location(match: re.Match[str]) -> str:
 
 def _audit_problems(tables: list[OriginalTable]) -> list[str]:
     """An ``audit_json`` may not be a table's input or output (it would overwrite it)."""
-    taken = {t.input.resolve(): f"tables[{t.index}].input" for t in tables}
-    taken |= {t.output.resolve(): f"tables[{t.index}].output" for t in tables}
+    taken = {resolved(t.input): f"tables[{t.index}].input" for t in tables}
+    taken |= {resolved(t.output): f"tables[{t.index}].output" for t in tables}
     return [
-        f"tables[{t.index}].audit_json: {t.audit_json} is also {taken[t.audit_json.resolve()]}; "
+        f"tables[{t.index}].audit_json: {t.audit_json} is also {taken[resolved(t.audit_json)]}; "
         "write the audit elsewhere"
         for t in tables
-        if t.audit_json is not None and t.audit_json.resolve() in taken
+        if t.audit_json is not None and resolved(t.audit_json) in taken
     ]
 
 

@@ -1,0 +1,80 @@
+"""The write primitives every batch write goes through (ADR 0018): all-or-nothing renames,
+confinement at the moment of writing, staging names, and errors that name the cause."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from second_opinion.errors import InputError
+from second_opinion.placing import put_in_place
+
+ENOSPC = os.strerror(errno.ENOSPC)
+
+
+def _staged(folder: Path, name: str, text: str) -> Path:
+    path = folder / f".{name}.0123456789ab.staging.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_failed_second_rename_puts_the_first_target_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "o.csv").write_text("old output", encoding="utf-8")
+    (tmp_path / "o.csv.provenance.json").write_text("old record", encoding="utf-8")
+    pairs = [
+        (_staged(tmp_path, "o.csv", "new output"), tmp_path / "o.csv", "output"),
+        (_staged(tmp_path, "o.rec", "new record"), tmp_path / "o.csv.provenance.json", "record"),
+    ]
+    real = os.replace
+    calls: list[str] = []
+
+    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+        calls.append(str(dst))
+        if str(dst).endswith(".provenance.json"):
+            raise OSError(errno.ENOSPC, ENOSPC)
+        real(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+    with pytest.raises(InputError) as caught:
+        put_in_place(pairs, root=tmp_path)
+
+    assert caught.value.message == (
+        f"{tmp_path / 'o.csv.provenance.json'}: cannot write the record "
+        f"({ENOSPC}; free some space on that disk and run again)"
+    )
+    assert (tmp_path / "o.csv").read_text(encoding="utf-8") == "old output"
+    assert (tmp_path / "o.csv.provenance.json").read_text(encoding="utf-8") == "old record"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".bak")]
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_target_that_cannot_take_a_file_is_refused_before_anything_moves(
+    tmp_path: Path, kind: str
+) -> None:
+    (tmp_path / "o.csv").write_text("old output", encoding="utf-8")
+    record = tmp_path / "o.csv.provenance.json"
+    if kind == "folder":
+        record.mkdir()
+    else:
+        os.mkfifo(record)
+    staged = _staged(tmp_path, "o.csv", "new output")
+
+    with pytest.raises(InputError) as caught:
+        put_in_place(
+            [(staged, tmp_path / "o.csv", "output"), (staged, record, "provenance record")],
+            root=tmp_path,
+        )
+
+    what = "a folder" if kind == "folder" else "a FIFO (named pipe)"
+    assert caught.value.message == (
+        f"{record}: is {what}, where the job's provenance record goes; "
+        "move it away or name another output"
+    )
+    assert (tmp_path / "o.csv").read_text(encoding="utf-8") == "old output"
