@@ -138,14 +138,15 @@ def _last_runs(folder: Path, names: Sequence[str]) -> dict[str, dict[str, Any]]:
 
     Unreadable summaries are passed over: they are a record, never a reason to fail.
     """
-    try:
+    try:  # newest first: run ids order by the second they started, the mtime finer
         summaries = sorted(
-            (p for p in folder.iterdir() if p.suffix == ".json" and p.is_file()), reverse=True
+            ((p.stat().st_mtime_ns, p.name, p) for p in folder.iterdir() if p.suffix == ".json"),
+            reverse=True,
         )
     except OSError:
         return {}
     wanted, found = set(names), {}
-    for path in summaries[:RUNS_READ]:
+    for _, _, path in summaries[:RUNS_READ]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             jobs = data["jobs"] if not data.get("dry_run") else []
