@@ -44,7 +44,7 @@ def test_the_example_ingests_joins_three_real_scorers_and_audits(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["jobs"][0]["coverage"] == {"videval": 1.0, "brisque": 1.0, "niqe": 1.0}
-    assert summary["audit"]["status"] == "done"
+    assert summary["audit"]["status"] == "built"
     table = pq.read_table(out / "konvid-1k.parquet")
     assert table.num_rows == 1200
     names = table.column_names

@@ -294,7 +294,7 @@ def joined(tmp_path: Path) -> Path:
     folder = tmp_path / "scaffold"
     shutil.copytree(SCAFFOLD, folder)
     result = run_batch(folder / "batch.json", only=["corpus-a"], out_dir=tmp_path / "out")
-    assert [(j.status, j.error) for j in result.jobs] == [("done", None)]
+    assert [(j.status, j.error) for j in result.jobs] == [("built", None)]
     return Path(result.jobs[0].output)
 
 

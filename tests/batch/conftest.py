@@ -18,5 +18,5 @@ def scaffold(tmp_path: Path) -> Scaffold:
 def ran(scaffold: Scaffold) -> Scaffold:
     """The scaffold after one successful run of both jobs."""
     result = scaffold.run()
-    assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output")), result
+    assert outcome(result) == dict.fromkeys(JOBS, ("built", "new")), result
     return scaffold

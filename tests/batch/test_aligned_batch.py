@@ -284,7 +284,7 @@ def test_batch_runs_records_the_key_table_and_reruns_when_it_changes(folder: Pat
     meta = folder / "data" / "meta.csv"
 
     first = run_batch(manifest, jobs=1)
-    assert outcome(first) == [("aligned", "done", "no output")]
+    assert outcome(first) == [("aligned", "built", "new")]
     assert first.jobs[0].rows == 5
     assert first.jobs[0].coverage == {"brisque": 0.8}
     assert read_rows(out) == expected_rows(KEYS)
@@ -309,7 +309,9 @@ def test_batch_runs_records_the_key_table_and_reruns_when_it_changes(folder: Pat
     # Reordering the key table changes which row belongs to which clip: the job must rerun.
     reordered = list(reversed(KEYS))
     write_keys(meta, reordered)
-    assert outcome(run_batch(manifest, jobs=1)) == [("aligned", "done", "input changed (brisque)")]
+    assert outcome(run_batch(manifest, jobs=1)) == [
+        ("aligned", "rebuilt", "input changed (brisque)")
+    ]
     assert read_rows(out) == expected_rows(reordered)
     assert read_rows(out) != expected_rows(KEYS)
     record = json.loads(provenance_path(out).read_text(encoding="utf-8"))
@@ -320,7 +322,7 @@ def test_batch_runs_records_the_key_table_and_reruns_when_it_changes(folder: Pat
 
 def test_moving_the_key_table_is_not_a_change(folder: Path) -> None:
     manifest = write_manifest(folder / "m.json", MANIFEST)
-    assert outcome(run_batch(manifest, jobs=1)) == [("aligned", "done", "no output")]
+    assert outcome(run_batch(manifest, jobs=1)) == [("aligned", "built", "new")]
     moved = folder / "data" / "moved" / "meta.csv"
     moved.parent.mkdir()
     shutil.copy2(folder / "data" / "meta.csv", moved)

@@ -99,7 +99,7 @@ def test_batch_runs_the_comparisons_its_manifest_asks_for(tmp_path: Path) -> Non
     path = _manifest(tmp_path, {**FAST, "compare": ["niqe,vmaf_adm2"], "compare_all": True})
     result = run_batch(path)
     assert result.audit is not None
-    assert result.audit.status == "done", result.audit.error
+    assert result.audit.status == "built", result.audit.error
     report = json.loads((tmp_path / "out" / "audit" / "audit.json").read_text())
     found = report["comparisons"]["corpus-a"]
     assert (found["pairs"][0]["a"], found["pairs"][0]["b"]) == ("niqe", "vmaf_adm2")
@@ -124,7 +124,7 @@ def test_batch_runs_the_audit_after_its_jobs_then_skips_it_while_unchanged(
     path = _manifest(tmp_path, {**FAST, "baseline": "vmaf=vmaf_*"})
     first = run_batch(path)
     assert first.audit is not None
-    assert (first.audit.status, first.audit.reason) == ("done", "no report")
+    assert (first.audit.status, first.audit.reason) == ("built", "new")
     report = json.loads((tmp_path / "out" / "audit" / "audit.json").read_text())
     assert report["fingerprint"] == first.audit.fingerprint
     assert list(report["corpora"]) == ["corpus-a"]  # named after the job
@@ -148,7 +148,7 @@ def test_batch_runs_the_audit_after_its_jobs_then_skips_it_while_unchanged(
 
     forced = run_batch(path, force=True)
     assert forced.audit is not None
-    assert (forced.audit.status, forced.audit.reason) == ("done", "forced")
+    assert (forced.audit.status, forced.audit.reason) == ("rebuilt", "forced")
 
 
 def test_a_changed_table_or_option_reruns_the_audit(tmp_path: Path) -> None:
@@ -157,16 +157,16 @@ def test_a_changed_table_or_option_reruns_the_audit(tmp_path: Path) -> None:
     scores = tmp_path / "scores_a_niqe.jsonl"
     scores.write_text(scores.read_text().replace("5.087", "5.5"), encoding="utf-8")
     second = run_batch(path)
-    assert second.jobs[0].status == "done"
+    assert second.jobs[0].status == "rebuilt"
     assert second.audit is not None
-    assert (second.audit.status, second.audit.reason) == ("done", "changed")
+    assert (second.audit.status, second.audit.reason) == ("rebuilt", "changed")
     assert first.audit is not None
     assert second.audit.fingerprint != first.audit.fingerprint
 
     _manifest(tmp_path, {**FAST, "splits": 4})
     third = run_batch(path)
     assert third.audit is not None
-    assert third.audit.status == "done"
+    assert third.audit.status == "rebuilt"
 
 
 def test_the_audit_worker_count_does_not_change_the_fingerprint(tmp_path: Path) -> None:

@@ -222,7 +222,7 @@ def test_a_read_only_subfolder_fails_only_its_job_under_keep_going(
     result = scaffold.run(keep_going=True, jobs=2)
 
     assert outcome(result) == {
-        "corpus-a": ("done", "no output"),
+        "corpus-a": ("built", "new"),
         "corpus-b": ("failed", "no output"),
     }
     error = error_of(result, "corpus-b")
@@ -302,7 +302,7 @@ def test_an_output_subfolder_that_cannot_be_created_fails_only_its_job(
     result = scaffold.run(keep_going=True, jobs=1)
 
     assert outcome(result) == {
-        "corpus-a": ("done", "no output"),
+        "corpus-a": ("built", "new"),
         "corpus-b": ("failed", "no output"),
     }
     assert str(locked / "new") in error_of(result, "corpus-b")
@@ -378,7 +378,7 @@ def test_a_full_disk_in_a_worker_fails_its_job_and_keeps_the_previous_output(
     # the disk has room again: nothing is stale, and the job runs when asked
     monkeypatch.undo()
     assert outcome(ran.run()) == dict.fromkeys(JOBS, ("up-to-date", "unchanged"))
-    assert outcome(ran.run(force=True, only=["corpus-b"])) == {"corpus-b": ("done", "forced")}
+    assert outcome(ran.run(force=True, only=["corpus-b"])) == {"corpus-b": ("rebuilt", "forced")}
 
 
 def test_a_full_disk_writing_the_provenance_fails_the_job_cleanly(
@@ -423,7 +423,7 @@ def test_an_input_changed_after_planning_fails_the_job_naming_it(scaffold: Scaff
 
     assert outcome(result) == {
         "corpus-a": ("failed", "no output"),
-        "corpus-b": ("done", "no output"),
+        "corpus-b": ("built", "new"),
     }
     assert error_of(result, "corpus-a") == (
         f"sidecar niqe {sidecar} changed while the job ran; nothing was written, "
@@ -434,7 +434,7 @@ def test_an_input_changed_after_planning_fails_the_job_naming_it(scaffold: Scaff
     assert strays(scaffold.out) == []
     # the next run takes the input as it is now
     assert outcome(run_batch(manifest)) == {
-        "corpus-a": ("done", "no output"),
+        "corpus-a": ("built", "new"),
         "corpus-b": ("up-to-date", "unchanged"),
     }
 
@@ -549,7 +549,7 @@ def test_a_damaged_provenance_is_stale_and_rebuilt(
 
     assert outcome(result) == {
         "corpus-a": ("up-to-date", "unchanged"),
-        "corpus-b": ("done", reason),
+        "corpus-b": ("rebuilt", reason),
     }
     assert output.read_bytes() == data
     assert read_record(output)["run"]["run_id"] == result.run_id
@@ -579,7 +579,7 @@ def test_an_output_edited_by_hand_no_longer_matches_and_is_rebuilt(ran: Scaffold
     result = ran.run()
 
     assert outcome(result) == {
-        "corpus-a": ("done", "output changed since its run"),
+        "corpus-a": ("rebuilt", "output changed since its run"),
         "corpus-b": ("up-to-date", "unchanged"),
     }
     assert output.read_bytes() == original

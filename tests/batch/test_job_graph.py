@@ -138,9 +138,9 @@ def test_batch_runs_saliency_before_the_join_and_records_clip_inputs(scaffold: P
     out = scaffold / "out"
     result = run_batch(scaffold / "batch.json", out_dir=out)
     assert [(j.name, j.status) for j in result.jobs] == [
-        ("saliency-model", "done"),
-        ("saliency-maps", "done"),
-        ("corpus", "done"),
+        ("saliency-model", "built"),
+        ("saliency-maps", "built"),
+        ("corpus", "built"),
     ]
     record = read_record(out / "saliency-model.jsonl")
     roles = [(i["role"], i.get("clip_id")) for i in record["inputs"]]
@@ -166,16 +166,16 @@ def test_batch_runs_saliency_before_the_join_and_records_clip_inputs(scaffold: P
     clip.write_bytes(bytes(data))
     third = run_batch(scaffold / "batch.json", out_dir=out)
     assert [(j.name, j.status) for j in third.jobs] == [
-        ("saliency-model", "done"),
-        ("saliency-maps", "done"),
-        ("corpus", "done"),
+        ("saliency-model", "rebuilt"),
+        ("saliency-maps", "rebuilt"),
+        ("corpus", "rebuilt"),
     ]
 
 
 def test_only_pulls_in_the_jobs_a_job_reads_from(scaffold: Path) -> None:
     result = run_batch(scaffold / "batch.json", out_dir=scaffold / "out", only=["corpus"])
     assert [j.name for j in result.jobs] == ["saliency-model", "corpus"]
-    assert [j.status for j in result.jobs] == ["done", "done"]
+    assert [j.status for j in result.jobs] == ["built", "built"]
 
 
 def test_dry_run_plans_the_join_after_the_saliency_job(scaffold: Path) -> None:
@@ -213,7 +213,7 @@ def test_clips_a_saliency_job_skips_are_in_its_result_notes_and_its_provenance(
     result = run_batch(_edit(scaffold, skip_bad_clips), out_dir=scaffold / "out")
 
     job = result.jobs[0]
-    assert (job.name, job.status, job.rows) == ("saliency-model", "done", 2)
+    assert (job.name, job.status, job.rows) == ("saliency-model", "built", 2)
     assert len(job.notes) == 1
     assert job.notes[0].startswith("skipped clip 'clip_small': ")
     assert "clip_small" in job.notes[0]

@@ -61,7 +61,7 @@ def _native(case: Case, tmp_path: Path) -> tuple[list[dict[str, Any]] | None, Pa
     (job,) = manifest.jobs
     out = tmp_path / "native-out"
     result = run_batch(target, out_dir=out)
-    if result.jobs[0].status != "done":
+    if result.jobs[0].status != "built":
         return None, job.output
     return [dict(r) for r in read_rows(out / job.output.name)], job.output
 
@@ -120,7 +120,7 @@ def test_the_migrated_smoke_manifest_runs_like_the_original(tmp_path: Path) -> N
     migration = migrate_manifest(folder / "batch.json", base_dir=tmp_path, target=target)
     target.write_text(migration.text(), encoding="utf-8")
     result = run_batch(target, out_dir=tmp_path / "native-out")
-    assert [job.status for job in result.jobs] == ["done", "done"]
+    assert [job.status for job in result.jobs] == ["built", "built"]
     for name in ("smoke_table_a", "smoke_table_b"):
         expected = read_rows(SMOKE / "expected" / f"{name}.jsonl")
         got = read_rows(tmp_path / "native-out" / f"{name}.jsonl")

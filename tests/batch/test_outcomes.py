@@ -142,14 +142,14 @@ def test_the_scheduler_records_an_outcomes_hashes_and_its_result(scaffold: Scaff
     result = scheduler.results["corpus-a"]
     assert result == JobResult.for_job(
         plan.job,
-        "done",
-        reason="no output",
+        "built",
+        reason="new",
         rows=4,
         coverage={"niqe": 0.75},
         seconds=2.0,
         notes=("a note",),
     )
-    assert [(e.kind, e.job, e.detail) for e in events] == [("finished", "corpus-a", "done")]
+    assert [(e.kind, e.job, e.detail) for e in events] == [("finished", "corpus-a", "built")]
 
 
 def test_a_failed_outcome_records_no_hash(scaffold: Scaffold) -> None:

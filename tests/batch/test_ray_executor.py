@@ -105,7 +105,7 @@ def test_ray_jobs_are_incremental_and_a_failed_job_says_what_the_local_one_says(
 ) -> None:
     scaffold = Scaffold.copy_into(tmp_path)
     first = scaffold.run(executor="ray")
-    assert [j.status for j in first.jobs] == ["done", "done"]
+    assert [j.status for j in first.jobs] == ["built", "built"]
     again = scaffold.run(executor="ray")
     assert [(j.status, j.reason) for j in again.jobs] == [("up-to-date", "unchanged")] * 2
 
@@ -189,7 +189,7 @@ def test_on_two_nodes_with_shared_storage_the_outputs_are_the_local_ones(
     )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert [j["status"] for j in document["jobs"]] == ["done", "done"]
+    assert [j["status"] for j in document["jobs"]] == ["built", "built"]
     local = tmp_path / "local"
     run_batch(manifest, out_dir=local)
     assert files(out) == files(local)

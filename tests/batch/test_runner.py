@@ -104,7 +104,7 @@ def test_first_run_writes_outputs_provenance_and_a_run_summary(scaffold: Scaffol
     assert not result.dry_run
     assert result.manifest == str(scaffold.manifest)
     assert result.output_dir == str(scaffold.out)
-    assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output"))
+    assert outcome(result) == dict.fromkeys(JOBS, ("built", "new"))
     for job in result.jobs:
         assert job.output == str(scaffold.output(job.name))
         assert job.rows == ROWS[job.name]
@@ -196,7 +196,7 @@ def test_changing_one_byte_of_an_input_reruns_only_its_job(
 
     result = ran.run()
 
-    assert outcome(result) == {job: ("done", reason), other: ("up-to-date", "unchanged")}
+    assert outcome(result) == {job: ("rebuilt", reason), other: ("up-to-date", "unchanged")}
     assert ran.output(other).stat().st_mtime_ns == other_mtime
     recorded = {i["path"]: i["sha256"] for i in ran.record(job)["inputs"]}
     assert recorded[str(ran.folder / changed)] == sha256(ran.folder / changed)
@@ -213,7 +213,7 @@ def test_changing_a_job_option_reruns_only_that_job(ran: Scaffold) -> None:
 
     assert outcome(result) == {
         "corpus-a": ("up-to-date", "unchanged"),
-        "corpus-b": ("done", "spec changed"),
+        "corpus-b": ("rebuilt", "spec changed"),
     }
     assert ran.record("corpus-b")["job"]["spec"]["sidecars"][0]["pool"] == ["mean"]
     assert "so_dover_technical_p5" not in read_rows(ran.output("corpus-b"))[0]
@@ -258,7 +258,7 @@ def test_an_output_edited_by_hand_is_rebuilt(ran: Scaffold) -> None:
 
     assert outcome(result) == {
         "corpus-a": ("up-to-date", "unchanged"),
-        "corpus-b": ("done", "output changed since its run"),
+        "corpus-b": ("rebuilt", "output changed since its run"),
     }
     assert output.read_bytes() == original
     assert ran.record("corpus-b")["output"]["sha256"] == sha256(output)
@@ -270,7 +270,7 @@ def test_an_output_without_provenance_is_rebuilt(ran: Scaffold) -> None:
     result = ran.run()
 
     assert outcome(result) == {
-        "corpus-a": ("done", "no provenance"),
+        "corpus-a": ("rebuilt", "no provenance"),
         "corpus-b": ("up-to-date", "unchanged"),
     }
     assert read_record(ran.output("corpus-a"))["run"]["run_id"] == result.run_id
@@ -308,7 +308,7 @@ def test_an_unreadable_provenance_is_stale_and_rebuilt(
     result = ran.run()
 
     assert outcome(result) == {
-        "corpus-a": ("done", reason),
+        "corpus-a": ("rebuilt", reason),
         "corpus-b": ("up-to-date", "unchanged"),
     }
     assert read_record(ran.output("corpus-a"))["run"]["run_id"] == result.run_id
@@ -334,7 +334,7 @@ def test_a_malformed_provenance_of_the_right_schema_is_stale_not_a_crash(
     result = ran.run()
 
     status, reason = outcome(result)["corpus-a"]
-    assert status == "done"
+    assert status == "rebuilt"
     assert "provenance" in reason
     assert read_record(ran.output("corpus-a"))["run"]["run_id"] == result.run_id
 
@@ -344,7 +344,7 @@ def test_force_reruns_up_to_date_jobs(ran: Scaffold) -> None:
 
     result = ran.run(force=True)
 
-    assert outcome(result) == dict.fromkeys(JOBS, ("done", "forced"))
+    assert outcome(result) == dict.fromkeys(JOBS, ("rebuilt", "forced"))
     for job in JOBS:
         assert ran.output(job).read_bytes() == before[job]
         assert ran.record(job)["run"]["run_id"] == result.run_id
@@ -385,7 +385,7 @@ def test_a_dry_run_says_what_would_run_and_why_and_writes_nothing(ran: Scaffold)
     assert by_name(result)["corpus-b"].coverage == pytest.approx(COVERAGE["corpus-b"])
     assert listing(ran.out) == before
     # ... and the real run afterwards still sees the change
-    assert outcome(ran.run())["corpus-a"] == ("done", "input changed (niqe)")
+    assert outcome(ran.run())["corpus-a"] == ("rebuilt", "input changed (niqe)")
 
 
 def test_a_dry_run_reports_a_policy_failure_without_writing(scaffold: Scaffold) -> None:
@@ -412,7 +412,7 @@ def test_a_dry_run_reports_a_policy_failure_without_writing(scaffold: Scaffold) 
 def test_only_runs_the_named_jobs(scaffold: Scaffold) -> None:
     result = scaffold.run(only=["corpus-a"])
 
-    assert outcome(result) == {"corpus-a": ("done", "no output")}
+    assert outcome(result) == {"corpus-a": ("built", "new")}
     assert scaffold.output("corpus-a").is_file()
     assert not scaffold.output("corpus-b").exists()
     assert not provenance_path(scaffold.output("corpus-b")).exists()
@@ -439,7 +439,7 @@ def test_one_and_two_workers_give_identical_outputs(tmp_path: Path, scaffold: Sc
     for workers in (1, 2):
         out = tmp_path / f"out-{workers}"
         results[workers] = run_batch(scaffold.manifest, out_dir=out, jobs=workers)
-    assert outcome(results[1]) == outcome(results[2]) == dict.fromkeys(JOBS, ("done", "no output"))
+    assert outcome(results[1]) == outcome(results[2]) == dict.fromkeys(JOBS, ("built", "new"))
     for job in JOBS:
         one = (tmp_path / "out-1" / OUTPUTS[job]).read_bytes()
         two = (tmp_path / "out-2" / OUTPUTS[job]).read_bytes()
@@ -462,7 +462,7 @@ def test_a_failed_job_does_not_stop_the_others_under_keep_going(scaffold: Scaffo
     assert not result.ok
     assert outcome(result) == {
         "corpus-a": ("failed", "no output"),
-        "corpus-b": ("done", "no output"),
+        "corpus-b": ("built", "new"),
     }
     failed = by_name(result)["corpus-a"]
     assert failed.error is not None
@@ -483,7 +483,7 @@ def test_a_failed_job_does_not_stop_the_others_under_keep_going(scaffold: Scaffo
 
     scaffold.edit_manifest(relaxed)
     assert outcome(scaffold.run()) == {
-        "corpus-a": ("done", "no output"),
+        "corpus-a": ("built", "new"),
         "corpus-b": ("up-to-date", "unchanged"),
     }
 
@@ -664,7 +664,7 @@ def test_lock_timeout_waits_for_the_other_batch_to_finish(scaffold: Scaffold) ->
     finally:
         holder.join()
     assert waited >= 0.5
-    assert outcome(result) == dict.fromkeys(JOBS, ("done", "no output"))
+    assert outcome(result) == dict.fromkeys(JOBS, ("built", "new"))
     holder_now = json.loads((scaffold.out / ".second-opinion" / "lock").read_text("utf-8"))
     assert holder_now["run_id"] == result.run_id
     assert holder_now["pid"] == os.getpid()
@@ -810,7 +810,7 @@ def test_a_signal_stops_the_batch_and_leaves_no_partial_output(
     shutil.copyfile(big.small_frames, old_frames)
     manifest = slow_manifest(tmp_path, big, {"fresh": big.frames, "old": old_frames})
     out = tmp_path / "out"
-    assert outcome(run_batch(manifest, only=["old"])) == {"old": ("done", "no output")}
+    assert outcome(run_batch(manifest, only=["old"])) == {"old": ("built", "new")}
     kept = {p: p.read_bytes() for p in (out / "old.csv", provenance_path(out / "old.csv"))}
     shutil.copyfile(big.frames, old_frames)  # now "old" must run again, on a big input
 
@@ -827,7 +827,7 @@ def test_a_signal_stops_the_batch_and_leaves_no_partial_output(
         batch.stderr
     )
     assert "Traceback" not in batch.stderr
-    assert "finished (done)" not in batch.stderr
+    assert "finished (built)" not in batch.stderr
     assert not (out / "fresh.csv").exists()
     assert not provenance_path(out / "fresh.csv").exists()
     assert {p: p.read_bytes() for p in kept} == kept  # the previous output and its record
@@ -843,7 +843,7 @@ def test_a_killed_worker_fails_its_job_and_the_next_run_redoes_exactly_it(
     out = tmp_path / "out"
 
     with BatchProcess(tmp_path, str(manifest), "--jobs", "2", "--json") as batch:
-        batch.wait_for("slow: phase (joining)", "quick: finished (done)")
+        batch.wait_for("slow: phase (joining)", "quick: finished (built)")
         (worker,) = batch.workers()
         worker.kill()
         code = batch.wait(timeout=60)
@@ -851,7 +851,7 @@ def test_a_killed_worker_fails_its_job_and_the_next_run_redoes_exactly_it(
     assert code == 1, batch.stderr
     document = json.loads(batch.stdout)
     jobs = {j["name"]: j for j in document["jobs"]}
-    assert jobs["quick"]["status"] == "done"
+    assert jobs["quick"]["status"] == "built"
     assert jobs["slow"]["status"] == "failed"
     assert jobs["slow"]["reason"] == "no output"
     assert "the worker process died (exit code -9)" in jobs["slow"]["error"]
@@ -865,7 +865,7 @@ def test_a_killed_worker_fails_its_job_and_the_next_run_redoes_exactly_it(
 
     assert outcome(result) == {
         "quick": ("up-to-date", "unchanged"),
-        "slow": ("done", "no output"),
+        "slow": ("built", "new"),
     }
     assert by_name(result)["slow"].rows == CLIPS
 
@@ -902,7 +902,7 @@ if __name__ == "__main__":
 def test_sigterm_between_writing_an_output_and_its_provenance_leaves_them_consistent(
     scaffold: Scaffold,
 ) -> None:
-    assert outcome(scaffold.run(only=["corpus-b"])) == {"corpus-b": ("done", "no output")}
+    assert outcome(scaffold.run(only=["corpus-b"])) == {"corpus-b": ("built", "new")}
     output = scaffold.output("corpus-b")
     before = {p: p.read_bytes() for p in (output, provenance_path(output))}
     bump_a_digit(scaffold.folder / "scores_b_dover_frames.csv")

@@ -135,12 +135,12 @@ def test_select_with_graph_operators_runs_what_it_names(saliency: Path) -> None:
     out = saliency / "out"
     first = run_batch(saliency / "batch.json", out_dir=out, select=["saliency-model+"])
     assert [(j.name, j.status) for j in first.jobs] == [
-        ("saliency-model", "done"),
-        ("corpus", "done"),
+        ("saliency-model", "built"),
+        ("corpus", "built"),
     ]
     # its feeder built now, the join alone may be selected
     again = run_batch(saliency / "batch.json", out_dir=out, select=["corpus"], force=True)
-    assert [(j.name, j.status) for j in again.jobs] == [("corpus", "done")]
+    assert [(j.name, j.status) for j in again.jobs] == [("corpus", "rebuilt")]
 
 
 def test_cli_select_and_exclude(saliency: Path) -> None:

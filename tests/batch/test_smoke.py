@@ -93,7 +93,7 @@ def test_corpus_b_golden_equals_an_independent_join() -> None:
 def test_smoke_passes_on_the_committed_scaffold() -> None:
     result = run_smoke()
     assert result.passed, result.difference
-    assert [j.status for j in result.batch.jobs] == ["done", "done"]
+    assert [j.status for j in result.batch.jobs] == ["built", "built"]
 
 
 def test_smoke_reports_the_first_difference(tmp_path: Path) -> None:

@@ -51,8 +51,8 @@ def test_status_follows_a_batch_without_writing(scaffold: Scaffold) -> None:
     status = batch_status(scaffold.manifest, out_dir=scaffold.out)
     assert status.up_to_date
     assert [(j.state, j.reason, j.last_run) for j in status.jobs] == [
-        ("up-to-date", "unchanged", "done"),
-        ("up-to-date", "unchanged", "done"),
+        ("up-to-date", "unchanged", "built"),
+        ("up-to-date", "unchanged", "built"),
     ]
     sidecar = scaffold.input("scores_a_niqe.jsonl")
     sidecar.write_text(sidecar.read_text(encoding="utf-8") + "\n", encoding="utf-8")

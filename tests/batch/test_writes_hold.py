@@ -64,7 +64,7 @@ def test_a_directory_at_the_record_path_fails_the_job_and_keeps_the_previous_out
     assert output.read_bytes() == previous
     assert _outputs(ran.out) == before
     shutil.rmtree(record)
-    assert outcome(ran.run(only=["corpus-b"])) == {"corpus-b": ("done", "no provenance")}
+    assert outcome(ran.run(only=["corpus-b"])) == {"corpus-b": ("rebuilt", "no provenance")}
 
 
 # --- 2. confinement at the moment of writing ---------------------------------------------------
@@ -92,7 +92,7 @@ def test_a_subfolder_replaced_by_a_symlink_while_the_batch_runs_is_refused(
     result = run_batch(manifest, jobs=1, on_event=_on_planned("corpus-b", swap))
 
     assert outcome(result) == {
-        "corpus-a": ("done", "no output"),
+        "corpus-a": ("built", "new"),
         "corpus-b": ("failed", "no output"),
     }
     assert by_name(result)["corpus-b"].error == (
@@ -197,7 +197,7 @@ def test_a_record_of_any_shape_is_rebuilt_and_inspect_names_the_problem(
     inspected = run_cli("inspect", output, cwd=ran.folder)
     assert (inspected.returncode, inspected.stderr) == (1, f"error: {output}: {reason}\n")
     result = ran.run(only=["corpus-a"])
-    assert outcome(result) == {"corpus-a": ("done", reason)}
+    assert outcome(result) == {"corpus-a": ("rebuilt", reason)}
     assert inspect_output(output).matches
 
 

@@ -93,7 +93,7 @@ def test_batch_prints_a_table_and_logs_plain_lines_on_stderr(scaffold: Path) -> 
         (row_b, "10", "dover 80.0 %", "corpus-b.csv"),
     ):
         cells = [cell.strip() for cell in re.split(r"[│┃|]", row) if cell.strip()]
-        assert cells[1:5] == ["done", "no output", rows, coverage], row
+        assert cells[1:5] == ["built", "new", rows, coverage], row
         assert re.fullmatch(r"\d+\.\d\d", cells[5]), row
         assert cells[6] == str(scaffold / "out" / output)
     assert "\x1b[" not in result.stdout + result.stderr  # no colours or cursor moves in a pipe
@@ -105,7 +105,7 @@ def test_batch_prints_a_table_and_logs_plain_lines_on_stderr(scaffold: Path) -> 
             ("started", "no output"),
             ("phase", "joining"),
             ("phase", "provenance"),
-            ("finished", "done"),
+            ("finished", "built"),
         ]
 
 
@@ -122,7 +122,7 @@ def test_batch_json_documents_every_job_and_matches_the_run_summary(scaffold: Pa
     assert [j["name"] for j in document["jobs"]] == list(JOBS)
     for job in document["jobs"]:
         assert list(job) == JOB_KEYS
-        assert (job["status"], job["reason"], job["error"]) == ("done", "no output", None)
+        assert (job["status"], job["reason"], job["error"]) == ("built", "new", None)
         assert job["seconds"] > 0
     jobs = jobs_of(document)
     assert jobs["corpus-a"]["rows"] == 12
@@ -191,7 +191,7 @@ def test_a_failed_job_exits_1_and_says_why(scaffold: Path) -> None:
     row_a = next(line for line in result.stdout.splitlines() if "│ corpus-a" in line)
     row_b = next(line for line in result.stdout.splitlines() if "│ corpus-b" in line)
     assert re.search(r"│ failed\s+│ no output", row_a), row_a
-    assert re.search(r"│ done\s+│ no output", row_b), row_b
+    assert re.search(r"│ built\s+│ new", row_b), row_b
     assert "corpus-a: join policy failed:" in result.stdout
     assert "niqe: coverage 0.9167 (11/12) is below the minimum 1" in result.stdout
     assert result.stderr.splitlines()[-1] == "error: 1 of 2 jobs did not finish: corpus-a"

@@ -37,7 +37,7 @@ def test_native_batch_writes_a_markdown_and_a_json_report(tmp_path: Path) -> Non
     assert text.startswith("# Second-Opinion Batch Report\n\nManifest: `")
     assert "Status: **ok**" in text
     assert "| Job | Status | Reason | Rows | Output |\n| --- | --- | --- | ---: | --- |\n" in text
-    assert f"| corpus-a | done | no output | 12 | `{tmp_path / 'out' / 'corpus-a.jsonl'}` |" in text
+    assert f"| corpus-a | built | new | 12 | `{tmp_path / 'out' / 'corpus-a.jsonl'}` |" in text
     report = json.loads(js.read_text(encoding="utf-8"))
     assert report["ok"] is True
     assert [job["name"] for job in report["jobs"]] == ["corpus-a", "corpus-b"]

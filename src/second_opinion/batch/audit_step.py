@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from second_opinion.audit.output import JSON_NAME, write_report
 from second_opinion.audit.run import audit_fingerprint, run_audit
+from second_opinion.batch.outcomes import NEW, READY
 from second_opinion.errors import SecondOpinionError
 
 if TYPE_CHECKING:
@@ -25,8 +26,7 @@ if TYPE_CHECKING:
     from second_opinion.batch.settings import BatchSettings
     from second_opinion.hashing import HashCache
 
-AuditStatus = Literal["done", "up-to-date", "planned", "skipped", "failed"]
-READY = ("done", "up-to-date")
+AuditStatus = Literal["built", "rebuilt", "up-to-date", "planned", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,8 @@ def run_manifest_audit(
     fingerprint = audit_fingerprint(options, hashes)
     if not force and _stored_fingerprint(plan) == fingerprint:
         return AuditOutcome("up-to-date", "unchanged", out, fingerprint=fingerprint)
-    reason = "changed" if (plan.out / JSON_NAME).exists() else "no report"
-    reason = "forced" if force else reason
+    exists = (plan.out / JSON_NAME).exists()
+    reason = "forced" if force else "changed" if exists else "no report"
     if dry_run:
         return AuditOutcome("planned", reason, out, fingerprint=fingerprint)
     started = time.perf_counter()
@@ -119,4 +119,6 @@ def run_manifest_audit(
         seconds = time.perf_counter() - started
         return AuditOutcome("failed", reason, out, seconds, error=exc.message)
     seconds = time.perf_counter() - started
-    return AuditOutcome("done", reason, out, seconds, fingerprint=result.fingerprint)
+    if not exists:
+        return AuditOutcome("built", NEW, out, seconds, fingerprint=result.fingerprint)
+    return AuditOutcome("rebuilt", reason, out, seconds, fingerprint=result.fingerprint)

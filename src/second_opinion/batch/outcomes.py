@@ -13,7 +13,14 @@ from second_opinion.errors import SecondOpinionError
 from second_opinion.hashing import FileHash
 from second_opinion.join.coverage import Coverage
 
-Status = Literal["done", "up-to-date", "failed", "planned", "skipped"]
+Status = Literal["built", "rebuilt", "up-to-date", "failed", "planned", "skipped"]
+"""How a job ended: ``built`` (new: it had no output), ``rebuilt`` (the reason says what changed),
+``up-to-date``, ``failed``, ``planned`` (a dry run) or ``skipped`` (the reason says which job it
+waited for)."""
+READY: tuple[Status, ...] = ("built", "rebuilt", "up-to-date")
+"""The statuses whose output a later job or the audit may read."""
+NEW = "new"
+"""The reason of a ``built`` job."""
 
 
 def utc_now() -> str:
@@ -84,11 +91,16 @@ class JobOutcome:
     """The output's hash, as renamed into place (done jobs only)."""
 
     def result(self, plan: Plan) -> JobResult:
-        """The :class:`JobResult` of ``plan``'s job."""
+        """The :class:`JobResult` of ``plan``'s job: ``built`` when it had no output, else
+        ``rebuilt`` with the plan's reason (or ``failed``)."""
+        status: Status = self.status if self.status == "failed" else "rebuilt"
+        reason = plan.reason
+        if status == "rebuilt" and plan.new:
+            status, reason = "built", NEW
         return JobResult.for_job(
             plan.job,
-            self.status,
-            reason=plan.reason,
+            status,
+            reason=reason,
             rows=self.rows,
             coverage=self.coverage,
             seconds=self.seconds,

@@ -17,6 +17,8 @@ from second_opinion.provenance import (
     tool_series,
 )
 
+NO_OUTPUT = "no output"
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -30,6 +32,11 @@ class Plan:
     spec_sha256: str
     fingerprint: str | None
     record: dict[str, Any] | None
+
+    @property
+    def new(self) -> bool:
+        """Whether the job had no output when planned (its first build)."""
+        return self.reason == NO_OUTPUT
 
 
 def file_stat(path: Path) -> tuple[int, int]:
@@ -48,7 +55,7 @@ def plan_job(job: AnyJob, cache: HashCache, *, force: bool = False) -> Plan:
             return Plan(
                 job=job,
                 run=True,
-                reason="no output",
+                reason=NO_OUTPUT,
                 input_sha256=None,
                 input_stats=stats,
                 spec_sha256=spec_sha,

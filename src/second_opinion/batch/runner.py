@@ -32,6 +32,7 @@ from second_opinion.batch.lock import output_lock
 from second_opinion.batch.manifest.jobs import AnyJob, Manifest
 from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.outcomes import (
+    READY,
     BatchEvent,
     EventHandler,
     JobResult,
@@ -80,9 +81,7 @@ class BatchResult:
     def ok(self) -> bool:
         """Whether every job is done, up to date, or (dry run) planned, and no audit failed."""
         audit_failed = self.audit is not None and self.audit.status == "failed"
-        return not audit_failed and all(
-            j.status in ("done", "up-to-date", "planned") for j in self.jobs
-        )
+        return not audit_failed and all(j.status in (*READY, "planned") for j in self.jobs)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document."""
@@ -363,7 +362,7 @@ def _blocked(
     """Why job ``name`` cannot run after the waves so far, or None."""
     for needed in deps[name]:
         status = results[needed].status
-        if status not in ("done", "up-to-date"):
+        if status not in READY:
             return f"input from job {needed!r} is not ready ({status})"
     if not keep_going:
         failed = [r.name for r in results.values() if r.status == "failed"]

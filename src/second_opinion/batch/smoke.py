@@ -11,6 +11,7 @@ from typing import Any, TypeGuard
 
 import duckdb
 
+from second_opinion.batch.outcomes import READY
 from second_opinion.batch.runner import BatchResult, run_batch
 from second_opinion.errors import InputError, UsageError
 from second_opinion.paths import resolved
@@ -117,7 +118,7 @@ def run_smoke(scaffold: Path | None = None, *, tolerance: float = TOLERANCE) -> 
     with tempfile.TemporaryDirectory(prefix="second-opinion-smoke-") as tmp:
         batch = run_batch(scaffold / "batch.json", out_dir=tmp)
         difference = next(
-            (f"{j.name}: {j.status}: {j.error}" for j in batch.jobs if j.status != "done"), None
+            (f"{j.name}: {j.status}: {j.error}" for j in batch.jobs if j.status not in READY), None
         )
         for job in batch.jobs:
             if difference:

@@ -20,7 +20,7 @@ from second_opinion.batch.original_saliency.manifest import (
     load_original_saliency_manifest,
 )
 from second_opinion.batch.original_saliency.report import write_table_audit
-from second_opinion.batch.outcomes import EventHandler, JobResult
+from second_opinion.batch.outcomes import READY, EventHandler, JobResult
 from second_opinion.batch.runner import BatchResult, run_batch
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import UsageError
@@ -184,7 +184,7 @@ def run_original_saliency_manifest(
 
 
 def _table_report(table: OriginalTable, result: JobResult) -> TableReport:
-    if result.status not in ("done", "up-to-date"):
+    if result.status not in READY:
         error = result.error or f"the job was {result.status}: {result.reason}"
         return TableReport(table, "error", None, (), error, result)
     try:
