@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import sys
 import time
 import warnings
@@ -109,6 +110,12 @@ def _medians(srcc: FloatArray, plcc: FloatArray) -> tuple[float, float]:
     return abs(float(np.median(srcc))), abs(float(np.median(plcc)))
 
 
+def _load(after: str) -> None:
+    """The machine's load averages: other work on a shared machine slows both runs."""
+    one, five, _ = os.getloadavg()
+    print(f"  (after {after}: load average {one:.1f} over 1 min, {five:.1f} over 5)", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=100)
@@ -134,11 +141,13 @@ def main() -> int:
         start = time.perf_counter()
         table = benchmark(features, mos, args.splits, args.benchmark_jobs)
         runs["benchmark loop"] = (time.perf_counter() - start, table[:, 0], table[:, 2])
+        _load("benchmark loop")
     searches = [args.search] + (["random-exact"] if args.also_exact else [])
     for search in searches:
         start = time.perf_counter()
         result = run_protocol(features, mos, splits=args.splits, search=search, processes=args.jobs)
         runs[f"audit search={search}"] = (time.perf_counter() - start, result.srcc, result.plcc)
+        _load(f"audit search={search}")
     published = PUBLISHED[args.signal]
     print(
         f"{args.signal}, {args.splits} splits; published median SRCC {published[0]:.4f} "

@@ -11,8 +11,8 @@ random_state=ceil(8.8 * i))``, i = 1..r, shuffled, no grouping):
   split. As in the benchmark's script, the search is ``RandomizedSearchCV`` over that grid with
   10 draws, seeded with the split's seed here, so runs repeat exactly: ``search='random-exact'``
   is that search bit for bit; ``search='random'`` (the default) the same with each
-  cross-validation fit capped at ``CV_MAX_ITER`` solver iterations, faster, and the same
-  choice in ~99 splits of 100 (:mod:`~second_opinion.audit.svr_search`);
+  cross-validation fit capped at ``CV_MAX_ITER`` solver iterations: faster, with the same
+  medians on KoNViD-1k (:mod:`~second_opinion.audit.svr_search`);
   ``search='grid'`` tries all 100 pairs (slower, and on KoNViD-1k BRISQUE ~0.05 SRCC above the
   published numbers). ``model='ridge'``: ``RidgeCV`` over a fixed alpha grid, a fast alternative;
 * the test split's predictions are scored: SRCC (Spearman), KRCC (Kendall tau-b), and PLCC and
