@@ -19,7 +19,7 @@ POOL_STATS: tuple[PoolStat, ...] = get_args(PoolStat)
 ON_MISSING: tuple[OnMissing, ...] = get_args(OnMissing)
 ON_DUPLICATE: tuple[OnDuplicate, ...] = get_args(OnDuplicate)
 Regressor = Literal["svr", "ridge"]
-SearchMode = Literal["random", "grid"]
+SearchMode = Literal["random", "random-exact", "grid"]
 MatrixFormat = Literal["mat4", "mat5", "mat73", "npy", "npz", "csv"]
 PresetName = Literal[
     "konvid-1k",

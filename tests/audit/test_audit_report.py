@@ -88,6 +88,7 @@ PROTOCOL_KEYS = {
     "search",
     "search_draws",
     "cv_folds",
+    "cv_max_iter",
     "svr_c",
     "svr_gamma",
     "ridge_alphas",
@@ -314,6 +315,7 @@ def test_audit_json_shape(audited: Audited) -> None:
     assert (protocol["splits"], protocol["model"], protocol["bootstrap"]) == (4, "ridge", 10)
     assert (protocol["seed"], protocol["folds"], protocol["baseline"]) == (0, 5, "vmaf=vmaf")
     assert protocol["redundancy_threshold"] == 0.95
+    assert (protocol["search"], protocol["cv_max_iter"]) == ("random", 2000)  # ADR 0014
     assert list(report["redundancy"]) == ["A", "B"]
     assert set(report["redundancy"]["A"]) == {"signals", "rho", "pairs", "threshold", "flagged"}
     assert list(report["gain"]) == ["A", "B"]

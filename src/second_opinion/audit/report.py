@@ -18,7 +18,13 @@ from second_opinion.audit.options import REDUNDANCY_THRESHOLD
 from second_opinion.audit.protocol import METRICS, RIDGE_ALPHAS, TEST_SIZE, ProtocolResult
 from second_opinion.audit.run import AuditResult, version
 from second_opinion.audit.summary import logistic_json, summary_json
-from second_opinion.audit.svr_search import CV_FOLDS, SEARCH_DRAWS, SVR_C_GRID, SVR_GAMMA_GRID
+from second_opinion.audit.svr_search import (
+    CV_FOLDS,
+    CV_MAX_ITER,
+    SEARCH_DRAWS,
+    SVR_C_GRID,
+    SVR_GAMMA_GRID,
+)
 
 SCHEMA = "second-opinion.audit/1"
 
@@ -200,6 +206,8 @@ def protocol_json(result: AuditResult) -> dict[str, Any]:
         "search": options.search,
         "search_draws": SEARCH_DRAWS,
         "cv_folds": CV_FOLDS,
+        # The solver iterations a cross-validation fit may take; None: solved to convergence.
+        "cv_max_iter": CV_MAX_ITER if options.search == "random" else None,
         "svr_c": list(SVR_C_GRID),
         "svr_gamma": list(SVR_GAMMA_GRID),
         "ridge_alphas": [float(a) for a in RIDGE_ALPHAS],

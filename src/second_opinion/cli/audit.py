@@ -110,7 +110,9 @@ def audit_command(
     model: Annotated[str, typer.Option(help="Regressor for multi-column signals: svr|ridge.")] = (
         "svr"
     ),
-    search: Annotated[str, typer.Option(help="SVR's C/gamma search: random|grid.")] = "random",
+    search: Annotated[
+        str, typer.Option(help="SVR's C/gamma search: random|random-exact|grid.")
+    ] = "random",
     seed: Annotated[int, typer.Option(help="Seeds search draws, folds and bootstrap.")] = 0,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for CIs (0: none).")] = 1000,
     folds: Annotated[int, typer.Option(help="Folds for out-of-fold predictions.")] = 5,
