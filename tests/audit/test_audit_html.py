@@ -338,6 +338,16 @@ def test_the_report_in_headless_chromium(
     counts = [int(n) for n in chromium.evaluate(COLUMN.format(column=2))]
     assert counts == sorted(counts, reverse=True)
 
+    # the comparisons table sorts by its median Δ (cells "median [low, high]")
+    pairs = """Array.from(document.querySelectorAll("table.sortable"))
+      .find(t => t.tHead.rows[0].cells[0].textContent === "A vs B")"""
+    chromium.evaluate(f"({pairs}).tHead.rows[0].cells[2].click()")
+    deltas = chromium.evaluate(
+        f"Array.from(({pairs}).tBodies[0].rows, r => r.cells[2].textContent.split(' ')[0])"
+    )
+    assert len(deltas) == 15  # 6 signals: every pair
+    assert [float(d) for d in deltas] == sorted(float(d) for d in deltas)
+
     chromium.evaluate("window.scrollTo(0, 0)")
     shot = chromium.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
     screenshot = tmp_path / "audit-html.png"

@@ -9,14 +9,16 @@ from typing import Any
 import numpy as np
 
 from second_opinion.audit.compare import COMPARED, Comparison, CorpusComparisons, Delta
-from second_opinion.audit.document import Block, Heading, Paragraph, Table, fmt, number, numbers
-
-
-def p_text(value: float) -> str:
-    """A p-value for a table cell: two significant digits, scientific below 0.001."""
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"
+from second_opinion.audit.document import (
+    Block,
+    Heading,
+    Paragraph,
+    Table,
+    fmt,
+    number,
+    numbers,
+    p_text,
+)
 
 
 def _delta_json(delta: Delta) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from second_opinion.audit.compare import orientation
+from second_opinion.audit.document import p_text
 from second_opinion.audit.metrics import fit_logistic
 from second_opinion.errors import InputError, MissingExtraError
 
@@ -142,15 +143,21 @@ def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
 
 
 def _boxes(ax: Axes, groups: list[FloatArray], positions: FloatArray, colour: str) -> None:
-    """Box plots (quartiles, whiskers at the 2.5th and 97.5th percentiles) with every value as a
-    point, jittered sideways by a fixed draw so the same data give the same picture."""
+    """Box plots (median, quartiles, whiskers at the 2.5th and 97.5th percentiles, interpolated
+    as the tables' intervals are) with every value as a point, jittered sideways by a fixed draw
+    so the same data give the same picture."""
     finite = [g[np.isfinite(g)] for g in groups]
-    shown = [g if g.size else np.array([np.nan]) for g in finite]
-    ax.boxplot(
-        shown,
+    stats = []
+    for values in finite:
+        shown = values if values.size else np.array([np.nan])
+        low, q1, median, q3, high = np.quantile(shown, [0.025, 0.25, 0.5, 0.75, 0.975])
+        stats.append(
+            {"med": median, "q1": q1, "q3": q3, "whislo": low, "whishi": high, "fliers": []}
+        )
+    ax.bxp(
+        stats,
         positions=positions,
         widths=0.3,
-        whis=(2.5, 97.5),
         showfliers=False,
         patch_artist=True,
         boxprops={"facecolor": colour, "alpha": 0.35},
@@ -194,7 +201,8 @@ def gain_png(gain: Gain, title: str) -> bytes:
         _boxes(ax, groups, positions + offset, colour)
         ax.plot([], [], color=colour, linewidth=6, alpha=0.5, label=f"Δ{metric.upper()}")
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_xticks(positions, [f"+ {e.name}" for e in entries], fontsize=8)
+    labels = [f"+ {e.name}\nWilcoxon p (ΔSRCC) {p_text(e.wilcoxon_p)}" for e in entries]
+    ax.set_xticks(positions, labels, fontsize=8)
     ax.set_ylabel(f"per-split Δ vs {gain.baseline.name} alone", fontsize=8)
     ax.set_xlabel(f"{WHISKERS}; p: paired Wilcoxon signed-rank over splits", fontsize=8)
     ax.legend(fontsize=8, frameon=False)

@@ -21,6 +21,7 @@ from second_opinion.audit.document import (
     Table,
     fmt,
     numeric,
+    p_text,
 )
 from second_opinion.audit.families_render import family_blocks
 from second_opinion.audit.protocol import ProtocolResult
@@ -120,14 +121,8 @@ def _gain_row(label: str, entry: GainEntry | None, alone: ProtocolResult) -> tup
         f"{fmt(d_srcc[0])} [{fmt(d_srcc[1], 3)}, {fmt(d_srcc[2], 3)}]",
         f"{fmt(d_plcc[0])} [{fmt(d_plcc[1], 3)}, {fmt(d_plcc[2], 3)}]",
         fmt(entry.win_fraction, 2),
-        _p(entry.wilcoxon_p),
+        p_text(entry.wilcoxon_p),
     )
-
-
-def _p(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"
 
 
 def gain_table(gain: Gain) -> Table | None:
