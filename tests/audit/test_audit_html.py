@@ -115,6 +115,7 @@ def test_wide_plots_fill_the_page_and_the_heatmap_keeps_its_size(page: str) -> N
         ("wide", "A: per-split SRCC and PLCC"),
         ("narrow", "A: redundancy (Spearman ρ)"),
         ("wide", "A: gain over vmaf"),
+        ("narrow", "A: median ΔSRCC of every pair (row − column)"),
     ]
     assert "img.wide { width: 100%; }" in page
     for data in re.findall(r'class="wide" alt="[^"]*" src="data:image/png;base64,([^"]+)"', page):
@@ -303,6 +304,7 @@ def test_the_report_in_headless_chromium(
         "A: per-split SRCC and PLCC",
         "A: redundancy (Spearman ρ)",
         "A: gain over vmaf",
+        "A: median ΔSRCC of every pair (row − column)",
     ]
     for alt, width, height, shown in images:
         assert width > 0, f"{alt} did not decode"

@@ -672,16 +672,18 @@ def test_html_is_self_contained_with_one_png_per_figure(page: str) -> None:
     )
     assert len(images) == page.count("<img") == len(sources)
     # per corpus: the scatter plot, the per-split box plots, the redundancy heatmap, the gain's
-    # per-split deltas
+    # per-split deltas, the heatmap of every compared pair
     assert [html.unescape(alt) for alt, _ in images] == [
         "MOS vs signals, A",
         "A: per-split SRCC and PLCC",
         "A: redundancy (Spearman ρ)",
         "A: gain over vmaf",
+        "A: median ΔSRCC of every pair (row − column)",
         "MOS vs signals, B",
         "B: per-split SRCC and PLCC",
         "B: redundancy (Spearman ρ)",
         "B: gain over vmaf",
+        "B: median ΔSRCC of every pair (row − column)",
     ]
     for _, data in images:
         png = base64.b64decode(data, validate=True)

@@ -163,7 +163,8 @@ def comparison_blocks(found: CorpusComparisons) -> list[Block]:
         out.append(
             Paragraph(
                 "Every pair: median ΔSRCC of the row's signal over the column's (positive: the "
-                "row's signal ranks MOS better), with its Wilcoxon p."
+                "row's signal ranks MOS better), with its Wilcoxon p; the HTML's heatmap sets "
+                "p < 0.05 in bold."
             )
         )
         out.append(matrix_table(found))
