@@ -5,16 +5,19 @@ signal's metric in its direction, Δ = A − B, wins and the paired Wilcoxon p."
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from sklearn.model_selection import train_test_split
 
 from second_opinion.audit.analysis import CorpusResult, analyse_corpus
-from second_opinion.audit.compare import compare_corpus
+from second_opinion.audit.compare import Delta, compare_corpus
 from second_opinion.audit.compare_render import (
     comparison_blocks,
     comparisons_json,
@@ -203,3 +206,27 @@ def test_the_report_holds_the_comparisons_in_json_markdown_and_html(tmp_path: Pa
     median = pair["delta_srcc"]["median"]
     assert f"| good vs weak | 80 | {median:.4f} [" in text
     assert math.isfinite(median)
+
+
+@given(
+    st.lists(
+        st.one_of(st.floats(-2, 2, allow_nan=False), st.just(math.nan)), min_size=0, max_size=30
+    )
+)
+def test_delta_summaries_match_plain_python(values: list[float]) -> None:
+    delta = Delta(np.asarray(values, dtype=np.float64))
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        assert math.isnan(delta.median)
+        assert math.isnan(delta.wins)
+        assert all(math.isnan(v) for v in delta.interval)
+        assert math.isnan(delta.p)
+        return
+    assert delta.median == pytest.approx(statistics.median(finite), abs=1e-12)
+    assert delta.wins == sum(v > 0 for v in finite) / len(finite)
+    low, high = delta.interval
+    assert min(finite) <= low <= delta.median <= high <= max(finite)
+    if all(round(v, 12) == 0 for v in finite):
+        assert delta.p == 1.0
+    else:
+        assert 0.0 < delta.p <= 1.0

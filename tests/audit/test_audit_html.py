@@ -115,6 +115,7 @@ def test_wide_plots_fill_the_page_and_the_heatmap_keeps_its_size(page: str) -> N
         ("wide", "A: per-split SRCC and PLCC"),
         ("narrow", "A: redundancy (Spearman ρ)"),
         ("wide", "A: gain over vmaf"),
+        ("narrow", "A: median ΔSRCC of every pair (row − column)"),
     ]
     assert "img.wide { width: 100%; }" in page
     for data in re.findall(r'class="wide" alt="[^"]*" src="data:image/png;base64,([^"]+)"', page):
@@ -303,6 +304,7 @@ def test_the_report_in_headless_chromium(
         "A: per-split SRCC and PLCC",
         "A: redundancy (Spearman ρ)",
         "A: gain over vmaf",
+        "A: median ΔSRCC of every pair (row − column)",
     ]
     for alt, width, height, shown in images:
         assert width > 0, f"{alt} did not decode"
@@ -337,6 +339,16 @@ def test_the_report_in_headless_chromium(
     assert chromium.evaluate(f"{header}.getAttribute('aria-sort')") == "descending"
     counts = [int(n) for n in chromium.evaluate(COLUMN.format(column=2))]
     assert counts == sorted(counts, reverse=True)
+
+    # the comparisons table sorts by its median Δ (cells "median [low, high]")
+    pairs = """Array.from(document.querySelectorAll("table.sortable"))
+      .find(t => t.tHead.rows[0].cells[0].textContent === "A vs B")"""
+    chromium.evaluate(f"({pairs}).tHead.rows[0].cells[2].click()")
+    deltas = chromium.evaluate(
+        f"Array.from(({pairs}).tBodies[0].rows, r => r.cells[2].textContent.split(' ')[0])"
+    )
+    assert len(deltas) == 15  # 6 signals: every pair
+    assert [float(d) for d in deltas] == sorted(float(d) for d in deltas)
 
     chromium.evaluate("window.scrollTo(0, 0)")
     shot = chromium.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})

@@ -6,6 +6,7 @@ values (against scipy on the files as written), the Markdown and HTML renderings
 from __future__ import annotations
 
 import base64
+import dataclasses
 import errno
 import hashlib
 import html
@@ -29,7 +30,8 @@ from second_opinion.audit.output import write_report
 from second_opinion.audit.render import blocks, to_markdown
 from second_opinion.audit.render_html import to_html
 from second_opinion.audit.report import audit_json
-from second_opinion.audit.run import AuditResult, run_audit
+from second_opinion.audit.run import AuditResult, logistic_of, run_audit
+from second_opinion.audit.summary import logistic_json, logistic_table
 from second_opinion.errors import InputError, UsageError
 from tests._audit_data import (
     BRISQUE_COLUMNS,
@@ -498,6 +500,17 @@ def test_one_corpus_has_no_summary_across_corpora(tmp_path: Path) -> None:
     assert "Summary across corpora" not in to_markdown(blocks(result, plots=False))
 
 
+def test_a_constant_prediction_has_no_logistic(audited: Audited) -> None:
+    corpus = audited.result.corpora[0]
+    signal = corpus.signals[0]
+    flat = dataclasses.replace(signal, prediction=np.full(signal.prediction.size, 2.5))
+    assert logistic_of(flat) is None
+    assert logistic_json(None) is None
+    fits = [None, *audited.result.fits[0][1:]]
+    table = logistic_table(corpus, fits)
+    assert table.rows[0] == (signal.signal.name, "undefined", "—", "—", "—", "—", "")
+
+
 def test_each_signal_reports_the_logistic_its_plcc_is_computed_after(audited: Audited) -> None:
     for corpus in audited.result.corpora:
         report = audited.report["corpora"][corpus.corpus.name]["signals"]
@@ -661,16 +674,18 @@ def test_html_is_self_contained_with_one_png_per_figure(page: str) -> None:
     )
     assert len(images) == page.count("<img") == len(sources)
     # per corpus: the scatter plot, the per-split box plots, the redundancy heatmap, the gain's
-    # per-split deltas
+    # per-split deltas, the heatmap of every compared pair
     assert [html.unescape(alt) for alt, _ in images] == [
         "MOS vs signals, A",
         "A: per-split SRCC and PLCC",
         "A: redundancy (Spearman ρ)",
         "A: gain over vmaf",
+        "A: median ΔSRCC of every pair (row − column)",
         "MOS vs signals, B",
         "B: per-split SRCC and PLCC",
         "B: redundancy (Spearman ρ)",
         "B: gain over vmaf",
+        "B: median ΔSRCC of every pair (row − column)",
     ]
     for _, data in images:
         png = base64.b64decode(data, validate=True)

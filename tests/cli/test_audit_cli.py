@@ -187,6 +187,37 @@ def test_audit_compare_prints_and_reports_the_pairs(corpus: Path, tmp_path: Path
     assert "| row − column | " + " | ".join(signals) + " |" in markdown
 
 
+def test_audit_of_two_corpora_prints_the_summary_across_corpora(
+    corpus: Path, tmp_path: Path
+) -> None:
+    other = write_corpus(tmp_path / "other.csv", corpus_columns(40, seed=8, niqe=None))
+    out = tmp_path / "report"
+    result = run_cli("audit", f"c={corpus}", f"d={other}", *FAST, "--out", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    summary = report["summary"]
+    assert summary["corpora"] == ["c", "d"]
+    lines = result.stdout.splitlines()
+    for metric in ("srcc", "plcc"):
+        title = lines.index(f"across corpora, {metric.upper()}: median (std) over splits")
+        assert _cells(lines[title + 2]) == ["signal", "c", "d"]
+        rows = {}
+        for line in lines[title + 4 :]:
+            if not line.startswith("│"):
+                break
+            rows[_cells(line)[0]] = _cells(line)[1:]
+        assert list(rows) == list(summary["signals"])
+        for name, cells in rows.items():
+            expected = [
+                "—" if cell is None else f"{_f(cell[metric]['median'])} ({_f(cell[metric]['std'])})"
+                for cell in summary["signals"][name].values()
+            ]
+            assert cells == expected, name
+    assert rows["niqe"][1] == "—"  # d has no niqe
+    markdown = (out / "audit.md").read_text(encoding="utf-8")
+    assert "## Summary across corpora" in markdown
+
+
 def test_audit_json_prints_the_written_report(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     fast = ("--splits", "3", "--bootstrap", "0", "--model", "ridge")

@@ -9,14 +9,16 @@ from typing import Any
 import numpy as np
 
 from second_opinion.audit.compare import COMPARED, Comparison, CorpusComparisons, Delta
-from second_opinion.audit.document import Block, Heading, Paragraph, Table, fmt, number, numbers
-
-
-def p_text(value: float) -> str:
-    """A p-value for a table cell: two significant digits, scientific below 0.001."""
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"
+from second_opinion.audit.document import (
+    Block,
+    Heading,
+    Paragraph,
+    Table,
+    fmt,
+    number,
+    numbers,
+    p_text,
+)
 
 
 def _delta_json(delta: Delta) -> dict[str, Any]:
@@ -161,7 +163,8 @@ def comparison_blocks(found: CorpusComparisons) -> list[Block]:
         out.append(
             Paragraph(
                 "Every pair: median ΔSRCC of the row's signal over the column's (positive: the "
-                "row's signal ranks MOS better), with its Wilcoxon p."
+                "row's signal ranks MOS better), with its Wilcoxon p; the HTML's heatmap sets "
+                "p < 0.05 in bold."
             )
         )
         out.append(matrix_table(found))

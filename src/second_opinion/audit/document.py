@@ -80,3 +80,10 @@ def numbers(values: npt.ArrayLike) -> list[Any]:
     if array.ndim <= 1:
         return [number(v) for v in array.ravel()]
     return [numbers(row) for row in array]
+
+
+def p_text(value: float) -> str:
+    """A p-value for a table cell: two significant digits, scientific below 0.001."""
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"

@@ -5,6 +5,8 @@ state, no display needed).
   prediction), with the fitted 4-parameter logistic;
 * :func:`redundancy_png`: the Spearman matrix as a heatmap, each cell's number in black or white
   by the cell colour's luminance (:func:`text_colour`), so it reads on every colour;
+* :func:`comparison_png`: with ``compare_all``, every pair's median ΔSRCC (row − column) as a
+  heatmap on a diverging scale, bold where the paired Wilcoxon p < 0.05;
 * :func:`distribution_png`: per signal, its per-split SRCC and PLCC (in its direction) as box
   plots with every split as a point;
 * :func:`gain_png`: per second opinion, the per-split ΔSRCC and ΔPLCC of baseline + it over the
@@ -24,8 +26,11 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from second_opinion.audit.compare import orientation
+from second_opinion.audit.compare_render import matrix
+from second_opinion.audit.document import p_text
 from second_opinion.audit.metrics import fit_logistic
 from second_opinion.errors import InputError, MissingExtraError
 
@@ -34,12 +39,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from second_opinion.audit.analysis import CorpusResult, FloatArray, Gain, Redundancy
+    from second_opinion.audit.compare import CorpusComparisons
 
 DPI = 96
 COLUMNS = 4
 FULL_WIDTH = 11.5
 """Inches: the report page's width (80em of 14px) at :data:`DPI`."""
 WHISKERS = "points: splits; boxes: quartiles; whiskers: 2.5th-97.5th percentile of the splits"
+SIGNIFICANT = 0.05
+"""The comparison heatmap sets a cell in bold when its paired Wilcoxon p is below this."""
 DARK_BELOW = 0.179
 """Relative luminance under which white text contrasts more than black (WCAG's crossing point)."""
 
@@ -109,22 +117,31 @@ def scatter_png(result: CorpusResult) -> bytes:
     return _png(figure)
 
 
-def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
-    """The Spearman matrix between signals, annotated."""
-    k = len(redundancy.signals)
+def _heatmap(
+    matrix: FloatArray,
+    labels: tuple[str, ...],
+    title: str,
+    *,
+    limit: float,
+    legend: str,
+    bold: npt.NDArray[np.bool_],
+) -> bytes:
+    """A k × k matrix as a heatmap on a diverging scale from −``limit`` to ``limit``, each cell
+    annotated (up to 15 × 15) in black or white by its colour, in bold where ``bold`` is set."""
+    k = len(labels)
     size = max(3.0, 0.6 * k + 2.0)
     figure = _figure(size + 1.0, size)
     ax = figure.subplots()
-    image = ax.imshow(redundancy.rho, vmin=-1.0, vmax=1.0, cmap="RdBu_r")
-    ax.set_xticks(range(k), redundancy.signals, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(k), redundancy.signals, fontsize=8)
+    values = np.asarray(matrix, dtype=np.float64)
+    image = ax.imshow(values, vmin=-limit, vmax=limit, cmap="RdBu_r")
+    ax.set_xticks(range(k), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), labels, fontsize=8)
     if k <= 15:
-        colours = np.asarray(image.cmap(image.norm(np.asarray(redundancy.rho, dtype=np.float64))))
+        colours = np.asarray(image.cmap(image.norm(values)))
         for i in range(k):
             for j in range(k):
-                value = float(redundancy.rho[i, j])
+                value = float(values[i, j])
                 finite = np.isfinite(value)
-                bold = finite and abs(value) > redundancy.threshold and i != j
                 red, green, blue = (float(c) for c in colours[i, j, :3]) if finite else (1, 1, 1)
                 ax.text(
                     j,
@@ -134,23 +151,50 @@ def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
                     va="center",
                     fontsize=8,
                     color=text_colour((red, green, blue)),
-                    fontweight="bold" if bold else "normal",
+                    fontweight="bold" if finite and bold[i, j] and i != j else "normal",
                 )
-    figure.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ")
+    figure.colorbar(image, ax=ax, shrink=0.8, label=legend)
     ax.set_title(title, fontsize=10)
     return _png(figure)
 
 
+def redundancy_png(redundancy: Redundancy, title: str) -> bytes:
+    """The Spearman matrix between signals, annotated; flagged pairs in bold."""
+    rho = np.asarray(redundancy.rho, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        flagged = np.abs(rho) > redundancy.threshold
+    return _heatmap(rho, redundancy.signals, title, limit=1.0, legend="Spearman ρ", bold=flagged)
+
+
+def comparison_png(found: CorpusComparisons, title: str) -> bytes:
+    """Every pair's median ΔSRCC (row − column) as a heatmap; bold where the paired Wilcoxon p
+    is below 0.05."""
+    medians = matrix(found, "srcc", "median")
+    ps = matrix(found, "srcc", "p")
+    finite = np.abs(medians[np.isfinite(medians)])
+    limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    with np.errstate(invalid="ignore"):
+        significant = ps < SIGNIFICANT
+    legend = "median ΔSRCC, row − column"
+    return _heatmap(medians, found.signals, title, limit=limit, legend=legend, bold=significant)
+
+
 def _boxes(ax: Axes, groups: list[FloatArray], positions: FloatArray, colour: str) -> None:
-    """Box plots (quartiles, whiskers at the 2.5th and 97.5th percentiles) with every value as a
-    point, jittered sideways by a fixed draw so the same data give the same picture."""
+    """Box plots (median, quartiles, whiskers at the 2.5th and 97.5th percentiles, interpolated
+    as the tables' intervals are) with every value as a point, jittered sideways by a fixed draw
+    so the same data give the same picture."""
     finite = [g[np.isfinite(g)] for g in groups]
-    shown = [g if g.size else np.array([np.nan]) for g in finite]
-    ax.boxplot(
-        shown,
+    stats = []
+    for values in finite:
+        shown = values if values.size else np.array([np.nan])
+        low, q1, median, q3, high = np.quantile(shown, [0.025, 0.25, 0.5, 0.75, 0.975])
+        stats.append(
+            {"med": median, "q1": q1, "q3": q3, "whislo": low, "whishi": high, "fliers": []}
+        )
+    ax.bxp(
+        stats,
         positions=positions,
         widths=0.3,
-        whis=(2.5, 97.5),
         showfliers=False,
         patch_artist=True,
         boxprops={"facecolor": colour, "alpha": 0.35},
@@ -194,7 +238,8 @@ def gain_png(gain: Gain, title: str) -> bytes:
         _boxes(ax, groups, positions + offset, colour)
         ax.plot([], [], color=colour, linewidth=6, alpha=0.5, label=f"Δ{metric.upper()}")
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_xticks(positions, [f"+ {e.name}" for e in entries], fontsize=8)
+    labels = [f"+ {e.name}\nWilcoxon p (ΔSRCC) {p_text(e.wilcoxon_p)}" for e in entries]
+    ax.set_xticks(positions, labels, fontsize=8)
     ax.set_ylabel(f"per-split Δ vs {gain.baseline.name} alone", fontsize=8)
     ax.set_xlabel(f"{WHISKERS}; p: paired Wilcoxon signed-rank over splits", fontsize=8)
     ax.legend(fontsize=8, frameon=False)

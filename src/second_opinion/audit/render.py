@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from second_opinion._version import __version__
 from second_opinion.audit import plots as draw  # matplotlib itself loads only to draw
 from second_opinion.audit.analysis import CorpusResult, CrossCorpus, Gain, GainEntry, SignalResult
+from second_opinion.audit.compare import CorpusComparisons
 from second_opinion.audit.compare_render import comparison_blocks
 from second_opinion.audit.document import (
     Block,
@@ -21,6 +22,7 @@ from second_opinion.audit.document import (
     Table,
     fmt,
     numeric,
+    p_text,
 )
 from second_opinion.audit.families_render import family_blocks
 from second_opinion.audit.protocol import ProtocolResult
@@ -120,14 +122,8 @@ def _gain_row(label: str, entry: GainEntry | None, alone: ProtocolResult) -> tup
         f"{fmt(d_srcc[0])} [{fmt(d_srcc[1], 3)}, {fmt(d_srcc[2], 3)}]",
         f"{fmt(d_plcc[0])} [{fmt(d_plcc[1], 3)}, {fmt(d_plcc[2], 3)}]",
         fmt(entry.win_fraction, 2),
-        _p(entry.wilcoxon_p),
+        p_text(entry.wilcoxon_p),
     )
-
-
-def _p(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"
 
 
 def gain_table(gain: Gain) -> Table | None:
@@ -207,7 +203,7 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
         if corpus_result.gain is not None:
             out.extend(_gain_blocks(corpus_result, corpus_result.gain, plots))
         if corpus.name in comparisons:
-            out.extend(comparison_blocks(comparisons[corpus.name]))
+            out.extend(_comparison_blocks(comparisons[corpus.name], plots))
         if corpus.name in families:
             out.extend(family_blocks(families[corpus.name]))
     if result.cross:
@@ -223,6 +219,14 @@ def blocks(result: AuditResult, *, plots: bool = True) -> list[Block]:
             out.append(Heading(3, f"{item.signal}{kind}"))
             out.append(cross_table(item))
     out.extend(summary_blocks(result.corpora))
+    return out
+
+
+def _comparison_blocks(found: CorpusComparisons, plots: bool) -> list[Block]:
+    out = comparison_blocks(found)
+    if plots and found.all_pairs and len(found.signals) > 1:
+        title = f"{found.corpus}: median ΔSRCC of every pair (row − column)"
+        out.append(Figure(title, _bind(draw.comparison_png, found, title), wide=False))
     return out
 
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from second_opinion._version import __version__
 from second_opinion.audit.analysis import (
     CorpusResult,
@@ -144,12 +146,16 @@ def run_audit(
         fingerprint=fingerprint,
         families=families,
         comparisons=tuple(comparisons),
-        fits=tuple(tuple(map(_fit, r.signals)) for r in results),
+        fits=tuple(tuple(map(logistic_of, r.signals)) for r in results),
     )
 
 
-def _fit(result: SignalResult) -> LogisticFit | None:
-    """The full-table logistic of a signal (as its metrics fitted it), None when undefined."""
+def logistic_of(result: SignalResult) -> LogisticFit | None:
+    """The full-table logistic of a signal (as its metrics fitted it), None when undefined (a
+    constant prediction: its correlations are undefined, so nothing was fitted)."""
+    finite = result.prediction[np.isfinite(result.prediction)]
+    if finite.size == 0 or np.ptp(finite) == 0:
+        return None
     try:
         return fit_logistic(result.prediction, result.mos)
     except InputError:

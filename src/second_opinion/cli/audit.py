@@ -22,7 +22,10 @@ def audit_tables(result: AuditResult) -> list[Table]:
     """A summary table per corpus, its gain table when there is a baseline, and its
     comparisons when asked for."""
     from second_opinion.audit.compare_render import pairs_table  # noqa: PLC0415
+    from second_opinion.audit.document import Heading  # noqa: PLC0415
+    from second_opinion.audit.document import Table as DocumentTable  # noqa: PLC0415
     from second_opinion.audit.render import gain_table, signal_table  # noqa: PLC0415
+    from second_opinion.audit.summary import summary_blocks  # noqa: PLC0415
 
     tables = []
     keep = ("signal", "n", "SRCC [95 % CI]", "PLCC [95 % CI]", "splits SRCC", "splits PLCC")
@@ -43,6 +46,12 @@ def audit_tables(result: AuditResult) -> list[Table]:
         found = comparisons.get(corpus.corpus.name)
         if found is not None and found.pairs:
             tables.append(_rich(pairs_table(found), f"{corpus.corpus.name}: comparisons"))
+    title = ""
+    for block in summary_blocks(result.corpora):  # with two or more corpora
+        if isinstance(block, Heading):
+            title = f"across corpora, {block.text}"
+        elif isinstance(block, DocumentTable):
+            tables.append(_rich(block, title))
     return tables
 
 
