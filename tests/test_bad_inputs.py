@@ -499,6 +499,16 @@ TABLES = [
         "two columns named score",
         has=("duplicate column name 'score'",),
     ),
+    t(
+        "base_output_name_case.csv",
+        "a base column So_Niqe_Score beside the sidecar's output so_niqe_score",
+        has=(
+            "output column 'so_niqe_score' of sidecar 'niqe' collides with column 'So_Niqe_Score'",
+            "of base table <DIR>/tables/base_output_name_case.csv",
+            "differ only in case",
+            "set a different prefix for 'niqe'",
+        ),
+    ),
     t("duplicate_key.jsonl", 'line 2 has "score" twice', has=("line 2", 'duplicate key "score"')),
     # Whitespace-only names.
     t(

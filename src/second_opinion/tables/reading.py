@@ -28,6 +28,7 @@ from second_opinion.tables.files import (
 )
 from second_opinion.tables.formats import (
     check_file,
+    column_key,
     file_argument,
     quote_ident,
     quote_literal,
@@ -176,15 +177,15 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
                 f"name{pandas}"
             )
             raise SchemaError(msg)
-        if name.casefold() in seen:
-            first = seen[name.casefold()]
+        if column_key(name) in seen:
+            first = seen[column_key(name)]
             same = "" if first == name else f" (same as {first!r} but for case)"
             msg = (
                 f"{path}: duplicate column name {name!r}{same} "
                 f"(columns: {', '.join(names)}); give each column a unique name"
             )
             raise SchemaError(msg)
-        seen[name.casefold()] = name
+        seen[column_key(name)] = name
 
 
 def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> TableFile:
