@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from second_opinion import JoinSpec, SidecarSpec, UsageError, join, join_to_file
 from second_opinion.errors import InternalError
+from second_opinion.join.run import check_spec
 from second_opinion.tables.writing import write_query
 from tests._tables import write_table
 
@@ -88,3 +90,49 @@ def test_the_writer_refuses_a_header_other_than_the_reported_one(
     # Names DuckDB would rename on writing (b, B -> b, B_1) never reach the file.
     with pytest.raises(InternalError, match=r"the written header"):
         write_query(con, "SELECT 1 AS b, 2 AS B", tmp_path / f"third{suffix}", columns=("b", "B"))
+
+
+# --- 3. column types from every value, never a sample ----------------------------------------
+
+SPARSE_ROWS = 25_000  # more than DuckDB's sniffer (20,480 rows) and our head check read
+
+
+def _sparse_rows(n: int = SPARSE_ROWS + 5) -> list[dict[str, Any]]:
+    return [
+        {"clip_id": f"c{i}", "a": i * 0.5, "b": None if i < SPARSE_ROWS else i * 0.25}
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".jsonl.gz"])
+def test_a_score_column_empty_for_its_first_rows_is_a_default_score_column(
+    tmp_path: Path, suffix: str
+) -> None:
+    side = write_table(tmp_path / f"s{suffix}", _sparse_rows())
+    base = write_table(
+        tmp_path / "base.csv", [{"clip_id": "c0", "mos": 1.0}, {"clip_id": "c25003", "mos": 2.0}]
+    )
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
+    assert check_spec(spec) == []
+    table = join(spec).table
+    assert table.column_names == ["clip_id", "mos", "so_x_a", "so_x_b"]
+    assert table.column("so_x_b").to_pylist() == [None, 25003 * 0.25]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_column_with_text_after_the_sample_is_not_a_default_score_column(
+    tmp_path: Path, suffix: str
+) -> None:
+    rows = _sparse_rows()
+    rows[-1]["b"] = "high" if suffix == ".csv" else "2.5"  # in JSONL a quoted number is text
+    side = write_table(tmp_path / f"s{suffix}", rows)
+    base = write_table(tmp_path / "base.csv", [{"clip_id": "c0", "mos": 1.0}])
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
+    assert join(spec).table.column_names == ["clip_id", "mos", "so_x_a"]
+
+
+def test_a_base_jsonl_column_empty_for_its_first_rows_keeps_its_values(tmp_path: Path) -> None:
+    base = write_table(tmp_path / "base.jsonl", _sparse_rows())
+    side = write_table(tmp_path / "s.csv", [{"clip_id": "c25004", "s": 1.0}])
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
+    assert join(spec).table.column("b").to_pylist()[-1] == 25004 * 0.25

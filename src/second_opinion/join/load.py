@@ -67,7 +67,13 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
         return base
     if table.format == "jsonl":
         floats = [c for c in others if table.type_of(c).upper() in ("DOUBLE", "FLOAT")]
-        doubtful = [c for c in others if is_numeric_type(table.type_of(c)) and c not in floats]
+        # A column null in the whole sample is sniffed as NULL: its values come later.
+        doubtful = [
+            c
+            for c in others
+            if (is_numeric_type(table.type_of(c)) or table.type_of(c).strip('"') == "NULL")
+            and c not in floats
+        ]
     else:
         floats, doubtful = [], others
     kept = [c for c in others if c not in floats and c not in doubtful]

@@ -25,7 +25,7 @@ from second_opinion.join.spec import SidecarSpec
 from second_opinion.tables.diagnosis import why_not_numbers
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import column_key, is_numeric_type
-from second_opinion.tables.reading import open_table
+from second_opinion.tables.reading import numeric_columns, open_table
 
 EXAMPLES = 5
 """Keys (or values) a message or a coverage report shows, at most."""
@@ -195,7 +195,7 @@ def plan_sidecar(
             [spec.status_column], "status column", f"fix status_column of {spec.scorer!r}"
         )
         carried = (spec.status_column,)
-    columns = aligned if aligned is not None else _score_columns(spec, table, keys)
+    columns = aligned if aligned is not None else _score_columns(session, spec, table, keys)
     scorer = group[0] if group is not None else spec.scorer
     prefix = spec.prefix_for(scorer)
     outputs: list[OutputColumn] = []
@@ -270,11 +270,15 @@ def _collision(sidecar: Sidecar, claim: Claim, earlier: Claim) -> str:
     )
 
 
-def _score_columns(spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]) -> tuple[str, ...]:
-    """The score columns taken: the ones listed, or every numeric column besides the keys."""
+def _score_columns(
+    session: JoinSession, spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The score columns taken: the ones listed, or every numeric column besides the keys
+    (decided over every value: :func:`~second_opinion.tables.reading.numeric_columns`)."""
     not_scores = {*keys, spec.frame_column, spec.status_column, spec.scorer_column}
     if spec.columns is None or isinstance(spec.columns, str):
-        columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
+        numeric = numeric_columns(session.con, table)
+        columns = tuple(c for c in numeric if c not in not_scores)
         if not columns:
             raise no_score_columns(table, not_scores, spec.scorer)
         return columns
