@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,8 @@ import duckdb
 import pytest
 
 from second_opinion import JoinSpec, SidecarSpec, UsageError, join, join_to_file
-from second_opinion.errors import InternalError
+from second_opinion.errors import InternalError, SchemaError
+from second_opinion.join import load, wide
 from second_opinion.join.run import check_spec
 from second_opinion.tables.writing import write_query
 from tests._tables import write_table
@@ -136,3 +139,101 @@ def test_a_base_jsonl_column_empty_for_its_first_rows_keeps_its_values(tmp_path:
     side = write_table(tmp_path / "s.csv", [{"clip_id": "c25004", "s": 1.0}])
     spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
     assert join(spec).table.column("b").to_pylist()[-1] == 25004 * 0.25
+
+
+# --- 5, 6. wide sidecars: no crash, cost linear in the columns ----------------------------------
+
+WIDE_SCRIPT = """
+import sys
+from second_opinion import JoinSpec, SidecarSpec, join
+side = SidecarSpec(scorer="x", path=sys.argv[2], frame_column="frame", pool=("p5",))
+table = join(JoinSpec(features=sys.argv[1], key=("clip_id",), sidecars=(side,))).table
+print(table.num_columns, table.column("so_x_f4999_p5").to_pylist()[0])
+"""
+
+
+def test_a_per_frame_sidecar_of_5000_columns_pools_with_p5(tmp_path: Path) -> None:
+    # 200 rows x 5,000 columns pooled with p5 killed the process with SIGFPE (exit 136): one
+    # GROUP BY with 5,000 quantile states per group, fed from the file scan. Run in a child, so
+    # a crash fails this test rather than the test run.
+    columns = ", ".join(f"(i * 5000 + {j}) / 1e6 AS f{j}" for j in range(5000))
+    side = tmp_path / "wide.csv"
+    duckdb.sql(
+        f"COPY (SELECT 'c' || (i // 10) AS clip_id, i % 10 AS frame, {columns} "
+        f"FROM range(200) t(i)) TO '{side}' (HEADER)"
+    )
+    base = write_table(tmp_path / "base.csv", [{"clip_id": "c0", "mos": 1.0}])
+    done = subprocess.run(
+        [sys.executable, "-c", WIDE_SCRIPT, str(base), str(side)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Clip c0: frames 0..9 of column 4999 hold (i * 5000 + 4999) / 1e6; numpy's linear p5.
+    values = [(i * 5000 + 4999) / 1e6 for i in range(10)]
+    expected = values[0] + 0.45 * (values[1] - values[0])
+    count, p5 = done.stdout.split()
+    assert int(count) == 2 + 5000 + 1
+    assert float(p5) == pytest.approx(expected, rel=1e-12)
+
+
+def _both_ways(monkeypatch: pytest.MonkeyPatch, spec: JoinSpec, out: Path) -> tuple[bytes, bytes]:
+    """The output of ``spec`` as a narrow sidecar is joined, and through the wide path."""
+    narrow = join_to_file(spec, out)
+    first = out.read_bytes()
+    monkeypatch.setattr(load, "WIDE_COLUMNS", 0)
+    monkeypatch.setattr(wide, "WIDE_COLUMNS", 0)
+    wide_report = join_to_file(spec, out)
+    assert wide_report.to_dict() == narrow.to_dict()
+    return first, out.read_bytes()
+
+
+@pytest.mark.parametrize("per_frame", [True, False])
+def test_the_wide_path_gives_the_narrow_path_s_bytes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, per_frame: bool
+) -> None:
+    nan, inf = float("nan"), float("inf")
+    rows = [
+        {"clip_id": f" C{i % 7}.mp4", "frame": i, "a": (i * 0.37) % 5 + 0.1, "b": None, "c": 1.0}
+        for i in range(60)
+    ]
+    rows[3]["a"], rows[5]["a"], rows[8]["c"], rows[9]["b"] = nan, inf, -inf, 2.5
+    if not per_frame:  # one row per key, one key duplicated (on_duplicate mean)
+        rows = [*rows[:7], {**rows[7], "clip_id": " C0.mp4"}]
+    side = write_table(tmp_path / "s.parquet", rows)
+    base = write_table(
+        tmp_path / "base.csv", [{"clip_id": f"c{i}", "mos": float(i)} for i in range(9)]
+    )
+    pool = ("mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean")
+    options: dict[str, Any] = (
+        {"frame_column": "frame", "pool": pool} if per_frame else {"on_duplicate": "mean"}
+    )
+    sidecar = SidecarSpec(
+        scorer="x", path=side, normalize_keys=("strip", "auto", "stem", "lower"), **options
+    )
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(sidecar,))
+    narrow, wide_bytes = _both_ways(monkeypatch, spec, tmp_path / "out.parquet")
+    assert narrow == wide_bytes
+
+
+def test_the_wide_path_refuses_a_value_below_zero_for_harmonic_mean_alike(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rows = [{"clip_id": f"c{i % 3}", "frame": i, "a": 1.0 + i, "b": 2.0} for i in range(9)]
+    rows[4]["a"], rows[7]["a"] = -2.0, 0.0
+    side = write_table(tmp_path / "s.csv", rows)
+    sidecar = SidecarSpec(scorer="x", path=side, frame_column="frame", pool=("harmonic_mean",))
+    spec = JoinSpec(
+        features=write_table(tmp_path / "base.csv", BASE), key=("clip_id",), sidecars=(sidecar,)
+    )
+    messages = []
+    for threshold in (64, 0):
+        monkeypatch.setattr(load, "WIDE_COLUMNS", threshold)
+        monkeypatch.setattr(wide, "WIDE_COLUMNS", threshold)
+        with pytest.raises(SchemaError) as caught:
+            join(spec)
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1]
+    assert "column 'a' has 2 value(s) <= 0 (smallest -2.0, key 'c1')" in messages[0]

@@ -22,6 +22,7 @@ from second_opinion.join.keys import edit_distance, key_text, normalize_key
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
 from second_opinion.join.session import first_row
 from second_opinion.join.sql import display, match, value_columns
+from second_opinion.join.wide import non_finite_counts
 
 NEIGHBOURS = 6
 """Keys on each side, in sorted order, considered as a closest key."""
@@ -113,28 +114,26 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
     keys = ", ".join(f"b.{c}" for c in base.key_columns())
     oks = ", ".join(f"s.ok{i}" for i in range(n))
     # One pass over the base (left join): rows, matched rows, the first unmatched keys in
-    # base order, nulls per output column.
-    nulls = "".join(
-        f", count(*) FILTER (WHERE s.{COUNT} IS NOT NULL AND {v} IS NULL)"
-        for v in value_columns(sidecar, "s")
-    )
+    # base order; one over the matched rows: non-null values per output column (one plain
+    # count each: a filtered aggregate per column costs the square of their number).
     base_pass = first_row(
         con,
         f"SELECT count(*), count(s.{COUNT}), (list([{keys}] ORDER BY b.rowid) "
-        f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}]{nulls} "
+        f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}] "
         f"FROM so_base b LEFT JOIN {s} s ON {condition}",
     ) or (0, 0, None)
+    counts = ", ".join(f"count({v})" for v in value_columns(sidecar, "s"))
+    values = first_row(con, f"SELECT {counts} FROM so_base b JOIN {s} s ON {condition}") or ()
     base_rows, matched = int(base_pass[0]), int(base_pass[1])
     missing_examples = [key_text(k) for k in base_pass[2] or []]
     # One pass over the sidecar: keys, rows, duplicate keys, extra keys (and the first of
-    # them), non-finite values.
+    # them); non-finite values were counted when it was loaded.
     order = "s.ok0" if sidecar.spec.per_frame else f"s.{ROW}"
-    bad = "".join(f", coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
     side_pass = first_row(
         con,
         f"SELECT count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1), "
         f"count(*) FILTER (WHERE extra), "
-        f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}]{bad} "
+        f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}] "
         f"FROM (SELECT s.*, NOT EXISTS (SELECT 1 FROM so_base b WHERE {condition}) AS extra "
         f"FROM {s} s) s",
     ) or (0, 0, 0, 0, None)
@@ -150,8 +149,8 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
         missing=base_rows - matched,
         extra=int(side_pass[3]),
         duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
-        nulls={o.name: int(v) for o, v in zip(sidecar.outputs, base_pass[3:], strict=True)},
-        non_finite={c: int(side_pass[5 + i]) for i, c in enumerate(sidecar.columns)},
+        nulls={o.name: matched - int(v or 0) for o, v in zip(sidecar.outputs, values, strict=True)},
+        non_finite=non_finite_counts(con, sidecar),
         coverage=matched / base_rows,
         unmatched_base=tuple(map(UnmatchedKey, missing_examples, side_closest)),
         unmatched_sidecar=tuple(UnmatchedKey(k, None) for k in extra_examples),

@@ -36,6 +36,9 @@ ROW = "__so_row"
 COUNT = "__so_n"
 """Column of a loaded sidecar: how many rows (or frames) the key had."""
 
+HIDDEN = "__so_hidden_key"
+"""Column of a pooled per-frame sidecar: whether a key as read holds a NUL or starts like JSON."""
+
 
 @dataclass(frozen=True)
 class OutputColumn:

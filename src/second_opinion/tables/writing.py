@@ -102,12 +102,15 @@ def write_query(
     array = folder / f".{output.name}.{token}.rows.tmp"
     target = array if fmt == "json" else tmp
     try:
-        described = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {query}").fetchall()]
-        names = [name for name, _ in described]
-        expected = list(columns) if columns is not None else names
-        _check_header(output, names, expected)
-        if fmt in ("jsonl", "json"):
-            query = f"SELECT {', '.join(finite_for_json(described))} FROM ({query})"
+        expected = list(columns) if columns is not None else None
+        if fmt in ("jsonl", "json") or expected is None:  # planning a wide query takes a while
+            rows = con.execute(f"DESCRIBE {query}").fetchall()
+            described = [(str(r[0]), str(r[1])) for r in rows]
+            expected = expected or [name for name, _ in described]
+            # JSON selects by name: names must differ (but for case) before they are selected
+            _check_header(output, [name for name, _ in described], expected)
+            if fmt in ("jsonl", "json"):
+                query = f"SELECT {', '.join(finite_for_json(described))} FROM ({query})"
         copied = con.execute(
             f"COPY ({query}) TO {quote_literal(str(target.absolute()))} "
             f"{copy_options(fmt, compressed)}"
