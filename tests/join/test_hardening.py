@@ -237,3 +237,21 @@ def test_the_wide_path_refuses_a_value_below_zero_for_harmonic_mean_alike(
         messages.append(caught.value.message)
     assert messages[0] == messages[1]
     assert "column 'a' has 2 value(s) <= 0 (smallest -2.0, key 'c1')" in messages[0]
+
+
+# --- the closest key: containment first ---------------------------------------------------------
+
+
+def test_the_closest_key_is_the_one_containing_it_where_the_nearest_neighbour_differs(
+    tmp_path: Path,
+) -> None:
+    # Sorted, the sidecar's keys put seven others between /data/1000.mp4 and 1000: the
+    # neighbour search alone offers one of those (/data/1020.mp4, without the containment
+    # branch); the key that contains 1000 is the one that tells which step matches.
+    keys = ["/data/1000.mp4", *(f"/data/10{n}.mp4" for n in range(14, 21))]
+    side = write_table(tmp_path / "s.csv", [{"clip_id": k, "s": 1.0} for k in keys])
+    base = write_table(tmp_path / "base.csv", [{"clip_id": "1000", "mos": 1.0}])
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
+    report = join(spec).coverage[0]
+    assert report.unmatched_base[0].key == ("1000",)
+    assert report.unmatched_base[0].closest == ("/data/1000.mp4",)
