@@ -10,9 +10,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from second_opinion import JoinSpec, SidecarSpec, UsageError, join, join_to_file
+from second_opinion import JoinSpec, PolicyError, SidecarSpec, UsageError, join, join_to_file
 from second_opinion.errors import InternalError, SchemaError
 from second_opinion.join import load, wide
+from second_opinion.join.keys import key_repr, unicode_hint
 from second_opinion.join.run import check_spec
 from second_opinion.tables.writing import write_query
 from tests._tables import write_table
@@ -255,3 +256,43 @@ def test_the_closest_key_is_the_one_containing_it_where_the_nearest_neighbour_di
     report = join(spec).coverage[0]
     assert report.unmatched_base[0].key == ("1000",)
     assert report.unmatched_base[0].closest == ("/data/1000.mp4",)
+
+
+# --- keys equal but for Unicode normalisation ---------------------------------------------------
+
+NFC, NFD = "caf\u00e9", "cafe\u0301"  # both print as café
+
+
+def test_nfc_matches_keys_that_differ_only_in_unicode_normalisation(tmp_path: Path) -> None:
+    side = write_table(tmp_path / "s.csv", [{"clip_id": NFD, "s": 1.0}])
+    base = write_table(tmp_path / "base.csv", [{"clip_id": NFC, "mos": 1.0}])
+    plain = SidecarSpec(scorer="x", path=side)
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(plain,))
+    report = join(spec).coverage[0]
+    assert report.matched == 0
+    assert report.unmatched_base[0].closest == (NFD,)
+    nfc = SidecarSpec(scorer="x", path=side, normalize_keys=("nfc",))
+    matched = join(spec.model_copy(update={"sidecars": (nfc,)}))
+    assert matched.coverage[0].matched == 1
+    assert matched.table.column("clip_id").to_pylist() == [NFC]  # the base's key as written
+
+
+def test_keys_that_differ_only_in_normalisation_are_shown_apart_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    assert key_repr(NFD) == "'cafe\\u0301'"
+    assert key_repr(NFC) == "'café'"
+    assert unicode_hint((NFC,), (NFD,)) == (
+        "they differ only in Unicode normalisation (NFC/NFD): add nfc to normalize_keys"
+    )
+    assert unicode_hint((NFC,), ("cafe",)) is None
+    side = write_table(tmp_path / "s.csv", [{"clip_id": NFD, "s": 1.0}])
+    base = write_table(tmp_path / "base.csv", [{"clip_id": NFC, "mos": 1.0}])
+    sidecar = SidecarSpec(scorer="x", path=side, on_missing="error")
+    with pytest.raises(PolicyError) as caught:
+        join(JoinSpec(features=base, key=("clip_id",), sidecars=(sidecar,)))
+    assert (
+        "x: 1 base key(s) have no sidecar row (on_missing=error), e.g. 'café' (closest sidecar "
+        "key 'cafe\\u0301': they differ only in Unicode normalisation (NFC/NFD): add nfc to "
+        "normalize_keys)" in caught.value.message
+    )

@@ -18,7 +18,13 @@ import duckdb
 from second_opinion._typing import KEY_NORMALIZATIONS
 from second_opinion.errors import PolicyError
 from second_opinion.join.key_checks import check_base_normalized
-from second_opinion.join.keys import edit_distance, key_text, normalize_key
+from second_opinion.join.keys import (
+    edit_distance,
+    key_repr,
+    key_text,
+    normalize_key,
+    unicode_hint,
+)
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
 from second_opinion.join.session import first_row
 from second_opinion.join.sql import display, match, value_columns
@@ -82,12 +88,22 @@ def coverage_failures(reports: tuple[Coverage, ...], minimums: dict[str, float])
     ]
 
 
+def _shown(item: UnmatchedKey, other: str) -> str:
+    """An unmatched key as a message shows it; with its closest key when only Unicode
+    normalisation keeps them apart."""
+    shown = key_repr("|".join(item.key))
+    hint = unicode_hint(item.key, item.closest)
+    if hint is None or item.closest is None:
+        return shown
+    return f"{shown} (closest {other} key {key_repr('|'.join(item.closest))}: {hint})"
+
+
 def check_policies(plan: JoinPlan, coverage: tuple[Coverage, ...]) -> None:
     """Raise :class:`PolicyError` naming every sidecar whose policy failed."""
     problems = []
     for report, sidecar in zip(coverage, plan.sidecars, strict=True):
         if sidecar.spec.on_missing == "error" and report.missing:
-            shown = ", ".join(repr("|".join(u.key)) for u in report.unmatched_base)
+            shown = ", ".join(_shown(u, "sidecar") for u in report.unmatched_base)
             problems.append(
                 f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
                 f"(on_missing=error), e.g. {shown}"
@@ -182,11 +198,12 @@ def closest(
     likely partner.
 
     First choice: the shortest other key that contains this key once it is normalised with
-    every step, compared in lower case (``3339962845`` finds ``/data/3339962845.mp4``, which
-    tells the user which normalisation would match them). Otherwise: among the
-    ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest by edit distance
-    after normalisation, then by raw edit distance, then alphabetically (so a typo in a later
-    character is found). One scan of the other side's keys, never an all-pairs distance.
+    every step, compared in lower case and Unicode normalisation form C (``3339962845`` finds
+    ``/data/3339962845.mp4``, which tells the user which normalisation would match them).
+    Otherwise: among the ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest
+    by edit distance after normalisation, then by raw edit distance, then alphabetically (so a
+    typo in a later character is found). One scan of the other side's keys, never an all-pairs
+    distance.
     """
     if not keys:
         return []
@@ -204,7 +221,7 @@ def closest(
         first_row(
             con,
             f"SELECT {', '.join(aggregates)} "
-            f"FROM (SELECT {text} AS d, lower({text}) AS ld FROM {source})",
+            f"FROM (SELECT {text} AS d, lower(nfc_normalize({text})) AS ld FROM {source})",
             params,
         )
         or ()
