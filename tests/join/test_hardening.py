@@ -15,6 +15,7 @@ from second_opinion.errors import InternalError, SchemaError
 from second_opinion.join import load, wide
 from second_opinion.join.keys import key_repr, unicode_hint
 from second_opinion.join.run import check_spec
+from second_opinion.tables import writing
 from second_opinion.tables.writing import write_query
 from tests._tables import write_table
 
@@ -296,3 +297,23 @@ def test_keys_that_differ_only_in_normalisation_are_shown_apart_with_the_fix(
         "key 'cafe\\u0301': they differ only in Unicode normalisation (NFC/NFD): add nfc to "
         "normalize_keys)" in caught.value.message
     )
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_wide_json_output_turns_non_finite_values_into_null_as_a_narrow_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, suffix: str
+) -> None:
+    con = duckdb.connect()
+    values = ", ".join(
+        f"CASE WHEN i = {j % 3} THEN 'nan'::DOUBLE WHEN i = 1 AND {j} = 7 THEN 'inf'::DOUBLE "
+        f"ELSE i + {j} / 8 END AS d{j}"
+        for j in range(100)
+    )
+    query = f"SELECT 'k' || i AS k, {values}, 0.1::FLOAT AS f FROM range(3) t(i)"
+    wide_out, narrow_out = tmp_path / f"wide{suffix}", tmp_path / f"narrow{suffix}"
+    write_query(con, query, wide_out)
+    monkeypatch.setattr(writing, "WIDE_JSON", 1000)
+    write_query(con, query, narrow_out)
+    assert wide_out.read_bytes() == narrow_out.read_bytes()
+    assert b"NaN" not in wide_out.read_bytes()
+    assert b'"d0":null' in wide_out.read_bytes()

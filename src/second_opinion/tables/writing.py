@@ -73,6 +73,33 @@ def finite_for_json(columns: Sequence[tuple[str, str]]) -> list[str]:
     return items
 
 
+WIDE_JSON = 64
+"""DOUBLE columns above which :func:`finite_json_query` makes them finite as one list."""
+
+
+def finite_json_query(query: str, columns: Sequence[tuple[str, str]]) -> str:
+    """``query`` with NaN and infinities turned into null (:func:`finite_for_json`). With more
+    than :data:`WIDE_JSON` DOUBLE columns, those are made finite as one list, read back by
+    position: DuckDB plans thousands of ``CASE``s in quadratic time (5,000: 8.7 s; the list:
+    1.7 s)."""
+    items = finite_for_json(columns)
+    doubles = {
+        name: i for i, (name, t) in enumerate(c for c in columns if c[1].upper() == "DOUBLE")
+    }
+    if len(doubles) <= WIDE_JSON:
+        return f"SELECT {', '.join(items)} FROM ({query})"
+    listed = ", ".join(quote_ident(name) for name in doubles)
+    items = [
+        f"__so_finite_json[{doubles[name] + 1}] AS {quote_ident(name)}" if name in doubles else item
+        for (name, _), item in zip(columns, items, strict=True)
+    ]
+    inner = (
+        f"SELECT *, list_transform([{listed}], lambda x: CASE WHEN isfinite(x) THEN x END) "
+        f"AS __so_finite_json FROM ({query})"
+    )
+    return f"SELECT {', '.join(items)} FROM ({inner})"
+
+
 def write_query(
     con: duckdb.DuckDBPyConnection,
     query: str,
@@ -110,7 +137,7 @@ def write_query(
             # JSON selects by name: names must differ (but for case) before they are selected
             _check_header(output, [name for name, _ in described], expected)
             if fmt in ("jsonl", "json"):
-                query = f"SELECT {', '.join(finite_for_json(described))} FROM ({query})"
+                query = finite_json_query(query, described)
         copied = con.execute(
             f"COPY ({query}) TO {quote_literal(str(target.absolute()))} "
             f"{copy_options(fmt, compressed)}"
