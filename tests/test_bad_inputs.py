@@ -499,6 +499,28 @@ TABLES = [
         "two columns named score",
         has=("duplicate column name 'score'",),
     ),
+    t(
+        "base_output_name_case.csv",
+        "a base column So_Niqe_Score beside the sidecar's output so_niqe_score",
+        has=(
+            "output column 'so_niqe_score' of sidecar 'niqe' collides with column 'So_Niqe_Score'",
+            "of base table <DIR>/tables/base_output_name_case.csv",
+            "differ only in case",
+            "set a different prefix for 'niqe'",
+        ),
+    ),
+    t(
+        "derived_name_collision.csv",
+        "columns score and score_zscore, --derived zscore: score's z-score is named score_zscore",
+        has=(
+            "output column 'so_niqe_score_zscore' of sidecar 'niqe' collides with column",
+            "'so_niqe_score_zscore' of sidecar 'niqe'",
+            "leave column 'score_zscore' out with columns of 'niqe', or rename it in",
+            "<DIR>/tables/derived_name_collision.csv",
+        ),
+        lacks=("prefix",),
+        options=("--derived", "zscore"),
+    ),
     t("duplicate_key.jsonl", 'line 2 has "score" twice', has=("line 2", 'duplicate key "score"')),
     # Whitespace-only names.
     t(

@@ -126,9 +126,11 @@ class _FaultyConnection:
 
 
 def _faulty_write_query(fault: str, folder: Path) -> Callable[..., int]:
-    def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int:
+    def write_query(
+        con: duckdb.DuckDBPyConnection, query: str, output: Path, **options: Any
+    ) -> int:
         faulty = cast("duckdb.DuckDBPyConnection", _FaultyConnection(con, fault, folder))
-        return writing.write_query(faulty, query, output)
+        return writing.write_query(faulty, query, output, **options)
 
     return write_query
 

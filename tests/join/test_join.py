@@ -232,7 +232,8 @@ def test_output_name_colliding_with_a_base_column_names_both(tmp_path: Path) -> 
     side = write_table(tmp_path / "s.csv", [{"clip_id": "a", "vmaf": 1.0}])
     with pytest.raises(
         UsageError,
-        match=r"output column 'vmaf' of sidecar 'x' collides with base table base.csv",
+        match=r"output column 'vmaf' of sidecar 'x' collides with column 'vmaf' of base table "
+        r".*base.csv; set a different prefix for 'x'",
     ):
         _run(tmp_path, [SidecarSpec(scorer="x", path=side, prefix="")])
 
@@ -240,7 +241,9 @@ def test_output_name_colliding_with_a_base_column_names_both(tmp_path: Path) -> 
 def test_output_names_colliding_between_sidecars_name_both(tmp_path: Path) -> None:
     one = write_table(tmp_path / "one.csv", [{"clip_id": "a", "s": 1.0}])
     two = write_table(tmp_path / "two.csv", [{"clip_id": "a", "s": 2.0}])
-    with pytest.raises(UsageError, match=r"'p_s' of sidecar 'y' collides with sidecar 'x'"):
+    with pytest.raises(
+        UsageError, match=r"'p_s' of sidecar 'y' collides with column 'p_s' of side"
+    ):
         _run(
             tmp_path,
             [

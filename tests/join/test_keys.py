@@ -50,14 +50,20 @@ def test_steps_run_in_fixed_order_whatever_order_is_given() -> None:
 def test_unknown_step_is_a_usage_error_listing_the_choices() -> None:
     with pytest.raises(
         UsageError,
-        match=r"unknown key normalisation 'upper'; choose from strip, auto, basename, stem, lower$",
+        match=r"unknown key normalisation 'upper'; choose from nfc, strip, auto, basename, stem, "
+        r"lower$",
     ):
         canonical_steps(["upper"])
 
 
-STEPS = st.lists(st.sampled_from(["strip", "auto", "lower", "basename", "stem"]), unique=True)
+STEPS = st.lists(
+    st.sampled_from(["nfc", "strip", "auto", "lower", "basename", "stem"]), unique=True
+)
 COLUMNS = st.sampled_from(["clip_id", "path", "File_Name", "distorted_PATH", "video", "", "key"])
-KEYS = st.text(alphabet=st.sampled_from(list("aAbZ09._-/\\ \t\nÉéßİΣẞǅﬀ")), max_size=20)
+KEYS = st.text(
+    alphabet=st.sampled_from([*"aAbZ09._-/\\ \t\nÉéßİΣẞǅﬀ", "\u0301", "\u0327", "\u212b"]),
+    max_size=20,
+)
 
 
 @given(key=KEYS, steps=STEPS, column=COLUMNS)

@@ -26,7 +26,7 @@ from second_opinion.provenance import ProvenanceUnreadable, read_record
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import connect, table_stem
-from second_opinion.tables.reading import open_table, scan_sql
+from second_opinion.tables.reading import numeric_columns, open_table, scan_sql
 
 FloatArray = npt.NDArray[np.float64]
 MIN_ROWS = 10
@@ -105,8 +105,8 @@ def load_corpus(
     record, note = _provenance(path)
     with connect() as con:
         table = open_table(con, path)
-        _require_mos(table, mos)
-        numeric = [c for c in table.numeric_columns() if c != mos]
+        _require_mos(con, table, mos)
+        numeric = [c for c in numeric_columns(con, table) if c != mos]
         wanted = [mos, *numeric]
         # true/false columns count as numbers (1/0) for the family figures only, as in pandas
         flags = [c for c in table.columns if c not in wanted and table.type_of(c) == "BOOLEAN"]
@@ -168,7 +168,7 @@ def check_names(corpora: Sequence[Corpus]) -> None:
 _NESTED = ("STRUCT", "MAP", "UNION")
 
 
-def _require_mos(table: TableFile, mos: str) -> None:
+def _require_mos(con: duckdb.DuckDBPyConnection, table: TableFile, mos: str) -> None:
     if mos in table.columns:
         kind = table.type_of(mos).upper()
         if kind.startswith(_NESTED) or kind.endswith("]"):
@@ -181,7 +181,7 @@ def _require_mos(table: TableFile, mos: str) -> None:
         return
     lowered = [c for c in table.columns if c.lower() == mos.lower()]
     hint = f" (did you mean {lowered[0]!r}?)" if lowered else ""
-    numeric = table.numeric_columns()
+    numeric = numeric_columns(con, table)
     msg = (
         f"{table.path}: no MOS column {mos!r}{hint}; numeric columns: "
         f"{', '.join(numeric) or '(none)'}. Pass the MOS column with --mos."

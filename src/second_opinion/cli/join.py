@@ -92,7 +92,9 @@ def join_command(
     ] = None,
     normalize_keys: Annotated[
         list[str] | None,
-        typer.Option(metavar="[SCORER:]STEPS", help=f"strip,auto,basename,stem,lower. {_SCOPED}"),
+        typer.Option(
+            metavar="[SCORER:]STEPS", help=f"nfc,strip,auto,basename,stem,lower. {_SCOPED}"
+        ),
     ] = None,
     frame_column: Annotated[
         list[str] | None,

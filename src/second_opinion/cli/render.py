@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from second_opinion.join.keys import key_repr, unicode_hint
+
 if TYPE_CHECKING:
     from second_opinion.join.coverage import Coverage
 
@@ -27,7 +29,7 @@ def print_json(data: object) -> None:
 
 
 def _fmt_key(key: Sequence[str] | None) -> str:
-    return "—" if key is None else repr("|".join(key))
+    return "—" if key is None else key_repr("|".join(key))
 
 
 def coverage_table(reports: Sequence[Coverage]) -> Table:
@@ -67,9 +69,10 @@ def print_coverage(reports: Sequence[Coverage]) -> None:
             ("sidecar key not in the base", r.unmatched_sidecar, "base"),
         ):
             for item in items:
+                hint = unicode_hint(item.key, item.closest)
                 console.print(
                     f"  {r.scorer}: {label} {_fmt_key(item.key)}; "
-                    f"closest {other} key {_fmt_key(item.closest)}",
+                    f"closest {other} key {_fmt_key(item.closest)}" + (f"; {hint}" if hint else ""),
                     markup=False,
                 )
 

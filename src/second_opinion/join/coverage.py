@@ -18,10 +18,17 @@ import duckdb
 from second_opinion._typing import KEY_NORMALIZATIONS
 from second_opinion.errors import PolicyError
 from second_opinion.join.key_checks import check_base_normalized
-from second_opinion.join.keys import edit_distance, key_text, normalize_key
+from second_opinion.join.keys import (
+    edit_distance,
+    key_repr,
+    key_text,
+    normalize_key,
+    unicode_hint,
+)
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
 from second_opinion.join.session import first_row
 from second_opinion.join.sql import display, match, value_columns
+from second_opinion.join.wide import non_finite_counts
 
 NEIGHBOURS = 6
 """Keys on each side, in sorted order, considered as a closest key."""
@@ -81,12 +88,22 @@ def coverage_failures(reports: tuple[Coverage, ...], minimums: dict[str, float])
     ]
 
 
+def _shown(item: UnmatchedKey, other: str) -> str:
+    """An unmatched key as a message shows it; with its closest key when only Unicode
+    normalisation keeps them apart."""
+    shown = key_repr("|".join(item.key))
+    hint = unicode_hint(item.key, item.closest)
+    if hint is None or item.closest is None:
+        return shown
+    return f"{shown} (closest {other} key {key_repr('|'.join(item.closest))}: {hint})"
+
+
 def check_policies(plan: JoinPlan, coverage: tuple[Coverage, ...]) -> None:
     """Raise :class:`PolicyError` naming every sidecar whose policy failed."""
     problems = []
     for report, sidecar in zip(coverage, plan.sidecars, strict=True):
         if sidecar.spec.on_missing == "error" and report.missing:
-            shown = ", ".join(repr("|".join(u.key)) for u in report.unmatched_base)
+            shown = ", ".join(_shown(u, "sidecar") for u in report.unmatched_base)
             problems.append(
                 f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
                 f"(on_missing=error), e.g. {shown}"
@@ -113,28 +130,26 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
     keys = ", ".join(f"b.{c}" for c in base.key_columns())
     oks = ", ".join(f"s.ok{i}" for i in range(n))
     # One pass over the base (left join): rows, matched rows, the first unmatched keys in
-    # base order, nulls per output column.
-    nulls = "".join(
-        f", count(*) FILTER (WHERE s.{COUNT} IS NOT NULL AND {v} IS NULL)"
-        for v in value_columns(sidecar, "s")
-    )
+    # base order; one over the matched rows: non-null values per output column (one plain
+    # count each: a filtered aggregate per column costs the square of their number).
     base_pass = first_row(
         con,
         f"SELECT count(*), count(s.{COUNT}), (list([{keys}] ORDER BY b.rowid) "
-        f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}]{nulls} "
+        f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}] "
         f"FROM so_base b LEFT JOIN {s} s ON {condition}",
     ) or (0, 0, None)
+    counts = ", ".join(f"count({v})" for v in value_columns(sidecar, "s"))
+    values = first_row(con, f"SELECT {counts} FROM so_base b JOIN {s} s ON {condition}") or ()
     base_rows, matched = int(base_pass[0]), int(base_pass[1])
     missing_examples = [key_text(k) for k in base_pass[2] or []]
     # One pass over the sidecar: keys, rows, duplicate keys, extra keys (and the first of
-    # them), non-finite values.
+    # them); non-finite values were counted when it was loaded.
     order = "s.ok0" if sidecar.spec.per_frame else f"s.{ROW}"
-    bad = "".join(f", coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
     side_pass = first_row(
         con,
         f"SELECT count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1), "
         f"count(*) FILTER (WHERE extra), "
-        f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}]{bad} "
+        f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}] "
         f"FROM (SELECT s.*, NOT EXISTS (SELECT 1 FROM so_base b WHERE {condition}) AS extra "
         f"FROM {s} s) s",
     ) or (0, 0, 0, 0, None)
@@ -150,8 +165,8 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
         missing=base_rows - matched,
         extra=int(side_pass[3]),
         duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
-        nulls={o.name: int(v) for o, v in zip(sidecar.outputs, base_pass[3:], strict=True)},
-        non_finite={c: int(side_pass[5 + i]) for i, c in enumerate(sidecar.columns)},
+        nulls={o.name: matched - int(v or 0) for o, v in zip(sidecar.outputs, values, strict=True)},
+        non_finite=non_finite_counts(con, sidecar),
         coverage=matched / base_rows,
         unmatched_base=tuple(map(UnmatchedKey, missing_examples, side_closest)),
         unmatched_sidecar=tuple(UnmatchedKey(k, None) for k in extra_examples),
@@ -183,11 +198,12 @@ def closest(
     likely partner.
 
     First choice: the shortest other key that contains this key once it is normalised with
-    every step, compared in lower case (``3339962845`` finds ``/data/3339962845.mp4``, which
-    tells the user which normalisation would match them). Otherwise: among the
-    ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest by edit distance
-    after normalisation, then by raw edit distance, then alphabetically (so a typo in a later
-    character is found). One scan of the other side's keys, never an all-pairs distance.
+    every step, compared in lower case and Unicode normalisation form C (``3339962845`` finds
+    ``/data/3339962845.mp4``, which tells the user which normalisation would match them).
+    Otherwise: among the ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest
+    by edit distance after normalisation, then by raw edit distance, then alphabetically (so a
+    typo in a later character is found). One scan of the other side's keys, never an all-pairs
+    distance.
     """
     if not keys:
         return []
@@ -205,7 +221,7 @@ def closest(
         first_row(
             con,
             f"SELECT {', '.join(aggregates)} "
-            f"FROM (SELECT {text} AS d, lower({text}) AS ld FROM {source})",
+            f"FROM (SELECT {text} AS d, lower(nfc_normalize({text})) AS ld FROM {source})",
             params,
         )
         or ()

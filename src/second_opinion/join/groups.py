@@ -17,7 +17,7 @@ import duckdb
 
 from second_opinion.errors import InputError
 from second_opinion.join.key_checks import check_keys
-from second_opinion.join.plan import Base, Sidecar, plan_sidecar
+from second_opinion.join.plan import Base, Owners, Sidecar, plan_sidecar
 from second_opinion.join.session import JoinSession, first_row
 from second_opinion.join.spec import SidecarSpec, scorer_slug
 from second_opinion.join.wrapper import plan_wrapper
@@ -29,7 +29,7 @@ from second_opinion.tables.reading import open_table, scan_sql
 
 
 def plan_sidecars(
-    session: JoinSession, *, spec: SidecarSpec, index: int, base: Base, owners: dict[str, str]
+    session: JoinSession, *, spec: SidecarSpec, index: int, base: Base, owners: Owners
 ) -> tuple[Sidecar, ...]:
     """Plan sidecar number ``index``: one planned sidecar, or one per scorer of a grouped one
     (wrapper records, ``scorer_column``); claim their output names in ``owners``."""

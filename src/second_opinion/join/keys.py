@@ -3,6 +3,8 @@
 Normalisation is applied to both sides, for matching only; the base table's key values are written
 unchanged. Steps always run in this order, whatever order they are asked for in:
 
+``nfc``      Unicode normalisation form C (composed): ``e`` + combining acute (NFD, as macOS
+             file names are often written) becomes ``é``, so keys that print alike compare alike
 ``strip``    remove leading and trailing whitespace
 ``auto``     ``basename`` when the key's column is named like a path (its name holds ``path``,
              ``file`` or ``name``, in any case), else nothing: decided per side, by that side's
@@ -21,6 +23,7 @@ transformation as a DuckDB expression, and a property test holds the two equal.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from second_opinion._typing import KEY_STEPS, KeyNormalization
@@ -72,6 +75,8 @@ def with_auto(steps: Iterable[KeyNormalization], *, basename: bool) -> tuple[Key
 def normalize_key(key: str, steps: Iterable[KeyNormalization], *, column: str = "") -> str:
     """Normalise one key read from ``column`` (the reference definition)."""
     ordered = resolve_steps(steps, column=column)
+    if "nfc" in ordered:
+        key = unicodedata.normalize("NFC", key)
     if "strip" in ordered:
         key = key.strip(WHITESPACE)
     if "basename" in ordered:
@@ -87,6 +92,8 @@ def normalize_sql(expr: str, steps: Iterable[KeyNormalization], *, column: str =
     """A DuckDB expression applying ``steps`` to the text expression ``expr``, a key read from
     ``column``."""
     ordered = resolve_steps(steps, column=column)
+    if "nfc" in ordered:
+        expr = f"nfc_normalize({expr})"
     if "strip" in ordered:
         expr = f"trim({expr}, {sql_string(WHITESPACE)})"
     if "basename" in ordered:
@@ -114,3 +121,29 @@ def edit_distance(a: str, b: str) -> int:
 def key_text(values: Sequence[object]) -> tuple[str, ...]:
     """A key as DuckDB returned it (one value per key column), as text; a null is ``''``."""
     return tuple("" if v is None else str(v) for v in values)
+
+
+def key_repr(key: str) -> str:
+    """``repr(key)``, with the characters that print as nothing or merge with their neighbour
+    escaped (combining marks, format and other invisible characters: ``'cafe\\u0301'``), so two
+    keys that differ only in them are seen to differ."""
+    shown = repr(key)
+    return "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _INVISIBLE else ch for ch in shown
+    )
+
+
+_INVISIBLE = frozenset({"Mn", "Me", "Mc", "Cf", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories :func:`key_repr` escapes: marks, format, private and unassigned."""
+
+
+def unicode_hint(key: Sequence[str], other: Sequence[str] | None) -> str | None:
+    """The fix when ``key`` and ``other`` (its closest key on the other side) differ only in
+    Unicode normalisation; None otherwise."""
+    if other is None or tuple(key) == tuple(other):
+        return None
+    if [unicodedata.normalize("NFC", k) for k in key] != [
+        unicodedata.normalize("NFC", k) for k in other
+    ]:
+        return None
+    return "they differ only in Unicode normalisation (NFC/NFD): add nfc to normalize_keys"

@@ -20,19 +20,17 @@ from second_opinion.errors import InputError, KeyProblemError, SchemaError
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import key_text, normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
-from second_opinion.join.plan import COUNT, EXAMPLES, ROW, Base, Sidecar
+from second_opinion.join.plan import COUNT, EXAMPLES, HIDDEN, ROW, Base, Sidecar
 from second_opinion.join.pooling import pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
+from second_opinion.join.wide import WIDE_COLUMNS, create_non_finite, finite_relation, pool_long
 from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import is_numeric_type, quote_ident, quote_literal
 from second_opinion.tables.keys import WHITESPACE, bad_key_sql, sql_string
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
-
-HIDDEN = "__so_hidden_key"
-"""Column of a pooled per-frame sidecar: whether a key as read holds a NUL or starts like JSON."""
 
 
 def load_base(con: duckdb.DuckDBPyConnection, spec: JoinSpec) -> Base:
@@ -67,7 +65,13 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
         return base
     if table.format == "jsonl":
         floats = [c for c in others if table.type_of(c).upper() in ("DOUBLE", "FLOAT")]
-        doubtful = [c for c in others if is_numeric_type(table.type_of(c)) and c not in floats]
+        # A column null in the whole sample is sniffed as NULL: its values come later.
+        doubtful = [
+            c
+            for c in others
+            if (is_numeric_type(table.type_of(c)) or table.type_of(c).strip('"') == "NULL")
+            and c not in floats
+        ]
     else:
         floats, doubtful = [], others
     kept = [c for c in others if c not in floats and c not in doubtful]
@@ -183,13 +187,12 @@ def _key_lists(sidecar: Sidecar) -> tuple[str, str]:
 
 
 def _finite(sidecar: Sidecar) -> str:
-    """Select-list items: each score ``c{i}`` kept as read, and as ``v{i}``, finite or null.
+    """Select-list items: each score ``c{i}`` kept as read, and ``v{i}``, finite or null, from a
+    relation made by :func:`~second_opinion.join.wide.finite_relation`.
 
-    Non-finite values are counted as ``count(c{i}) - count(v{i})``.
+    Non-finite values are counted per column in ``<name>_nonfinite``.
     """
-    return ", ".join(
-        f"c{i}, CASE WHEN isfinite(c{i}) THEN c{i} END AS v{i}" for i in range(len(sidecar.columns))
-    )
+    return ", ".join(f"c{i}, v{i}" for i in range(len(sidecar.columns)))
 
 
 def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
@@ -207,20 +210,21 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
     )
     ks, nks = _key_lists(sidecar)
     norm = _normalized(sidecar)
-    source = f"SELECT rowid, {ks}, {norm}, {_finite(sidecar)}{_carried(sidecar)} FROM {raw}"
+    scores = len(sidecar.columns)
+    non_finite = create_non_finite(con, sidecar.name, raw, scores)
+    rows = finite_relation(raw, scores, rowid=True, all_finite=not non_finite)
+    source = f"SELECT rowid, {ks}, {norm}, {_finite(sidecar)}{_carried(sidecar)} FROM {rows}"
     duplicated = scalar(
         con,
-        f"SELECT count(*) FROM (SELECT 1 FROM ({source}) GROUP BY {nks} HAVING count(*) > 1)",
+        f"SELECT count(*) FROM (SELECT 1 FROM (SELECT {norm} FROM {raw}) GROUP BY {nks} "
+        "HAVING count(*) > 1)",
     )
     if duplicated and spec.on_duplicate == "error":
         _refuse_duplicates(con, sidecar=sidecar, raw=raw, norm=norm, total=duplicated)
     if not duplicated:  # one row per key already: no (ordered) aggregation needed
         columns = [f"{nks}, {', '.join(f'k{i} AS ok{i}' for i in range(n))}"]
         columns.append(f"1 AS {COUNT}, rowid AS {ROW}")
-        columns.extend(
-            f"v{i} AS p{i}, (c{i} IS NOT NULL AND v{i} IS NULL)::INTEGER AS bad{i}"
-            for i in range(len(sidecar.columns))
-        )
+        columns.extend(f"v{i} AS p{i}" for i in range(scores))
         columns.extend(f"t{j}" for j in range(len(sidecar.carried)))
         con.execute(
             f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
@@ -235,7 +239,6 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
             aggs.append(f"{pool_sql('mean', f'v{i}')} AS p{i}")
         else:
             aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
-        aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
     last = "last" if spec.on_duplicate == "last" else "first"
     aggs.extend(f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried)))
     originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
@@ -270,24 +273,27 @@ def _refuse_duplicates(
         raise KeyProblemError(msg)
 
 
+def _hidden(sidecar: Sidecar) -> str:
+    """A per-row test of the keys as read: a NUL or a leading ``{``/``[`` that ``auto``,
+    ``basename`` or ``stem`` could cut out of the normalised key (``false`` without them)."""
+    if not {"auto", "basename", "stem"} & set(sidecar.spec.normalize_keys):
+        return "false"
+    jsonl = sidecar.table.format == "jsonl"
+    return " OR ".join(
+        f"contains(k{i}, chr(0))"
+        + (f" OR starts_with(k{i}, '{{') OR starts_with(k{i}, '[')" if jsonl else "")
+        for i in range(len(sidecar.keys))
+    )
+
+
 def _pooling(sidecar: Sidecar) -> list[str]:
     """The per-key aggregates of a per-frame sidecar: pooled outputs, then checks' counts."""
-    spec, n = sidecar.spec, len(sidecar.keys)
+    spec = sidecar.spec
     aggs = []
     for output in sidecar.outputs:
         stat = cast(PoolStat, output.stat)
         aggs.append(f"{pool_sql(stat, f'v{output.index}')} AS {quote_ident(output.name)}")
-    if {"auto", "basename", "stem"} & set(spec.normalize_keys):
-        # These steps can cut a NUL or a leading { out of a key: test the keys as read.
-        jsonl = sidecar.table.format == "jsonl"
-        hidden = " OR ".join(
-            f"contains(k{i}, chr(0))"
-            + (f" OR starts_with(k{i}, '{{') OR starts_with(k{i}, '[')" if jsonl else "")
-            for i in range(n)
-        )
-        aggs.append(f"bool_or({hidden}) AS {HIDDEN}")
-    else:
-        aggs.append(f"false AS {HIDDEN}")
+    aggs.append(f"bool_or({_hidden(sidecar)}) AS {HIDDEN}")
     for i in range(len(sidecar.columns)):
         aggs.append(f"count(c{i}) - count(v{i}) AS bad{i}")
         if "harmonic_mean" in spec.pool:
@@ -298,27 +304,25 @@ def _pooling(sidecar: Sidecar) -> list[str]:
 
 
 def _load_per_frame(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> None:
-    spec, n = sidecar.spec, len(sidecar.keys)
+    spec, n, scores = sidecar.spec, len(sidecar.keys), len(sidecar.columns)
     ks, nks = _key_lists(sidecar)
-    aggs = _pooling(sidecar)
     if spec.normalize_keys:
         originals = ", ".join(f"min(k{i}) AS ok{i}" for i in range(n))
     else:  # the group key is the original key: no need to aggregate it again
         originals = ", ".join(f"nk{i} AS ok{i}" for i in range(n))
-    source = f"SELECT {ks}, {_normalized(sidecar)}, {_finite(sidecar)} FROM ({_scan(sidecar)})"
+    columns = ", ".join(f"c{i}" for i in range(scores))
+    source = f"SELECT {ks}, {_normalized(sidecar)}, {columns} FROM ({_scan(sidecar)})"
     quantiles = sum(o.stat in HOLISTIC_STATS for o in sidecar.outputs)
     passes = pooling_passes(con, sidecar.table, quantiles, limited=limited)
-    for part in range(passes):
-        where = f"WHERE hash({nks}) % {passes} = {part} " if passes > 1 else ""
-        query = (
-            f"SELECT {nks}, {originals}, count(*) AS {COUNT}, NULL::BIGINT AS {ROW}, "
-            f"{', '.join(aggs)} FROM ({source}) {where}GROUP BY {nks}"
-        )
-        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TEMP TABLE {sidecar.name} AS "
-        try:
-            con.execute(into + query)
-        except duckdb.Error as exc:
-            raise explain_scan_error(sidecar.table, exc, numbers=sidecar.columns) from None
+    where = [f"WHERE hash({nks}) % {passes} = {p} " if passes > 1 else "" for p in range(passes)]
+    try:
+        if scores > WIDE_COLUMNS:  # one group per key and column (second_opinion.join.wide)
+            hidden = _hidden(sidecar)
+            pool_long(con, sidecar, source=source, originals=originals, hidden=hidden, where=where)
+        else:
+            _pool_narrow(con, sidecar, source=source, originals=originals, where=where)
+    except duckdb.Error as exc:
+        raise explain_scan_error(sidecar.table, exc, numbers=sidecar.columns) from None
     # A key that is null, blank or holds a NUL stays so after normalising (unless basename
     # or stem cut the NUL out: HIDDEN tests those rows as read); the file then names it.
     jsonl = sidecar.table.format == "jsonl"
@@ -341,6 +345,33 @@ def _load_per_frame(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited
             raise KeyProblemError(msg)
     if "harmonic_mean" in spec.pool:
         _check_positive(con, sidecar)
+
+
+def _pool_narrow(
+    con: duckdb.DuckDBPyConnection,
+    sidecar: Sidecar,
+    *,
+    source: str,
+    originals: str,
+    where: Sequence[str],
+) -> None:
+    """Pool a per-frame sidecar with a few score columns: one group per key, one aggregate per
+    column and statistic; then its non-finite counts per column."""
+    nks = _key_lists(sidecar)[1]
+    aggs = _pooling(sidecar)
+    finite = finite_relation(f"({source})", len(sidecar.columns))
+    for part, filter_ in enumerate(where):
+        query = (
+            f"SELECT {nks}, {originals}, count(*) AS {COUNT}, NULL::BIGINT AS {ROW}, "
+            f"{', '.join(aggs)} FROM {finite} {filter_}GROUP BY {nks}"
+        )
+        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TEMP TABLE {sidecar.name} AS "
+        con.execute(into + query)
+    sums = ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
+    con.execute(
+        f"CREATE TEMP TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
+        f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n FROM {sidecar.name}"
+    )
 
 
 def _check_positive(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:

@@ -24,8 +24,8 @@ from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import SidecarSpec
 from second_opinion.tables.diagnosis import why_not_numbers
 from second_opinion.tables.files import TableFile
-from second_opinion.tables.formats import is_numeric_type
-from second_opinion.tables.reading import open_table
+from second_opinion.tables.formats import column_key, is_numeric_type
+from second_opinion.tables.reading import numeric_columns, open_table
 
 EXAMPLES = 5
 """Keys (or values) a message or a coverage report shows, at most."""
@@ -35,6 +35,9 @@ ROW = "__so_row"
 
 COUNT = "__so_n"
 """Column of a loaded sidecar: how many rows (or frames) the key had."""
+
+HIDDEN = "__so_hidden_key"
+"""Column of a pooled per-frame sidecar: whether a key as read holds a NUL or starts like JSON."""
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,24 @@ class JoinPlan:
     sidecars: tuple[Sidecar, ...]
 
 
-def base_owners(base: Base) -> dict[str, str]:
+@dataclass(frozen=True)
+class Claim:
+    """An output name claimed: as written, by whom, and the sidecar column behind it (a score
+    column taken as read; None for the base's columns, derived and carried columns)."""
+
+    name: str
+    owner: str
+    column: str | None = None
+
+
+Owners = dict[str, Claim]
+"""The output names claimed so far, by :func:`column_key` (DuckDB's comparison of names)."""
+
+
+def base_owners(base: Base) -> Owners:
     """Who owns each output name so far: every base column, owned by the base table."""
-    return dict.fromkeys(base.table.columns, f"base table {base.table.name}")
+    owner = f"base table {base.table.path}"
+    return {column_key(c): Claim(c, owner) for c in base.table.columns}
 
 
 def plan_sidecar(
@@ -143,7 +161,7 @@ def plan_sidecar(
     spec: SidecarSpec,
     index: int,
     base: Base,
-    owners: dict[str, str],
+    owners: Owners,
     group: tuple[str, TableFile, int] | None = None,
 ) -> Sidecar:
     """Plan sidecar number ``index`` from its schema; claim its output names in ``owners``.
@@ -180,7 +198,7 @@ def plan_sidecar(
             [spec.status_column], "status column", f"fix status_column of {spec.scorer!r}"
         )
         carried = (spec.status_column,)
-    columns = aligned if aligned is not None else _score_columns(spec, table, keys)
+    columns = aligned if aligned is not None else _score_columns(session, spec, table, keys)
     scorer = group[0] if group is not None else spec.scorer
     prefix = spec.prefix_for(scorer)
     outputs: list[OutputColumn] = []
@@ -209,27 +227,61 @@ def plan_sidecar(
     return sidecar
 
 
-def claim_names(sidecar: Sidecar, owners: dict[str, str]) -> None:
-    """Claim the output names of ``sidecar`` in ``owners``; refuse one already owned."""
-    names = [o.name for o in sidecar.outputs]
+def claim_names(sidecar: Sidecar, owners: Owners) -> None:
+    """Claim the output names of ``sidecar`` in ``owners``; refuse one already owned, comparing
+    names as DuckDB does (ignoring case: ``So_X_Score`` and ``so_x_score`` are one column)."""
+    claims = [
+        Claim(o.name, sidecar.label, None if o.carried else o.source) for o in sidecar.outputs
+    ]
     if sidecar.spec.per_frame:
-        names.append(sidecar.n_frames_name)
-    names.extend(d.name for d in sidecar.derived)
-    for name in names:
-        if name in owners:
-            msg = (
-                f"output column {name!r} of {sidecar.label} collides with "
-                f"{owners[name]}; set a different prefix for {sidecar.spec.scorer!r}"
+        claims.append(Claim(sidecar.n_frames_name, sidecar.label))
+    claims.extend(Claim(d.name, sidecar.label) for d in sidecar.derived)
+    for claim in claims:
+        key = column_key(claim.name)
+        if key in owners:
+            raise UsageError(_collision(sidecar, claim, owners[key]))
+        owners[key] = claim
+
+
+def _collision(sidecar: Sidecar, claim: Claim, earlier: Claim) -> str:
+    """The message for output name ``claim`` of ``sidecar``, already taken by ``earlier``, with
+    a fix that resolves it: a prefix, unless both names are this sidecar's own (a prefix is
+    then added to both)."""
+    case = (
+        " (names that differ only in case are the same column)"
+        if claim.name != earlier.name
+        else ""
+    )
+    scorer = sidecar.spec.scorer
+    if earlier.owner != sidecar.label:
+        fix = f"set a different prefix for {scorer!r}"
+    else:
+        column = earlier.column or claim.column
+        derived = [d for d in sidecar.derived if d.name in (claim.name, earlier.name)]
+        if column is not None and sidecar.spec.records != "wrapper":
+            fix = (
+                f"leave column {column!r} out with columns of {scorer!r}, or rename it in "
+                f"{sidecar.score_source}"
             )
-            raise UsageError(msg)
-        owners[name] = sidecar.label
+        elif derived:
+            fix = f"leave {derived[0].kind!r} out of derived of {scorer!r}"
+        else:
+            fix = f"rename the columns of {sidecar.score_source}"
+    return (
+        f"output column {claim.name!r} of {sidecar.label} collides with column "
+        f"{earlier.name!r} of {earlier.owner}{case}; {fix}"
+    )
 
 
-def _score_columns(spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]) -> tuple[str, ...]:
-    """The score columns taken: the ones listed, or every numeric column besides the keys."""
+def _score_columns(
+    session: JoinSession, spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The score columns taken: the ones listed, or every numeric column besides the keys
+    (decided over every value: :func:`~second_opinion.tables.reading.numeric_columns`)."""
     not_scores = {*keys, spec.frame_column, spec.status_column, spec.scorer_column}
     if spec.columns is None or isinstance(spec.columns, str):
-        columns = tuple(c for c in table.numeric_columns() if c not in not_scores)
+        numeric = numeric_columns(session.con, table)
+        columns = tuple(c for c in numeric if c not in not_scores)
         if not columns:
             raise no_score_columns(table, not_scores, spec.scorer)
         return columns

@@ -21,7 +21,7 @@ from second_opinion.join.load import load_base, load_sidecar
 from second_opinion.join.plan import Base, JoinPlan, base_owners
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import JoinSpec
-from second_opinion.join.sql import final_query
+from second_opinion.join.sql import final_query, output_names
 from second_opinion.tables.formats import Engine, same_file
 from second_opinion.tables.reading import open_table
 from second_opinion.tables.writing import write_query
@@ -115,9 +115,9 @@ def join_to_file(spec: JoinSpec, output: str | Path, *, engine: Engine | None = 
             raise UsageError(msg)
     with JoinSession(engine) as session:
         plan, coverage = _prepare(session, spec)
-        query = final_query(plan)
-        columns = tuple(str(r[0]) for r in session.con.execute(f"DESCRIBE {query}").fetchall())
-        rows = write_query(session.con, query, output)
+        columns = output_names(plan)
+        # The writer checks the header it wrote is this one, the one reported.
+        rows = write_query(session.con, final_query(plan), output, columns=columns)
     return JoinReport(output=output, rows=rows, columns=columns, coverage=coverage)
 
 

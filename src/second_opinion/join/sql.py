@@ -72,6 +72,17 @@ def final_query(plan: JoinPlan) -> str:
     return f"SELECT {', '.join(outer)} FROM ({inner}) AS j ORDER BY j.{ROW}"
 
 
+def output_names(plan: JoinPlan) -> tuple[str, ...]:
+    """The column names of :func:`final_query`'s result, in order, as the plan names them."""
+    names = list(plan.base.table.columns)
+    for sidecar in plan.sidecars:
+        names.extend(o.name for o in sidecar.outputs)
+        if sidecar.spec.per_frame:
+            names.append(sidecar.n_frames_name)
+        names.extend(d.name for d in sidecar.derived)
+    return tuple(names)
+
+
 def derived_sql(base: Base, sidecar: Sidecar, internal: dict[str, str]) -> list[str]:
     """Select-list items of ``sidecar``'s derived columns, over the joined rows ``j``;
     ``internal`` maps output names to their internal names."""

@@ -35,7 +35,14 @@ import pyarrow.parquet as pq
 from second_opinion.decoding import json_problem
 from second_opinion.errors import InputError, KeyProblemError, UnreadableFileError
 from second_opinion.join.keys import normalize_key, path_like
-from second_opinion.join.plan import Base, OutputColumn, Sidecar, claim_names, plan_derived
+from second_opinion.join.plan import (
+    Base,
+    OutputColumn,
+    Owners,
+    Sidecar,
+    claim_names,
+    plan_derived,
+)
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import SidecarSpec, scorer_slug
 from second_opinion.tables.diagnosis import _not_utf8_error
@@ -358,7 +365,7 @@ def write_groups(spec: SidecarSpec, folder: Path, index: int) -> list[tuple[str,
 
 
 def plan_wrapper(
-    session: JoinSession, *, spec: SidecarSpec, index: int, base: Base, owners: dict[str, str]
+    session: JoinSession, *, spec: SidecarSpec, index: int, base: Base, owners: Owners
 ) -> tuple[Sidecar, ...]:
     """Read wrapper sidecar number ``index`` and plan one per-clip sidecar per scorer, with
     the columns ``score``, ``status``, ``runtime_ms``, ``frames``, ``source`` (in that order)."""

@@ -17,7 +17,7 @@ from typing import TextIO
 from second_opinion._typing import TableFormat
 from second_opinion.decoding import json_problem
 from second_opinion.errors import ColumnNotFoundError, InputError, SchemaError, UnreadableFileError
-from second_opinion.tables.formats import _FLOAT_TYPES, is_numeric_type, quote_ident
+from second_opinion.tables.formats import _FLOAT_TYPES, quote_ident
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,6 @@ class TableFile:
     def type_of(self, column: str) -> str:
         """The sniffed DuckDB type of ``column``."""
         return self.types[self.columns.index(column)]
-
-    def numeric_columns(self) -> tuple[str, ...]:
-        """Columns whose values are numbers: sniffed as such, or, in CSV/TSV, text columns
-        whose first values all read as numbers (DuckDB's sniffer takes ``inf`` for a date).
-        """
-        numeric = [is_numeric_type(t) for t in self.types]
-        if self.format in ("csv", "tsv"):
-            doubtful = [c for c, n in zip(self.columns, numeric, strict=True) if not n]
-            if doubtful:
-                texts = _text_numbers(self, doubtful)
-                numeric = [n or c in texts for c, n in zip(self.columns, numeric, strict=True)]
-        return tuple(c for c, n in zip(self.columns, numeric, strict=True) if n)
 
     def require(self, columns: Sequence[str], what: str, fix: str) -> None:
         """Raise an :class:`InputError` naming the first of ``columns`` the file lacks."""
@@ -247,9 +235,10 @@ def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
 HEAD_ROWS = 1000
 
 
-def _text_numbers(table: TableFile, columns: Sequence[str]) -> set[str]:
-    """Which of ``columns`` hold only numbers (or blanks, at least one number) in the first rows."""
-    seen: dict[str, bool] = {}
+def undecided_in_head(table: TableFile, columns: Sequence[str]) -> list[str]:
+    """Which of ``columns`` the first :data:`HEAD_ROWS` records do not show to hold text (a
+    string that is not a number): blank there, or numbers only. Only every value can decide
+    those."""
     possible = set(columns)
     with contextlib.suppress(
         OSError, EOFError, UnicodeDecodeError, csv.Error, InputError, zlib.error
@@ -259,9 +248,6 @@ def _text_numbers(table: TableFile, columns: Sequence[str]) -> set[str]:
                 break
             for column in list(possible):
                 value = record.get(column)
-                if isinstance(value, str) and value.strip():
-                    if _is_number_text(value):
-                        seen[column] = True
-                    else:
-                        possible.discard(column)
-    return {c for c in possible if seen.get(c)}
+                if isinstance(value, str) and value.strip() and not _is_number_text(value):
+                    possible.discard(column)
+    return [c for c in columns if c in possible]

@@ -98,6 +98,14 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def column_key(name: str) -> str:
+    """A column name as DuckDB compares names: ignoring case (``Score`` and ``score`` are one
+    column; DuckDB renames the second to ``score_1``). Folded with Unicode's full case folding,
+    a little stricter than DuckDB, so two names it tells apart may be refused, never the
+    reverse."""
+    return name.casefold()
+
+
 def quote_ident(name: str) -> str:
     """``name`` as a DuckDB identifier."""
     return '"' + name.replace('"', '""') + '"'

@@ -25,15 +25,18 @@ from second_opinion.tables.files import (
     _text_expr,
     json_rows,
     json_rows_key,
+    undecided_in_head,
 )
 from second_opinion.tables.formats import (
     check_file,
+    column_key,
     file_argument,
+    is_numeric_type,
     quote_ident,
     quote_literal,
     table_format,
 )
-from second_opinion.tables.keys import WHITESPACE
+from second_opinion.tables.keys import WHITESPACE, sql_string
 
 
 def _first_json_object(path: Path, compressed: bool) -> None:
@@ -176,15 +179,15 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
                 f"name{pandas}"
             )
             raise SchemaError(msg)
-        if name.casefold() in seen:
-            first = seen[name.casefold()]
+        if column_key(name) in seen:
+            first = seen[column_key(name)]
             same = "" if first == name else f" (same as {first!r} but for case)"
             msg = (
                 f"{path}: duplicate column name {name!r}{same} "
                 f"(columns: {', '.join(names)}); give each column a unique name"
             )
             raise SchemaError(msg)
-        seen[name.casefold()] = name
+        seen[column_key(name)] = name
 
 
 def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> TableFile:
@@ -231,6 +234,48 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
 
 
 _NESTED_PREFIXES = ("STRUCT", "MAP", "JSON", "UNION")
+
+
+def numeric_columns(con: duckdb.DuckDBPyConnection, table: TableFile) -> tuple[str, ...]:
+    """The columns of ``table`` that hold numbers, decided over every value, never a sample.
+
+    Parquet stores its types, and a JSON table's are read from every row. In CSV, TSV and JSONL
+    a column DuckDB sniffed as numbers is numbers (a later value that is not one is refused,
+    naming its line, when the column is read as numbers); a column sniffed otherwise whose first
+    rows hold text is text. The rest, blank or numbers only in the first rows (a column empty
+    for its first 25,000 rows is sniffed as text, or in JSONL as null), are decided over every
+    value, in one more scan of those columns: numbers when every value is blank or a number (in
+    JSONL, a JSON number) and one at least is.
+    """
+    sniffed = [c for c in table.columns if is_numeric_type(table.type_of(c))]
+    if table.format in ("parquet", "json"):
+        return tuple(sniffed)
+    undecided = undecided_in_head(table, [c for c in table.columns if c not in sniffed])
+    if not undecided:
+        return tuple(sniffed)
+    aliases = {c: f"u{i}" for i, c in enumerate(undecided)}
+    if table.format == "jsonl":
+        fields = ", ".join(f"{quote_literal(c)}: 'JSON'" for c in undecided)
+        reader = _reader_sql(table.path, table.format, f", columns={{{fields}}}")
+        value = "json_type({0}) NOT IN ('NULL', 'BIGINT', 'UBIGINT', 'DOUBLE')"
+        blank = "({0} IS NULL OR json_type({0}) = 'NULL')"
+    else:
+        reader = _reader_sql(table.path, table.format, ", all_varchar=true")
+        value = "TRY_CAST(trim({0}) AS DOUBLE) IS NULL"
+        blank = f"({{0}} IS NULL OR trim({{0}}, {sql_string(WHITESPACE)}) = '')"
+    checks = [
+        f"count(*) FILTER (WHERE NOT {blank.format(a)}), "
+        f"count(*) FILTER (WHERE NOT {blank.format(a)} AND {value.format(a)})"
+        for a in aliases.values()
+    ]
+    select = ", ".join(f"{quote_ident(c)} AS {a}" for c, a in aliases.items())
+    try:
+        row = con.execute(f"SELECT {', '.join(checks)} FROM (SELECT {select} FROM {reader})")
+        facts = row.fetchall()[0]
+    except duckdb.Error as exc:
+        raise explain_scan_error(table, exc, numbers=()) from None
+    found = {c for i, c in enumerate(undecided) if facts[2 * i] and not facts[2 * i + 1]}
+    return tuple(c for c in table.columns if c in sniffed or c in found)
 
 
 def infer_column_type(sniffed: str, bigint: bool, double: bool, boolean: bool) -> str:
