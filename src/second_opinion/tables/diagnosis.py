@@ -29,6 +29,7 @@ from second_opinion.tables.files import (
 )
 from second_opinion.tables.formats import file_argument, is_numeric_type, quote_ident, table_format
 from second_opinion.tables.keys import KeyProblem, bad_key_sql, key_problem
+from second_opinion.tables.line_endings import mixed_line_endings
 
 _CHUNK = 1 << 20
 
@@ -246,7 +247,7 @@ def explain_scan_error(
     """
     try:
         if table.format in ("csv", "tsv") and any(m in str(error) for m in _CSV_STRUCTURE):
-            broken = csv_structure_error(table)
+            broken = mixed_line_endings(table.path, table.compressed) or csv_structure_error(table)
             if broken is not None:
                 return broken
         if table.format == "parquet":
