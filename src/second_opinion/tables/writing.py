@@ -16,6 +16,7 @@ from second_opinion.paths import not_a_file, not_a_folder
 from second_opinion.tables.formats import (
     _FLOAT_TYPES,
     SUPPORTED_SUFFIXES,
+    out_of_memory,
     quote_ident,
     quote_literal,
     table_format,
@@ -105,6 +106,8 @@ def write_query(con: duckdb.DuckDBPyConnection, query: str, output: Path) -> int
         tmp.replace(output)
         return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
     except duckdb.Error as exc:
+        if (exhausted := out_of_memory(output, exc)) is not None:
+            raise exhausted from None
         reason = str(exc).strip().splitlines()[0].replace(str(target), str(output))
         msg = f"{output}: cannot write ({reason})"
         raise InputError(msg) from None
