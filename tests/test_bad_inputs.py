@@ -409,6 +409,12 @@ TABLES = [
         has=("line 2: invalid JSON (nested too deeply to read",),
         lacks=("RecursionError",),
     ),
+    t(
+        "mixed_line_endings.csv",
+        "CRLF line endings, then LF from line 3 (DuckDB's sniffer gives up)",
+        has=("line 3: ends with LF", "line 1 ends with CRLF", "mixes line endings", "dos2unix"),
+        lacks=("Error when sniffing file",),
+    ),
     # Encodings.
     t(
         "utf16_bom.csv",

@@ -40,7 +40,7 @@ from second_opinion.batch.manifest.models import (
     ManifestFile,
     SidecarEntry,
 )
-from second_opinion.errors import SecondOpinionError
+from second_opinion.errors import InputError, SchemaError, SecondOpinionError, UnreadableFileError
 from second_opinion.join.keys import normalize_key, normalize_sql
 from second_opinion.join.run import join
 from second_opinion.join.spec import Align, JoinSpec, SidecarSpec
@@ -462,62 +462,107 @@ def test_sql_normalisation_equals_python_on_any_text(
 
 # --- bugs found, now fixed ------------------------------------------------------------------------
 # Each is the smallest input found (by Hypothesis, or by hand along the same lines) that raised
-# something other than a SecondOpinionError before its fix.
+# something other than a SecondOpinionError before its fix. Each asserts the error it gets now
+# and its message: an input silently accepted, or refused for another reason, fails the test.
 
 _JOB = {"name": "j", "features": "f.csv", "key": ["k"], "output": "o.csv"}
 
 
+NUL_PATH = "the path holds a NUL character ('\\x00'); remove it"
+
+
+def _refused(kind: type[SecondOpinionError], call: Any, *args: Any, **kwargs: Any) -> str:
+    """The message of the ``kind`` error ``call`` raises (nothing else may escape)."""
+    with pytest.raises(kind) as caught:
+        call(*args, **kwargs)
+    return caught.value.message
+
+
 @pytest.mark.parametrize(
-    "manifest",
+    ("manifest", "where"),
     [
-        {
-            "version": 1,
-            "output_dir": "o",
-            "jobs": [{**_JOB, "output": "\x00", "sidecars": [{"scorer": "s", "path": "s.csv"}]}],
-        },
-        {
-            "version": 1,
-            "output_dir": "o",
-            "jobs": [{**_JOB, "features": "\x00", "sidecars": [{"scorer": "s", "path": "s.csv"}]}],
-        },
-        {
-            "version": 1,
-            "output_dir": "o",
-            "jobs": [{**_JOB, "sidecars": [{"scorer": "s", "path": "\x00"}]}],
-        },
-        {
-            "version": 1,
-            "output_dir": "\x00",
-            "jobs": [{**_JOB, "sidecars": [{"scorer": "s", "path": "s.csv"}]}],
-        },
-        {"version": 1, "output_dir": "o", "jobs": [], "audit": {"out": "\x00"}},
+        (
+            {
+                "version": 1,
+                "output_dir": "o",
+                "jobs": [
+                    {**_JOB, "output": "\x00", "sidecars": [{"scorer": "s", "path": "s.csv"}]}
+                ],
+            },
+            "jobs[0].output",
+        ),
+        (
+            {
+                "version": 1,
+                "output_dir": "o",
+                "jobs": [
+                    {**_JOB, "features": "\x00", "sidecars": [{"scorer": "s", "path": "s.csv"}]}
+                ],
+            },
+            "jobs[0].features",
+        ),
+        (
+            {
+                "version": 1,
+                "output_dir": "o",
+                "jobs": [{**_JOB, "sidecars": [{"scorer": "s", "path": "\x00"}]}],
+            },
+            "jobs[0].sidecars[0].path",
+        ),
+        (
+            {
+                "version": 1,
+                "output_dir": "\x00",
+                "jobs": [{**_JOB, "sidecars": [{"scorer": "s", "path": "s.csv"}]}],
+            },
+            "output_dir",
+        ),
+        ({"version": 1, "output_dir": "o", "jobs": [], "audit": {"out": "\x00"}}, "audit.out"),
     ],
     ids=["output", "features", "sidecar-path", "output_dir", "audit-out"],
 )
-def test_regression_nul_in_path(tmp_path: Path, manifest: dict[str, Any]) -> None:
+def test_regression_nul_in_path(tmp_path: Path, manifest: dict[str, Any], where: str) -> None:
     path = _write_manifest(tmp_path, "m.json", _dump_json(manifest))
-    _yields_or_fails_cleanly(load_manifest, path)
+    message = _refused(InputError, load_manifest, path)
+    assert message.startswith(f"{path}: invalid manifest ("), message
+    assert f"  {where}: {NUL_PATH}" in message.splitlines(), message
 
 
 @pytest.mark.parametrize("text", ["[" * 1000, "{a: " * 1000, "- " * 1000])
 def test_regression_deep_yaml(tmp_path: Path, text: str) -> None:
     path = _write_manifest(tmp_path, "m.yaml", text.encode())
-    _yields_or_fails_cleanly(load_manifest, path)
+    assert _refused(InputError, load_manifest, path) == f"{path}: YAML nested too deeply"
 
 
 # A gzip header followed by a deflate block of the reserved type 3: "invalid block type".
 BAD_DEFLATE = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xff"
 
 
+def _table(tmp_path: Path, suffix: str, content: bytes) -> Path:
+    path = tmp_path / f"table{suffix}"
+    path.write_bytes(content)
+    return path
+
+
 @pytest.mark.parametrize("suffix", [".csv.gz", ".tsv.gz", ".jsonl.gz", ".ndjson.gz"])
-def test_regression_corrupt_gzip(suffix: str) -> None:
-    _check_table(suffix, BAD_DEFLATE)
+def test_regression_corrupt_gzip(tmp_path: Path, suffix: str) -> None:
+    path = _table(tmp_path, suffix, BAD_DEFLATE)
+    assert _refused(UnreadableFileError, _read_table, path) == (
+        f"{path}: cannot read (Error -3 while decompressing data: invalid block type)"
+    )
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".csv.gz"])
-def test_regression_long_header_cell(suffix: str) -> None:
+def test_regression_long_header_cell(tmp_path: Path, suffix: str) -> None:
     content = b"a" * 131073 + b"\n"
-    _check_table(suffix, gzip.compress(content, mtime=0) if suffix.endswith(".gz") else content)
+    path = _table(
+        tmp_path, suffix, gzip.compress(content, mtime=0) if suffix.endswith(".gz") else content
+    )
+    kind = "TSV" if suffix == ".tsv" else "CSV"
+    assert _refused(UnreadableFileError, _read_table, path) == (
+        f"{path}: a column name in the header row is longer than 131,072 characters; "
+        f"is it a {kind} file? shorten the header row"
+    )
 
 
 def _nul_parquet() -> bytes:
@@ -532,16 +577,14 @@ def _nul_parquet() -> bytes:
     ids=["csv", "jsonl", "parquet"],
 )
 def test_regression_nul_column(tmp_path: Path, suffix: str, content: bytes) -> None:
-    path = tmp_path / f"t{suffix}"
-    path.write_bytes(content)
-    _yields_or_fails_cleanly(load_corpus, path, "\x00", min_rows=1)
+    path = _table(tmp_path, suffix, content)
+    assert _refused(SchemaError, load_corpus, path, "\x00", min_rows=1) == (
+        f"{path}: column name '\\x00' holds a NUL character; rename the column"
+    )
 
 
 def test_regression_nul_column_renamed_by_join(tmp_path: Path) -> None:
-    path = tmp_path / "t.csv"
-    path.write_bytes(b"a\x00b,m\n1,x\n")
-    try:
-        result = join(JoinSpec(features=path, key=("m",)))
-    except SecondOpinionError:
-        return
-    assert result.table.column_names == ["a\x00b", "m"]
+    path = _table(tmp_path, ".csv", b"a\x00b,m\n1,x\n")
+    assert _refused(SchemaError, join, JoinSpec(features=path, key=("m",))) == (
+        f"{path}: column name 'a\\x00b' holds a NUL character; rename the column"
+    )

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from second_opinion.errors import InputError
-from second_opinion.placing import put_in_place
+from second_opinion.placing import is_staging_of, put_in_place
 
 ENOSPC = os.strerror(errno.ENOSPC)
 
@@ -78,3 +80,29 @@ def test_a_target_that_cannot_take_a_file_is_refused_before_anything_moves(
         "move it away or name another output"
     )
     assert (tmp_path / "o.csv").read_text(encoding="utf-8") == "old output"
+
+
+_NAMES = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="/\x00"), min_size=1
+).filter(lambda name: name not in (".", ".."))
+
+
+@given(target=_NAMES, other=_NAMES, token=st.from_regex(r"[0-9a-f]{12}", fullmatch=True))
+def test_staging_names_are_recognised_for_their_target_only(
+    target: str, other: str, token: str
+) -> None:
+    made = [
+        f".{target}.{token}.tmp",  # write_text_atomic, write_query
+        f".{target}.{token}.rows.tmp",  # write_query's .json rows
+        f".{target}.{token}.bak",  # put_in_place's backups
+        f".{target}.{token}.staging.csv",  # a batch job's staged output
+        f".{target}.{token}.staging.csv.provenance.json",  # and its record
+        f"..{target}.{token}.staging.csv.provenance.json.{token}.tmp",
+    ]
+    assert [name for name in made if not is_staging_of(name, target)] == []
+    if other != target:
+        assert [name for name in made[:4] if is_staging_of(name, other)] == [
+            name for name in made[:4] if name.startswith(f".{other}.")
+        ]
+    assert not is_staging_of(target, target)
+    assert not is_staging_of(f".{target}.{token.upper()}x.tmp", target)

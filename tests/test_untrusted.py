@@ -354,9 +354,10 @@ def test_a_dataset_file_cannot_use_builtins_it_did_not_assign(tmp_path: Path) ->
 def test_an_annotation_in_a_dataset_file_is_never_evaluated(tmp_path: Path) -> None:
     """``name: <call> = value``: the annotation is never run; the value is read or refused."""
     source = _dataset(tmp_path, "dataset_name: open({M}, 'w').write('x') = 'evil'\n" + DIS_VIDEOS)
-    with contextlib.suppress(SecondOpinionError):  # refusing it would be fine too
-        ingest("netflix-public", source, tmp_path / "out.csv")
-        assert [r["clip_id"] for r in read_rows(tmp_path / "out.csv")] == ["a"]
+    ingest("netflix-public", source, tmp_path / "out.csv")  # the value is a plain literal
+
+    rows = read_rows(tmp_path / "out.csv")
+    assert [(r["clip_id"], r["dataset_name"]) for r in rows] == [("a", "evil")]
     _no_marker(tmp_path)
 
 

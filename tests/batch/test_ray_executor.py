@@ -7,15 +7,19 @@ finds it connected and uses it. The two-node tests start a real cluster with the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
 
+from second_opinion.batch.executors import ray as ray_executor
 from second_opinion.batch.runner import BatchResult, run_batch
 from second_opinion.errors import UsageError
 from tests._ray_cluster import ENV, Cluster, can_hide_folders, free_port, two_node_cluster
@@ -232,3 +236,53 @@ def test_a_node_that_cannot_see_the_inputs_or_the_output_folder_is_named_before_
     assert message.count("Ray node") == 2  # one node: its output folder, its inputs
     assert [p.name for p in out.iterdir()] == [".second-opinion"]  # the lock; no output
     assert not list((out / ".second-opinion").glob("ray-probe-*"))
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    def expire(signum: int, frame: FrameType | None) -> None:
+        msg = f"no result after {seconds} s"
+        raise TimeoutError(msg)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _die(plan: Any, **kwargs: Any) -> Any:
+    """A Ray task body whose worker process dies at once, as a crash or the OOM killer would."""
+    import os  # noqa: PLC0415 - pickled by value, imports where it runs
+
+    os._exit(17)
+
+
+_die.__module__ = "__main__"  # so that Ray pickles it by value: its workers need not import tests
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_ray_task_that_dies_is_a_failed_job_and_keeps_the_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scaffold = Scaffold.copy_into(tmp_path)
+    assert [j.status for j in scaffold.run().jobs] == ["done", "done"]
+    before = {p.name: p.read_bytes() for p in sorted(scaffold.out.iterdir()) if p.is_file()}
+    monkeypatch.setattr(ray_executor, "_run_task", _die)
+
+    with _deadline(120):  # a death nobody reports would leave the batch waiting forever
+        result = scaffold.run(executor="ray", force=True)
+
+    assert [(j.status, j.reason) for j in result.jobs] == [("failed", "forced")] * 2
+    for job in result.jobs:
+        assert job.error is not None
+        assert re.fullmatch(
+            r"the Ray task failed \((WorkerCrashedError|RayTaskError\w*|ActorDiedError): .+\); "
+            r"the previous output, if any, is unchanged",
+            job.error,
+        ), job.error
+    after = {p.name: p.read_bytes() for p in sorted(scaffold.out.iterdir()) if p.is_file()}
+    assert after == before
+    assert not [p for p in scaffold.out.rglob(".*") if p.is_file() and ".staging" in p.name]

@@ -267,3 +267,40 @@ def test_a_full_disk_writing_the_hash_cache_is_an_input_error(
 
     cache = ran.out / ".second-opinion" / "hashes.json"
     assert caught.value.message == f"{cache}: cannot write the hash cache ({NO_SPACE})"
+
+
+# --- 10. stale staging files after kill -9 -------------------------------------------------------
+
+OURS = (
+    ".corpus-a.jsonl.0123456789ab.staging.jsonl",
+    ".corpus-a.jsonl.0123456789ab.staging.jsonl.provenance.json",
+    "..corpus-a.jsonl.0123456789ab.staging.jsonl.provenance.json.abcdefabcdef.tmp",
+    "..corpus-a.jsonl.0123456789ab.staging.jsonl.abcdefabcdef.tmp",
+    ".corpus-b.csv.0123456789ab.tmp",
+    ".corpus-b.csv.0123456789ab.bak",
+    ".corpus-b.csv.provenance.json.0123456789ab.tmp",
+    ".second-opinion/.hashes.json.0123456789ab.tmp",
+)
+NOT_OURS = (
+    ".corpus-a.jsonl.notes.tmp",  # not a 12-hex token
+    ".corpus-a.jsonl.0123456789AB.tmp",  # upper case: not a token this tool makes
+    ".corpus-a.jsonl.0123456789ab.tmp.keep",  # more after the kind
+    ".other.csv.0123456789ab.tmp",  # beside a file that is no output of the batch
+    "corpus-b.csv.0123456789ab.tmp",  # no leading dot
+    ".corpus-b.csv.0123456789ab.staging",  # a folder, not a file
+)
+
+
+def test_a_run_sweeps_its_own_stale_staging_files_and_nothing_else(ran: Scaffold) -> None:
+    for name in OURS + NOT_OURS:
+        path = ran.out / name
+        if name.endswith(".staging"):
+            path.mkdir()
+        else:
+            path.write_bytes(b"left by a killed run")
+
+    result = ran.run()
+
+    assert {j.status for j in result.jobs} == {"up-to-date"}
+    assert [name for name in OURS if (ran.out / name).exists()] == []
+    assert [name for name in NOT_OURS if not (ran.out / name).exists()] == []

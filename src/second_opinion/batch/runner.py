@@ -42,6 +42,7 @@ from second_opinion.batch.outcomes import (
 from second_opinion.batch.planning import plan_job
 from second_opinion.batch.selection import PYTHON_SPELLING, select_names
 from second_opinion.batch.settings import BatchSettings
+from second_opinion.batch.worker import sweep_temporaries
 from second_opinion.errors import (
     InputError,
     InterruptedRunError,
@@ -247,6 +248,11 @@ def run_batch(
     with _sigterm_as_interrupt():
         try:
             with output_lock(manifest.output_dir, run_id, started, lock_timeout):
+                # What a killed run left (kill -9 leaves its staging files): swept under the lock,
+                # by this tool's exact staging names, also beside outputs that are up to date.
+                for job in selected:
+                    sweep_temporaries(job.output, job.root)
+                sweep_temporaries(cache_path, manifest.output_dir)
                 cache = HashCache(cache_path, root=manifest.output_dir)
                 try:
                     with contextlib.ExitStack() as resources:

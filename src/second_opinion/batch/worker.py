@@ -36,6 +36,7 @@ from second_opinion.provenance import (
     record_text,
     tool_info,
 )
+from second_opinion.tables.formats import out_of_memory
 
 EventQueue = Any
 """The local workers' multiprocessing queue of events (untyped in the standard library)."""
@@ -187,10 +188,13 @@ def run_job(
             error=exc.message.replace(str(staging), str(job.output)),
         )
     except Exception as exc:  # noqa: BLE001 - a worker reports every failure instead of dying
+        exhausted = out_of_memory(None, exc)  # a limit, not a bug
         return JobOutcome(
             status="failed",
             seconds=time.monotonic() - clock,
-            error=f"internal error: {type(exc).__name__}: {exc}",
+            error=exhausted.message
+            if exhausted is not None
+            else f"internal error: {type(exc).__name__}: {exc}",
         )
     finally:
         hasher.shutdown(wait=True, cancel_futures=True)

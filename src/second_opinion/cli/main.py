@@ -26,6 +26,7 @@ from second_opinion.cli.render import err_console
 from second_opinion.cli.smoke import smoke_command
 from second_opinion.cli.status import status_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
+from second_opinion.tables.formats import out_of_memory
 
 _option_type = TyperOption.display_type_rich
 
@@ -85,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         err_console.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exit_code_for(exc))
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
+        if (exhausted := out_of_memory(None, exc)) is not None:  # a limit, not a bug
+            err_console.print(f"error: {exhausted.message}", markup=False, highlight=False)
+            sys.exit(exit_code_for(exhausted))
         trace = "".join(traceback.format_exception(exc))
         err_console.print(trace, markup=False, highlight=False)
         err_console.print(

@@ -27,8 +27,15 @@ from second_opinion.tables.files import (
     _open_text,
     _text_expr,
 )
-from second_opinion.tables.formats import file_argument, is_numeric_type, quote_ident, table_format
+from second_opinion.tables.formats import (
+    file_argument,
+    is_numeric_type,
+    out_of_memory,
+    quote_ident,
+    table_format,
+)
 from second_opinion.tables.keys import KeyProblem, bad_key_sql, key_problem
+from second_opinion.tables.line_endings import mixed_line_endings
 
 _CHUNK = 1 << 20
 
@@ -244,9 +251,11 @@ def explain_scan_error(
 
     Only runs on the error path, so re-reading the file here costs nothing on success.
     """
+    if (exhausted := out_of_memory(table.path, error)) is not None:
+        return exhausted
     try:
         if table.format in ("csv", "tsv") and any(m in str(error) for m in _CSV_STRUCTURE):
-            broken = csv_structure_error(table)
+            broken = mixed_line_endings(table.path, table.compressed) or csv_structure_error(table)
             if broken is not None:
                 return broken
         if table.format == "parquet":

@@ -3,6 +3,7 @@ and file paths DuckDB reads as exactly that file."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,47 @@ def connect(engine: Engine | None = None, **config: str) -> duckdb.DuckDBPyConne
     takes it. A memory limit DuckDB cannot read is a :class:`UsageError`."""
     con = _open(engine, config, limit_name="--memory-limit")
     con.execute("SET enable_progress_bar = false")
+    _ENGINE.set(engine)
     return con
+
+
+_ENGINE: ContextVar[Engine | None] = ContextVar("second_opinion_engine", default=None)
+"""The limits of the connection this thread opened last: what an out-of-memory error names."""
+
+
+def out_of_memory(subject: object | None, error: BaseException) -> UsageError | None:
+    """For DuckDB running out of memory (or of room to spill) while working on ``subject``: an
+    error naming the memory limit, the spill folder and the fix, not blaming the input. None for
+    any other error."""
+    text = str(error).strip()
+    if not isinstance(error, duckdb.OutOfMemoryException) and not (
+        isinstance(error, duckdb.Error) and "Out of Memory Error" in text
+    ):
+        return None
+    engine = _ENGINE.get() or Engine()
+    with duckdb.connect() as defaults:  # DuckDB's own, where the engine set none
+        limit, folder = defaults.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
+    limit = (
+        f"{engine.memory_limit} (--memory-limit)"
+        if engine.memory_limit
+        else f"{limit} (DuckDB's default; set one with --memory-limit)"
+    )
+    spill = (
+        f"{engine.temp_dir} (--temp-dir)"
+        if engine.temp_dir
+        else f"{Path(folder).absolute()} (DuckDB's default; choose one with --temp-dir)"
+    )
+    cause = text.splitlines()[0].removeprefix("Out of Memory Error: ")
+    msg = (
+        f"{f'{subject}: ' if subject is not None else ''}the table engine ran out of memory "
+        f"({cause}) under the memory limit "
+        f"{limit}, spilling to the folder {spill}; the input is not at fault: raise "
+        "--memory-limit, point --temp-dir at a folder on a disk with free space, or run fewer "
+        "jobs at once (--jobs)"
+    )
+    return UsageError(msg)
 
 
 def check_engine(engine: Engine, *, limit_name: str = "--memory-limit") -> None:

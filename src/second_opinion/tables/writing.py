@@ -20,6 +20,7 @@ from second_opinion.tables.formats import (
     _FLOAT_TYPES,
     SUPPORTED_SUFFIXES,
     column_key,
+    out_of_memory,
     quote_ident,
     quote_literal,
     table_format,
@@ -154,6 +155,8 @@ def write_query(
         tmp.replace(output)
         return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
     except duckdb.Error as exc:
+        if (exhausted := out_of_memory(output, exc)) is not None:
+            raise exhausted from None
         reason = str(exc).strip().splitlines()[0].replace(str(target), str(output))
         msg = f"{output}: cannot write ({reason})"
         raise InputError(msg) from None
