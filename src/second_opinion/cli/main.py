@@ -26,7 +26,6 @@ from second_opinion.cli.render import err_console
 from second_opinion.cli.smoke import smoke_command
 from second_opinion.cli.status import status_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
-from second_opinion.tables.formats import out_of_memory
 
 _option_type = TyperOption.display_type_rich
 
@@ -75,6 +74,16 @@ app.command("ingest")(ingest_command)
 app.command("migrate")(migrate_command)
 
 
+def _out_of_memory(exc: Exception) -> SecondOpinionError | None:
+    """DuckDB out of memory, as an error naming the limit (None for any other error; DuckDB is
+    loaded here only if a command loaded it, so no other error can be one)."""
+    if "duckdb" not in sys.modules:
+        return None
+    from second_opinion.tables.formats import out_of_memory  # noqa: PLC0415
+
+    return out_of_memory(None, exc)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with the code the outcome maps to (see ``errors.py``).
 
@@ -86,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         err_console.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exit_code_for(exc))
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
-        if (exhausted := out_of_memory(None, exc)) is not None:  # a limit, not a bug
+        if (exhausted := _out_of_memory(exc)) is not None:  # a limit, not a bug
             err_console.print(f"error: {exhausted.message}", markup=False, highlight=False)
             sys.exit(exit_code_for(exhausted))
         trace = "".join(traceback.format_exception(exc))
