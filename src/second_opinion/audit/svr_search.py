@@ -84,41 +84,51 @@ def svr_choice(
     means = np.full(len(candidates), np.nan)
     for gamma in dict.fromkeys(c["gamma"] for c in candidates):  # one kernel per gamma
         gram = None if distance is None else np.exp(-gamma * distance)
+        blocks = [_fold_blocks(gram, fold) for fold in folds]  # shared by this gamma's candidates
         for index, candidate in enumerate(candidates):
             if candidate["gamma"] == gamma:
                 scores = [
-                    _fold_score(x_train, gram, y_train, fold, candidate["C"], gamma, max_iter)
-                    for fold in folds
+                    _fold_score(x_train, block, y_train, fold, (candidate["C"], gamma), max_iter)
+                    for fold, block in zip(folds, blocks, strict=True)
                 ]
                 means[index] = np.mean(scores)
     best = candidates[_best_index(means)]
     return float(best["C"]), float(best["gamma"])
 
 
+Blocks = tuple[FloatArray, FloatArray] | None
+
+
+def _fold_blocks(gram: FloatArray | None, fold: tuple[IndexArray, IndexArray]) -> Blocks:
+    """A fold's kernel rows: (fit × fit, held-out × fit) of ``gram``; None without a kernel."""
+    if gram is None:
+        return None
+    fit, held_out = fold
+    return gram.take(fit, axis=0).take(fit, axis=1), gram.take(held_out, axis=0).take(fit, axis=1)
+
+
 def _fold_score(
     x: FloatArray,
-    gram: FloatArray | None,
+    blocks: Blocks,
     y: FloatArray,
     fold: tuple[IndexArray, IndexArray],
-    c: float,
-    gamma: float,
+    candidate: tuple[float, float],
     max_iter: int,
 ) -> float:
-    """R² on ``held_out`` of an SVR fitted on ``fit`` (``fold``) with at most ``max_iter``
-    solver iterations (-1: to convergence): on the precomputed kernel ``gram`` of ``x``, or
-    (``gram`` None) with libsvm's own RBF kernel."""
+    """R² on the fold's held-out rows of an SVR (C, gamma = ``candidate``) fitted on its fitting
+    rows with at most ``max_iter`` solver iterations (-1: to convergence): on the precomputed
+    kernel ``blocks`` (:func:`_fold_blocks`), or (``blocks`` None) with libsvm's own RBF kernel."""
     fit, held_out = fold
+    c, gamma = candidate
     # SVR's defaults otherwise (epsilon 0.1, tol 1e-3, shrinking, cache 200 MB), as before.
     # A capped fit stops where it is (fit_status_ 1), and warns so; the cap is the point here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        if gram is None:
+        if blocks is None:
             rbf = SVR(kernel="rbf", C=c, gamma=gamma, max_iter=max_iter).fit(x[fit], y[fit])
             return _r2(y[held_out], rbf.predict(x[held_out]))
-        kernel = gram.take(fit, axis=0).take(fit, axis=1)
-        model = SVR(kernel="precomputed", C=c, max_iter=max_iter).fit(kernel, y[fit])
-    support = fit[model.support_]
-    rows = gram.take(held_out, axis=0).take(support, axis=1)
+        model = SVR(kernel="precomputed", C=c, max_iter=max_iter).fit(blocks[0], y[fit])
+    rows = blocks[1].take(model.support_, axis=1)
     return _r2(y[held_out], rows @ model.dual_coef_[0] + model.intercept_[0])
 
 
