@@ -370,7 +370,8 @@ def _pool_narrow(
     sums = ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
     con.execute(
         f"CREATE TEMP TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
-        f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n FROM {sidecar.name}"
+        f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n, false AS clean "
+        f"FROM {sidecar.name}"
     )
 
 
