@@ -24,7 +24,13 @@ from second_opinion.join.plan import COUNT, EXAMPLES, HIDDEN, ROW, Base, Sidecar
 from second_opinion.join.pooling import pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
-from second_opinion.join.wide import WIDE_COLUMNS, create_non_finite, finite_relation, pool_long
+from second_opinion.join.wide import (
+    WIDE_COLUMNS,
+    create_non_finite,
+    dedupe_long,
+    finite_relation,
+    pool_long,
+)
 from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
@@ -231,20 +237,23 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         )
         con.execute(f"DROP TABLE {raw}")
         return
-    aggs = []
-    for i in range(len(sidecar.columns)):
-        if spec.on_duplicate == "last":
-            aggs.append(f"last(v{i} ORDER BY rowid) AS p{i}")
-        elif spec.on_duplicate == "mean":
+    last = "last" if spec.on_duplicate == "last" else "first"
+    aggs = [f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried))]
+    originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
+    head = f"{nks}, {originals}, count(*) AS {COUNT}, min(rowid) AS {ROW}"
+    if scores > WIDE_COLUMNS:  # one group per key and column (second_opinion.join.wide)
+        keyed = f"SELECT rowid, {ks}, {norm}{_carried(sidecar)} FROM {raw}"
+        per_key = f"SELECT {', '.join([head, *aggs])} FROM ({keyed}) GROUP BY {nks}"
+        dedupe_long(con, sidecar, per_key=per_key, rows=f"(SELECT rowid, {norm}, * FROM {raw})")
+        con.execute(f"DROP TABLE {raw}")
+        return
+    for i in range(scores):
+        if spec.on_duplicate == "mean":
             aggs.append(f"{pool_sql('mean', f'v{i}')} AS p{i}")
         else:
-            aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
-    last = "last" if spec.on_duplicate == "last" else "first"
-    aggs.extend(f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried)))
-    originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
+            aggs.append(f"{last}(v{i} ORDER BY rowid) AS p{i}")
     con.execute(
-        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
-        f"count(*) AS {COUNT}, min(rowid) AS {ROW}, {', '.join(aggs)} "
+        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join([head, *aggs])} "
         f"FROM ({source}) GROUP BY {nks}"
     )
     con.execute(f"DROP TABLE {raw}")

@@ -154,3 +154,31 @@ def pool_long(
         f"FROM {name}_long GROUP BY col"
     )
     con.execute(f"DROP TABLE {name}_long")
+
+
+def dedupe_long(
+    con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, per_key: str, rows: str
+) -> None:
+    """Reduce a wide per-clip sidecar with duplicate keys to one row per key as ``<name>``, in
+    long form: ``per_key`` selects the normalised keys ``nk<i>`` and what is per key (originals,
+    count, first row, carried columns); ``rows`` is the loaded table with ``rowid``, ``nk<i>``
+    and the scores ``c<i>``. Each score is the key's first, last or mean value
+    (``on_duplicate``), one group per (key, column)."""
+    spec, name, n = sidecar.spec, sidecar.name, len(sidecar.columns)
+    nks = [f"nk{i}" for i in range(len(sidecar.keys))]
+    if spec.on_duplicate == "mean":
+        stat = pool_sql("mean", "v")
+    else:
+        stat = f"{'last' if spec.on_duplicate == 'last' else 'first'}(v ORDER BY rowid)"
+    long = (
+        f"SELECT *, CASE WHEN isfinite(c) THEN c END AS v FROM (SELECT rowid, {', '.join(nks)}, "
+        f"unnest(range({n})) AS col, unnest({scores_list(n)}) AS c FROM {rows})"
+    )
+    reduced = f"SELECT {', '.join(nks)}, col, {stat} AS s FROM ({long}) GROUP BY ALL"
+    gathered = f"SELECT {', '.join(nks)}, list(s ORDER BY col) AS l FROM ({reduced}) GROUP BY ALL"
+    same = " AND ".join(f"h.{k} IS NOT DISTINCT FROM g.{k}" for k in nks)
+    items = ", ".join(f"g.l[{i + 1}] AS p{i}" for i in range(n))
+    con.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT h.*, {items} FROM ({per_key}) h "
+        f"JOIN ({gathered}) g ON {same}"
+    )
