@@ -16,12 +16,12 @@ from typing import cast
 import duckdb
 
 from second_opinion._typing import PoolStat
-from second_opinion.errors import InputError, KeyProblemError, SchemaError
+from second_opinion.errors import InputError, KeyProblemError
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import key_text, normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
 from second_opinion.join.plan import COUNT, EXAMPLES, HIDDEN, ROW, Base, Sidecar
-from second_opinion.join.pooling import pool_sql
+from second_opinion.join.pooling import check_positive, pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
 from second_opinion.join.wide import (
@@ -353,7 +353,7 @@ def _load_per_frame(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited
             )
             raise KeyProblemError(msg)
     if "harmonic_mean" in spec.pool:
-        _check_positive(con, sidecar)
+        check_positive(con, sidecar)
 
 
 def _pool_narrow(
@@ -382,20 +382,3 @@ def _pool_narrow(
         f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n, false AS clean "
         f"FROM {sidecar.name}"
     )
-
-
-def _check_positive(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
-    """Refuse values <= 0 in a column pooled with ``harmonic_mean``."""
-    for i, column in enumerate(sidecar.columns):
-        row = first_row(
-            con,
-            f"SELECT sum(nonpos{i}), min(min{i}), arg_min(nonpos_key{i}, min{i}) "
-            f"FROM {sidecar.name} WHERE nonpos{i} > 0",
-        )
-        if row and row[0]:
-            msg = (
-                f"{sidecar.score_source}: harmonic_mean needs values > 0, but column "
-                f"{column!r} has {int(row[0])} value(s) <= 0 (smallest {row[1]!r}, key "
-                f"{row[2]!r}); pool it with another statistic"
-            )
-            raise SchemaError(msg)
