@@ -192,9 +192,9 @@ def _both_ways(monkeypatch: pytest.MonkeyPatch, spec: JoinSpec, out: Path) -> tu
     return first, out.read_bytes()
 
 
-@pytest.mark.parametrize("per_frame", [True, False])
+@pytest.mark.parametrize("duplicates", ["per_frame", "first", "last", "mean"])
 def test_the_wide_path_gives_the_narrow_path_s_bytes(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, per_frame: bool
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, duplicates: str
 ) -> None:
     nan, inf = float("nan"), float("inf")
     rows = [
@@ -202,15 +202,16 @@ def test_the_wide_path_gives_the_narrow_path_s_bytes(
         for i in range(60)
     ]
     rows[3]["a"], rows[5]["a"], rows[8]["c"], rows[9]["b"] = nan, inf, -inf, 2.5
-    if not per_frame:  # one row per key, one key duplicated (on_duplicate mean)
-        rows = [*rows[:7], {**rows[7], "clip_id": " C0.mp4"}]
+    per_frame = duplicates == "per_frame"
+    if not per_frame:  # one row per key but C0 (rows 0, 7 and 14) and C1 (1, 8)
+        rows = [*rows[:9], {**rows[14], "a": 4.0}]
     side = write_table(tmp_path / "s.parquet", rows)
     base = write_table(
         tmp_path / "base.csv", [{"clip_id": f"c{i}", "mos": float(i)} for i in range(9)]
     )
     pool = ("mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean")
     options: dict[str, Any] = (
-        {"frame_column": "frame", "pool": pool} if per_frame else {"on_duplicate": "mean"}
+        {"frame_column": "frame", "pool": pool} if per_frame else {"on_duplicate": duplicates}
     )
     sidecar = SidecarSpec(
         scorer="x", path=side, normalize_keys=("strip", "auto", "stem", "lower"), **options

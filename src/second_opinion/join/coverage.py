@@ -28,7 +28,7 @@ from second_opinion.join.keys import (
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
 from second_opinion.join.session import first_row
 from second_opinion.join.sql import display, match, value_columns
-from second_opinion.join.wide import non_finite_counts
+from second_opinion.join.wide import clean_columns, non_finite_counts
 
 NEIGHBOURS = 6
 """Keys on each side, in sorted order, considered as a closest key."""
@@ -130,17 +130,15 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
     keys = ", ".join(f"b.{c}" for c in base.key_columns())
     oks = ", ".join(f"s.ok{i}" for i in range(n))
     # One pass over the base (left join): rows, matched rows, the first unmatched keys in
-    # base order; one over the matched rows: non-null values per output column (one plain
-    # count each: a filtered aggregate per column costs the square of their number).
+    # base order; then the nulls per output column among the matched rows.
     base_pass = first_row(
         con,
         f"SELECT count(*), count(s.{COUNT}), (list([{keys}] ORDER BY b.rowid) "
         f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}] "
         f"FROM so_base b LEFT JOIN {s} s ON {condition}",
     ) or (0, 0, None)
-    counts = ", ".join(f"count({v})" for v in value_columns(sidecar, "s"))
-    values = first_row(con, f"SELECT {counts} FROM so_base b JOIN {s} s ON {condition}") or ()
     base_rows, matched = int(base_pass[0]), int(base_pass[1])
+    nulls = _nulls(con, sidecar, condition, matched)
     missing_examples = [key_text(k) for k in base_pass[2] or []]
     # One pass over the sidecar: keys, rows, duplicate keys, extra keys (and the first of
     # them); non-finite values were counted when it was loaded.
@@ -165,7 +163,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
         missing=base_rows - matched,
         extra=int(side_pass[3]),
         duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
-        nulls={o.name: matched - int(v or 0) for o, v in zip(sidecar.outputs, values, strict=True)},
+        nulls=nulls,
         non_finite=non_finite_counts(con, sidecar),
         coverage=matched / base_rows,
         unmatched_base=tuple(map(UnmatchedKey, missing_examples, side_closest)),
@@ -173,6 +171,27 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
         per_frame=sidecar.spec.per_frame,
         higher_is_better=sidecar.spec.higher_is_better,
     )
+
+
+def _nulls(
+    con: duckdb.DuckDBPyConnection, sidecar: Sidecar, condition: str, matched: int
+) -> dict[str, int]:
+    """Nulls per output column among the ``matched`` base rows: one plain count per column
+    (a filtered aggregate per column costs the square of their number); none counted for a
+    score column with neither null nor non-finite value in the sidecar."""
+    clean = clean_columns(con, sidecar)
+    counted = [
+        (o.name, v)
+        for o, v in zip(sidecar.outputs, value_columns(sidecar, "s"), strict=True)
+        if o.carried or o.index not in clean
+    ]
+    nulls = dict.fromkeys((o.name for o in sidecar.outputs), 0)
+    if counted:
+        counts = ", ".join(f"count({v})" for _, v in counted)
+        query = f"SELECT {counts} FROM so_base b JOIN {sidecar.name} s ON {condition}"
+        row = first_row(con, query) or ()
+        nulls |= {name: matched - int(c or 0) for (name, _), c in zip(counted, row, strict=True)}
+    return nulls
 
 
 def _with_base_closest(

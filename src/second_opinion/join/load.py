@@ -16,15 +16,21 @@ from typing import cast
 import duckdb
 
 from second_opinion._typing import PoolStat
-from second_opinion.errors import InputError, KeyProblemError, SchemaError
+from second_opinion.errors import InputError, KeyProblemError
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import key_text, normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
 from second_opinion.join.plan import COUNT, EXAMPLES, HIDDEN, ROW, Base, Sidecar
-from second_opinion.join.pooling import pool_sql
+from second_opinion.join.pooling import check_positive, pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
-from second_opinion.join.wide import WIDE_COLUMNS, create_non_finite, finite_relation, pool_long
+from second_opinion.join.wide import (
+    WIDE_COLUMNS,
+    create_non_finite,
+    dedupe_long,
+    finite_relation,
+    pool_long,
+)
 from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
@@ -231,20 +237,23 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         )
         con.execute(f"DROP TABLE {raw}")
         return
-    aggs = []
-    for i in range(len(sidecar.columns)):
-        if spec.on_duplicate == "last":
-            aggs.append(f"last(v{i} ORDER BY rowid) AS p{i}")
-        elif spec.on_duplicate == "mean":
+    last = "last" if spec.on_duplicate == "last" else "first"
+    aggs = [f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried))]
+    originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
+    head = f"{nks}, {originals}, count(*) AS {COUNT}, min(rowid) AS {ROW}"
+    if scores > WIDE_COLUMNS:  # one group per key and column (second_opinion.join.wide)
+        keyed = f"SELECT rowid, {ks}, {norm}{_carried(sidecar)} FROM {raw}"
+        per_key = f"SELECT {', '.join([head, *aggs])} FROM ({keyed}) GROUP BY {nks}"
+        dedupe_long(con, sidecar, per_key=per_key, rows=f"(SELECT rowid, {norm}, * FROM {raw})")
+        con.execute(f"DROP TABLE {raw}")
+        return
+    for i in range(scores):
+        if spec.on_duplicate == "mean":
             aggs.append(f"{pool_sql('mean', f'v{i}')} AS p{i}")
         else:
-            aggs.append(f"first(v{i} ORDER BY rowid) AS p{i}")
-    last = "last" if spec.on_duplicate == "last" else "first"
-    aggs.extend(f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried)))
-    originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
+            aggs.append(f"{last}(v{i} ORDER BY rowid) AS p{i}")
     con.execute(
-        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {nks}, {originals}, "
-        f"count(*) AS {COUNT}, min(rowid) AS {ROW}, {', '.join(aggs)} "
+        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join([head, *aggs])} "
         f"FROM ({source}) GROUP BY {nks}"
     )
     con.execute(f"DROP TABLE {raw}")
@@ -344,7 +353,7 @@ def _load_per_frame(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited
             )
             raise KeyProblemError(msg)
     if "harmonic_mean" in spec.pool:
-        _check_positive(con, sidecar)
+        check_positive(con, sidecar)
 
 
 def _pool_narrow(
@@ -370,22 +379,6 @@ def _pool_narrow(
     sums = ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
     con.execute(
         f"CREATE TEMP TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
-        f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n FROM {sidecar.name}"
+        f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n, false AS clean "
+        f"FROM {sidecar.name}"
     )
-
-
-def _check_positive(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
-    """Refuse values <= 0 in a column pooled with ``harmonic_mean``."""
-    for i, column in enumerate(sidecar.columns):
-        row = first_row(
-            con,
-            f"SELECT sum(nonpos{i}), min(min{i}), arg_min(nonpos_key{i}, min{i}) "
-            f"FROM {sidecar.name} WHERE nonpos{i} > 0",
-        )
-        if row and row[0]:
-            msg = (
-                f"{sidecar.score_source}: harmonic_mean needs values > 0, but column "
-                f"{column!r} has {int(row[0])} value(s) <= 0 (smallest {row[1]!r}, key "
-                f"{row[2]!r}); pool it with another statistic"
-            )
-            raise SchemaError(msg)

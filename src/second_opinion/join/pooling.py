@@ -25,7 +25,12 @@ statistics hold a clip's values in memory until it is done (``passes.HOLISTIC_ST
 
 from __future__ import annotations
 
+import duckdb
+
 from second_opinion._typing import PoolStat
+from second_opinion.errors import SchemaError
+from second_opinion.join.plan import Sidecar
+from second_opinion.join.session import first_row
 
 
 def pool_sql(stat: PoolStat, expr: str) -> str:
@@ -50,3 +55,25 @@ def pool_sql(stat: PoolStat, expr: str) -> str:
 def _sorted(expr: str) -> str:
     """The group's non-null values of ``expr`` in ascending order (null for none)."""
     return f"list_sort(list({expr}) FILTER (WHERE {expr} IS NOT NULL))"
+
+
+def check_positive(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
+    """Refuse values <= 0 in a column pooled with ``harmonic_mean`` (the first such column,
+    found with one plain sum per column, then described)."""
+    sums = ", ".join(f"coalesce(sum(nonpos{i}), 0)" for i in range(len(sidecar.columns)))
+    found = first_row(con, f"SELECT {sums} FROM {sidecar.name}") or ()
+    for i, column in enumerate(sidecar.columns):
+        if not found[i]:
+            continue
+        row = first_row(
+            con,
+            f"SELECT sum(nonpos{i}), min(min{i}), arg_min(nonpos_key{i}, min{i}) "
+            f"FROM {sidecar.name} WHERE nonpos{i} > 0",
+        )
+        if row and row[0]:
+            msg = (
+                f"{sidecar.score_source}: harmonic_mean needs values > 0, but column "
+                f"{column!r} has {int(row[0])} value(s) <= 0 (smallest {row[1]!r}, key "
+                f"{row[2]!r}); pool it with another statistic"
+            )
+            raise SchemaError(msg)

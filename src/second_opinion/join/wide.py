@@ -60,17 +60,25 @@ def finite_relation(relation: str, n: int, *, rowid: bool = False, all_finite: b
 
 
 def create_non_finite(con: duckdb.DuckDBPyConnection, name: str, relation: str, n: int) -> int:
-    """Create ``<name>_nonfinite(col, n)``: per score column, its values that are NaN or
-    infinite, over every row of ``relation`` (one group per column, in long form); return
-    their total."""
+    """Create ``<name>_nonfinite(col, n, clean)``: per score column of the rows of a per-clip
+    sidecar (``relation``), its values that are NaN or infinite, and whether it has no null
+    either (then a matched key's value is never null); one group per column, in long form.
+    Return the non-finite values in all."""
     con.execute(
         f"CREATE TEMP TABLE {name}_nonfinite AS SELECT col, "
-        "count(*) FILTER (WHERE NOT isfinite(c)) AS n "
+        "count(*) FILTER (WHERE NOT isfinite(c)) AS n, "
+        "count(*) FILTER (WHERE c IS NULL OR NOT isfinite(c)) = 0 AS clean "
         f"FROM (SELECT unnest(range({n})) AS col, unnest({scores_list(n)}) AS c FROM {relation}) "
         "GROUP BY col"
     )
     total = con.execute(f"SELECT sum(n) FROM {name}_nonfinite").fetchall()
     return int(total[0][0] or 0) if total else 0
+
+
+def clean_columns(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> set[int]:
+    """The score columns (by position) with neither null nor non-finite values."""
+    rows = con.execute(f"SELECT col FROM {sidecar.name}_nonfinite WHERE clean").fetchall()
+    return {int(r[0]) for r in rows}
 
 
 def non_finite_counts(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> dict[str, int]:
@@ -142,7 +150,35 @@ def pool_long(
         f"{', '.join(items)}, hid AS {HIDDEN} FROM ({gathered})"
     )
     con.execute(
-        f"CREATE TEMP TABLE {name}_nonfinite AS SELECT col, sum(bad) AS n FROM {name}_long "
-        "GROUP BY col"
+        f"CREATE TEMP TABLE {name}_nonfinite AS SELECT col, sum(bad) AS n, false AS clean "
+        f"FROM {name}_long GROUP BY col"
     )
     con.execute(f"DROP TABLE {name}_long")
+
+
+def dedupe_long(
+    con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, per_key: str, rows: str
+) -> None:
+    """Reduce a wide per-clip sidecar with duplicate keys to one row per key as ``<name>``, in
+    long form: ``per_key`` selects the normalised keys ``nk<i>`` and what is per key (originals,
+    count, first row, carried columns); ``rows`` is the loaded table with ``rowid``, ``nk<i>``
+    and the scores ``c<i>``. Each score is the key's first, last or mean value
+    (``on_duplicate``), one group per (key, column)."""
+    spec, name, n = sidecar.spec, sidecar.name, len(sidecar.columns)
+    nks = [f"nk{i}" for i in range(len(sidecar.keys))]
+    if spec.on_duplicate == "mean":
+        stat = pool_sql("mean", "v")
+    else:
+        stat = f"{'last' if spec.on_duplicate == 'last' else 'first'}(v ORDER BY rowid)"
+    long = (
+        f"SELECT *, CASE WHEN isfinite(c) THEN c END AS v FROM (SELECT rowid, {', '.join(nks)}, "
+        f"unnest(range({n})) AS col, unnest({scores_list(n)}) AS c FROM {rows})"
+    )
+    reduced = f"SELECT {', '.join(nks)}, col, {stat} AS s FROM ({long}) GROUP BY ALL"
+    gathered = f"SELECT {', '.join(nks)}, list(s ORDER BY col) AS l FROM ({reduced}) GROUP BY ALL"
+    same = " AND ".join(f"h.{k} IS NOT DISTINCT FROM g.{k}" for k in nks)
+    items = ", ".join(f"g.l[{i + 1}] AS p{i}" for i in range(n))
+    con.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT h.*, {items} FROM ({per_key}) h "
+        f"JOIN ({gathered}) g ON {same}"
+    )
