@@ -55,7 +55,7 @@ def test_a_directory_at_the_record_path_fails_the_job_and_keeps_the_previous_out
 
     result = ran.run(only=["corpus-b"])
 
-    reason = "provenance unreadable (IsADirectoryError)"
+    reason = "provenance unreadable (corpus-b.csv.provenance.json is a directory, not a file)"
     assert outcome(result) == {"corpus-b": ("failed", reason)}
     assert by_name(result)["corpus-b"].error == (
         f"{record}: is a folder, where the job's provenance record goes; "
