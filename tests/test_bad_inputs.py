@@ -415,6 +415,12 @@ TABLES = [
         has=("line 3: ends with LF", "line 1 ends with CRLF", "mixes line endings", "dos2unix"),
         lacks=("Error when sniffing file",),
     ),
+    t(
+        "mixed_line_endings_lf_first.tsv",
+        "LF line endings, then CRLF from line 3, in a TSV",
+        has=("line 3: ends with CRLF", "line 1 ends with LF", "mixes line endings", "unix2dos"),
+        lacks=("Error when sniffing file",),
+    ),
     # Encodings.
     t(
         "utf16_bom.csv",

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from second_opinion.batch.manifest.load import load_manifest
+from second_opinion.batch.planning import plan_job
+from second_opinion.errors import UsageError
+from second_opinion.hashing import HashCache
 from second_opinion.paths import not_a_file, not_a_folder, resolved
 from tests.cli._run import ENV
 from tests.test_bad_inputs import _in_process
@@ -170,4 +174,20 @@ def test_a_fifo_as_manifest_is_refused_at_once(tmp_path: Path, command: str) -> 
     assert (found.returncode, found.stderr) == (
         2,
         f"error: {fifo}: is a FIFO (named pipe), not a regular file; name the manifest file\n",
+    )
+
+
+def test_an_input_swapped_for_a_fifo_after_loading_is_refused_when_hashed(tmp_path: Path) -> None:
+    shutil.copy(GOOD / "side.csv", tmp_path / "side.csv")
+    manifest = load_manifest(_manifest(tmp_path, "side.csv"))
+    (tmp_path / "out").mkdir()
+    shutil.copy(GOOD / "base.csv", tmp_path / "out" / "out.csv")  # an output: inputs get hashed
+    (tmp_path / "side.csv").unlink()
+    os.mkfifo(tmp_path / "side.csv")
+
+    with pytest.raises(UsageError) as caught:
+        plan_job(manifest.jobs[0], HashCache(None))
+
+    assert caught.value.message == (
+        f"cannot read input {tmp_path / 'side.csv'}: is a FIFO (named pipe), not a regular file"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,30 @@ def test_staging_names_are_recognised_for_their_target_only(
         ]
     assert not is_staging_of(target, target)
     assert not is_staging_of(f".{target}.{token.upper()}x.tmp", target)
+
+
+# Writes in the batch machinery that do not go through placing, each with its reason.
+ALLOWED_WRITES = {
+    ("runner.py", "manifest.output_dir.mkdir("): "output_dir itself: the root everything is below",
+    ("ray.py", 'check.write_text("", encoding="utf-8")'): "a node's probe proving it can write",
+}
+_WRITES = re.compile(
+    r"\.write_text\(|\.write_bytes\(|\.mkdir\(|\bos\.(?:replace|rename|link|mkdir)\(|"
+    r"\.open\([^)]*[\"'][wax+]|(?<!dataclasses)\.replace\((?!str\(|\"|')\w"
+)
+
+
+def test_the_batch_writes_only_through_placing() -> None:
+    """Every write of a batch is confined, all-or-nothing and reported (ADR 0018): none bypasses
+    ``second_opinion.placing`` (the original-manifest dialects write where their manifests say)."""
+    batch = Path(__file__).resolve().parents[1] / "src" / "second_opinion" / "batch"
+    found = []
+    for path in sorted(batch.rglob("*.py")):
+        if path.parent.name in ("original", "original_saliency"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.strip()
+            allowed = any(name == path.name and text in code for name, text in ALLOWED_WRITES)
+            if _WRITES.search(code) and not allowed:
+                found.append(f"{path.relative_to(batch)}:{number}: {code}")
+    assert found == []

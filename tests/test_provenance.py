@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -490,3 +491,24 @@ def test_a_record_of_any_json_shape_is_refused(tmp_path: Path, value: object) ->
     with pytest.raises(ProvenanceUnreadable):
         read_record(output)
     _readers_take(output)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_record_that_is_not_a_file_is_unreadable_at_once(tmp_path: Path, kind: str) -> None:
+    output = tmp_path / "out.csv"
+    record = provenance_path(output)
+    if kind == "fifo":
+        os.mkfifo(record)  # reading it would block until someone writes
+    else:
+        record.mkdir()
+    what = (
+        "is a FIFO (named pipe), not a regular file; give a regular file"
+        if kind == "fifo"
+        else "is a directory, not a file"
+    )
+
+    with pytest.raises(ProvenanceUnreadable, match=re.escape(f"(out.csv.provenance.json {what})")):
+        read_record(output)
+    assert inspect_output(output).problems == (
+        f"provenance unreadable (out.csv.provenance.json {what})",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from second_opinion.paths import kind_of_mode
 from second_opinion.placing import write_text_in_place
 
 CHUNK = 1 << 20
@@ -18,7 +20,15 @@ CHUNK = 1 << 20
 def sha256_file(path: Path) -> str:
     """The SHA-256 of a file's bytes, as hex."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    # Opened without blocking and checked: a FIFO swapped in for an input is refused at once
+    # (an OSError naming what it is), never waited on.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    kind = kind_of_mode(os.fstat(fd).st_mode)
+    if kind is not None:
+        os.close(fd)
+        raise OSError(errno.EINVAL, f"is {kind}, not a regular file", str(path))
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from second_opinion._version import __version__
 from second_opinion.hashing import sha256_file, write_text_atomic
-from second_opinion.paths import resolved
+from second_opinion.paths import not_a_file, resolved
 
 SCHEMA = "second-opinion.provenance/1"
 SCHEMA_NAME, SCHEMA_VERSION = SCHEMA.rsplit("/", 1)
@@ -122,6 +122,10 @@ class ProvenanceUnreadable(Exception):  # noqa: N818 - a reason, not an error th
 def read_record(output: Path) -> dict[str, Any]:
     """The provenance record of ``output``; :class:`ProvenanceUnreadable` says why not."""
     path = provenance_path(output)
+    odd = not_a_file(path)  # a FIFO would block the read forever
+    if odd not in (None, "no such file"):
+        msg = f"provenance unreadable ({path.name} {odd})"
+        raise ProvenanceUnreadable(msg)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -241,3 +241,26 @@ def test_a_set_audit_jobs_is_kept_whatever_the_batch_jobs(tmp_path: Path) -> Non
     manifest = load_manifest(_manifest(tmp_path, {**FAST, "jobs": 2}))
     assert manifest.audit is not None
     assert manifest.audit.options_for(5000).jobs == 2
+
+
+def test_an_audit_report_folder_swapped_for_a_symlink_is_refused(tmp_path: Path) -> None:
+    """Confinement holds when the report is written (ADR 0018), not only when the manifest loads."""
+    path = _manifest(tmp_path, {**FAST, "out": "reports/audit"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    manifest = load_manifest(path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "reports").symlink_to(elsewhere, target_is_directory=True)
+
+    result = run_batch(manifest)
+
+    assert result.audit is not None
+    assert (result.audit.status, result.audit.error) == (
+        "failed",
+        (
+            f"{tmp_path / 'out' / 'reports'}: is a symlink (to {elsewhere}) inside output_dir "
+            f"{tmp_path / 'out'}; a batch writes only into real folders, so nothing lands outside "
+            "output_dir: replace the symlink by a folder, or pass --allow-outside-output-dir"
+        ),
+    )
+    assert list(elsewhere.iterdir()) == []

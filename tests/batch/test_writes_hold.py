@@ -55,7 +55,7 @@ def test_a_directory_at_the_record_path_fails_the_job_and_keeps_the_previous_out
 
     result = ran.run(only=["corpus-b"])
 
-    reason = "provenance unreadable (IsADirectoryError)"
+    reason = "provenance unreadable (corpus-b.csv.provenance.json is a directory, not a file)"
     assert outcome(result) == {"corpus-b": ("failed", reason)}
     assert by_name(result)["corpus-b"].error == (
         f"{record}: is a folder, where the job's provenance record goes; "
@@ -280,6 +280,7 @@ OURS = (
     ".corpus-b.csv.0123456789ab.bak",
     ".corpus-b.csv.provenance.json.0123456789ab.tmp",
     ".second-opinion/.hashes.json.0123456789ab.tmp",
+    "runs/.20260101T000000Z-abcdef.json.0123456789ab.tmp",
 )
 NOT_OURS = (
     ".corpus-a.jsonl.notes.tmp",  # not a 12-hex token
@@ -288,6 +289,7 @@ NOT_OURS = (
     ".other.csv.0123456789ab.tmp",  # beside a file that is no output of the batch
     "corpus-b.csv.0123456789ab.tmp",  # no leading dot
     ".corpus-b.csv.0123456789ab.staging",  # a folder, not a file
+    "runs/.notes.json.0123456789ab.tmp",  # not a run summary's name
 )
 
 

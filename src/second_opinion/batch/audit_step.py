@@ -19,6 +19,7 @@ from second_opinion.audit.output import JSON_NAME, write_report
 from second_opinion.audit.run import audit_fingerprint, run_audit
 from second_opinion.batch.outcomes import NEW, READY
 from second_opinion.errors import SecondOpinionError
+from second_opinion.placing import folder_handle, refuse
 
 if TYPE_CHECKING:
     from second_opinion.batch.manifest.jobs import AuditPlan, Manifest
@@ -113,8 +114,13 @@ def run_manifest_audit(
     started = time.perf_counter()
     try:
         result = run_audit(tables, options, step=step, sha256=hashes)
-        plan.out.parent.mkdir(parents=True, exist_ok=True)
-        write_report(result, plan.out, plots=options.plots)
+        # The report folder is made (or checked) one real folder at a time inside output_dir.
+        with folder_handle(plan.out, plan.root, create=True):
+            write_report(result, plan.out, plots=options.plots)
+    except OSError as exc:
+        seconds = time.perf_counter() - started
+        error = refuse(plan.out, "the audit report", exc).message
+        return AuditOutcome("failed", reason, out, seconds, error=error)
     except SecondOpinionError as exc:
         seconds = time.perf_counter() - started
         return AuditOutcome("failed", reason, out, seconds, error=exc.message)

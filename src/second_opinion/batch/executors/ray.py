@@ -28,6 +28,7 @@ from second_opinion.batch.planning import Plan
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.batch.worker import run_job
 from second_opinion.errors import InputError, MissingExtraError, UsageError
+from second_opinion.placing import write_text_in_place
 
 PROBE_TIMEOUT = 120.0
 """Seconds to wait for every node's probe: a node that cannot run it in time is named."""
@@ -208,10 +209,9 @@ def check_cluster(jobs: Sequence[AnyJob], output_dir: Path, run_id: str) -> None
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy  # noqa: PLC0415
 
     files = _files(jobs)
-    state = output_dir / ".second-opinion"
-    state.mkdir(parents=True, exist_ok=True)
-    token_path, token = state / f"ray-probe-{run_id}", secrets.token_hex(16)
-    token_path.write_text(token, encoding="utf-8")
+    token_path = output_dir / ".second-opinion" / f"ray-probe-{run_id}"
+    token = secrets.token_hex(16)
+    write_text_in_place(token_path, token, "the Ray check's token", root=output_dir)
     try:
         nodes = [n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU", 0) > 0]
         probe = ray.remote(num_cpus=0, max_retries=0)(_probe)

@@ -110,6 +110,8 @@ class AuditPlan:
     out: Path
     options: AuditOptions
     jobs_set: bool = False
+    root: Path | None = None
+    """The folder the report must lie in when it is written, as :attr:`Job.root`."""
 
     def options_for(self, jobs: int | None) -> AuditOptions:
         """The options, with the batch's ``--jobs`` unless the section set ``jobs``; validated

@@ -182,6 +182,7 @@ def load_manifest(
     raise_problems(path, problems)
     if not allow_outside_output_dir:  # and so they stay when written (ADR 0018)
         jobs = [dataclasses.replace(job, root=output_dir) for job in jobs]
+        audit = dataclasses.replace(audit, root=output_dir) if audit is not None else None
     return Manifest(path=path, output_dir=output_dir, jobs=tuple(jobs), audit=audit)
 
 
