@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
+from second_opinion.audit.bootstrap import bootstrap_ci
 from second_opinion.audit.corpus import MIN_ROWS, Corpus
 from second_opinion.audit.crossfit import fit_predict, out_of_fold
-from second_opinion.audit.metrics import MetricSet, bootstrap_ci, evaluate, srcc
+from second_opinion.audit.metrics import MetricSet, evaluate, srcc
 from second_opinion.audit.options import REDUNDANCY_THRESHOLD, AuditOptions
 from second_opinion.audit.protocol import MIN_TEST_ROWS, ProtocolResult, run_protocol
 from second_opinion.audit.signals import Signal, SignalSet, signal_rows
