@@ -104,7 +104,10 @@ def audit_command(
     seed: Annotated[int, typer.Option(help="Seeds search draws, folds and bootstrap.")] = 0,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for CIs (0: none).")] = 1000,
     folds: Annotated[int, typer.Option(help="Folds for out-of-fold predictions.")] = 5,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Worker processes (default: the cores available)."),
+    ] = None,
     out: Annotated[
         Path, typer.Option(help="Folder for audit.json, audit.md and audit.html.")
     ] = Path("audit"),
@@ -136,7 +139,7 @@ def audit_command(
         seed=seed,
         bootstrap=bootstrap,
         folds=folds,
-        jobs=jobs,
+        **({"jobs": jobs} if jobs is not None else {}),
         plots=plots,
         family_redundancy=family_redundancy,
         min_finite_ratio=min_finite_ratio,
