@@ -317,6 +317,7 @@ def test_audit_json_shape(audited: Audited) -> None:
         "second_opinions",
         "all",
         "note",
+        "baseline_run",
     }
     for entry in report["gain"]["A"]["second_opinions"].values():
         assert set(entry) == {
@@ -414,6 +415,8 @@ def test_audit_json_redundancy_flags_the_near_duplicate(audited: Audited) -> Non
 def test_audit_json_gain(audited: Audited) -> None:
     a, b = audited.report["gain"]["A"], audited.report["gain"]["B"]
     assert (a["baseline"], a["columns"], a["note"]) == ("vmaf", ["vmaf"], None)
+    # a one-column baseline's own run is training-free: the gain refits it through the regressor
+    assert a["baseline_run"] == b["baseline_run"] == "refitted"
     assert list(a["second_opinions"]) == ["brisque", "niqe"]
     assert a["second_opinions"]["niqe"]["columns"] == ["vmaf", NIQE_COLUMN]
     assert a["all"] is not None

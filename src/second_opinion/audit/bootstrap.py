@@ -33,6 +33,9 @@ depend on a thread count: the interval is the same bit for bit on every run and 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+
 import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
@@ -267,3 +270,36 @@ def bootstrap_ci(
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(values, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+Interval = tuple[float, float]
+
+
+def intervals(
+    pairs: Sequence[tuple[FloatArray, FloatArray]],
+    resamples: int,
+    seed: int,
+    pool: Executor | None = None,
+    advance: Callable[[], None] | None = None,
+) -> list[tuple[Interval, Interval]]:
+    """The SRCC and PLCC intervals (:func:`bootstrap_ci`) of each ``(prediction, mos)`` pair, in
+    ``pool`` (in parallel) when given; ``advance()`` is called as each interval is done. The
+    same numbers wherever they are computed (see the module docstring)."""
+    tasks = [(x, y, metric) for x, y in pairs for metric in ("srcc", "plcc")]
+    found: list[Interval] = []
+    if pool is not None:
+        futures = [
+            pool.submit(bootstrap_ci, x, y, metric, resamples=resamples, seed=seed)  # type: ignore[arg-type]
+            for x, y, metric in tasks
+        ]
+        values = (future.result() for future in futures)
+    else:
+        values = (
+            bootstrap_ci(x, y, metric, resamples=resamples, seed=seed)  # type: ignore[arg-type]
+            for x, y, metric in tasks
+        )
+    for value in values:
+        found.append(value)
+        if advance is not None:
+            advance()
+    return [(found[2 * k], found[2 * k + 1]) for k in range(len(pairs))]

@@ -239,6 +239,12 @@ def _redundancy_blocks(result: CorpusResult, plots: bool) -> list[Block]:
     return out
 
 
+def _baseline_note(gain: Gain) -> str:
+    if gain.baseline_reused:
+        return " The baseline alone is its own signal's run (same rows and splits), not refitted."
+    return ""
+
+
 def _gain_blocks(result: CorpusResult, gain: Gain, plots: bool) -> list[Block]:
     out: list[Block] = [Heading(3, f"Gain over {gain.baseline.name}")]
     if gain.note:
@@ -249,6 +255,7 @@ def _gain_blocks(result: CorpusResult, gain: Gain, plots: bool) -> list[Block]:
             f"Regressed on the {gain.n} rows that have the baseline and every second opinion, "
             "on the same splits. Δ = (baseline + S) − baseline per split: median [2.5th, 97.5th "
             "percentile]; wins: share of splits where SRCC rises; paired Wilcoxon signed-rank."
+            + _baseline_note(gain)
         )
     )
     table = gain_table(gain)

@@ -19,11 +19,12 @@ from second_opinion.audit.analysis import (
     CrossCorpus,
     Step,
     analyse_corpus,
-    cross_corpus,
 )
 from second_opinion.audit.corpus import Corpus, check_names, load_corpus, parse_table_argument
+from second_opinion.audit.cross import cross_corpus
 from second_opinion.audit.families import FamilyAudit, audit_families
 from second_opinion.audit.options import AuditOptions
+from second_opinion.audit.progress import ProgressCallback
 from second_opinion.audit.signals import SignalSet, resolve_signals
 from second_opinion.errors import UsageError
 from second_opinion.hashing import sha256_file
@@ -103,10 +104,12 @@ def run_audit(
     *,
     step: Step | None = None,
     sha256: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AuditResult:
     """Audit the signal mix of each corpus table (see docs/audit.md).
 
-    ``step`` receives a line per analysis as it starts; ``sha256`` may give tables' hashes
+    ``step`` receives a line per analysis as it starts; ``progress`` each phase's counts
+    (:class:`~second_opinion.audit.progress.AuditProgress`); ``sha256`` may give tables' hashes
     already computed (by corpus name), which are otherwise computed here. Raises
     :class:`InputError` for bad input (no MOS column, a signal glob matching nothing, fewer than
     10 rows) before any analysis runs.
@@ -120,13 +123,16 @@ def run_audit(
     prepared = prepare(tables, options)
     with split_workers(options.jobs) as pool:
         results = tuple(
-            analyse_corpus(corpus, signals, options, pool, step) for corpus, signals in prepared
+            analyse_corpus(corpus, signals, options, pool, step, progress)
+            for corpus, signals in prepared
         )
     if step and len(results) > 1:
         step("cross-corpus")
     # Grids only for trained signals: a training-free one ignores the training corpus, so its
     # grid repeats one number per column (its full-table SRCC, already in the signals table).
-    cross = tuple(grid for grid in cross_corpus(results, options) if not grid.training_free)
+    cross = tuple(
+        grid for grid in cross_corpus(results, options, progress) if not grid.training_free
+    )
     families = tuple(
         audit_families(
             corpus,

@@ -148,8 +148,13 @@ def audit_command(
     from second_opinion.audit.output import write_report  # noqa: PLC0415
     from second_opinion.audit.report import audit_json  # noqa: PLC0415
     from second_opinion.audit.run import run_audit  # noqa: PLC0415
+    from second_opinion.cli.progress import ProgressBars, ProgressLog, progress_bars  # noqa: PLC0415
 
-    result = run_audit(tables, options, step=_step)
+    if err_console.is_terminal:
+        with progress_bars(err_console) as bars:
+            result = run_audit(tables, options, step=_step, progress=ProgressBars(bars))
+    else:
+        result = run_audit(tables, options, step=_step, progress=ProgressLog())
     files = write_report(result, out, plots=plots)
     if as_json:
         print_json(audit_json(result))
