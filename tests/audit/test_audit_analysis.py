@@ -28,11 +28,11 @@ from second_opinion.audit.analysis import (
     analyse_corpus,
     analyse_gain,
     analyse_signal,
-    cross_corpus,
     redundancy,
     wilcoxon_p,
 )
 from second_opinion.audit.corpus import Corpus
+from second_opinion.audit.cross import cross_corpus
 from second_opinion.audit.crossfit import fit_predict, out_of_fold
 from second_opinion.audit.options import AuditOptions, build_options
 from second_opinion.audit.protocol import RIDGE_ALPHAS, run_protocol, split_seeds

@@ -15,7 +15,6 @@ from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 from second_opinion.audit.metrics import (
     LogisticFit,
     MetricSet,
-    bootstrap_ci,
     evaluate,
     fit_logistic,
     krcc,
@@ -244,48 +243,6 @@ def test_evaluate_reports_the_fallback() -> None:
     assert result.fit_flag == "fallback"
     # The linear mapping leaves Pearson's r unchanged.
     assert result.plcc == pytest.approx(result.plcc_raw)
-
-
-def _noisy_pairs() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(3)
-    mos = rng.normal(size=60)
-    return mos + 0.5 * rng.normal(size=60), mos
-
-
-@pytest.mark.parametrize(("metric", "resamples"), [("srcc", 500), ("plcc", 20)])
-def test_bootstrap_is_deterministic_and_covers_the_estimate(metric: str, resamples: int) -> None:
-    pred, mos = _noisy_pairs()
-    assert metric in ("srcc", "plcc")
-    first = bootstrap_ci(pred, mos, metric, resamples=resamples, seed=11)  # type: ignore[arg-type]
-    again = bootstrap_ci(pred, mos, metric, resamples=resamples, seed=11)  # type: ignore[arg-type]
-    other = bootstrap_ci(pred, mos, metric, resamples=resamples, seed=12)  # type: ignore[arg-type]
-    assert first == again
-    assert first != other
-    low, high = first
-    estimate = evaluate(pred, mos).srcc if metric == "srcc" else evaluate(pred, mos).plcc
-    assert low < estimate < high
-    assert high - low < 0.3
-
-
-def test_bootstrap_level_widens_the_interval() -> None:
-    pred, mos = _noisy_pairs()
-    low90, high90 = bootstrap_ci(pred, mos, "srcc", resamples=400, level=0.9)
-    low99, high99 = bootstrap_ci(pred, mos, "srcc", resamples=400, level=0.99)
-    assert low99 <= low90 < high90 <= high99
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"metric": "krcc"}, r"unknown metric 'krcc'; use 'srcc' or 'plcc'"),
-        ({"metric": "srcc", "resamples": 0}, r"resamples must be at least 1, got 0"),
-        ({"metric": "srcc", "level": 1.0}, r"level must lie strictly between 0 and 1, got 1\.0"),
-    ],
-)
-def test_bootstrap_rejects_bad_options(kwargs: dict[str, object], message: str) -> None:
-    pred, mos = _noisy_pairs()
-    with pytest.raises(InputError, match=message):
-        bootstrap_ci(pred, mos, **kwargs)  # type: ignore[arg-type]
 
 
 def test_summarize_ignores_nan_and_uses_population_std() -> None:

@@ -3,9 +3,12 @@ value reaches it, including an override through ``model_copy(update=…)``."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from second_opinion.audit.options import AuditOptions, build_options
+from second_opinion.audit import options as options_module
+from second_opinion.audit.options import AuditOptions, available_cores, build_options
 from second_opinion.errors import UsageError
 
 TOO_MANY = "invalid audit options:\n  jobs: Input should be less than or equal to 1024 (got 5000)"
@@ -40,3 +43,23 @@ def test_model_copy_keeps_the_fields_it_does_not_update() -> None:
     assert options.jobs != 3  # the original is unchanged (frozen)
     assert options.model_copy() == options
     assert options.model_copy(deep=True) == options
+
+
+def test_jobs_default_to_the_cores_available() -> None:
+    assert AuditOptions().jobs == available_cores()
+    assert build_options(jobs=1).jobs == 1
+
+
+def test_available_cores_prefers_the_process_count_then_the_affinity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 3, raising=False)
+    assert available_cores() == 3
+    monkeypatch.delattr(os, "process_cpu_count")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 5}, raising=False)
+    assert available_cores() == 2
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert available_cores() == 1  # unknown: one
+    monkeypatch.setattr(os, "cpu_count", lambda: 4096)
+    assert available_cores() == options_module.MAX_JOBS

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from second_opinion.audit.options import build_options
+from second_opinion.audit.options import available_cores, build_options
 from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.runner import run_batch
 from second_opinion.errors import InputError, UsageError
@@ -234,7 +234,7 @@ def test_a_batch_jobs_over_the_audits_limit_is_refused_as_audit_jobs_is(tmp_path
     with pytest.raises(UsageError, match=r"jobs: Input should be less than or equal to 1024"):
         manifest.audit.options_for(5000)
     assert manifest.audit.options_for(8).jobs == 8
-    assert manifest.audit.options_for(None).jobs == 1
+    assert manifest.audit.options_for(None).jobs == available_cores()  # the audit's default
 
 
 def test_a_set_audit_jobs_is_kept_whatever_the_batch_jobs(tmp_path: Path) -> None:

@@ -133,6 +133,12 @@ def test_audit_family_thresholds_reach_the_report(corpus: Path, tmp_path: Path) 
     assert all(abs(p["pearson"]) >= 0.5 for p in families["redundant_pairs"])
 
 
+COUNT = re.compile(
+    r"(?P<label>c: (?:signals|bootstrap|gain)) (?P<done>\d+)/(?P<total>\d+) "
+    r"(?P<unit>splits|intervals)(?P<rest>.*)"
+)
+
+
 def test_audit_reports_progress_on_stderr(happy: Run) -> None:
     lines = happy.result.stderr.splitlines()
     messages = []
@@ -140,7 +146,8 @@ def test_audit_reports_progress_on_stderr(happy: Run) -> None:
         match = PROGRESS.fullmatch(line)
         assert match, f"not a progress line: {line!r}"
         messages.append(match["message"])
-    assert messages == [
+    steps = [m for m in messages if not COUNT.fullmatch(m)]
+    assert steps == [
         "c: vmaf (1 column)",
         "c: brisque (5 columns)",
         "c: niqe (1 column)",
@@ -149,6 +156,21 @@ def test_audit_reports_progress_on_stderr(happy: Run) -> None:
         f"c: {DUPLICATE_COLUMN} (1 column)",
         "c: gain over baseline vmaf",
     ]
+    # In a pipe: per phase a line when it starts (0 done) and one when it ends, with counts:
+    # 6 signals × 3 splits; 2 intervals per signal; gain: vmaf alone (one column, so refitted:
+    # its own run was training-free) and vmaf + each of brisque and niqe and all, × 3 splits.
+    counts = [COUNT.fullmatch(m) for m in messages]
+    phases: dict[str, list[re.Match[str]]] = {}
+    for match in counts:
+        if match:
+            phases.setdefault(match["label"], []).append(match)
+    assert list(phases) == ["c: signals", "c: bootstrap", "c: gain"]
+    totals = {label: {int(m["total"]) for m in found} for label, found in phases.items()}
+    assert totals == {"c: signals": {18}, "c: bootstrap": {12}, "c: gain": {12}}
+    for found in phases.values():
+        assert (int(found[0]["done"]), found[0]["rest"]) == (0, "")
+        assert int(found[-1]["done"]) == int(found[-1]["total"])
+        assert re.fullmatch(r", done in \d+:\d\d:\d\d", found[-1]["rest"])
     assert not any(PROGRESS.fullmatch(line) for line in happy.result.stdout.splitlines())
 
 

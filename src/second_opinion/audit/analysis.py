@@ -17,16 +17,18 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
+from second_opinion.audit.bootstrap import bootstrap_ci, intervals
 from second_opinion.audit.corpus import MIN_ROWS, Corpus
-from second_opinion.audit.crossfit import fit_predict, out_of_fold
-from second_opinion.audit.metrics import MetricSet, bootstrap_ci, evaluate, srcc
+from second_opinion.audit.crossfit import out_of_fold
+from second_opinion.audit.metrics import MetricSet, evaluate, srcc
 from second_opinion.audit.options import REDUNDANCY_THRESHOLD, AuditOptions
+from second_opinion.audit.progress import Counter, CountingPool, ProgressCallback
 from second_opinion.audit.protocol import MIN_TEST_ROWS, ProtocolResult, run_protocol
 from second_opinion.audit.signals import Signal, SignalSet, signal_rows
 from second_opinion.errors import InputError
@@ -124,6 +126,9 @@ class Gain:
     entries: tuple[GainEntry, ...]
     combined: GainEntry | None
     note: str | None = None
+    baseline_reused: bool | None = None
+    """True when B alone is the baseline signal's own protocol run (same regressor, rows and
+    splits, so the same numbers), False when it was refitted here, None when not computed."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +178,15 @@ def _matrix(corpus: Corpus, columns: Sequence[str], rows: BoolArray) -> FloatArr
 
 
 def analyse_signal(
-    corpus: Corpus, signal: Signal, options: AuditOptions, pool: Executor | None
+    corpus: Corpus,
+    signal: Signal,
+    options: AuditOptions,
+    pool: Executor | None,
+    *,
+    bootstrap: bool = True,
 ) -> SignalResult:
-    """The full-table metrics and the split protocol of one signal."""
+    """The full-table metrics and the split protocol of one signal (``bootstrap=False``: no CIs
+    yet; :func:`with_intervals` adds them)."""
     rows = signal_rows(corpus, signal.columns)
     x = _matrix(corpus, signal.columns, rows)
     y = corpus.mos[rows]
@@ -197,7 +208,7 @@ def analyse_signal(
         undefined = f"metrics undefined: {exc.message}"
         full = MetricSet(int(y.size), nan, nan, nan, nan, nan, False, undefined)
     srcc_ci = plcc_ci = None
-    if options.bootstrap and math.isfinite(full.srcc):
+    if bootstrap and options.bootstrap and math.isfinite(full.srcc):
         srcc_ci = bootstrap_ci(
             prediction, y, "srcc", resamples=options.bootstrap, seed=options.seed
         )
@@ -244,9 +255,19 @@ def _full_vector(result: SignalResult, size: int) -> FloatArray:
 
 
 def analyse_gain(
-    corpus: Corpus, signals: SignalSet, options: AuditOptions, pool: Executor | None
+    corpus: Corpus,
+    signals: SignalSet,
+    options: AuditOptions,
+    pool: Executor | None,
+    known: Sequence[SignalResult] = (),
+    progress: ProgressCallback | None = None,
 ) -> Gain | None:
-    """B, B + S for each second opinion S, and B + all, regressed on shared rows and splits."""
+    """B, B + S for each second opinion S, and B + all, regressed on shared rows and splits.
+
+    B alone is taken from ``known`` (the per-signal results) when the baseline's own run was
+    regressed on exactly these rows (its splits are then these splits): a pure function of the
+    same inputs, so the same numbers without a refit. ``progress`` hears the splits (``gain``).
+    """
     base = signals.baseline
     if base is None:
         return None
@@ -267,9 +288,19 @@ def analyse_gain(
         )
         return Gain(base, int(rows.sum()), None, (), None, note)
     y = corpus.mos[rows]
+    own = next((r for r in known if r.signal.columns == base.columns), None)
+    reused = (
+        own is not None
+        and own.splits.model == options.model
+        and bool(np.array_equal(own.rows, rows))
+    )
+    fits = (0 if reused else 1) + len(opinions) + (1 if len(opinions) > 1 else 0)
+    counter = Counter(progress, "gain", corpus.name, fits * options.splits)
+    counted = CountingPool(pool, counter) if pool is not None else None
 
     def regress(columns: Sequence[str]) -> ProtocolResult:
-        return run_protocol(
+        counter.describe(f"{len(columns)} columns")
+        found = run_protocol(
             _matrix(corpus, columns, rows),
             y,
             splits=options.splits,
@@ -278,10 +309,13 @@ def analyse_gain(
             processes=options.jobs,
             seed=options.seed,
             regress=True,
-            pool=pool,
+            pool=counted,
         )
+        if counted is None:
+            counter.advance(options.splits)
+        return found
 
-    alone = regress(base.columns)
+    alone = own.splits if reused and own is not None else regress(base.columns)
 
     def entry(name: str, columns: tuple[str, ...]) -> GainEntry:
         combined = regress(columns)
@@ -296,7 +330,8 @@ def analyse_gain(
         # in the SVR's distances.
         every = _unique(base.columns + tuple(c for s in opinions for c in s.columns))
         combined = entry("all", every)
-    return Gain(base, int(rows.sum()), alone, entries, combined)
+    counter.finish()
+    return Gain(base, int(rows.sum()), alone, entries, combined, baseline_reused=reused)
 
 
 def _unique(columns: tuple[str, ...]) -> tuple[str, ...]:
@@ -328,72 +363,36 @@ def analyse_corpus(
     options: AuditOptions,
     pool: Executor | None,
     step: Step | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CorpusResult:
-    """Every per-corpus analysis of ``corpus``."""
+    """Every per-corpus analysis of ``corpus``; ``progress`` hears each phase's counts."""
     started = time.perf_counter()
+    runs = Counter(progress, "signals", corpus.name, len(signals.signals) * options.splits)
+    counted = CountingPool(pool, runs) if pool is not None else None
     results = []
     for signal in signals.signals:
+        size = len(signal.columns)
+        label = f"{signal.name} ({size} column{'s' if size > 1 else ''})"
         if step:
-            size = len(signal.columns)
-            step(f"{corpus.name}: {signal.name} ({size} column{'s' if size > 1 else ''})")
-        results.append(analyse_signal(corpus, signal, options, pool))
+            step(f"{corpus.name}: {label}")
+        runs.describe(label)
+        results.append(analyse_signal(corpus, signal, options, counted, bootstrap=False))
+        if counted is None:
+            runs.advance(options.splits)
+    runs.finish()
+    wanted = [i for i, r in enumerate(results) if options.bootstrap and math.isfinite(r.full.srcc)]
+    if wanted:
+        counter = Counter(progress, "bootstrap", corpus.name, 2 * len(wanted))
+        pairs = [(results[i].prediction, results[i].mos) for i in wanted]
+        cis = intervals(pairs, options.bootstrap, options.seed, pool, counter.advance)
+        for i, (srcc_ci, plcc_ci) in zip(wanted, cis, strict=True):
+            results[i] = replace(results[i], srcc_ci=srcc_ci, plcc_ci=plcc_ci)
     vectors = [_full_vector(r, corpus.n) for r in results]
     mix = redundancy([r.signal.name for r in results], vectors, REDUNDANCY_THRESHOLD)
     if step and signals.baseline is not None:
         step(f"{corpus.name}: gain over baseline {signals.baseline.name}")
-    gain = analyse_gain(corpus, signals, options, pool)
+    gain = analyse_gain(corpus, signals, options, pool, results, progress)
     seconds = time.perf_counter() - started
     notes = (*corpus.notes, *signals.notes)
     warned = corpus_warnings(results, gain)
     return CorpusResult(corpus, tuple(results), mix, gain, seconds, notes, warned)
-
-
-def cross_corpus(results: Sequence[CorpusResult], options: AuditOptions) -> tuple[CrossCorpus, ...]:
-    """Train on each corpus, test on each other, for every signal all corpora share."""
-    if len(results) < 2:
-        return ()
-    names = [r.corpus.name for r in results]
-    shared = []
-    for first in results[0].signals:
-        found = [_find(r, first.signal.name) for r in results]
-        if all(f is not None and f.signal.columns == first.signal.columns for f in found):
-            shared.append([f for f in found if f is not None])
-    out = []
-    for per_corpus in shared:
-        signal = per_corpus[0].signal
-        k = len(per_corpus)
-        matrix = np.full((k, k), np.nan)
-        for i, train in enumerate(per_corpus):
-            matrix[i, i] = float(np.nanmedian(train.splits.srcc))
-            x_train = _matrix(results[i].corpus, signal.columns, train.rows)
-            for j, test in enumerate(per_corpus):
-                if i == j:
-                    continue
-                x_test = _matrix(results[j].corpus, signal.columns, test.rows)
-                if signal.training_free:
-                    predicted = x_test[:, 0]
-                else:
-                    predicted = fit_predict(
-                        x_train,
-                        train.mos,
-                        x_test,
-                        model=options.model,
-                        search=options.search,
-                        seed=options.seed,
-                    )
-                matrix[i, j] = _safe_srcc(predicted, test.mos)
-        out.append(
-            CrossCorpus(signal.name, signal.columns, signal.training_free, tuple(names), matrix)
-        )
-    return tuple(out)
-
-
-def _safe_srcc(predicted: FloatArray, mos: FloatArray) -> float:
-    try:
-        return srcc(predicted, mos)
-    except InputError:
-        return math.nan
-
-
-def _find(result: CorpusResult, name: str) -> SignalResult | None:
-    return next((s for s in result.signals if s.signal.name == name), None)

@@ -114,18 +114,6 @@ def _pearson(x: FloatArray, y: FloatArray) -> float:
     return float(np.clip(np.dot(dx, dy) / denom, -1.0, 1.0))
 
 
-def _pearson_rows(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Pearson's r of each row pair of two 2-D arrays; NaN for rows without variation."""
-    dx = x - x.mean(axis=1, keepdims=True)
-    dy = y - y.mean(axis=1, keepdims=True)
-    num = np.einsum("ij,ij->i", dx, dy)
-    denom = np.sqrt(np.einsum("ij,ij->i", dx, dx) * np.einsum("ij,ij->i", dy, dy))
-    out = np.full(num.shape, np.nan)
-    ok = denom > 0
-    out[ok] = np.clip(num[ok] / denom[ok], -1.0, 1.0)
-    return out
-
-
 def srcc(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     """Spearman's rank correlation: Pearson's r of the average ranks (ties share a rank).
 
@@ -315,57 +303,6 @@ def evaluate(prediction: npt.ArrayLike, mos: npt.ArrayLike) -> MetricSet:
         note=note,
         fit_flag=fit.flag,
     )
-
-
-def bootstrap_ci(
-    prediction: npt.ArrayLike,
-    mos: npt.ArrayLike,
-    metric: BootstrapMetric,
-    *,
-    resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of SRCC or PLCC, resampling pairs.
-
-    Draws ``resamples`` samples of the complete pairs with replacement from
-    ``numpy.random.default_rng(seed)``; the interval is the ``(1 − level)/2`` and
-    ``(1 + level)/2`` quantiles of the metric over the samples. For ``plcc`` the logistic is
-    refitted on each sample (slow: about a millisecond per sample). Samples where the metric
-    is undefined (a side constant) are skipped. Deterministic for a given seed.
-    """
-    if metric not in ("srcc", "plcc"):
-        msg = f"bootstrap_ci: unknown metric {metric!r}; use 'srcc' or 'plcc'"
-        raise InputError(msg)
-    if resamples < 1:
-        msg = f"bootstrap_ci: resamples must be at least 1, got {resamples}"
-        raise InputError(msg)
-    if not 0.0 < level < 1.0:
-        msg = f"bootstrap_ci: level must lie strictly between 0 and 1, got {level}"
-        raise InputError(msg)
-    xa, ya = _pairs(prediction, mos, "bootstrap_ci", x_name="prediction", y_name="mos")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, xa.size, size=(resamples, xa.size))
-    xb, yb = xa[idx], ya[idx]
-    if metric == "srcc":
-        values = _pearson_rows(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
-    else:
-        values = np.full(resamples, np.nan)
-        for i in range(resamples):
-            if np.ptp(xb[i]) == 0 or np.ptp(yb[i]) == 0:
-                continue
-            fit = fit_logistic(xb[i], yb[i])
-            values[i] = _pearson(fit.predict(xb[i]), yb[i])
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        msg = (
-            f"bootstrap_ci: {metric} was undefined in every one of {resamples} resamples "
-            "(a side constant in each); provide more varied data or more resamples"
-        )
-        raise InputError(msg)
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    return float(low), float(high)
 
 
 def summarize(values: npt.ArrayLike) -> dict[str, float]:

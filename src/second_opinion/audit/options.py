@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, ClassVar
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
@@ -17,6 +18,20 @@ DEFAULT_FOLDS = 5
 REDUNDANCY_THRESHOLD = 0.95
 FAMILY_REDUNDANCY = 0.95
 MIN_FINITE_RATIO = 0.80
+MAX_JOBS = 1024
+
+
+def available_cores() -> int:
+    """The cores this process may run on: ``os.process_cpu_count()`` (Python 3.13+), else the
+    size of its CPU affinity set, else ``os.cpu_count()``; at least 1, at most ``MAX_JOBS``."""
+    counter = getattr(os, "process_cpu_count", None)
+    if counter is not None:
+        found = counter()
+    elif hasattr(os, "sched_getaffinity"):
+        found = len(os.sched_getaffinity(0))
+    else:
+        found = os.cpu_count()
+    return max(1, min(found or 1, MAX_JOBS))
 
 
 class AuditOptions(CheckedCopies):
@@ -51,7 +66,12 @@ class AuditOptions(CheckedCopies):
     folds: Annotated[
         int, Field(ge=2, le=50, description="Folds of the out-of-fold predictions.")
     ] = DEFAULT_FOLDS
-    jobs: Annotated[int, Field(ge=1, le=1024, description="Worker processes.")] = 1
+    jobs: int = Field(
+        default_factory=available_cores,
+        ge=1,
+        le=MAX_JOBS,
+        description="Worker processes (default: the cores available, available_cores()).",
+    )
     plots: Annotated[bool, Field(description="Embed plots in audit.html.")] = True
     family_redundancy: Annotated[
         float,

@@ -256,6 +256,12 @@ def _redundancy_blocks(result: CorpusResult, plots: bool) -> list[Block]:
     return out
 
 
+def _baseline_note(gain: Gain) -> str:
+    if gain.baseline_reused:
+        return " The baseline alone is its own signal's run (same rows and splits), not refitted."
+    return ""
+
+
 def _gain_blocks(result: CorpusResult, gain: Gain, plots: bool) -> list[Block]:
     out: list[Block] = [Heading(3, f"Gain over {gain.baseline.name}")]
     if gain.note:
@@ -270,6 +276,7 @@ def _gain_blocks(result: CorpusResult, gain: Gain, plots: bool) -> list[Block]:
             "Wilcoxon signed-rank test of ΔSRCC over the splits (whether Δ is centred on 0, so "
             "it can be tiny while single splits still go either way). The plot shows each "
             "split's Δ as a point, boxes over the quartiles, whiskers over that interval."
+            + _baseline_note(gain)
         )
     )
     table = gain_table(gain)

@@ -87,6 +87,13 @@ def _delta(entry: GainEntry, metric: str) -> dict[str, Any]:
     return {"median": number(median), "ci": [number(low), number(high)]}
 
 
+def _baseline_run(gain: Gain) -> str | None:
+    """Where B alone came from: ``'reused'`` (the baseline signal's own run), ``'refitted'``."""
+    if gain.baseline_reused is None:
+        return None
+    return "reused" if gain.baseline_reused else "refitted"
+
+
 def gain_json(gain: Gain) -> dict[str, Any]:
     """B alone, B + each second opinion, B + all."""
     return {
@@ -97,6 +104,7 @@ def gain_json(gain: Gain) -> dict[str, Any]:
         "second_opinions": {entry.name: _entry_json(entry) for entry in gain.entries},
         "all": _entry_json(gain.combined) if gain.combined else None,
         "note": gain.note,
+        "baseline_run": _baseline_run(gain),
     }
 
 

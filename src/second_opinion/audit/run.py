@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,14 +22,14 @@ from second_opinion.audit.analysis import (
     SignalResult,
     Step,
     analyse_corpus,
-    cross_corpus,
 )
 from second_opinion.audit.compare import CorpusComparisons, check_compare, compare_corpus
 from second_opinion.audit.corpus import Corpus, check_names, load_corpus, parse_table_argument
+from second_opinion.audit.cross import cross_corpus
 from second_opinion.audit.families import FamilyAudit, audit_families
 from second_opinion.audit.metrics import LogisticFit, fit_logistic
 from second_opinion.audit.options import AuditOptions
-from second_opinion.audit.protocol import worker_pool
+from second_opinion.audit.progress import ProgressCallback
 from second_opinion.audit.signals import SignalSet, resolve_signals
 from second_opinion.errors import InputError, UsageError
 from second_opinion.hashing import sha256_file
@@ -69,6 +72,23 @@ def audit_fingerprint(options: AuditOptions, tables: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
+@contextmanager
+def split_workers(jobs: int) -> Iterator[Executor]:
+    """The audit's pool: ``jobs`` fresh ``spawn`` worker processes, one even for ``jobs=1``.
+
+    Every protocol split runs in one of them, never in the calling process: a split's metrics
+    rest on a logistic fit that, on a tiny test split (4 rows of a 20-row signal), turns a
+    last-bit difference into a different optimum, and the calling process's state is shaped by
+    whatever ran there before (a host program, a test suite: a one-job audit inside pytest was
+    seen to differ in the fourth digit of a split's RMSE from the same audit with two jobs).
+    Fresh workers that only ever run splits, each a pure function of its index, compute the same
+    bits for any number of them.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        yield pool
+
+
 def prepare(
     tables: Sequence[TableArgument], options: AuditOptions
 ) -> list[tuple[Corpus, SignalSet]]:
@@ -93,10 +113,12 @@ def run_audit(
     *,
     step: Step | None = None,
     sha256: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AuditResult:
     """Audit the signal mix of each corpus table (see docs/audit.md).
 
-    ``step`` receives a line per analysis as it starts; ``sha256`` may give tables' hashes
+    ``step`` receives a line per analysis as it starts; ``progress`` each phase's counts
+    (:class:`~second_opinion.audit.progress.AuditProgress`); ``sha256`` may give tables' hashes
     already computed (by corpus name), which are otherwise computed here. Raises
     :class:`InputError` for bad input (no MOS column, a signal glob matching nothing, fewer than
     10 rows) before any analysis runs.
@@ -111,9 +133,9 @@ def run_audit(
     check_compare(options, [(corpus.name, signals) for corpus, signals in prepared])
     analysed: list[CorpusResult] = []
     comparisons: list[CorpusComparisons] = []
-    with worker_pool(options.jobs) as pool:
+    with split_workers(options.jobs) as pool:
         for corpus, signals in prepared:
-            analysed.append(analyse_corpus(corpus, signals, options, pool, step))
+            analysed.append(analyse_corpus(corpus, signals, options, pool, step, progress))
             if step and (options.compare or options.compare_all):
                 step(f"{corpus.name}: comparisons")
             found = compare_corpus(analysed[-1], options, pool)
@@ -123,7 +145,9 @@ def run_audit(
         step("cross-corpus")
     # Grids only for trained signals: a training-free one ignores the training corpus, so its
     # grid repeats one number per column (its full-table SRCC, already in the signals table).
-    cross = tuple(grid for grid in cross_corpus(results, options) if not grid.training_free)
+    cross = tuple(
+        grid for grid in cross_corpus(results, options, progress) if not grid.training_free
+    )
     families = tuple(
         audit_families(
             corpus,

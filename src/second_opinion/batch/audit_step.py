@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from second_opinion.audit.output import JSON_NAME, write_report
+from second_opinion.audit.progress import ProgressCallback
 from second_opinion.audit.run import audit_fingerprint, run_audit
 from second_opinion.batch.outcomes import NEW, READY
 from second_opinion.errors import SecondOpinionError
@@ -82,13 +83,15 @@ def run_manifest_audit(
     stale: Callable[[str], bool],
     settings: BatchSettings,
     step: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AuditOutcome | None:
     """Run (or plan) the manifest's audit after its jobs; ``None`` when it has none.
 
     ``stale(name)`` says whether job ``name``'s output is missing or out of date (asked only
     for jobs this run did not select). The batch's ``settings`` say whether to force it, only
     plan it (a dry run), and how many workers it may use unless its own options say. Failures
-    are returned, not raised.
+    are returned, not raised. ``step`` and ``progress`` are passed to
+    :func:`~second_opinion.audit.run.run_audit`.
     """
     force, dry_run = settings.force, settings.dry_run
     plan = manifest.audit
@@ -113,7 +116,7 @@ def run_manifest_audit(
         return AuditOutcome("planned", reason, out, fingerprint=fingerprint)
     started = time.perf_counter()
     try:
-        result = run_audit(tables, options, step=step, sha256=hashes)
+        result = run_audit(tables, options, step=step, sha256=hashes, progress=progress)
         # The report folder is made (or checked) one real folder at a time inside output_dir.
         with folder_handle(plan.out, plan.root, create=True):
             write_report(result, plan.out, plots=options.plots)

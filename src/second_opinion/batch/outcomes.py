@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from second_opinion.audit.progress import AuditProgress
 from second_opinion.batch.manifest.jobs import AnyJob
 from second_opinion.batch.planning import Plan
 from second_opinion.errors import SecondOpinionError
@@ -113,10 +114,12 @@ class JobOutcome:
 class BatchEvent:
     """Progress, for displays: a job was planned, started, changed phase, or finished."""
 
-    kind: Literal["planned", "started", "phase", "finished"]
+    kind: Literal["planned", "started", "phase", "progress", "finished"]
     job: str
     detail: str = ""
     result: JobResult | None = None
+    progress: AuditProgress | None = None
+    """With ``kind='progress'``: how far the audit's current phase is."""
 
 
 EventHandler = Callable[[BatchEvent], None]

@@ -322,6 +322,7 @@ def _audit(
         stale=lambda name: plan_job(manifest.job(name), cache).run,
         settings=settings,
         step=lambda message: emit(BatchEvent("phase", "audit", message)),
+        progress=lambda event: emit(BatchEvent("progress", "audit", event.label, progress=event)),
     )
     if outcome is not None:
         emit(BatchEvent("finished", "audit", outcome.status))

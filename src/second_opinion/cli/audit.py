@@ -125,7 +125,10 @@ def audit_command(
     seed: Annotated[int, typer.Option(help="Seeds search draws, folds and bootstrap.")] = 0,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for CIs (0: none).")] = 1000,
     folds: Annotated[int, typer.Option(help="Folds for out-of-fold predictions.")] = 5,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Worker processes (default: the cores available)."),
+    ] = None,
     out: Annotated[
         Path, typer.Option(help="Folder for audit.json, audit.md and audit.html.")
     ] = Path("audit"),
@@ -166,7 +169,7 @@ def audit_command(
         seed=seed,
         bootstrap=bootstrap,
         folds=folds,
-        jobs=jobs,
+        **({"jobs": jobs} if jobs is not None else {}),
         plots=plots,
         family_redundancy=family_redundancy,
         min_finite_ratio=min_finite_ratio,
@@ -177,8 +180,13 @@ def audit_command(
     from second_opinion.audit.output import write_report  # noqa: PLC0415
     from second_opinion.audit.report import audit_json  # noqa: PLC0415
     from second_opinion.audit.run import run_audit  # noqa: PLC0415
+    from second_opinion.cli.progress import ProgressBars, ProgressLog, progress_bars  # noqa: PLC0415
 
-    result = run_audit(tables, options, step=_step)
+    if err_console.is_terminal:
+        with progress_bars(err_console) as bars:
+            result = run_audit(tables, options, step=_step, progress=ProgressBars(bars))
+    else:
+        result = run_audit(tables, options, step=_step, progress=ProgressLog())
     files = write_report(result, out, plots=plots)
     if as_json:
         print_json(audit_json(result))
