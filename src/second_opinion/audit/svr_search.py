@@ -10,8 +10,8 @@ The search modes (``SearchMode``):
 * ``'random'`` (the default): the benchmark's randomized search with each cross-validation fit
   stopped after :data:`CV_MAX_ITER` solver iterations (libsvm's ``max_iter``; the candidate is
   scored with the solution reached, as scikit-learn's ``max_iter`` does). The refit on the whole
-  training split is never capped. Mostly fits with a large C·gamma need more iterations, and
-  the chosen candidate is mostly one that converges well before: on KoNViD-1k's 100 splits the
+  training split is never capped. It is mainly fits with a large C·gamma that need more, and the
+  chosen candidate usually converges well before the cap: on KoNViD-1k's 100 splits the
   choice differs from the exact search's in 1 (BRISQUE) and 16 (VIDEVAL), by at most 0.033
   SRCC on a split, and the medians are the same (docs/audit.md, ADR 0014);
 * ``'random-exact'``: the benchmark's search exactly, every fit solved to libsvm's tolerance;
@@ -37,7 +37,7 @@ SVR_C_GRID: tuple[float, ...] = tuple(2.0**p for p in range(1, 11))
 SVR_GAMMA_GRID: tuple[float, ...] = tuple(2.0**p for p in range(-8, 2))
 CV_FOLDS = 3
 CV_MAX_ITER = 2000
-"""The solver iterations a cross-validation fit of the ``'random'`` search may take (-1: no cap)."""
+"""The solver iterations each cross-validation fit of the ``'random'`` search may take."""
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
