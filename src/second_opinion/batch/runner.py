@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import signal
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,14 +42,14 @@ from second_opinion.batch.outcomes import (
 from second_opinion.batch.planning import plan_job
 from second_opinion.batch.selection import PYTHON_SPELLING, select_names
 from second_opinion.batch.settings import BatchSettings
-from second_opinion.batch.worker import sweep_temporaries
+from second_opinion.batch.worker import sweep_stale
 from second_opinion.errors import (
     InputError,
     InterruptedRunError,
     UsageError,
 )
 from second_opinion.hashing import HashCache
-from second_opinion.placing import sweep_staging, write_text_in_place
+from second_opinion.placing import write_text_in_place
 from second_opinion.provenance import canonical_json
 from second_opinion.tables.formats import Engine
 
@@ -59,25 +58,6 @@ if TYPE_CHECKING:
 
 
 STATE_DIR = ".second-opinion"
-
-
-RUN_SUMMARY = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}\.json")
-"""The name of a run summary in ``runs/``: ``<run_id>.json``."""
-
-
-def _sweep_state(output_dir: Path, selected: Sequence[AnyJob], cache_path: Path) -> None:
-    """Remove what a killed run left (``kill -9`` leaves its staging files), by this tool's exact
-    staging names: beside every selected job's output (up to date or not), the hash cache and
-    the run summaries. Called under the lock."""
-    for job in selected:
-        sweep_temporaries(job.output, job.root)
-    sweep_temporaries(cache_path, output_dir)
-    runs = output_dir / "runs"
-    with contextlib.suppress(OSError):
-        names = [p.name for p in runs.iterdir() if ".json." in p.name]
-        summaries = {name.split(".json.")[0][1:] + ".json" for name in names}
-        targets = [name for name in summaries if RUN_SUMMARY.fullmatch(name)]
-        sweep_staging(runs, targets, root=output_dir)
 
 
 def new_run_id() -> str:
@@ -270,7 +250,7 @@ def run_batch(
             with output_lock(manifest.output_dir, run_id, started, lock_timeout):
                 # What a killed run left (kill -9 leaves its staging files): swept under the lock,
                 # by this tool's exact staging names, also beside outputs that are up to date.
-                _sweep_state(manifest.output_dir, selected, cache_path)
+                sweep_stale(manifest.output_dir, selected, cache_path)
                 cache = HashCache(cache_path, root=manifest.output_dir)
                 try:
                     with contextlib.ExitStack() as resources:

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import re
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from second_opinion.batch.manifest.jobs import SaliencyJob
+from second_opinion.batch.manifest.jobs import AnyJob, SaliencyJob
 from second_opinion.batch.materialize import materialize
 from second_opinion.batch.outcomes import JobOutcome, coverage_fractions, failed_coverage, utc_now
 from second_opinion.batch.planning import Plan, file_stat
@@ -62,6 +63,25 @@ def sweep_temporaries(output: Path, root: Path | None = None) -> None:
     """Remove what a killed worker may have left beside ``output``: this tool's temporary and
     staging files for it and its record, recognised by their exact names (nothing else)."""
     sweep_staging(output.parent, (output.name, provenance_path(output).name), root=root)
+
+
+RUN_SUMMARY = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}\.json")
+"""The name of a run summary in ``runs/``: ``<run_id>.json``."""
+
+
+def sweep_stale(output_dir: Path, selected: Sequence[AnyJob], cache_path: Path) -> None:
+    """Remove what a killed run left (``kill -9`` leaves its staging files), by this tool's exact
+    staging names: beside every selected job's output (up to date or not), the hash cache and
+    the run summaries. Called under the lock."""
+    for job in selected:
+        sweep_temporaries(job.output, job.root)
+    sweep_temporaries(cache_path, output_dir)
+    runs = output_dir / "runs"
+    with contextlib.suppress(OSError):
+        names = [p.name for p in runs.iterdir() if ".json." in p.name]
+        summaries = {name.split(".json.")[0][1:] + ".json" for name in names}
+        targets = [name for name in summaries if RUN_SUMMARY.fullmatch(name)]
+        sweep_staging(runs, targets, root=output_dir)
 
 
 def run_job(
