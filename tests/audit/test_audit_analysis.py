@@ -52,7 +52,7 @@ from tests._audit_data import (
 
 FloatArray = npt.NDArray[np.float64]
 
-FAST = build_options(splits=4, bootstrap=0, model="ridge")
+FAST = build_options(jobs=1, splits=4, bootstrap=0, model="ridge")
 
 
 def _spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -227,7 +227,7 @@ def test_gain_entry_summaries_hand_computed() -> None:
 def test_training_free_signal_full_and_split_metrics_match_scipy() -> None:
     columns = corpus_columns(60, seed=4, nan_fraction=0.1)
     corpus = make_corpus(columns)
-    options = build_options(splits=5, bootstrap=50, model="ridge")
+    options = build_options(jobs=1, splits=5, bootstrap=50, model="ridge")
     signal = Signal("niqe", (NIQE_COLUMN,), higher_is_better=False, scorer="niqe")
     result = analyse_signal(corpus, signal, options, None)
 
@@ -355,7 +355,7 @@ def _gain_setup(columns: Columns, *second: str) -> tuple[Corpus, SignalSet]:
     return corpus, signals
 
 
-GAIN_OPTIONS = build_options(splits=10, bootstrap=0, model="ridge")
+GAIN_OPTIONS = build_options(jobs=1, splits=10, bootstrap=0, model="ridge")
 
 
 def test_gain_of_an_informative_second_opinion_is_positive() -> None:
@@ -390,7 +390,7 @@ def test_gain_compares_b_and_b_plus_s_on_the_same_rows_and_splits() -> None:
     columns = gain_columns(60, seed=3, nan_fraction=0.1)
     corpus, signals = _gain_setup(columns, "extra=so_extra_*", "one=so_extra_f1")
     # "one" shares a column with "extra", but neither shares one with the baseline
-    options = build_options(splits=5, bootstrap=0, model="ridge")
+    options = build_options(jobs=1, splits=5, bootstrap=0, model="ridge")
     gain = analyse_gain(corpus, signals, options, None)
     assert gain is not None
     assert gain.baseline_splits is not None
@@ -515,7 +515,7 @@ def _analysed(columns: Columns, name: str, options: AuditOptions) -> CorpusResul
 
 
 def test_cross_corpus_matrices() -> None:
-    options = build_options(splits=3, bootstrap=0, model="ridge")
+    options = build_options(jobs=1, splits=3, bootstrap=0, model="ridge")
     tables = {
         "a": corpus_columns(50, seed=11),
         "b": corpus_columns(40, seed=12, niqe=None),  # no niqe: skipped
@@ -544,7 +544,7 @@ def test_cross_corpus_matrices() -> None:
 
 
 def test_cross_corpus_regresses_a_multi_column_signal_on_the_training_corpus() -> None:
-    options = build_options(splits=3, bootstrap=0, model="ridge")
+    options = build_options(jobs=1, splits=3, bootstrap=0, model="ridge")
     tables = {"a": corpus_columns(50, seed=21), "b": corpus_columns(40, seed=22)}
     results = [_analysed(columns, name, options) for name, columns in tables.items()]
     (brisque,) = [c for c in cross_corpus(results, options) if c.signal == "brisque"]
@@ -567,7 +567,7 @@ def test_cross_corpus_regresses_a_multi_column_signal_on_the_training_corpus() -
 
 def test_the_audit_keeps_cross_corpus_grids_for_trained_signals_only(tmp_path: Path) -> None:
     """A training-free signal's grid repeats its full-table SRCC in every row: not reported."""
-    options = build_options(splits=3, bootstrap=0, model="ridge")
+    options = build_options(jobs=1, splits=3, bootstrap=0, model="ridge")
     tables = {"a": corpus_columns(50, seed=41), "b": corpus_columns(40, seed=42)}
     paths = [f"{name}={write_corpus(tmp_path / f'{name}.csv', c)}" for name, c in tables.items()]
     result = run_audit(paths, options)

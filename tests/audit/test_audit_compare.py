@@ -69,7 +69,7 @@ def _oriented(values: FloatArray, own: FloatArray) -> FloatArray:
     return values * (-1.0 if np.median(own) < 0 else 1.0)
 
 
-OPTIONS = build_options(splits=SPLITS, bootstrap=0, model="ridge")
+OPTIONS = build_options(jobs=1, splits=SPLITS, bootstrap=0, model="ridge")
 
 
 def test_a_pair_on_the_same_rows_matches_the_protocol_done_by_hand() -> None:
@@ -170,21 +170,23 @@ def test_compare_pairs_need_two_different_signal_names() -> None:
         (["good,good"], "compare: good,good: compares 'good' with itself; name two different"),
     ):
         with pytest.raises(UsageError) as caught:
-            build_options(compare=value)
+            build_options(jobs=1, compare=value)
         assert problem in str(caught.value)
 
 
 def test_compare_names_known_signals_when_the_signals_are_named() -> None:
     with pytest.raises(UsageError) as caught:
-        build_options(signals={"good": "good", "weak": "weak"}, compare=["good,wek"])
+        build_options(jobs=1, signals={"good": "good", "weak": "weak"}, compare=["good,wek"])
     assert "compare: good,wek: no signal named 'wek' (signals: good, weak)" in str(caught.value)
-    options = build_options(signals={"good": "good"}, baseline="base=b*", compare=["good,base"])
+    options = build_options(
+        jobs=1, signals={"good": "good"}, baseline="base=b*", compare=["good,base"]
+    )
     assert options.compare == (("good", "base"),)
 
 
 def test_run_audit_refuses_a_default_signal_no_corpus_has(tmp_path: Path) -> None:
     table = write_corpus(tmp_path / "c.csv", _columns())
-    options = build_options(splits=3, bootstrap=0, model="ridge", compare=["good,nope"])
+    options = build_options(jobs=1, splits=3, bootstrap=0, model="ridge", compare=["good,nope"])
     with pytest.raises(UsageError) as caught:
         run_audit([table], options)
     assert caught.value.message == (
@@ -195,7 +197,7 @@ def test_run_audit_refuses_a_default_signal_no_corpus_has(tmp_path: Path) -> Non
 
 def test_the_report_holds_the_comparisons_in_json_markdown_and_html(tmp_path: Path) -> None:
     table = write_corpus(tmp_path / "c.csv", _columns())
-    options = build_options(splits=4, bootstrap=0, model="ridge", compare=["good,weak"])
+    options = build_options(jobs=1, splits=4, bootstrap=0, model="ridge", compare=["good,weak"])
     result = run_audit([f"c={table}"], options)
     report = audit_json(result)
     (pair,) = report["comparisons"]["c"]["pairs"]

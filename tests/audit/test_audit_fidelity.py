@@ -160,7 +160,7 @@ def test_fallbacks_and_small_test_splits_are_warned() -> None:
 def test_a_corpus_lists_its_warnings() -> None:
     corpus = make_corpus(corpus_columns(60, seed=3, brisque=None, niqe=None))
     signals = resolve_signals(corpus)
-    options = build_options(splits=3, bootstrap=0, model="ridge")
+    options = build_options(jobs=1, splits=3, bootstrap=0, model="ridge")
     result = analyse_corpus(corpus, signals, options, None)
     rows = {s.signal.name: s.splits.test_rows for s in result.signals}
     assert set(rows.values()) == {11, 12}  # vmaf_neg misses a few values

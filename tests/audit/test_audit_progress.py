@@ -15,7 +15,7 @@ from second_opinion.audit.progress import AuditProgress, Counter, CountingPool
 from second_opinion.audit.signals import SignalSet, SignalSpec, resolve_signals
 from tests._audit_data import gain_columns, make_corpus
 
-OPTIONS = build_options(splits=4, bootstrap=20, model="ridge")
+OPTIONS = build_options(jobs=1, splits=4, bootstrap=20, model="ridge")
 
 
 def _setup(nan_fraction: float = 0.0) -> tuple[Corpus, SignalSet]:
@@ -107,7 +107,7 @@ def test_gain_refits_the_baseline_when_its_own_run_differs(why: str) -> None:
     # model: the baseline's own run used another regressor.
     corpus, signals = _setup(nan_fraction=0.2 if why == "rows" else 0.0)
     assert signals.baseline is not None
-    other = build_options(splits=4, bootstrap=0, model="svr") if why == "model" else OPTIONS
+    other = build_options(jobs=1, splits=4, bootstrap=0, model="svr") if why == "model" else OPTIONS
     own = analyse_signal(corpus, signals.baseline, other, None, bootstrap=False)
     gain = analyse_gain(corpus, signals, OPTIONS, None, known=[own])
     assert gain is not None
