@@ -1498,3 +1498,12 @@ def test_a_manifest_that_cannot_be_read_is_an_unreadable_file(tmp_path: Path) ->
     wide.write_bytes('{"version": 1}'.encode("utf-16"))
     with pytest.raises(UnreadableFileError, match=r"wide\.json: .*UTF-16"):
         load_manifest(wide)
+
+
+def test_the_root_folder_as_an_output_is_a_problem_not_a_crash(folder: Path) -> None:
+    # Found by the CI fuzz run: output "/" has no file name, and the check for a file this tool
+    # did not write asked for the provenance record beside it.
+    data = manifest_data()
+    set_at(data, ("jobs", 0, "output"), "/")
+    found = problems_of(folder, data, allow_outside_output_dir=True)
+    assert "jobs[0].output: / is a folder; name a file" in found

@@ -78,7 +78,7 @@ def check_jobs(
         reader = (job, own[real]) if real in own else all_inputs.get(real)
         # Another job may read this output (it then runs after this job) unless the file is
         # someone's data already: an existing file this tool did not write is never overwritten.
-        foreign = job.output.exists() and not provenance_path(job.output).exists()
+        foreign = job.output.is_file() and not provenance_path(job.output).exists()
         if reader is not None and (reader[0] is job or foreign):
             other, role = reader
             problems.append(
