@@ -12,6 +12,7 @@ from second_opinion.audit.analysis import analyse_corpus, analyse_gain, analyse_
 from second_opinion.audit.corpus import Corpus
 from second_opinion.audit.options import build_options
 from second_opinion.audit.progress import AuditProgress, Counter, CountingPool
+from second_opinion.audit.protocol import worker_pool
 from second_opinion.audit.signals import SignalSet, SignalSpec, resolve_signals
 from tests._audit_data import gain_columns, make_corpus
 
@@ -57,7 +58,10 @@ def test_counting_pool_counts_each_result_and_keeps_their_order() -> None:
 def test_analyse_corpus_reports_every_phase_with_counts() -> None:
     corpus, signals = _setup()
     events: list[AuditProgress] = []
-    with ThreadPoolExecutor(2) as pool:
+    # Worker processes, as run_audit uses: threads would share the warning filters that each
+    # split's logistic fit sets (catch_warnings is not thread-safe), and scipy's warnings are errors
+    # under pytest.
+    with worker_pool(2) as pool:
         result = analyse_corpus(corpus, signals, OPTIONS, pool, progress=events.append)
     by_phase: dict[str, list[AuditProgress]] = {}
     for event in events:
