@@ -22,6 +22,7 @@ PUBLIC = [
     "Engine",
     "IngestReport",
     "InputError",
+    "Inspection",
     "InternalError",
     "InterruptedRunError",
     "JobsFailedError",
@@ -29,6 +30,8 @@ PUBLIC = [
     "JoinResult",
     "JoinSpec",
     "KeyProblemError",
+    "MemoryTable",
+    "Migration",
     "MissingExtraError",
     "PolicyError",
     "ReportFiles",
@@ -38,6 +41,7 @@ PUBLIC = [
     "ScoreMatrix",
     "SecondOpinionError",
     "SidecarSpec",
+    "SmokeResult",
     "UnmatchedKey",
     "UnreadableFileError",
     "UsageError",
@@ -45,14 +49,18 @@ PUBLIC = [
     "__version__",
     "batch_status",
     "ingest",
+    "inspect_output",
     "join",
     "join_coverage",
     "join_to_file",
+    "manifest_schema",
+    "migrate_manifest",
     "normalize_key",
     "read_matrix",
     "run_audit",
     "run_batch",
     "run_saliency",
+    "run_smokes",
     "validate_manifest",
     "write_report",
 ]
@@ -100,3 +108,32 @@ def test_importing_the_package_loads_neither_scikit_learn_nor_onnxruntime_nor_ma
 def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
         second_opinion.no_such_name  # noqa: B018
+
+
+COMMAND_FUNCTIONS = {
+    "audit": ("run_audit", "write_report"),
+    "batch": ("run_batch",),
+    "ingest": ("ingest",),
+    "inspect": ("inspect_output",),
+    "join": ("join", "join_to_file", "join_coverage"),
+    "migrate": ("migrate_manifest",),
+    "schema": ("manifest_schema",),
+    "smoke": ("run_smokes",),
+    "status": ("batch_status",),
+    "validate": ("validate_manifest",),
+}
+"""Every CLI command, and the public functions a Python caller uses for it."""
+
+
+def test_every_command_has_a_documented_function_in_the_package_face() -> None:
+    from second_opinion.cli.main import app  # noqa: PLC0415 - the CLI, only for this test
+
+    commands = sorted(c.name or "" for c in app.registered_commands)
+    assert commands == sorted(COMMAND_FUNCTIONS)
+    for command, names in COMMAND_FUNCTIONS.items():
+        for name in names:
+            assert name in second_opinion.__all__, f"{command}: {name} is not exported"
+            function = getattr(second_opinion, name)
+            assert callable(function), name
+            assert function.__doc__, f"{command}: {name} has no docstring"
+            assert len(function.__doc__.strip()) > 40, f"{name}: say what it does"

@@ -313,6 +313,7 @@ def test_an_untouched_output_matches_its_record(joined: Path) -> None:
         "matches": True,
         "problems": [],
         "changed_inputs": [],
+        "unchecked_inputs": [],
         "provenance": read_record(joined),
     }
 

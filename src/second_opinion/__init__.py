@@ -11,7 +11,16 @@ The public library, one import address per name::
     )
     result = join(spec)            # result.table (pyarrow.Table), result.coverage
 
-    from second_opinion import run_batch, validate_manifest, ingest, run_audit
+``features`` and a sidecar's ``path`` also take an in-memory table: anything with the Arrow
+stream interface (a pyarrow Table, a polars or pandas >= 2.2 DataFrame, a DuckDB relation), as
+do ``ingest``'s ``metadata`` and ``run_audit``'s tables. Every command has its function:
+
+    join        join, join_to_file, join_coverage
+    batch       run_batch                 status    batch_status
+    validate    validate_manifest         schema    manifest_schema
+    inspect     inspect_output            smoke     run_smokes
+    audit       run_audit, write_report   ingest    ingest
+    migrate     migrate_manifest (Migration.write)
 
 The errors load with the package; every other name loads its module when first used (``join``
 brings DuckDB, ``run_audit`` scikit-learn, ``run_saliency`` onnxruntime), so ``import
@@ -46,9 +55,13 @@ if TYPE_CHECKING:
     from second_opinion.audit.options import AuditOptions
     from second_opinion.audit.output import ReportFiles, write_report
     from second_opinion.audit.run import AuditResult, run_audit
+    from second_opinion.batch.manifest.models import manifest_schema
+    from second_opinion.batch.original.migrate import Migration, migrate_manifest
     from second_opinion.batch.runner import BatchResult, run_batch
+    from second_opinion.batch.smoke import SmokeResult, run_smokes
     from second_opinion.batch.status import BatchStatus, batch_status
-    from second_opinion.batch.validate import ValidationReport, validate_manifest
+    from second_opinion.batch.validate import validate_manifest
+    from second_opinion.batch.validated import ValidationReport
     from second_opinion.ingest.ingest import ingest
     from second_opinion.ingest.report import IngestReport
     from second_opinion.join.coverage import Coverage, UnmatchedKey
@@ -57,9 +70,11 @@ if TYPE_CHECKING:
     from second_opinion.join.spec import JoinSpec, SidecarSpec
     from second_opinion.matrices.core import ScoreMatrix
     from second_opinion.matrices.read import read_matrix
+    from second_opinion.provenance import Inspection, inspect_output
     from second_opinion.saliency.run import SaliencyReport, run_saliency
     from second_opinion.saliency.spec import SaliencySpec
     from second_opinion.tables.formats import Engine
+    from second_opinion.tables.memory import MemoryTable
 
 _LAZY = {
     "AuditOptions": "second_opinion.audit.options",
@@ -69,24 +84,32 @@ _LAZY = {
     "Coverage": "second_opinion.join.coverage",
     "Engine": "second_opinion.tables.formats",
     "IngestReport": "second_opinion.ingest.report",
+    "Inspection": "second_opinion.provenance",
     "JoinReport": "second_opinion.join.run",
     "JoinResult": "second_opinion.join.run",
     "JoinSpec": "second_opinion.join.spec",
+    "MemoryTable": "second_opinion.tables.memory",
+    "Migration": "second_opinion.batch.original.migrate",
     "ReportFiles": "second_opinion.audit.output",
     "SaliencyReport": "second_opinion.saliency.run",
     "SaliencySpec": "second_opinion.saliency.spec",
     "ScoreMatrix": "second_opinion.matrices.core",
     "SidecarSpec": "second_opinion.join.spec",
+    "SmokeResult": "second_opinion.batch.smoke",
     "UnmatchedKey": "second_opinion.join.coverage",
-    "ValidationReport": "second_opinion.batch.validate",
+    "ValidationReport": "second_opinion.batch.validated",
     "batch_status": "second_opinion.batch.status",
+    "inspect_output": "second_opinion.provenance",
     "join_coverage": "second_opinion.join.run",
     "join_to_file": "second_opinion.join.run",
+    "manifest_schema": "second_opinion.batch.manifest.models",
+    "migrate_manifest": "second_opinion.batch.original.migrate",
     "normalize_key": "second_opinion.join.keys",
     "read_matrix": "second_opinion.matrices.read",
     "run_audit": "second_opinion.audit.run",
     "run_batch": "second_opinion.batch.runner",
     "run_saliency": "second_opinion.saliency.run",
+    "run_smokes": "second_opinion.batch.smoke",
     "validate_manifest": "second_opinion.batch.validate",
     "write_report": "second_opinion.audit.output",
 }
@@ -134,6 +157,7 @@ __all__ = [
     "Engine",
     "IngestReport",
     "InputError",
+    "Inspection",
     "InternalError",
     "InterruptedRunError",
     "JobsFailedError",
@@ -141,6 +165,8 @@ __all__ = [
     "JoinResult",
     "JoinSpec",
     "KeyProblemError",
+    "MemoryTable",
+    "Migration",
     "MissingExtraError",
     "PolicyError",
     "ReportFiles",
@@ -150,6 +176,7 @@ __all__ = [
     "ScoreMatrix",
     "SecondOpinionError",
     "SidecarSpec",
+    "SmokeResult",
     "UnmatchedKey",
     "UnreadableFileError",
     "UsageError",
@@ -157,14 +184,18 @@ __all__ = [
     "__version__",
     "batch_status",
     "ingest",
+    "inspect_output",
     "join",
     "join_coverage",
     "join_to_file",
+    "manifest_schema",
+    "migrate_manifest",
     "normalize_key",
     "read_matrix",
     "run_audit",
     "run_batch",
     "run_saliency",
+    "run_smokes",
     "validate_manifest",
     "write_report",
 ]

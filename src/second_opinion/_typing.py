@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-TableFormat = Literal["jsonl", "csv", "tsv", "parquet", "json"]
+TableFormat = Literal["jsonl", "csv", "tsv", "parquet", "json", "arrow"]
+"""A table's format: a file's, or ``arrow`` for an in-memory table (tables.memory)."""
 KeyNormalization = Literal["nfc", "strip", "auto", "basename", "stem", "lower"]
 PoolStat = Literal["mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean"]
 OnMissing = Literal["null", "drop", "error", "mark"]

@@ -12,15 +12,17 @@ import functools
 import hashlib
 import json
 import platform
+import secrets
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from second_opinion._version import __version__
 from second_opinion.hashing import sha256_file, write_text_atomic
@@ -33,6 +35,16 @@ SCHEMA_NAME, SCHEMA_VERSION = SCHEMA.rsplit("/", 1)
 def provenance_path(output: Path) -> Path:
     """Where the provenance record of ``output`` lives."""
     return output.with_name(output.name + ".provenance.json")
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 with a Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def tool_series(version: str = __version__) -> str:
@@ -177,10 +189,24 @@ class _Output(_Part):
 
 
 class _Input(_Part):
+    """An input: a file (its path) or an in-memory table (``source`` memory, no path); both
+    by SHA-256 (a memory table's of its content, see second_opinion.tables.memory)."""
+
     role: str
-    path: str
+    source: Literal["file", "memory"] = "file"
+    path: str | None = None
     sha256: str
     scorer: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> Self:
+        if self.source == "file" and self.path is None:
+            msg = "an input read from a file needs its path"
+            raise ValueError(msg)
+        if self.source == "memory" and self.path is not None:
+            msg = "an input from memory has no path"
+            raise ValueError(msg)
+        return self
 
 
 class _Coverage(_Part):
@@ -229,6 +255,8 @@ class Inspection:
     matches: bool
     problems: tuple[str, ...]
     changed_inputs: tuple[str, ...] = ()
+    unchecked_inputs: tuple[str, ...] = ()
+    """Inputs that came from memory: recorded by content hash, gone when the run ended."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -237,6 +265,7 @@ class Inspection:
             "matches": self.matches,
             "problems": list(self.problems),
             "changed_inputs": list(self.changed_inputs),
+            "unchecked_inputs": list(self.unchecked_inputs),
             "provenance": self.record,
         }
 
@@ -254,12 +283,20 @@ def inspect_output(output: str | Path) -> Inspection:
         problems.append(f"the output {output} does not exist")
     elif sha256_file(output) != expected.get("sha256"):
         problems.append("the output no longer matches its provenance (its SHA-256 changed)")
-    changed = []
+    changed, unchecked = [], []
     for item in record.get("inputs", []):
-        path = Path(item.get("path", ""))
         label = item.get("role", "input") + (f" {item['scorer']}" if item.get("scorer") else "")
+        if item.get("source") == "memory":
+            unchecked.append(
+                f"{label} came from memory (an in-memory {item.get('kind', 'table')}, SHA-256 "
+                f"{item['sha256'][:12]}…): it cannot be checked again"
+            )
+            continue
+        path = Path(item.get("path", ""))
         if not path.is_file():
             changed.append(f"{label} {path} no longer exists")
         elif sha256_file(path) != item.get("sha256"):
             changed.append(f"{label} {path} changed since the run")
-    return Inspection(output, record, not problems, tuple(problems), tuple(changed))
+    return Inspection(
+        output, record, not problems, tuple(problems), tuple(changed), tuple(unchecked)
+    )

@@ -72,6 +72,7 @@ FULL_KEYS = {
 METRIC_KEYS = {"srcc", "krcc", "plcc", "rmse"}
 CORPUS_KEYS = {
     "path",
+    "source",
     "sha256",
     "rows",
     "n",

@@ -214,10 +214,18 @@ def test_inputs_resolve_against_the_manifest_folder_not_the_working_directory(
     manifest = load_manifest(os.path.relpath(folder / "m.json"))
     clip, frame = manifest.join_jobs()
     # Paths are absolute but not normalised: "elsewhere/../data/…" is fine.
-    assert clip.spec.features.is_absolute()
-    assert clip.spec.features.resolve() == folder / "data" / "features.csv"
-    assert clip.spec.sidecars[0].path.resolve() == folder / "data" / "niqe.jsonl"
-    assert frame.spec.sidecars[0].path.resolve() == folder / "data" / "dover.csv"
+    features, niqe, dover = (
+        clip.spec.features,
+        clip.spec.sidecars[0].path,
+        frame.spec.sidecars[0].path,
+    )
+    assert isinstance(features, Path)
+    assert isinstance(niqe, Path)
+    assert isinstance(dover, Path)
+    assert features.is_absolute()
+    assert features.resolve() == folder / "data" / "features.csv"
+    assert niqe.resolve() == folder / "data" / "niqe.jsonl"
+    assert dover.resolve() == folder / "data" / "dover.csv"
     assert manifest.output_dir.resolve() == folder / "out"
     assert manifest.path.resolve() == folder / "m.json"
 

@@ -26,6 +26,7 @@ from second_opinion.provenance import ProvenanceUnreadable, read_record
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import connect, table_stem
+from second_opinion.tables.memory import MemoryTable, TablePath, file_of
 from second_opinion.tables.reading import numeric_columns, open_table, scan_sql
 
 FloatArray = npt.NDArray[np.float64]
@@ -51,7 +52,8 @@ class Corpus:
     """
 
     name: str
-    path: Path
+    path: TablePath
+    """The table's file, or the in-memory table given."""
     mos_column: str
     mos: FloatArray
     columns: dict[str, FloatArray]
@@ -93,16 +95,22 @@ def parse_table_argument(argument: str) -> tuple[str | None, Path]:
 
 
 def load_corpus(
-    path: str | Path, mos: str, *, name: str | None = None, min_rows: int = MIN_ROWS
+    path: str | Path | MemoryTable,
+    mos: str,
+    *,
+    name: str | None = None,
+    min_rows: int = MIN_ROWS,
 ) -> Corpus:
     """Read ``path`` for the audit: its MOS column ``mos`` and every numeric column.
+
+    An in-memory table (:class:`MemoryTable`) has no provenance record; it needs ``name``.
 
     Raises :class:`InputError` when the file cannot be read, has no column ``mos`` (the message
     lists the columns and numeric ones first), a MOS value is not a number (file, line, value),
     or fewer than ``min_rows`` rows have a MOS.
     """
-    path = Path(path)
-    record, note = _provenance(path)
+    path = path if isinstance(path, MemoryTable) else Path(path)
+    record, note = _provenance(path) if isinstance(path, Path) else (None, None)
     with connect() as con:
         table = open_table(con, path)
         _require_mos(con, table, mos)
@@ -129,7 +137,7 @@ def load_corpus(
             f"the audit needs at least {min_rows}. Pass a larger corpus table."
         )
         raise InputError(msg)
-    corpus_name = name or _job_name(record) or table_stem(path)
+    corpus_name = name or _job_name(record) or table_stem(file_of(path))
     return Corpus(
         name=corpus_name,
         path=path,
@@ -154,7 +162,7 @@ def _floats(column: pa.ChunkedArray) -> FloatArray:
 
 def check_names(corpora: Sequence[Corpus]) -> None:
     """Corpus names must differ: they key the report."""
-    seen: dict[str, Path] = {}
+    seen: dict[str, TablePath] = {}
     for corpus in corpora:
         if corpus.name in seen:
             msg = (

@@ -25,6 +25,7 @@ from second_opinion.audit.svr_search import (
     SVR_C_GRID,
     SVR_GAMMA_GRID,
 )
+from second_opinion.tables.memory import MemoryTable
 
 SCHEMA = "second-opinion.audit/1"
 
@@ -113,8 +114,10 @@ def corpus_json(
 ) -> dict[str, Any]:
     """One corpus: where it came from and its signals (``fits``: their logistics, in order)."""
     corpus = result.corpus
+    memory = isinstance(corpus.path, MemoryTable)
     return {
-        "path": str(corpus.path),
+        "path": None if memory else str(corpus.path),
+        "source": "memory" if memory else "file",
         "sha256": sha256,
         "rows": corpus.rows,
         "n": corpus.n,

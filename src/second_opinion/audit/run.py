@@ -10,7 +10,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,9 +33,11 @@ from second_opinion.audit.signals import SignalSet, resolve_signals
 from second_opinion.errors import InputError, UsageError
 from second_opinion.hashing import sha256_file
 from second_opinion.provenance import canonical_json, tool_series
+from second_opinion.tables.memory import MemoryTable, TableArgument, TablePath, table_path
 
-TableArgument = str | Path | tuple[str, str | Path]
-"""A corpus table: a path, ``"NAME=PATH"``, or ``(name, path)``."""
+CorpusArgument = TableArgument | tuple[str, TableArgument]
+"""A corpus table: a path, ``"NAME=PATH"``, an in-memory table (Arrow stream), or ``(name,
+table)``."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,13 @@ def split_workers(jobs: int) -> Iterator[Executor]:
 
 
 def prepare(
-    tables: Sequence[TableArgument], options: AuditOptions
+    tables: Sequence[CorpusArgument], options: AuditOptions
 ) -> list[tuple[Corpus, SignalSet]]:
     """Read every table and resolve its signals; all input errors surface here, before work."""
-    corpora = [load_corpus(path, options.mos, name=name) for name, path in map(_split, tables)]
+    corpora = [
+        load_corpus(path, options.mos, name=name)
+        for name, path in (_split(table, index) for index, table in enumerate(tables))
+    ]
     check_names(corpora)
     exclude = options.exclude
     return [
@@ -108,7 +112,7 @@ def prepare(
 
 
 def run_audit(
-    tables: Sequence[TableArgument],
+    tables: Sequence[CorpusArgument],
     options: AuditOptions | None = None,
     *,
     step: Step | None = None,
@@ -116,6 +120,11 @@ def run_audit(
     progress: ProgressCallback | None = None,
 ) -> AuditResult:
     """Audit the signal mix of each corpus table (see docs/audit.md).
+
+    Each of ``tables`` is a path, ``"NAME=PATH"``, an in-memory table (anything with the Arrow
+    stream interface: a pyarrow Table, a polars or pandas >= 2.2 DataFrame, a DuckDB relation;
+    named ``memory-<n>`` by its position, from 1) or ``(name, table)``. The report records an
+    in-memory table with ``"source": "memory"``, no path, and its content's SHA-256.
 
     ``step`` receives a line per analysis as it starts; ``progress`` each phase's counts
     (:class:`~second_opinion.audit.progress.AuditProgress`); ``sha256`` may give tables' hashes
@@ -157,7 +166,7 @@ def run_audit(
         for corpus, _ in prepared
     )
     known = sha256 or {}
-    hashes = {c.name: known.get(c.name) or sha256_file(c.path) for c, _ in prepared}
+    hashes = {c.name: known.get(c.name) or _sha256(c.path) for c, _ in prepared}
     seconds = time.perf_counter() - started
     fingerprint = audit_fingerprint(options, hashes)
     return AuditResult(
@@ -186,13 +195,32 @@ def logistic_of(result: SignalResult) -> LogisticFit | None:
         return None
 
 
-def _split(table: TableArgument) -> tuple[str | None, Path]:
+def _sha256(table: TablePath) -> str:
+    """A file's SHA-256; an in-memory table's of its content."""
+    return table.sha256 if isinstance(table, MemoryTable) else sha256_file(table)
+
+
+def _split(table: CorpusArgument, index: int) -> tuple[str | None, TablePath]:
+    """``(name or None, table)`` of ``tables[index]``; an unnamed in-memory table is named
+    ``memory-<index + 1>``."""
+    keyword = f"tables[{index}]"
+    name: str | None = None
     if isinstance(table, tuple):
-        name, path = table
-        return name, Path(path)
-    if isinstance(table, Path):
-        return None, table
-    return parse_table_argument(table)
+        pair: tuple[object, ...] = table  # a caller's tuple may hold anything
+        if len(pair) != 2 or not isinstance(pair[0], str):
+            msg = f"{keyword}: a named table is a pair (name, table); got {pair!r}"
+            raise UsageError(msg)
+        name, table = table
+    elif isinstance(table, str):
+        return parse_table_argument(table)
+    try:
+        found = table_path(table, keyword)
+    except ValueError as exc:
+        msg = f"{keyword}: {exc}"
+        raise UsageError(msg) from None
+    if isinstance(found, MemoryTable) and name is None:
+        name = f"memory-{index + 1}"
+    return name, found
 
 
 def version() -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from second_opinion.audit.progress import AuditProgress
@@ -22,11 +21,6 @@ READY: tuple[Status, ...] = ("built", "rebuilt", "up-to-date")
 """The statuses whose output a later job or the audit may read."""
 NEW = "new"
 """The reason of a ``built`` job."""
-
-
-def utc_now() -> str:
-    """The current UTC time, ISO 8601 with a Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass

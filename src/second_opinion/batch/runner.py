@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -37,7 +35,6 @@ from second_opinion.batch.outcomes import (
     EventHandler,
     JobResult,
     from_record,
-    utc_now,
 )
 from second_opinion.batch.planning import plan_job
 from second_opinion.batch.selection import PYTHON_SPELLING, select_names
@@ -50,7 +47,7 @@ from second_opinion.errors import (
 )
 from second_opinion.hashing import HashCache
 from second_opinion.placing import write_text_in_place
-from second_opinion.provenance import canonical_json
+from second_opinion.provenance import canonical_json, new_run_id, utc_now
 from second_opinion.tables.formats import Engine
 
 if TYPE_CHECKING:
@@ -58,11 +55,6 @@ if TYPE_CHECKING:
 
 
 STATE_DIR = ".second-opinion"
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC time plus a random suffix."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 @dataclass

@@ -100,10 +100,12 @@ def compare_tables(actual: Path, expected: Path, tolerance: float = TOLERANCE) -
 
 
 def run_smokes(only: Sequence[str] = ()) -> list[SmokeResult]:
-    """Run the bundled scaffolds (``only`` those named: ``join``, ``saliency``), in order."""
+    """Run the bundled scaffolds (``only`` those named: ``join``, ``saliency``), in order, each
+    in a fresh temporary folder, and compare every output with its golden file: per scaffold,
+    PASS or the first difference (:class:`SmokeResult`)."""
     unknown = [name for name in only if name not in SCAFFOLDS]
     if unknown:
-        msg = f"--only {unknown[0]!r}: no such scaffold (scaffolds: {', '.join(SCAFFOLDS)})"
+        msg = f"no such scaffold: {unknown[0]!r} (scaffolds: {', '.join(SCAFFOLDS)})"
         raise UsageError(msg)
     return [
         run_smoke(default_scaffold(folder), tolerance=tolerance)

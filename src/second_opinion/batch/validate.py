@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +11,13 @@ from second_opinion.batch.manifest.checks import raise_problems
 from second_opinion.batch.manifest.jobs import AnyJob, SaliencyJob
 from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.materialize import ingested_spec
+from second_opinion.batch.original.checks import validate_original
+from second_opinion.batch.original.load import manifest_dialect
+from second_opinion.batch.original_saliency.checks import validate_original_saliency
+from second_opinion.batch.validated import ValidationReport
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec
 from second_opinion.paths import resolved
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    """A valid manifest: where it writes and what each job reads."""
-
-    manifest: str
-    output_dir: str
-    jobs: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "manifest": self.manifest,
-            "output_dir": self.output_dir,
-            "valid": True,
-            "jobs": list(self.jobs),
-        }
 
 
 def validate_manifest(
@@ -40,13 +25,34 @@ def validate_manifest(
     *,
     out_dir: str | os.PathLike[str] | None = None,
     allow_outside_output_dir: bool = False,
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> ValidationReport:
     """Check the schema, that every input exists, and that named columns exist in each file.
 
     Reads headers (and DuckDB's type-sniffing sample) only — but score matrices and metadata to
     ingest are read whole; writes nothing but temporary files. Raises one
     :class:`InputError` listing every problem, each with its job and file.
+
+    An original materializer's or saliency runner's manifest (tables, no version) is checked in
+    its own terms (docs/migrating.md): ``base_dir`` is the folder its relative paths are below
+    (default: its own); ``out_dir`` and ``allow_outside_output_dir`` apply to native manifests.
     """
+    dialect = manifest_dialect(path)
+    if dialect == "original":
+        return validate_original(path, base_dir=base_dir)
+    if dialect == "original-saliency":
+        return validate_original_saliency(path, base_dir=base_dir)
+    return _validate_native(
+        path, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
+    )
+
+
+def _validate_native(
+    path: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str] | None,
+    allow_outside_output_dir: bool,
+) -> ValidationReport:
     manifest = load_manifest(
         path, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
     )

@@ -23,7 +23,7 @@ from typing import Any
 
 from second_opinion.batch.manifest.jobs import AnyJob, SaliencyJob
 from second_opinion.batch.materialize import materialize
-from second_opinion.batch.outcomes import JobOutcome, coverage_fractions, failed_coverage, utc_now
+from second_opinion.batch.outcomes import JobOutcome, coverage_fractions, failed_coverage
 from second_opinion.batch.planning import Plan, file_stat
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.errors import InputError, SecondOpinionError
@@ -36,6 +36,7 @@ from second_opinion.provenance import (
     provenance_path,
     record_text,
     tool_info,
+    utc_now,
 )
 from second_opinion.tables.formats import out_of_memory
 

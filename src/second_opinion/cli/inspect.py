@@ -39,11 +39,10 @@ def inspect_command(
         )
         for item in record["inputs"]:
             label = item["role"] + (f" {item['scorer']}" if item.get("scorer") else "")
-            console.print(
-                f"input       {label}: {item['path']} ({item['sha256'][:12]})", markup=False
-            )
+            where = item.get("path") or f"<in-memory {item.get('kind', 'table')}>"
+            console.print(f"input       {label}: {where} ({item['sha256'][:12]})", markup=False)
         print_coverage_dicts(record.get("coverage", []))
-        for line in found.changed_inputs:
+        for line in (*found.changed_inputs, *found.unchecked_inputs):
             console.print(f"note: {line}", markup=False)
         status = "matches its provenance" if found.matches else "does NOT match its provenance"
         console.print(f"the output {status}", markup=False)

@@ -31,24 +31,15 @@ def validate_command(
 
     Exit status: 0 valid; 2 invalid (every problem is listed with its location).
     """
-    # Imported here: only this command needs them.
-    from second_opinion.batch.original.checks import validate_original  # noqa: PLC0415
-    from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
-    from second_opinion.batch.original_saliency.checks import (  # noqa: PLC0415
-        validate_original_saliency,
-    )
-    from second_opinion.batch.validate import validate_manifest  # noqa: PLC0415
+    from second_opinion.batch.validate import validate_manifest  # noqa: PLC0415 - on use
 
     try:
-        dialect = manifest_dialect(manifest)
-        if dialect == "original":
-            report = validate_original(manifest, base_dir=base_dir)
-        elif dialect == "original-saliency":
-            report = validate_original_saliency(manifest, base_dir=base_dir)
-        else:
-            report = validate_manifest(
-                manifest, out_dir=out_dir, allow_outside_output_dir=allow_outside_output_dir
-            )
+        report = validate_manifest(
+            manifest,
+            out_dir=out_dir,
+            allow_outside_output_dir=allow_outside_output_dir,
+            base_dir=base_dir,
+        )
     except InputError as exc:
         if as_json:
             print_json({"manifest": str(manifest), "valid": False, "error": exc.message})

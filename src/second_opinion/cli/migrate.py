@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from second_opinion.cli.render import err_console
-from second_opinion.placing import write_text_in_place
 
 
 def migrate_command(
@@ -33,7 +32,7 @@ def migrate_command(
     if output is None:
         typer.echo(migration.text(), nl=False)
     else:
-        write_text_in_place(output, migration.text(output.suffix), "the migrated manifest")
+        migration.write(output)
         err_console.print(f"wrote {output}", markup=False, highlight=False)
     for note in migration.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)

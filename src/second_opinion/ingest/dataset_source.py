@@ -15,13 +15,14 @@ from second_opinion.ingest.netflix import column_values, dataset_rows
 from second_opinion.ingest.options import IngestOptions
 from second_opinion.ingest.report import EXAMPLES, DroppedRow
 from second_opinion.ingest.source import Source
+from second_opinion.tables.memory import file_of
 
 
 def load_dataset(con: duckdb.DuckDBPyConnection, options: IngestOptions) -> Source:
     """Load the entries of a VMAF dataset file into ``so_src``."""
     import pyarrow as pa  # noqa: PLC0415 - only VMAF dataset files need Arrow
 
-    rows = dataset_rows(read_dataset(options.metadata))
+    rows = dataset_rows(read_dataset(file_of(options.metadata)))
     source = Source(
         path=options.metadata,
         id_column="path",

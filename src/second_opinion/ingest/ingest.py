@@ -32,12 +32,13 @@ from second_opinion.ingest.report import IngestReport
 from second_opinion.ingest.table_source import load_table
 from second_opinion.ingest.vmaf_json_source import load_vmaf_logs
 from second_opinion.tables.formats import connect, same_file
+from second_opinion.tables.memory import TableArgument
 from second_opinion.tables.writing import output_format, write_query
 
 
 def ingest(
     preset: str,
-    metadata: str | Path,
+    metadata: TableArgument,
     output: str | Path,
     *,
     id_column: str | None = None,
@@ -51,6 +52,10 @@ def ingest(
     corpus_version: str | None = None,
 ) -> IngestReport:
     """Read a corpus's metadata with ``preset`` and write the canonical corpus table to ``output``.
+
+    ``metadata`` is the metadata file's path, or for a preset that reads a table, an in-memory
+    table (anything with the Arrow stream interface: a pyarrow Table, a polars or pandas >= 2.2
+    DataFrame, a DuckDB relation; docs/corpora.md).
 
     ``id_column``/``mos_column`` override the preset's column names (``generic`` needs both and
     ``mos_scale``); ``mos_std_column``/``n_ratings_column`` name optional columns with the
@@ -83,7 +88,7 @@ def ingest(
 def ingest_with(options: IngestOptions) -> IngestReport:
     """:func:`ingest` with options already validated."""
     output_format(options.output)  # an unwritable suffix fails before anything is read
-    if same_file(options.metadata, options.output):
+    if isinstance(options.metadata, Path) and same_file(options.metadata, options.output):
         msg = f"{options.output}: the output is the metadata file itself; write to another file"
         raise UsageError(msg)
     with _Ingester(options) as ingester:

@@ -11,6 +11,7 @@ from second_opinion._typing import IngestLayout, PresetName
 from second_opinion.errors import UsageError
 from second_opinion.ingest.original_spec import original_layout_problem
 from second_opinion.ingest.presets import PRESETS, check_scale, unknown_preset_message
+from second_opinion.tables.memory import MemoryTable, TableSource
 from second_opinion.validation import OPTIONS, build
 
 _COLUMN_FLAGS = {
@@ -33,7 +34,7 @@ class MetadataOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     preset: PresetName
-    metadata: Path
+    metadata: TableSource
     id_column: ColumnName | None = None
     mos_column: ColumnName | None = None
     mos_std_column: ColumnName | None = None
@@ -79,6 +80,13 @@ class MetadataOptions(BaseModel):
                     "and no scale"
                 )
                 raise ValueError(msg)
+        if preset.source != "table" and isinstance(self.metadata, MemoryTable):
+            what = "a VMAF dataset file" if preset.source == "vmaf-dataset" else "a folder"
+            msg = (
+                f"preset {preset.name!r} reads {what}, not a table: give metadata as its path "
+                "(an in-memory table is read by the table presets)"
+            )
+            raise ValueError(msg)
         if preset.source != "table":
             given = [flag for name, flag in _COLUMN_FLAGS.items() if getattr(self, name)]
             if given:

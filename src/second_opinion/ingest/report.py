@@ -7,6 +7,7 @@ from pathlib import Path
 
 from second_opinion._typing import PresetName, ScoreKind
 from second_opinion.ingest.presets import Scale
+from second_opinion.tables.memory import MemoryTable, TablePath
 
 EXAMPLES = 5  # dropped rows listed in a report
 
@@ -28,7 +29,7 @@ class IngestReport:
     """What :func:`ingest` read and wrote."""
 
     preset: PresetName
-    metadata: Path
+    metadata: TablePath
     output: Path
     rows: int
     dropped: int
@@ -44,7 +45,11 @@ class IngestReport:
         """A JSON-ready dict with a fixed key order."""
         return {
             "preset": self.preset,
-            "metadata": str(self.metadata),
+            "metadata": (
+                self.metadata.describe()
+                if isinstance(self.metadata, MemoryTable)
+                else str(self.metadata)
+            ),
             "output": str(self.output),
             "rows": self.rows,
             "dropped": self.dropped,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,13 +19,14 @@ from second_opinion._typing import ScoreKind
 from second_opinion.ingest.presets import Scale
 from second_opinion.ingest.report import DroppedRow
 from second_opinion.tables.formats import quote_ident
+from second_opinion.tables.memory import TablePath
 
 
 @dataclass
 class Source:
     """The loaded source: ``so_src`` holds one kept row per clip, ``__i`` its source index."""
 
-    path: Path
+    path: TablePath
     id_column: str
     mos_column: str
     kind: ScoreKind

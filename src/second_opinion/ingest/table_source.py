@@ -19,7 +19,7 @@ from second_opinion.ingest.options import IngestOptions
 from second_opinion.ingest.presets import Preset, Scale
 from second_opinion.ingest.source import Source, number_sql, scalar
 from second_opinion.tables.diagnosis import explain_scan_error
-from second_opinion.tables.files import TableFile
+from second_opinion.tables.files import STORED_TYPES, TableFile
 from second_opinion.tables.formats import is_numeric_type
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
 
@@ -97,7 +97,7 @@ def load_table(con: duckdb.DuckDBPyConnection, options: IngestOptions, preset: P
     text = [c for c in (id_col, mos_col, std_col, n_col) if c is not None]
     aliases = {c: f"c{i}" for i, c in enumerate(table.columns)}
     others = [c for c in table.columns if c not in text]
-    if table.format in ("parquet", "json"):
+    if table.format in STORED_TYPES:
         doubtful: list[str] = []
     elif table.format == "jsonl":
         doubtful = [c for c in others if is_numeric_type(table.type_of(c))]

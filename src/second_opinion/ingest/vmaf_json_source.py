@@ -24,6 +24,7 @@ from second_opinion.ingest.options import IngestOptions
 from second_opinion.ingest.original import CANONICAL6
 from second_opinion.ingest.report import EXAMPLES, DroppedRow
 from second_opinion.ingest.source import Source
+from second_opinion.tables.memory import file_of
 
 _SCORE_FIELDS = "'pooled_metrics.vmaf.mean' or the last frame's 'metrics.vmaf'"
 
@@ -106,7 +107,7 @@ def load_vmaf_logs(con: duckdb.DuckDBPyConnection, options: IngestOptions) -> So
     """Load one row per libvmaf JSON file of the folder ``options.metadata`` into ``so_src``."""
     import pyarrow as pa  # noqa: PLC0415 - only this source and VMAF dataset files need Arrow
 
-    folder = options.metadata
+    folder = file_of(options.metadata)  # the options refuse an in-memory table here
     if not folder.is_dir():
         what = "is a file" if folder.is_file() else "does not exist"
         msg = (

@@ -31,6 +31,7 @@ from second_opinion.matrices.read import read_matrix
 from second_opinion.tables.diagnosis import explain_scan_error, locate_bad_key
 from second_opinion.tables.formats import quote_ident
 from second_opinion.tables.keys import bad_key_message, key_problem, may_be_json
+from second_opinion.tables.memory import file_of
 from second_opinion.tables.reading import open_table, scan_sql
 
 DEFAULT_PATTERN = "f{i}"
@@ -49,9 +50,9 @@ def column_names(spec: SidecarSpec, count: int) -> tuple[str, ...]:
         return tuple(format_column_pattern(parts, i) for i in range(1, count + 1))
     if len(columns) != count:
         msg = (
-            f"sidecar {spec.scorer!r}: columns lists {len(columns)} names but {spec.path.name} "
-            f"has {count} column{'s' if count != 1 else ''}; list {count} "
-            f"name{'s' if count != 1 else ''}, or give a "
+            f"sidecar {spec.scorer!r}: columns lists {len(columns)} names but "
+            f"{file_of(spec.path).name} has {count} column{'s' if count != 1 else ''}; "
+            f"list {count} name{'s' if count != 1 else ''}, or give a "
             "pattern such as 'f{i:02d}'"
         )
         raise UsageError(msg)
@@ -107,7 +108,7 @@ def write_aligned(
 
     Returns the table's path and its score columns; the key column is named ``key_column``.
     """
-    matrix = read_matrix(spec.path, spec.variable)
+    matrix = read_matrix(file_of(spec.path), spec.variable)
     keys = read_keys(con, spec)
     align = spec.align
     assert align is not None  # noqa: S101 - read_keys checked it

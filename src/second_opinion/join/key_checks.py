@@ -9,7 +9,6 @@ naming the file, the line and the key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import duckdb
 
@@ -20,6 +19,7 @@ from second_opinion.join.session import first_row, scalar
 from second_opinion.tables.diagnosis import locate_bad_key
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.keys import bad_key_message, bad_key_sql, key_problem
+from second_opinion.tables.memory import TablePath
 
 
 def check_keys(
@@ -29,7 +29,7 @@ def check_keys(
     relation: str,
     columns: Sequence[str],
     names: Sequence[str],
-    source: Path,
+    source: TablePath,
     every: str,
 ) -> None:
     """Refuse the first unusable key (:func:`key_problem`) of a loaded table.
@@ -59,7 +59,7 @@ def check_keys(
 
 
 def refuse_bad_key_in_file(
-    *, table: TableFile, names: Sequence[str], source: Path, every: str
+    *, table: TableFile, names: Sequence[str], source: TablePath, every: str
 ) -> None:
     """Raise for the first unusable key found by re-reading the file, if there is one."""
     found = locate_bad_key(table, names)

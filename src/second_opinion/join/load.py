@@ -33,7 +33,7 @@ from second_opinion.join.wide import (
 )
 from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
-from second_opinion.tables.files import TableFile
+from second_opinion.tables.files import STORED_TYPES, TableFile
 from second_opinion.tables.formats import is_numeric_type, quote_ident, quote_literal
 from second_opinion.tables.keys import WHITESPACE, bad_key_sql, sql_string
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
@@ -65,7 +65,7 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
     table, key = base.table, base.key
     aliases = {c: base.column(c) for c in table.columns}
     others = [c for c in table.columns if c not in key]
-    if table.format in ("parquet", "json"):  # types from every value
+    if table.format in STORED_TYPES:  # types from every value, or stored
         query = scan_sql(table, text=key, numbers=(), others=others, aliases=aliases)
         _create(con, table=table, name="so_base", query=query, numbers=())
         return base

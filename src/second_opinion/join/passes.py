@@ -21,6 +21,7 @@ import duckdb
 
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import file_argument
+from second_opinion.tables.memory import MemoryTable
 
 HOLISTIC_STATS = frozenset({"median", "p5", "p95", "mean", "std", "harmonic_mean"})
 """Pooling statistics that hold a clip's values until it is done, which DuckDB cannot spill: the
@@ -52,15 +53,17 @@ def limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def estimated_rows(con: duckdb.DuckDBPyConnection, table: TableFile) -> int:
-    """Rows of ``table``: exact for Parquet (its footer); for text, the file's size times the
-    lines per (compressed) byte of its first MiB."""
+    """Rows of ``table``: exact for Parquet (its footer) and in-memory tables; for text, the
+    file's size times the lines per (compressed) byte of its first MiB."""
+    if isinstance(table.path, MemoryTable):
+        return table.path.rows
     if table.format == "parquet":
         rows = con.execute(
             f"SELECT sum(num_rows) FROM parquet_file_metadata({file_argument(table.path)})"
         ).fetchall()
         return int(rows[0][0] or 0)
-    size = table.path.stat().st_size
-    with table.path.open("rb") as handle:
+    size = table.file.stat().st_size
+    with table.file.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     text = sample
     if table.compressed:

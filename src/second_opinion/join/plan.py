@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from second_opinion._typing import PoolStat
 from second_opinion.errors import SchemaError, UsageError
@@ -25,6 +24,7 @@ from second_opinion.join.spec import SidecarSpec
 from second_opinion.tables.diagnosis import why_not_numbers
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import column_key, is_numeric_type
+from second_opinion.tables.memory import TablePath
 from second_opinion.tables.reading import numeric_columns, open_table
 
 EXAMPLES = 5
@@ -99,14 +99,14 @@ class Sidecar:
         return self.spec.records == "wrapper" or self.spec.status_column is not None
 
     @property
-    def key_source(self) -> Path:
+    def key_source(self) -> TablePath:
         """The file its keys come from, as messages name it (a score matrix's key table)."""
         if self.spec.align is not None:
             return self.spec.align.keys_from
         return self.spec.path if self.spec.grouped else self.table.path
 
     @property
-    def score_source(self) -> Path:
+    def score_source(self) -> TablePath:
         """The file its scores come from, as messages name it."""
         return self.spec.path
 

@@ -10,6 +10,7 @@ then run on those small tables, in one private connection
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,9 +20,11 @@ from second_opinion.join.coverage import Coverage, check_policies, measure_cover
 from second_opinion.join.groups import plan_sidecars
 from second_opinion.join.load import load_base, load_sidecar
 from second_opinion.join.plan import Base, JoinPlan, base_owners
+from second_opinion.join.record import place_with_record, spec_inputs, staging_of
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import JoinSpec
 from second_opinion.join.sql import final_query, output_names
+from second_opinion.provenance import utc_now
 from second_opinion.tables.formats import Engine, same_file
 from second_opinion.tables.reading import open_table
 from second_opinion.tables.writing import write_query
@@ -101,23 +104,47 @@ def check_spec(spec: JoinSpec) -> list[str]:
     return problems
 
 
-def join_to_file(spec: JoinSpec, output: str | Path, *, engine: Engine | None = None) -> JoinReport:
+def join_to_file(
+    spec: JoinSpec,
+    output: str | Path,
+    *,
+    engine: Engine | None = None,
+    provenance: bool = False,
+) -> JoinReport:
     """Like :func:`join`, but write the result to ``output`` atomically (format from its suffix).
 
     ``output`` may not be one of the inputs. On any failure no file is left at ``output``.
+    ``provenance``: also write ``<output>.provenance.json`` (as ``batch`` does: every input's
+    SHA-256, an in-memory one's of its content; docs/provenance.md), put in place together with
+    the output.
     """
     output = Path(output)
-    inputs = [spec.features, *(s.path for s in spec.sidecars)]
-    inputs += [s.align.keys_from for s in spec.sidecars if s.align is not None]
-    for path in inputs:
-        if same_file(Path(path), output):
+    for _, _, path in spec_inputs(spec):
+        if isinstance(path, Path) and same_file(path, output):
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
-    with JoinSession(engine) as session:
-        plan, coverage = _prepare(session, spec)
-        columns = output_names(plan)
-        # The writer checks the header it wrote is this one, the one reported.
-        rows = write_query(session.con, final_query(plan), output, columns=columns)
+    started, clock = utc_now(), time.monotonic()
+    target = staging_of(output) if provenance else output
+    try:
+        with JoinSession(engine) as session:
+            plan, coverage = _prepare(session, spec)
+            columns = output_names(plan)
+            # The writer checks the header it wrote is this one, the one reported.
+            rows = write_query(session.con, final_query(plan), target, columns=columns)
+        if provenance:
+            place_with_record(
+                spec,
+                staged=target,
+                output=output,
+                rows=rows,
+                columns=columns,
+                coverage=coverage,
+                started=started,
+                clock=clock,
+            )
+    finally:
+        if provenance:
+            target.unlink(missing_ok=True)
     return JoinReport(output=output, rows=rows, columns=columns, coverage=coverage)
 
 

@@ -23,6 +23,7 @@ from second_opinion._typing import (
 )
 from second_opinion.join.keys import canonical_steps
 from second_opinion.join.patterns import check_column_pattern
+from second_opinion.tables.memory import MemoryTable, TableSource
 from second_opinion.validation import Loc, build, location
 
 SLUG = re.compile(r"^[a-z0-9_-]+$")
@@ -202,7 +203,10 @@ class SidecarSpec(SidecarOptions, MatrixOptions):
     """One scorer's sidecar and how to join it."""
 
     scorer: Annotated[str, Field(description="Slug naming the scorer: [a-z0-9_-]+.")]
-    path: Annotated[Path, Field(description="The sidecar table file.")]
+    path: Annotated[
+        TableSource,
+        Field(description="The sidecar table: a file, or an in-memory table (Arrow stream)."),
+    ]
 
     @field_validator("scorer")
     @classmethod
@@ -257,6 +261,11 @@ _TABLE_ONLY = ("scorer_column", "status_column", "frame_column", "key_map", "col
 def records_problem(sidecar: SidecarSpec) -> str | None:
     """What is inconsistent between a sidecar's records kind and its other options, if any."""
     name = sidecar.scorer
+    if sidecar.records == "wrapper" and isinstance(sidecar.path, MemoryTable):
+        return (
+            f"sidecar {name!r}: records='wrapper' reads the original's JSON/JSONL score files; "
+            "an in-memory table is read as a table: drop records, or give the file's path"
+        )
     if sidecar.records == "wrapper":
         for option in _TABLE_ONLY:
             if getattr(sidecar, option):
@@ -289,8 +298,14 @@ def records_problem(sidecar: SidecarSpec) -> str | None:
 def matrix_problem(sidecar: SidecarSpec) -> str | None:
     """What is inconsistent between a sidecar's matrix fields and its other options, if any."""
     name = sidecar.scorer
+    memory = isinstance(sidecar.path, MemoryTable)
+    if memory and sidecar.align is not None:
+        return (
+            f"sidecar {name!r}: align joins a score matrix file (.mat, .npy, .npz) by row order; "
+            "an in-memory table has its own key column: drop align and name it with key_map"
+        )
     if sidecar.align is None:
-        if sidecar.path.suffix.lower() in MATRIX_SUFFIXES:
+        if isinstance(sidecar.path, Path) and sidecar.path.suffix.lower() in MATRIX_SUFFIXES:
             return (
                 f"sidecar {name!r}: {sidecar.path.name} is a score matrix with no key; set "
                 "align: {keys_from: <table listing the keys in row order>, column: <its key>}"
@@ -311,9 +326,15 @@ def matrix_problem(sidecar: SidecarSpec) -> str | None:
 
 
 class JoinSpec(_Model):
-    """A base (corpus) table, its key columns, and the sidecars to join onto it."""
+    """A base (corpus) table, its key columns, and the sidecars to join onto it.
 
-    features: Path
+    ``features`` and each sidecar's ``path`` take a file's path or an in-memory table: anything
+    with the Arrow stream interface (a pyarrow Table or RecordBatchReader, a polars or pandas
+    >= 2.2 DataFrame, a DuckDB relation), read once when the spec is built
+    (:mod:`second_opinion.tables.memory`).
+    """
+
+    features: TableSource
     key: Annotated[tuple[str, ...], Field(min_length=1)]
     sidecars: tuple[SidecarSpec, ...] = ()
 

@@ -49,6 +49,7 @@ from second_opinion.tables.diagnosis import _not_utf8_error
 from second_opinion.tables.files import _json_object
 from second_opinion.tables.formats import check_file
 from second_opinion.tables.keys import bad_key_message, key_problem
+from second_opinion.tables.memory import file_of
 from second_opinion.tables.reading import open_table
 
 KEY_FIELDS = (
@@ -302,13 +303,14 @@ def _scorer(reader: _Row, spec: SidecarSpec) -> str:
 def read_records(spec: SidecarSpec) -> list[WrapperRecord]:
     """Every row of ``spec.path`` read as a record, in file order; duplicates refused."""
     records: list[WrapperRecord] = []
-    for place, row in _rows(spec.path):
+    path = file_of(spec.path)
+    for place, row in _rows(path):
         if not isinstance(row, dict):
             msg = (
                 f"{spec.path} {place}: a score row must be a JSON object, got {type(row).__name__}"
             )
             raise InputError(msg)
-        reader = _Row(spec.path, place, row)
+        reader = _Row(path, place, row)
         scorer = _scorer(reader, spec)
         key, field = _key(reader, spec.key_field)
         score, frames = _score(reader, spec.score_field)

@@ -93,9 +93,9 @@ def _clip(table: TableFile, index: int, row: dict[str, str | None]) -> Clip:
     width, height = (_positive_int(row[c]) or 0 for c in ("width", "height"))
     resolved = Path(file)
     if not resolved.is_absolute():
-        resolved = table.path.parent / resolved
+        resolved = table.file.parent / resolved
     layout = YuvLayout(width, height, cast("PixFmt", pix_fmt))
-    return Clip(clip_id, resolved, layout, _positive_int(row.get("n_frames")), table.path)
+    return Clip(clip_id, resolved, layout, _positive_int(row.get("n_frames")), table.file)
 
 
 def _row_problem(row: dict[str, str | None]) -> tuple[str, str] | None:

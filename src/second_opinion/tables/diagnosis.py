@@ -20,6 +20,7 @@ from second_opinion.decoding import other_encoding
 from second_opinion.errors import InputError, SchemaError, UnreadableFileError
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
+    TYPED,
     TableFile,
     _is_number_text,
     _iter_records,
@@ -36,6 +37,7 @@ from second_opinion.tables.formats import (
 )
 from second_opinion.tables.keys import KeyProblem, bad_key_sql, key_problem
 from second_opinion.tables.line_endings import mixed_line_endings
+from second_opinion.tables.memory import MemoryTable
 
 _CHUNK = 1 << 20
 
@@ -115,7 +117,9 @@ def _advance(text: str, line: int, column: int, tail: str) -> tuple[int, int, st
     return line + newlines, len(last), last[-_CONTEXT:]
 
 
-def _format_label(path: Path) -> str:
+def _format_label(path: Path | MemoryTable) -> str:
+    if isinstance(path, MemoryTable):
+        return "in-memory"
     with contextlib.suppress(InputError):
         return table_format(path)[0].upper()
     return "text"
@@ -140,7 +144,7 @@ def locate_bad_key(
     Re-reads the file (JSONL lines are parsed again, so a JSON object read as text is told from
     a string); error paths only.
     """
-    if table.format == "parquet":
+    if table.format in TYPED:
         return _bad_key_in_parquet(table, columns)
     with contextlib.suppress(OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error):
         for line, record in _iter_records(table):
@@ -161,7 +165,7 @@ def _bad_key_in_parquet(
     try:
         row = con.execute(
             f"SELECT file_row_number, {', '.join(texts)} "
-            f"FROM read_parquet({file_argument(table.path)}, file_row_number=true) "
+            f"FROM {_numbered(con, table)} "
             f"WHERE {test} ORDER BY file_row_number LIMIT 1"
         ).fetchone()
     except duckdb.Error:
@@ -187,7 +191,7 @@ def why_not_numbers(table: TableFile, columns: Sequence[str]) -> list[str] | Non
     value that is not a number; in JSONL, a number written as a string), or says the column has
     no values. The first :data:`SNIFF_ROWS` records are read; error paths only.
     """
-    if table.format == "parquet":
+    if table.format in TYPED:
         return _parquet_not_numbers(table, columns)
     text: dict[str, tuple[int, object]] = {}
     strings: dict[str, tuple[int, object]] = {}
@@ -229,12 +233,19 @@ def _shown(value: object) -> str:
     return repr(value) if isinstance(value, str) else json.dumps(value)
 
 
+def _numbered(con: duckdb.DuckDBPyConnection, table: TableFile) -> str:
+    """A relation reading ``table`` (Parquet, or in memory: registered on ``con``) with each
+    row's number from 0 in ``file_row_number``."""
+    if isinstance(table.path, MemoryTable):
+        con.register("so_numbered", table.path.numbered("__so_row_number"))
+        return '(SELECT "__so_row_number" AS file_row_number, * FROM so_numbered)'
+    return f"read_parquet({file_argument(table.path)}, file_row_number=true)"
+
+
 def _parquet_not_numbers(table: TableFile, columns: Sequence[str]) -> list[str] | None:
     con = duckdb.connect()
     try:
-        row = con.execute(
-            f"SELECT count(*) FROM read_parquet({file_argument(table.path)})"
-        ).fetchone()
+        row = con.execute(f"SELECT count(*) FROM {_numbered(con, table)}").fetchone()
     except duckdb.Error:
         row = None
     finally:
@@ -255,22 +266,22 @@ def explain_scan_error(
         return exhausted
     try:
         if table.format in ("csv", "tsv") and any(m in str(error) for m in _CSV_STRUCTURE):
-            broken = mixed_line_endings(table.path, table.compressed) or csv_structure_error(table)
+            broken = mixed_line_endings(table.file, table.compressed) or csv_structure_error(table)
             if broken is not None:
                 return broken
-        if table.format == "parquet":
+        if table.format in TYPED:
             located = _locate_in_parquet(table, numbers)
         else:
             located = _locate_bad_number(table, numbers)
     except InputError as exc:
         return exc
     except UnicodeDecodeError as exc:
-        return _not_utf8_error(table.path, table.compressed, exc)
+        return _not_utf8_error(table.file, table.compressed, exc)
     except (OSError, EOFError, csv.Error, zlib.error) as exc:
         return UnreadableFileError(f"{table.path}: cannot read ({exc})")
     if located is not None:
         where, column, value = located
-        place = f"row {where + 1}" if table.format == "parquet" else table.place(where)
+        place = f"row {where + 1}" if table.format in TYPED else table.place(where)
         shown = json.dumps(value) if not isinstance(value, str) else repr(value)
         unplain = table.format == "jsonl" and isinstance(value, str) and _is_number_text(value)
         kind = "a plain number" if unplain else "a number"
@@ -312,7 +323,7 @@ def csv_structure_error(table: TableFile) -> UnreadableFileError | None:
     """
     delimiter = "\t" if table.format == "tsv" else ","
     separator = "tab" if table.format == "tsv" else "comma"
-    path = table.path
+    path = table.file
     with _open_text(path, table.compressed) as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         start = 1  # the line where the current record starts
@@ -373,7 +384,7 @@ def _locate_in_parquet(table: TableFile, numbers: Sequence[str]) -> tuple[int, s
             ident = quote_ident(column)
             rows = con.execute(
                 f"SELECT file_row_number, CAST({ident} AS VARCHAR) "
-                f"FROM read_parquet({file_argument(table.path)}, file_row_number=true) "
+                f"FROM {_numbered(con, table)} "
                 f"WHERE {ident} IS NOT NULL AND TRY_CAST({ident} AS DOUBLE) IS NULL "
                 "ORDER BY file_row_number LIMIT 1"
             ).fetchall()

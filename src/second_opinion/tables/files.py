@@ -16,15 +16,28 @@ from typing import TextIO
 
 from second_opinion._typing import TableFormat
 from second_opinion.decoding import json_problem
-from second_opinion.errors import ColumnNotFoundError, InputError, SchemaError, UnreadableFileError
+from second_opinion.errors import (
+    ColumnNotFoundError,
+    InputError,
+    InternalError,
+    SchemaError,
+    UnreadableFileError,
+)
 from second_opinion.tables.formats import _FLOAT_TYPES, quote_ident
+from second_opinion.tables.memory import MemoryTable, TablePath
+
+STORED_TYPES = ("parquet", "json", "arrow")
+"""Formats whose column types are read from every value or stored, never sniffed from a sample."""
+TYPED = ("parquet", "arrow")
+"""Formats that store their column types (and may store nested ones)."""
 
 
 @dataclass(frozen=True)
 class TableFile:
-    """An opened table file: its format and the schema DuckDB sniffed from it."""
+    """An opened table: a file (its format and the schema DuckDB sniffed from it), or an
+    in-memory table (format ``arrow``, ``path`` the :class:`MemoryTable`, types as stored)."""
 
-    path: Path
+    path: TablePath
     format: TableFormat
     compressed: bool
     columns: tuple[str, ...]
@@ -32,8 +45,16 @@ class TableFile:
 
     @property
     def name(self) -> str:
-        """The file name, as used in messages."""
-        return self.path.name
+        """The file name (an in-memory table's label), as used in messages."""
+        return self.path.label if isinstance(self.path, MemoryTable) else self.path.name
+
+    @property
+    def file(self) -> Path:
+        """The file, for the readers of text formats (never called for an in-memory table)."""
+        if isinstance(self.path, MemoryTable):
+            msg = f"{self.path}: an in-memory table has no file to re-read"
+            raise InternalError(msg)
+        return self.path
 
     def type_of(self, column: str) -> str:
         """The sniffed DuckDB type of ``column``."""
@@ -52,7 +73,7 @@ class TableFile:
     def require_flat_keys(self, columns: Sequence[str]) -> None:
         """Refuse key columns a Parquet file stores as nested values (struct, list, map): they
         are not text, and their text form would silently become the key."""
-        if self.format != "parquet":
+        if self.format not in TYPED:
             return
         for column in columns:
             stored = self.type_of(column)
@@ -66,6 +87,8 @@ class TableFile:
     def place(self, number: int) -> str:
         """How messages name record ``number`` as :func:`_iter_records` counts: ``line N``, or
         ``rows[i]`` in a JSON document."""
+        if self.format in TYPED:
+            return f"row {number}"
         return f"rows[{number - 1}]" if self.format == "json" else f"line {number}"
 
     def location(self, index: int) -> str:
@@ -74,7 +97,7 @@ class TableFile:
         For text formats the file is re-read to count lines exactly (blank JSONL lines and quoted
         newlines in CSV cells count); this runs on error paths only.
         """
-        if self.format == "parquet":
+        if self.format in TYPED:
             return f"row {index + 1}"
         with contextlib.suppress(
             OSError, EOFError, UnicodeDecodeError, csv.Error, InputError, zlib.error
@@ -188,12 +211,12 @@ _FIELD_LIMIT = csv.field_size_limit()  # the csv module's longest field (128 KiB
 def _text_expr(table: TableFile, column: str) -> str:
     """An expression giving ``column`` as text; integral floats lose their ``.0``."""
     ident = quote_ident(column)
-    if table.format in ("parquet", "json") and table.type_of(column).upper() in _FLOAT_TYPES:
+    if table.format in STORED_TYPES and table.type_of(column).upper() in _FLOAT_TYPES:
         return (
             f"CASE WHEN isfinite({ident}) AND {ident} = trunc({ident}) "
             f"THEN CAST(CAST({ident} AS HUGEINT) AS VARCHAR) ELSE CAST({ident} AS VARCHAR) END"
         )
-    if table.format in ("parquet", "json"):
+    if table.format in STORED_TYPES:
         return f"CAST({ident} AS VARCHAR)"
     return ident
 
@@ -216,13 +239,13 @@ def _iter_records(table: TableFile) -> Iterator[tuple[int, dict[str, object]]]:
     Raises :class:`InputError` on a malformed JSONL line or one that is not an object.
     """
     if table.format == "json":
-        yield from enumerate(json_rows(table.path, table.compressed), start=1)
+        yield from enumerate(json_rows(table.file, table.compressed), start=1)
         return
-    with _open_text(table.path, table.compressed) as handle:
+    with _open_text(table.file, table.compressed) as handle:
         if table.format == "jsonl":
             for number, line in enumerate(handle, start=1):
                 if line.strip():
-                    yield number, _json_object(table.path, number, line)
+                    yield number, _json_object(table.file, number, line)
         else:
             reader = csv.reader(handle, delimiter="\t" if table.format == "tsv" else ",")
             header = next(reader)

@@ -18,6 +18,7 @@ from second_opinion.errors import SchemaError, UnreadableFileError
 from second_opinion.tables.diagnosis import _format_label, _not_utf8_error, explain_scan_error
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
+    STORED_TYPES,
     TableFile,
     _iter_records,
     _json_object,
@@ -37,6 +38,7 @@ from second_opinion.tables.formats import (
     table_format,
 )
 from second_opinion.tables.keys import WHITESPACE, sql_string
+from second_opinion.tables.memory import MemoryTable, TablePath
 
 
 def _first_json_object(path: Path, compressed: bool) -> None:
@@ -158,7 +160,7 @@ def _reader_sql(path: Path, fmt: TableFormat, options: str = "") -> str:
     )
 
 
-def _check_names(path: Path, names: Sequence[str]) -> None:
+def _check_names(path: TablePath, names: Sequence[str]) -> None:
     """Refuse blank column names (DuckDB would rename them ``column1`` …), repeated names
     (DuckDB compares names ignoring case, and so do we) and names holding a NUL character
     (SQL text ends at a NUL)."""
@@ -190,8 +192,13 @@ def _check_names(path: Path, names: Sequence[str]) -> None:
         seen[column_key(name)] = name
 
 
-def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> TableFile:
-    """Open a table file: check it is readable and non-empty, and sniff its schema."""
+def open_table(
+    con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str] | MemoryTable
+) -> TableFile:
+    """Open a table file: check it is readable and non-empty, and sniff its schema. An
+    in-memory table is registered on ``con`` and its stored schema taken."""
+    if isinstance(path, MemoryTable):
+        return _open_memory(con, path)
     path = Path(path)
     fmt, compressed = table_format(path)
     check_file(path)
@@ -233,6 +240,13 @@ def open_table(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> 
     return table
 
 
+def _open_memory(con: duckdb.DuckDBPyConnection, memory: MemoryTable) -> TableFile:
+    """Register ``memory`` on ``con`` (DuckDB scans it in place) and take its schema."""
+    _check_names(memory, memory.table.column_names)
+    columns, types = zip(*memory.schema_in(con), strict=True)
+    return TableFile(memory, "arrow", False, columns, types)
+
+
 _NESTED_PREFIXES = ("STRUCT", "MAP", "JSON", "UNION")
 
 
@@ -248,7 +262,7 @@ def numeric_columns(con: duckdb.DuckDBPyConnection, table: TableFile) -> tuple[s
     JSONL, a JSON number) and one at least is.
     """
     sniffed = [c for c in table.columns if is_numeric_type(table.type_of(c))]
-    if table.format in ("parquet", "json"):
+    if table.format in STORED_TYPES:
         return tuple(sniffed)
     undecided = undecided_in_head(table, [c for c in table.columns if c not in sniffed])
     if not undecided:
@@ -256,11 +270,11 @@ def numeric_columns(con: duckdb.DuckDBPyConnection, table: TableFile) -> tuple[s
     aliases = {c: f"u{i}" for i, c in enumerate(undecided)}
     if table.format == "jsonl":
         fields = ", ".join(f"{quote_literal(c)}: 'JSON'" for c in undecided)
-        reader = _reader_sql(table.path, table.format, f", columns={{{fields}}}")
+        reader = _reader_sql(table.file, table.format, f", columns={{{fields}}}")
         value = "json_type({0}) NOT IN ('NULL', 'BIGINT', 'UBIGINT', 'DOUBLE')"
         blank = "({0} IS NULL OR json_type({0}) = 'NULL')"
     else:
-        reader = _reader_sql(table.path, table.format, ", all_varchar=true")
+        reader = _reader_sql(table.file, table.format, ", all_varchar=true")
         value = "TRY_CAST(trim({0}) AS DOUBLE) IS NULL"
         blank = f"({{0}} IS NULL OR trim({{0}}, {sql_string(WHITESPACE)}) = '')"
     checks = [
@@ -352,17 +366,19 @@ def scan_sql(
             for c in table.columns
             if c in wanted
         )
-        reader = _reader_sql(table.path, table.format, f", columns={{{fields}}}")
+        reader = _reader_sql(table.file, table.format, f", columns={{{fields}}}")
     elif table.format in ("csv", "tsv"):
         types = ", ".join(f"{quote_literal(c)}: {quote_literal(t)}" for c, t in forced.items())
-        reader = _reader_sql(table.path, table.format, f", types={{{types}}}" if types else "")
+        reader = _reader_sql(table.file, table.format, f", types={{{types}}}" if types else "")
+    elif isinstance(table.path, MemoryTable):
+        reader = quote_ident(table.path.view)
     else:
         reader = _reader_sql(table.path, table.format)
     select = []
     for column in table.columns:
         if column not in wanted:
             continue
-        if column in forced and table.format in ("parquet", "json"):
+        if column in forced and table.format in STORED_TYPES:
             expr = (
                 _text_expr(table, column)
                 if forced[column] == "VARCHAR"

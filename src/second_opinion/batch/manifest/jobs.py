@@ -15,8 +15,10 @@ from second_opinion.audit.options import AuditOptions, build_options
 from second_opinion.batch.dependencies import job_dependencies
 from second_opinion.errors import InputError
 from second_opinion.ingest.options import IngestOptions
+from second_opinion.join.record import spec_inputs
 from second_opinion.join.spec import JoinSpec
 from second_opinion.saliency.spec import SaliencySpec
+from second_opinion.tables.memory import file_of
 from second_opinion.validation import revalidated
 
 
@@ -40,12 +42,10 @@ class Job:
         """(role, scorer, path) of each input, base first; a score matrix's key table follows
         its matrix (role ``keys``)."""
         base = "metadata" if self.ingest is not None else "features"
-        found: list[tuple[str, str | None, Path]] = [(base, None, self.spec.features)]
-        for s in self.spec.sidecars:
-            found.append(("sidecar", s.scorer, s.path))
-            if s.align is not None:
-                found.append(("keys", s.scorer, s.align.keys_from))
-        return found
+        return [
+            (base if role == "features" else role, scorer, file_of(path))
+            for role, scorer, path in spec_inputs(self.spec)
+        ]
 
     def canonical(self) -> dict[str, Any]:
         """The job as JSON-ready data, without cosmetic fields (descriptions)."""

@@ -169,7 +169,8 @@ class ManifestFile(_Strict):
 
 
 def manifest_schema() -> dict[str, Any]:
-    """The JSON Schema of manifest files."""
+    """The JSON Schema (draft 2020-12) of native batch manifests, version 1: every field with
+    its type, default and description, as ``second-opinion schema`` prints it."""
     schema = ManifestFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "second-opinion batch manifest, version 1"

@@ -9,7 +9,7 @@ from pathlib import Path
 from second_opinion.batch.manifest.checks import raise_problems
 from second_opinion.batch.original.load import OriginalTable, load_original
 from second_opinion.batch.original.translate import table_spec
-from second_opinion.batch.validate import ValidationReport
+from second_opinion.batch.validated import ValidationReport
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec
 

@@ -24,6 +24,7 @@ from second_opinion.batch.original.translate import (
     key_column,
     sidecar_fields,
 )
+from second_opinion.placing import write_text_in_place
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class Migration:
         if suffix.lower() == ".json":
             return json.dumps(self.manifest, indent=2) + "\n"
         return yaml.safe_dump(self.manifest, sort_keys=False, allow_unicode=True)
+
+    def write(self, output: str | os.PathLike[str]) -> Path:
+        """Write the manifest to ``output`` atomically (JSON for ``.json``, else YAML); where."""
+        target = Path(output)
+        write_text_in_place(target, self.text(target.suffix), "the migrated manifest")
+        return target
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -81,8 +88,11 @@ def migrate_manifest(
     base_dir: str | os.PathLike[str] | None = None,
     target: str | os.PathLike[str] | None = None,
 ) -> Migration:
-    """The native manifest equivalent to the original one at ``path``, to be written at
-    ``target`` (inputs are relative to its folder; default the current folder)."""
+    """The native manifest (version 1) equivalent to the original one at ``path``, to be
+    written at ``target`` (inputs are relative to its folder; default the current folder):
+    :meth:`Migration.write` writes it, :meth:`Migration.text` gives its text. Running either
+    manifest produces the same tables; what the native one has no field for is in the notes.
+    ``base_dir``: the folder the original's relative paths are below (default: its own)."""
     manifest = load_original(path, base_dir=base_dir)
     folder = Path(os.path.normpath((Path(target).parent if target else Path()).absolute()))
     outs = [Path(os.path.normpath(table.out.absolute())) for table in manifest.tables]

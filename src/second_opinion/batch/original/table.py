@@ -26,7 +26,6 @@ from second_opinion.batch.original.reports import (
 )
 from second_opinion.batch.original.translate import SUFFIXES, table_spec
 from second_opinion.batch.original.writing import write_table
-from second_opinion.batch.outcomes import utc_now
 from second_opinion.errors import PolicyError, SchemaError
 from second_opinion.hashing import sha256_file
 from second_opinion.join.coverage import Coverage
@@ -40,6 +39,7 @@ from second_opinion.provenance import (
     record_text,
     spec_digest,
     tool_info,
+    utc_now,
 )
 from second_opinion.tables.formats import Engine
 from second_opinion.validation import revalidated

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from second_opinion.batch.original_saliency.manifest import load_original_saliency_manifest
-from second_opinion.batch.validate import ValidationReport
+from second_opinion.batch.validated import ValidationReport
 
 
 def validate_original_saliency(
