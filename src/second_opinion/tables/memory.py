@@ -174,7 +174,8 @@ def not_a_table(value: object) -> str:
             "; pandas before 2.2 has no Arrow stream: upgrade pandas, or pass "
             "pyarrow.Table.from_pandas(df, preserve_index=False)"
         )
-    return f"expected {ACCEPTED}, got {kind}{hint}"
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"expected {ACCEPTED}, not {article} {kind}{hint}"
 
 
 def read_arrow(value: object, keyword: str) -> MemoryTable:
@@ -272,25 +273,18 @@ class _HashSink:
 
 
 def content_sha256(table: pa.Table) -> str:
-    """SHA-256 of ``table``'s canonical serialisation: the same for the same columns, types and
-    values, however the table is chunked or sliced, in any run.
+    """SHA-256 of ``table``'s canonical serialisation: the same for the same column names,
+    types and values, however the table is chunked or sliced and whoever produced it, in any run.
 
-    The serialisation is Arrow's IPC stream format of the table with its schema and field
-    metadata left out (pandas' index notes, polars' flags: nothing a join reads), dictionary
-    columns decoded, in record batches of :data:`HASH_ROWS` rows, each batch freshly
-    concatenated so that no slice offset or spare buffer capacity reaches the bytes. Types count:
-    the same values as ``large_string`` and as ``string`` hash differently (a different hash
-    makes a job stale, never a changed table look unchanged).
+    The serialisation is Arrow's IPC stream format of :func:`canonical_table`, in record batches
+    of :data:`HASH_ROWS` rows, each freshly concatenated so that no slice offset or spare buffer
+    capacity reaches the bytes. Types count: the same values as ``large_string`` and as
+    ``string`` hash differently (a different hash makes a job stale, never a changed table look
+    unchanged).
     """
     import pyarrow as pa  # noqa: PLC0415 - only when an in-memory table is met
 
-    fields, columns = [], []
-    for field, column in zip(table.schema, table.columns, strict=True):
-        if pa.types.is_dictionary(field.type):
-            column = column.cast(field.type.value_type)  # noqa: PLW2901 - decoded in place
-        fields.append(pa.field(field.name, column.type, field.nullable))
-        columns.append(column)
-    plain = pa.Table.from_arrays(columns, schema=pa.schema(fields))
+    plain = canonical_table(table)
     empty = plain.schema.empty_table()
     sink = _HashSink()
     with pa.ipc.new_stream(sink, plain.schema) as writer:
@@ -299,3 +293,46 @@ def content_sha256(table: pa.Table) -> str:
             for batch in part.to_batches():
                 writer.write_batch(batch)
     return sink.digest.hexdigest()
+
+
+def canonical_table(table: pa.Table) -> pa.Table:
+    """``table`` as :func:`content_sha256` serialises it: schema and field metadata left out
+    (pandas' index notes, polars' flags: nothing a join reads), dictionary columns decoded, and
+    each column of a plain type that holds nulls split in two: its values with every null
+    filled (with 0, "" or false) and, after it, whether each value is valid (a column named
+    ""). So the bytes under a null and the padding bits of a validity bitmap, which producers
+    leave as they like (DuckDB sets them), never reach the hash; nested columns keep their
+    nulls as they are."""
+    import pyarrow as pa  # noqa: PLC0415 - only when an in-memory table is met
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    fields: list[pa.Field] = []
+    columns: list[pa.ChunkedArray] = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_dictionary(field.type):
+            column = column.cast(field.type.value_type)  # noqa: PLW2901 - decoded in place
+        zero = _zero(column.type)
+        if column.null_count and zero is not None:
+            fields += [pa.field(field.name, column.type, False), pa.field("", pa.bool_(), False)]
+            columns += [pc.fill_null(column, zero), pc.is_valid(column)]
+        else:
+            fields.append(pa.field(field.name, column.type, field.nullable))
+            columns.append(column)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _zero(kind: pa.DataType) -> pa.Scalar | None:
+    """The value a null of a plain type is filled with in :func:`canonical_table` (None for a
+    type without one: nested and temporal types keep their nulls)."""
+    import pyarrow as pa  # noqa: PLC0415 - only when an in-memory table is met
+
+    types = pa.types
+    if types.is_boolean(kind):
+        return pa.scalar(False, kind)
+    if types.is_string(kind) or types.is_large_string(kind) or types.is_string_view(kind):
+        return pa.scalar("", kind)
+    if types.is_binary(kind) or types.is_large_binary(kind) or types.is_binary_view(kind):
+        return pa.scalar(b"", kind)
+    if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind):
+        return pa.scalar(0, kind)
+    return None
