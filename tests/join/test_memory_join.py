@@ -284,41 +284,28 @@ def test_messages_name_an_in_memory_table_by_its_keyword() -> None:
     assert empty.value.message == "features=<in-memory pyarrow.Table>: the table has no rows"
 
 
+def _niqe_only(table: pa.Table, **options: Any) -> JoinSpec:
+    niqe = SidecarSpec(
+        scorer="niqe",
+        path=table,
+        key_map={"video": "clip_id"},
+        normalize_keys=("basename", "stem"),
+        **options,
+    )
+    return JoinSpec(features=BASE, key=("clip_id",), sidecars=(niqe,))
+
+
 def test_a_bad_value_in_an_in_memory_table_is_named_by_its_row() -> None:
     no_key = PER_CLIP.set_column(0, "video", pa.array(["/x/a.mp4", None, "/x/b.mp4", "/x/c.mp4"]))
-    spec = JoinSpec(
-        features=BASE,
-        key=("clip_id",),
-        sidecars=(
-            SidecarSpec(
-                scorer="niqe",
-                path=no_key,
-                key_map={"video": "clip_id"},
-                normalize_keys=("basename", "stem"),
-            ),
-        ),
+    with pytest.raises(KeyProblemError) as caught:
+        join(_niqe_only(no_key))
+    assert caught.value.message == (
+        "sidecar 'niqe' path=<in-memory pyarrow.Table> row 2: the key (video) is empty; every row "
+        "needs a key"
     )
-    with pytest.raises(
-        KeyProblemError, match=r"sidecar 'niqe' path=<in-memory pyarrow\.Table>"
-    ) as caught:
-        join(spec)
-    assert "row 2" in caught.value.message
     text = PER_CLIP.set_column(1, "niqe", pa.array(["3.0", "n/a", "5", "8"]))
-    spec = JoinSpec(
-        features=BASE,
-        key=("clip_id",),
-        sidecars=(
-            SidecarSpec(
-                scorer="niqe",
-                path=text,
-                key_map={"video": "clip_id"},
-                normalize_keys=("basename", "stem"),
-                columns=("niqe",),
-            ),
-        ),
-    )
     with pytest.raises(InputError) as not_numbers:
-        join(spec)
+        join(_niqe_only(text, columns=("niqe",)))
     assert not_numbers.value.message.startswith(
         "sidecar 'niqe' path=<in-memory pyarrow.Table> row 2: column 'niqe' has 'n/a', which is "
         "not a number"
