@@ -290,6 +290,7 @@ def test_inspect_shows_the_record_and_exits_1_once_the_output_was_edited(scaffol
         "matches": True,
         "problems": [],
         "changed_inputs": [],
+        "unchecked_inputs": [],
         "provenance": record,
     }
 
@@ -314,6 +315,7 @@ def test_inspect_without_a_record_exits_1(scaffold: Path) -> None:
         "matches": False,
         "problems": ["no provenance"],
         "changed_inputs": [],
+        "unchecked_inputs": [],
         "provenance": None,
     }
     assert result.stderr.strip() == f"error: {stray}: no provenance"
