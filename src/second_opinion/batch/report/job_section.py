@@ -67,8 +67,6 @@ def job_section(job: JobReport, anchor: str, anchors: Mapping[str, str], at: Pat
     )
     if job.coverage:
         parts.append(_coverage(job, anchor))
-    if job.problem:
-        parts.append(f'<p class="note">{esc(job.problem)}</p>')
     if job.provenance is not None:
         parts.append(_provenance(job, job.provenance, at))
     parts.append("</section>")

@@ -117,8 +117,8 @@ class JobReport:
     """The jobs that read its output."""
     coverage: tuple[SidecarCoverage, ...] = ()
     provenance: Provenance | None = None
-    problem: str | None = None
-    """Why its provenance record could not be read, if it could not."""
+    """What its record says; None when it has none (or it could not be read: see
+    ``BatchReport.problems``)."""
 
 
 @dataclass(frozen=True)
