@@ -14,6 +14,7 @@ import second_opinion
 PUBLIC = [
     "AuditOptions",
     "AuditResult",
+    "BatchReport",
     "BatchResult",
     "BatchStatus",
     "BusyError",
@@ -44,6 +45,7 @@ PUBLIC = [
     "ValidationReport",
     "__version__",
     "batch_status",
+    "build_batch_report",
     "ingest",
     "join",
     "join_coverage",
@@ -54,6 +56,7 @@ PUBLIC = [
     "run_batch",
     "run_saliency",
     "validate_manifest",
+    "write_batch_report",
     "write_report",
 ]
 

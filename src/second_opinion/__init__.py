@@ -12,6 +12,10 @@ The public library, one import address per name::
     result = join(spec)            # result.table (pyarrow.Table), result.coverage
 
     from second_opinion import run_batch, validate_manifest, ingest, run_audit
+    from second_opinion import build_batch_report, write_batch_report
+
+    report = build_batch_report("out")   # what a batch left in its output_dir
+    write_batch_report(report)           # out/report.html: one self-contained page
 
 The errors load with the package; every other name loads its module when first used (``join``
 brings DuckDB, ``run_audit`` scikit-learn, ``run_saliency`` onnxruntime), so ``import
@@ -46,6 +50,9 @@ if TYPE_CHECKING:
     from second_opinion.audit.options import AuditOptions
     from second_opinion.audit.output import ReportFiles, write_report
     from second_opinion.audit.run import AuditResult, run_audit
+    from second_opinion.batch.report.build import build_batch_report
+    from second_opinion.batch.report.model import BatchReport
+    from second_opinion.batch.report.write import write_batch_report
     from second_opinion.batch.runner import BatchResult, run_batch
     from second_opinion.batch.status import BatchStatus, batch_status
     from second_opinion.batch.validate import ValidationReport, validate_manifest
@@ -64,6 +71,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "AuditOptions": "second_opinion.audit.options",
     "AuditResult": "second_opinion.audit.run",
+    "BatchReport": "second_opinion.batch.report.model",
     "BatchResult": "second_opinion.batch.runner",
     "BatchStatus": "second_opinion.batch.status",
     "Coverage": "second_opinion.join.coverage",
@@ -80,6 +88,7 @@ _LAZY = {
     "UnmatchedKey": "second_opinion.join.coverage",
     "ValidationReport": "second_opinion.batch.validate",
     "batch_status": "second_opinion.batch.status",
+    "build_batch_report": "second_opinion.batch.report.build",
     "join_coverage": "second_opinion.join.run",
     "join_to_file": "second_opinion.join.run",
     "normalize_key": "second_opinion.join.keys",
@@ -88,6 +97,7 @@ _LAZY = {
     "run_batch": "second_opinion.batch.runner",
     "run_saliency": "second_opinion.saliency.run",
     "validate_manifest": "second_opinion.batch.validate",
+    "write_batch_report": "second_opinion.batch.report.write",
     "write_report": "second_opinion.audit.output",
 }
 _NAMED_LIKE_SUBPACKAGE = {
@@ -126,6 +136,7 @@ sys.modules[__name__].__class__ = _Package
 __all__ = [
     "AuditOptions",
     "AuditResult",
+    "BatchReport",
     "BatchResult",
     "BatchStatus",
     "BusyError",
@@ -156,6 +167,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "batch_status",
+    "build_batch_report",
     "ingest",
     "join",
     "join_coverage",
@@ -166,5 +178,6 @@ __all__ = [
     "run_batch",
     "run_saliency",
     "validate_manifest",
+    "write_batch_report",
     "write_report",
 ]

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from second_opinion._version import __version__
@@ -94,6 +93,8 @@ def tool_info() -> dict[str, Any]:
 
 def environment() -> dict[str, Any]:
     """Python, DuckDB and platform versions, and the host."""
+    import duckdb  # noqa: PLC0415 - only a run records it; reading records needs no DuckDB
+
     return {
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
