@@ -14,6 +14,7 @@ import second_opinion
 PUBLIC = [
     "AuditOptions",
     "AuditResult",
+    "BatchReport",
     "BatchResult",
     "BatchStatus",
     "BusyError",
@@ -48,6 +49,7 @@ PUBLIC = [
     "ValidationReport",
     "__version__",
     "batch_status",
+    "build_batch_report",
     "ingest",
     "inspect_output",
     "join",
@@ -62,6 +64,7 @@ PUBLIC = [
     "run_saliency",
     "run_smokes",
     "validate_manifest",
+    "write_batch_report",
     "write_report",
 ]
 
@@ -117,6 +120,7 @@ COMMAND_FUNCTIONS = {
     "inspect": ("inspect_output",),
     "join": ("join", "join_to_file", "join_coverage"),
     "migrate": ("migrate_manifest",),
+    "report": ("build_batch_report", "write_batch_report"),
     "schema": ("manifest_schema",),
     "smoke": ("run_smokes",),
     "status": ("batch_status",),

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "decoding": 0,
     "hashing": 0,
+    "html_page": 0,
     "validation": 0,
     "provenance": 0,
     "placing": 0,

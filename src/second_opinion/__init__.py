@@ -11,6 +11,11 @@ The public library, one import address per name::
     )
     result = join(spec)            # result.table (pyarrow.Table), result.coverage
 
+    from second_opinion import build_batch_report, write_batch_report
+
+    report = build_batch_report("out")   # what a batch left in its output_dir
+    write_batch_report(report)           # out/report.html: one self-contained page
+
 ``features`` and a sidecar's ``path`` also take an in-memory table: anything with the Arrow
 stream interface (a pyarrow Table, a polars or pandas >= 2.2 DataFrame, a DuckDB relation), as
 do ``ingest``'s ``metadata`` and ``run_audit``'s tables. Every command has its function:
@@ -21,6 +26,7 @@ do ``ingest``'s ``metadata`` and ``run_audit``'s tables. Every command has its f
     inspect     inspect_output            smoke     run_smokes
     audit       run_audit, write_report   ingest    ingest
     migrate     migrate_manifest (Migration.write)
+    report      build_batch_report, write_batch_report
 
 The errors load with the package; every other name loads its module when first used (``join``
 brings DuckDB, ``run_audit`` scikit-learn, ``run_saliency`` onnxruntime), so ``import
@@ -57,6 +63,9 @@ if TYPE_CHECKING:
     from second_opinion.audit.run import AuditResult, run_audit
     from second_opinion.batch.manifest.models import manifest_schema
     from second_opinion.batch.original.migrate import Migration, migrate_manifest
+    from second_opinion.batch.report.build import build_batch_report
+    from second_opinion.batch.report.model import BatchReport
+    from second_opinion.batch.report.write import write_batch_report
     from second_opinion.batch.runner import BatchResult, run_batch
     from second_opinion.batch.smoke import SmokeResult, run_smokes
     from second_opinion.batch.status import BatchStatus, batch_status
@@ -79,6 +88,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "AuditOptions": "second_opinion.audit.options",
     "AuditResult": "second_opinion.audit.run",
+    "BatchReport": "second_opinion.batch.report.model",
     "BatchResult": "second_opinion.batch.runner",
     "BatchStatus": "second_opinion.batch.status",
     "Coverage": "second_opinion.join.coverage",
@@ -99,6 +109,7 @@ _LAZY = {
     "UnmatchedKey": "second_opinion.join.coverage",
     "ValidationReport": "second_opinion.batch.validated",
     "batch_status": "second_opinion.batch.status",
+    "build_batch_report": "second_opinion.batch.report.build",
     "inspect_output": "second_opinion.provenance",
     "join_coverage": "second_opinion.join.run",
     "join_to_file": "second_opinion.join.run",
@@ -111,6 +122,7 @@ _LAZY = {
     "run_saliency": "second_opinion.saliency.run",
     "run_smokes": "second_opinion.batch.smoke",
     "validate_manifest": "second_opinion.batch.validate",
+    "write_batch_report": "second_opinion.batch.report.write",
     "write_report": "second_opinion.audit.output",
 }
 _NAMED_LIKE_SUBPACKAGE = {
@@ -149,6 +161,7 @@ sys.modules[__name__].__class__ = _Package
 __all__ = [
     "AuditOptions",
     "AuditResult",
+    "BatchReport",
     "BatchResult",
     "BatchStatus",
     "BusyError",
@@ -183,6 +196,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "batch_status",
+    "build_batch_report",
     "ingest",
     "inspect_output",
     "join",
@@ -197,5 +211,6 @@ __all__ = [
     "run_saliency",
     "run_smokes",
     "validate_manifest",
+    "write_batch_report",
     "write_report",
 ]

@@ -15,6 +15,8 @@ from second_opinion.paths import kind_of_mode
 from second_opinion.placing import write_text_in_place
 
 CHUNK = 1 << 20
+STATE_DIR = ".second-opinion"
+"""The folder in a batch's output_dir that holds its lock and its hash cache (``hashes.json``)."""
 
 
 def sha256_file(path: Path) -> str:

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
-import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from second_opinion._version import __version__
@@ -106,6 +105,8 @@ def tool_info() -> dict[str, Any]:
 
 def environment() -> dict[str, Any]:
     """Python, DuckDB and platform versions, and the host."""
+    import duckdb  # noqa: PLC0415 - only a run records it; reading records needs no DuckDB
+
     return {
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,

@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, ParameterSampler, RandomizedSearchCV
 from sklearn.preprocessing import MinMaxScaler
@@ -128,3 +130,34 @@ def test_audit_options_accept_random_exact_and_name_the_choices() -> None:
     assert build_options().search == "random"
     with pytest.raises(UsageError, match=r"search: Input should be 'random', 'random-exact' or "):
         build_options(search="exact")
+
+
+@given(
+    n=st.integers(min_value=1, max_value=40),
+    data=st.data(),
+)
+def test_fold_blocks_copied_by_runs_are_the_rows_taken(n: int, data: st.DataObject) -> None:
+    # The kernel blocks are copied stretch by stretch (KFold's folds are one or two stretches);
+    # they must be exactly what taking the fold's rows and columns gives, for any index set.
+    chosen = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    fit = np.flatnonzero(chosen).astype(np.intp)
+    held_out = np.flatnonzero(~np.asarray(chosen, dtype=bool)).astype(np.intp)
+    gram = np.arange(n * n, dtype=np.float64).reshape(n, n)
+    runs = (search_module._runs(fit), search_module._runs(held_out))
+    blocks = search_module._fold_blocks(gram, runs)
+    assert blocks is not None
+    np.testing.assert_array_equal(blocks[0], gram.take(fit, axis=0).take(fit, axis=1))
+    np.testing.assert_array_equal(blocks[1], gram.take(held_out, axis=0).take(fit, axis=1))
+    assert all(b - a >= 1 for a, b in runs[0] + runs[1])
+    assert sum(b - a for a, b in runs[0]) == fit.size
+
+
+def test_runs_of_kfold_folds_are_one_or_two_stretches() -> None:
+    for fit, held_out in KFold(n_splits=3).split(np.empty((10, 1))):
+        assert len(search_module._runs(held_out)) == 1
+        assert 1 <= len(search_module._runs(fit)) <= 2
+    assert search_module._runs(np.array([0, 1, 2, 5, 6, 9], dtype=np.intp)) == [
+        (0, 3),
+        (5, 7),
+        (9, 10),
+    ]

@@ -37,6 +37,7 @@ TOP_KEYS = [
     "ok",
     "jobs",
     "audit",
+    "dependencies",
 ]
 JOB_KEYS = [
     "name",

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 HEAVY = ("duckdb", "pyarrow", "numpy", "scipy", "sklearn", "matplotlib", "onnxruntime", "ray")
 COMMAND_MODULES = (
-    "audit", "batch", "ingest", "inspect", "join", "manifest", "migrate", "smoke", "status",
+    "audit", "batch", "ingest", "inspect", "join", "manifest", "migrate", "report", "smoke",
+    "status",
 )  # fmt: skip
 
 
@@ -57,3 +59,20 @@ def test_help_and_usage_errors_load_no_heavy_library(args: list[str]) -> None:
 
 def test_a_command_still_loads_what_it_needs_when_it_runs() -> None:
     assert "duckdb" in _loaded("import second_opinion\nsecond_opinion.join")
+
+
+def test_the_report_command_reads_records_without_duckdb(tmp_path: Path) -> None:
+    # A batch report reads JSON files: no table engine, no arrays.
+    summary = {"run_id": "r1", "manifest": "m.json", "started": "2026-01-01T00:00:00Z",
+               "finished": "2026-01-01T00:00:01Z", "ok": True, "jobs": []}  # fmt: skip
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "r1.json").write_text(json.dumps(summary), encoding="utf-8")
+    code = (
+        "from second_opinion.cli.main import main\n"
+        "try:\n"
+        f"    main(['report', {str(tmp_path)!r}])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code"
+    )
+    assert _loaded(code) == []
+    assert (tmp_path / "report.html").is_file()

@@ -4,7 +4,8 @@ state, no display needed).
 * :func:`scatter_png`: MOS against each signal (a multi-column signal's out-of-fold
   prediction), with the fitted 4-parameter logistic;
 * :func:`redundancy_png`: the Spearman matrix as a heatmap, each cell's number in black or white
-  by the cell colour's luminance (:func:`text_colour`), so it reads on every colour;
+  by the cell colour's luminance (:func:`~second_opinion.html_page.text_colour`), so it reads
+  on every colour;
 * :func:`comparison_png`: with ``compare_all``, every pair's median ΔSRCC (row − column) as a
   heatmap on a diverging scale, bold where the paired Wilcoxon p < 0.05;
 * :func:`distribution_png`: per signal, its per-split SRCC and PLCC (in its direction) as box
@@ -33,6 +34,7 @@ from second_opinion.audit.compare_render import matrix
 from second_opinion.audit.document import p_text
 from second_opinion.audit.metrics import fit_logistic
 from second_opinion.errors import InputError, MissingExtraError
+from second_opinion.html_page import text_colour
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,20 +50,6 @@ FULL_WIDTH = 11.5
 WHISKERS = "points: splits; boxes: quartiles; whiskers: 2.5th-97.5th percentile of the splits"
 SIGNIFICANT = 0.05
 """The comparison heatmap sets a cell in bold when its paired Wilcoxon p is below this."""
-DARK_BELOW = 0.179
-"""Relative luminance under which white text contrasts more than black (WCAG's crossing point)."""
-
-
-def _linear(channel: float) -> float:
-    """An sRGB channel (0-1) in linear light."""
-    return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
-
-
-def text_colour(rgb: tuple[float, float, float]) -> str:
-    """'white' on a dark cell, 'black' on a light one, by the colour's relative luminance."""
-    red, green, blue = (_linear(c) for c in rgb)
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return "white" if luminance < DARK_BELOW else "black"
 
 
 def _figure(width: float, height: float) -> Figure:

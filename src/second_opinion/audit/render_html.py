@@ -1,8 +1,8 @@
 """``audit.html``: the report's blocks as one self-contained page.
 
-* tables sort on a click on a header (a small inline script: numbers by value, undefined ones
-  last, text alphabetically; a second click reverses), and each has a "Download CSV" link whose
-  ``data:`` URL holds the table's cells as shown;
+* tables sort on a click on a header (:data:`~second_opinion.html_page.SORT_SCRIPT`: numbers by
+  value, undefined ones last, text alphabetically; a second click reverses), and each has a
+  "Download CSV" link whose ``data:`` URL holds the table's cells as shown;
 * figures are embedded PNG data URIs, wide ones at the page's full width, or a note in a plot's
   place when matplotlib (the 'plots' extra) is not installed.
 
@@ -22,61 +22,16 @@ from collections.abc import Sequence
 
 from second_opinion.audit.document import Block, Figure, Heading, Paragraph, Table, numeric
 from second_opinion.errors import MissingExtraError
+from second_opinion.html_page import BASE_STYLE, page
 
-_STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222;
-  padding: 0 1em; }
-table { border-collapse: collapse; margin: 0.3em 0 1.4em; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; }
-th { background: #f3f3f3; text-align: left; cursor: pointer; user-select: none; }
-th[aria-sort="ascending"]::after { content: " \\25B2"; }
-th[aria-sort="descending"]::after { content: " \\25BC"; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-img { display: block; max-width: 100%; height: auto; margin: 0.5em 0 1.5em; }
+_STYLE = (
+    BASE_STYLE
+    + """img { display: block; max-width: 100%; height: auto; margin: 0.5em 0 1.5em; }
 img.wide { width: 100%; }
 p.csv { margin: 0.8em 0 0; font-size: 12px; }
 p.note { color: #666; font-style: italic; }
 """
-
-_SCRIPT = """
-(function () {
-  "use strict";
-  function value(text) {
-    var head = text.trim().split(" ")[0];
-    return head === "" || head === "\\u2014" ? NaN : Number(head);
-  }
-  function isNumber(text) {
-    return text.trim().split(" ")[0] === "\\u2014" || !isNaN(value(text));
-  }
-  function sortBy(table, column, header) {
-    var headers = table.tHead.rows[0].cells;
-    var ascending = header.getAttribute("aria-sort") !== "ascending";
-    for (var h = 0; h < headers.length; h++) headers[h].removeAttribute("aria-sort");
-    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows).map(function (row, index) {
-      var text = row.cells[column].textContent;
-      return { row: row, index: index, text: text, value: value(text) };
-    });
-    var numbers = rows.every(function (r) { return isNumber(r.text); });
-    rows.sort(function (a, b) {
-      if (numbers && (isNaN(a.value) || isNaN(b.value))) {
-        return isNaN(a.value) === isNaN(b.value) ? a.index - b.index : isNaN(a.value) ? 1 : -1;
-      }
-      var order = numbers ? a.value - b.value : a.text.localeCompare(b.text);
-      return (ascending ? order : -order) || a.index - b.index;
-    });
-    rows.forEach(function (r) { body.appendChild(r.row); });
-  }
-  var tables = document.querySelectorAll("table.sortable");
-  Array.prototype.forEach.call(tables, function (table) {
-    var headers = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(headers, function (header, column) {
-      header.addEventListener("click", function () { sortBy(table, column, header); });
-    });
-  });
-})();
-"""
+)
 
 
 def to_html(items: Sequence[Block]) -> str:
@@ -97,17 +52,7 @@ def to_html(items: Sequence[Block]) -> str:
             body.append(_html_table(block, _csv_name(sections, names)))
         else:
             body.append(_html_figure(block))
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<title>Signal-mix audit</title>\n<style>"
-        + _STYLE
-        + "</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n<script>"
-        + _SCRIPT
-        + "</script>\n</body>\n</html>\n"
-    )
+    return page("Signal-mix audit", "\n".join(body), style=_STYLE)
 
 
 def _csv_name(sections: Sequence[str], taken: dict[str, int]) -> str:

@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -40,21 +40,14 @@ from second_opinion.batch.planning import plan_job
 from second_opinion.batch.selection import PYTHON_SPELLING, select_names
 from second_opinion.batch.settings import BatchSettings
 from second_opinion.batch.worker import sweep_stale
-from second_opinion.errors import (
-    InputError,
-    InterruptedRunError,
-    UsageError,
-)
-from second_opinion.hashing import HashCache
+from second_opinion.errors import InputError, InterruptedRunError, UsageError
+from second_opinion.hashing import STATE_DIR, HashCache
 from second_opinion.placing import write_text_in_place
 from second_opinion.provenance import canonical_json, new_run_id, utc_now
 from second_opinion.tables.formats import Engine
 
 if TYPE_CHECKING:
     from second_opinion.batch.audit_step import AuditOutcome
-
-
-STATE_DIR = ".second-opinion"
 
 
 @dataclass
@@ -69,6 +62,8 @@ class BatchResult:
     dry_run: bool
     jobs: list[JobResult]
     audit: AuditOutcome | None = None
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each selected job → the jobs whose outputs it reads (the batch report draws its graph)."""
 
     @property
     def ok(self) -> bool:
@@ -88,6 +83,7 @@ class BatchResult:
             "ok": self.ok,
             "jobs": [j.to_dict() for j in self.jobs],
             "audit": self.audit.to_dict() if self.audit is not None else None,
+            "dependencies": {name: list(needs) for name, needs in self.dependencies.items()},
         }
 
 
@@ -207,6 +203,7 @@ def run_batch(
         # The audit's limits refuse the batch's --jobs before a job runs.
         manifest.audit.options_for(settings.workers)
     selected = select_jobs(manifest, only, select=select, exclude=exclude, spelling=spelling)
+    dependencies = manifest.dependencies()
     emit = on_event or _ignore
     run_id, started = new_run_id(), utc_now()
     cache_path = manifest.output_dir / STATE_DIR / "hashes.json"
@@ -221,6 +218,7 @@ def run_batch(
             dry_run=settings.dry_run,
             jobs=jobs,
             audit=audit,
+            dependencies={job.name: dependencies.get(job.name, ()) for job in selected},
         )
 
     if settings.dry_run:

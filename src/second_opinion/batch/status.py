@@ -26,10 +26,10 @@ from typing import Any, Literal
 from second_opinion.batch.manifest.jobs import Manifest
 from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.planning import plan_job
-from second_opinion.batch.runner import STATE_DIR, select_jobs
+from second_opinion.batch.runner import select_jobs
 from second_opinion.batch.selection import PYTHON_SPELLING
 from second_opinion.errors import SecondOpinionError
-from second_opinion.hashing import HashCache
+from second_opinion.hashing import STATE_DIR, HashCache
 
 State = Literal["up-to-date", "stale", "failed", "error"]
 RUNS_READ = 50

@@ -24,6 +24,9 @@ from second_opinion.cli.options import (
 from second_opinion.cli.render import console, err_console, print_json
 from second_opinion.errors import JobsFailedError, UsageError
 
+MANIFESTS = (".json", ".yaml", ".yml")
+"""Suffixes of manifest files."""
+
 if TYPE_CHECKING:
     from second_opinion.batch.runner import BatchResult
     from second_opinion.tables.formats import Engine
@@ -69,6 +72,13 @@ def batch_command(
     ] = None,
     report_md: Annotated[
         Path | None, typer.Option(help="Write the batch report as Markdown here.")
+    ] = None,
+    report_html: Annotated[
+        str | None,
+        typer.Option(
+            metavar="[PATH]",
+            help="Write the batch report (one HTML page) here; alone: OUTPUT_DIR/report.html.",
+        ),
     ] = None,
     allow_row_failures: Annotated[
         bool,
@@ -138,7 +148,7 @@ def batch_command(
     Exit status: 0 every job done or up to date; 1 a job failed; 2 invalid manifest or usage;
     130 interrupted (nothing partial is left).
     """
-    path = manifest_path(manifest, manifest_option)
+    path = manifest_path(manifest, manifest_option, report_html)
     from second_opinion.batch.original.load import manifest_dialect  # noqa: PLC0415
 
     dialect = manifest_dialect(path)
@@ -161,6 +171,7 @@ def batch_command(
                 "--out-dir": out_dir is not None,
                 "--lock-timeout": lock_timeout != 0.0,
                 "--allow-outside-output-dir": allow_outside_output_dir,
+                "--report-html": report_html is not None,
             },
         )
         from second_opinion.batch.settings import BatchSettings  # noqa: PLC0415
@@ -198,6 +209,7 @@ def batch_command(
             "--allow-outside-output-dir": allow_outside_output_dir,
             "--executor": executor != "local",
             "--ray-address": ray_address is not None,
+            "--report-html": report_html is not None,
         }
         _refuse_flags(
             path,
@@ -217,6 +229,12 @@ def batch_command(
         return
     if base_dir is not None:
         msg = f"--base-dir applies to original manifests (tables, no version); {path} is native"
+        raise UsageError(msg)
+    if dry_run and report_html is not None:
+        msg = (
+            "--report-html with --dry-run: a dry run writes nothing; run without --dry-run, or "
+            "write the report of the runs so far with second-opinion report OUTPUT_DIR"
+        )
         raise UsageError(msg)
     # Imported here: the runner (multiprocessing, manifests, YAML) is not needed by other commands.
     from second_opinion.batch.runner import run_batch  # noqa: PLC0415
@@ -267,6 +285,14 @@ def batch_command(
                 + (f": {audit.error}" if audit.error else ""),
                 markup=False,
             )
+    if report_html is not None:
+        from second_opinion.batch.report.build import build_batch_report  # noqa: PLC0415
+        from second_opinion.batch.report.write import write_batch_report  # noqa: PLC0415
+        from second_opinion.cli.report import report_line  # noqa: PLC0415
+
+        report = build_batch_report(result.output_dir)
+        written = write_batch_report(report, report_html or None, spelling={"out": "--report-html"})
+        (err_console if as_json else console).print(report_line(report, written), markup=False)
     failed = [j.name for j in result.jobs if j.status in ("failed", "skipped")]
     if failed:
         msg = f"{len(failed)} of {len(result.jobs)} jobs did not finish: {', '.join(failed)}"
@@ -276,10 +302,19 @@ def batch_command(
         raise JobsFailedError(msg)
 
 
-def manifest_path(argument: Path | None, option: Path | None) -> Path:
+def manifest_path(
+    argument: Path | None, option: Path | None, report_html: str | None = None
+) -> Path:
     """The manifest, given as the argument or as ``--manifest`` (not both)."""
     if argument is not None and option is not None:
         msg = f"give the manifest once: as the argument ({argument}) or --manifest ({option})"
+        raise UsageError(msg)
+    if argument is None and option is None and Path(report_html or "").suffix in MANIFESTS:
+        msg = (
+            f"--report-html took {report_html} as the report's path, and no manifest is left: "
+            f"name the manifest first (second-opinion batch {report_html} --report-html), or "
+            "give the path as --report-html=PATH"
+        )
         raise UsageError(msg)
     if argument is None and option is None:
         msg = "name the manifest: second-opinion batch MANIFEST (or --manifest MANIFEST)"

@@ -22,7 +22,9 @@ from second_opinion.cli.inspect import inspect_command
 from second_opinion.cli.join import join_command
 from second_opinion.cli.manifest import schema_command, validate_command
 from second_opinion.cli.migrate import migrate_command
+from second_opinion.cli.options import with_omitted_values
 from second_opinion.cli.render import err_console
+from second_opinion.cli.report import report_command
 from second_opinion.cli.smoke import smoke_command
 from second_opinion.cli.status import status_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
@@ -72,6 +74,7 @@ app.command("smoke")(smoke_command)
 app.command("audit")(audit_command)
 app.command("ingest")(ingest_command)
 app.command("migrate")(migrate_command)
+app.command("report")(report_command)
 
 
 def _out_of_memory(exc: Exception) -> SecondOpinionError | None:
@@ -90,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     Usage errors are reported by typer (exit 2); every :class:`SecondOpinionError` is reported here.
     """
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="second-opinion")
+        args = with_omitted_values(sys.argv[1:] if argv is None else argv)
+        app(args=args, prog_name="second-opinion")
     except SecondOpinionError as exc:
         err_console.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exit_code_for(exc))

@@ -114,3 +114,22 @@ def engine_of(memory_limit: str | None, temp_dir: Path | None) -> Engine | None:
 
 
 ALLOW_OUTSIDE_HELP = "Let outputs lie outside output_dir (refused by default)."
+
+OMITTABLE_VALUE = ("--report-html",)
+"""Options whose value may be left out (``batch --report-html``: the report goes to its default
+place). typer has no such option, so :func:`with_omitted_values` spells the bare flag as
+``--report-html=`` (an empty value, read as the default) before the arguments are parsed."""
+
+
+def with_omitted_values(args: Sequence[str]) -> list[str]:
+    """``args`` with each :data:`OMITTABLE_VALUE` option that is last, or followed by another
+    option, given an empty value (``--report-html --json`` → ``--report-html= --json``)."""
+    out = list(args)
+    for index, arg in enumerate(out):
+        if arg == "--":
+            break
+        following = out[index + 1] if index + 1 < len(out) else None
+        bare = following is None or (following.startswith("-") and following != "-")
+        if arg in OMITTABLE_VALUE and bare:
+            out[index] = f"{arg}="
+    return out
