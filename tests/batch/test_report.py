@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from second_opinion import BatchReport, build_batch_report, run_batch, write_batch_report
-from second_opinion.batch.report.coverage import file_state
+from second_opinion.batch.report.coverage import file_check, file_state
 from second_opinion.batch.report.model import Diagnosis, KeySample
 from second_opinion.batch.report.render import report_html
 from second_opinion.errors import InputError
@@ -192,6 +192,17 @@ def test_a_file_state_comes_from_stat_and_the_hash_cache(
         path.unlink()
     assert file_state(str(path), "x" * 64, now.st_size, cache) == state
     assert file_state(str(path), "x" * 64, now.st_size, {}) in (state, "unknown")
+
+
+def test_an_input_from_memory_is_shown_unchecked() -> None:
+    item = {"role": "sidecar", "scorer": "niqe", "source": "memory", "kind": "pyarrow.Table"}
+    found = file_check({**item, "rows": 4, "sha256": "a" * 64}, "sidecar", {})
+    assert (found.path, found.state, found.rows, found.scorer) == (
+        "<in-memory pyarrow.Table>",
+        "unknown",
+        4,
+        "niqe",
+    )
 
 
 # --- the key diagnosis, as the join will record it -----------------------------------------------

@@ -134,7 +134,7 @@ def _needs(
         return tuple(dict.fromkeys(n for n in listed if n in known and n != name))
     if record is None:
         return ()
-    paths = [resolved(Path(str(item["path"]))) for item in record.data["inputs"]]
+    paths = [resolved(Path(str(item["path"]))) for item in record.data["inputs"] if "path" in item]
     found = (producers.get(path) for path in paths)
     return tuple(dict.fromkeys(n for n in found if n is not None and n != name))
 

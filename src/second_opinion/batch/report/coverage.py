@@ -105,13 +105,18 @@ def file_state(path: str, sha256: str, size: int | None, cache: Mapping[str, Any
 
 
 def file_check(item: Mapping[str, Any], role: str, cache: Mapping[str, Any]) -> FileCheck:
-    """An input or output entry of a record, with its state now."""
+    """An input or output entry of a record, with its state now (an input that came from memory,
+    ADR 0023, has no file: ``unknown``)."""
     scorer = item.get("scorer")
+    path = item.get("path")
+    memory = item.get("source") == "memory" or path is None
     return FileCheck(
         role=role,
-        path=str(item["path"]),
+        path=f"<in-memory {item.get('kind', 'table')}>" if memory else str(path),
         sha256=str(item["sha256"]),
-        state=file_state(str(item["path"]), str(item["sha256"]), _count(item.get("size")), cache),
+        state="unknown"
+        if memory
+        else file_state(str(path), str(item["sha256"]), _count(item.get("size")), cache),
         scorer=scorer if isinstance(scorer, str) else None,
         size=_count(item.get("size")),
         rows=_count(item.get("rows")),
