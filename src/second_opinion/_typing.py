@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 TableFormat = Literal["jsonl", "csv", "tsv", "parquet", "json"]
-KeyNormalization = Literal["nfc", "strip", "auto", "basename", "stem", "lower"]
+KeyNormalization = Literal["nfc", "strip", "auto", "basename", "stem", "lower", "number"]
 PoolStat = Literal["mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean"]
 OnMissing = Literal["null", "drop", "error", "mark"]
 Records = Literal["table", "wrapper"]

@@ -183,6 +183,16 @@ class _Input(_Part):
     scorer: str | None = None
 
 
+class _Fix(_Part):
+    text: str
+    matched: int
+    rows: int
+
+
+class _Frames(_Part):
+    column: str
+
+
 class _Coverage(_Part):
     scorer: str
     coverage: float
@@ -190,6 +200,8 @@ class _Coverage(_Part):
     base_rows: int
     missing: int
     extra: int
+    diagnosis: list[_Fix] = []
+    per_frame: _Frames | bool | None = None  # a bool in records written before diagnoses
 
 
 class RecordSchema(_Part):
@@ -206,6 +218,7 @@ class RecordSchema(_Part):
     inputs: list[_Input]
     output: _Output
     coverage: list[_Coverage]
+    warnings: list[str] = []
 
 
 def _shape_problem(data: dict[str, Any]) -> str | None:

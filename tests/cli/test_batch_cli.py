@@ -48,6 +48,7 @@ JOB_KEYS = [
     "seconds",
     "error",
     "notes",
+    "warnings",
 ]
 
 
