@@ -28,6 +28,7 @@ PUBLIC = [
     "JoinReport",
     "JoinResult",
     "JoinSpec",
+    "KeyFix",
     "KeyProblemError",
     "MissingExtraError",
     "PolicyError",

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from second_opinion.ingest.ingest import ingest
     from second_opinion.ingest.report import IngestReport
     from second_opinion.join.coverage import Coverage, UnmatchedKey
+    from second_opinion.join.diagnosis import KeyFix
     from second_opinion.join.keys import normalize_key
     from second_opinion.join.run import JoinReport, JoinResult, join, join_coverage, join_to_file
     from second_opinion.join.spec import JoinSpec, SidecarSpec
@@ -72,6 +73,7 @@ _LAZY = {
     "JoinReport": "second_opinion.join.run",
     "JoinResult": "second_opinion.join.run",
     "JoinSpec": "second_opinion.join.spec",
+    "KeyFix": "second_opinion.join.diagnosis",
     "ReportFiles": "second_opinion.audit.output",
     "SaliencyReport": "second_opinion.saliency.run",
     "SaliencySpec": "second_opinion.saliency.spec",
@@ -140,6 +142,7 @@ __all__ = [
     "JoinReport",
     "JoinResult",
     "JoinSpec",
+    "KeyFix",
     "KeyProblemError",
     "MissingExtraError",
     "PolicyError",

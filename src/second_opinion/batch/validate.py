@@ -14,6 +14,7 @@ from second_opinion.batch.manifest.load import load_manifest
 from second_opinion.batch.materialize import ingested_spec
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec
+from second_opinion.join.spelling import manifest_spelling
 from second_opinion.paths import resolved
 
 
@@ -92,4 +93,4 @@ def _job_problems(job: AnyJob, produced: set[Path]) -> list[str]:
             spec = ingested_spec(job, Path(scratch))
         except SecondOpinionError as exc:
             return [exc.message]
-        return check_spec(spec)
+        return check_spec(spec, spelling=manifest_spelling(job.index))

@@ -8,10 +8,12 @@ DuckDB:
 * more key normalisation (:mod:`~second_opinion.join.keys`): ``nfc``, ``strip``, ``basename``,
   ``stem`` (extensions), ``lower`` and ``number`` (zero-padding, ``123.0``), and combinations:
   every step the sidecar does not use yet is added, then each is taken away again if the match
-  does not need it (seven evaluations at most), so the fix named is the smallest that matches
-  the most;
-* for a per-clip table keyed by one column, the sidecar's other text or integer columns as its
-  key (``key_map``), with the same normalisation search for the best of them.
+  does not need it, so the fix named is the smallest that matches the most. The search runs on
+  the keys left unmatched (few, at a useful coverage), judging sets on a sample of at most
+  :data:`SAMPLE` of them; the set found is then counted on all of them;
+* when fewer than half the base keys match (perhaps the wrong key column), for a per-clip table
+  keyed by one column, the sidecar's other text or integer columns as its key (``key_map``),
+  with the same normalisation search for the best of them.
 
 The steps a fix adds run after the sidecar's own on both sides, as the join would run them. A fix
 is valid only if it keeps the base keys distinct and merges no two sidecar keys (the join would
@@ -33,9 +35,9 @@ from second_opinion.join.plan import Base, Sidecar
 from second_opinion.join.session import first_row
 from second_opinion.tables.reading import scan_sql
 
-ADDED: tuple[KeyNormalization, ...] = ("number", "nfc", "lower", "strip", "stem", "basename")
+ADDED: tuple[KeyNormalization, ...] = ("nfc", "lower", "strip", "stem", "basename", "number")
 """Steps a fix may add, in the order the search tries to take them away again (the least
-wanted first)."""
+wanted first: ``123.0`` is told ``number``, which also matches ``123.50``, not ``stem``)."""
 KEY_COLUMNS = 8
 """Other columns of a sidecar tried as its key, at most (the first, in file order)."""
 FIXES = 2
