@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import scipy.io
+import scipy.io  # type: ignore[import-untyped, unused-ignore]
 
 from second_opinion import run_batch, validate_manifest
 from second_opinion.errors import InputError
@@ -141,7 +141,9 @@ def test_the_original_dialect_still_writes_rows_marked_missing_with_the_diagnosi
     tmp_path: Path,
 ) -> None:
     features = [{"clip_id": k} for k in ("a", "b", "c")]
-    scores = {"nr=s.jsonl": [{"clip_id": f"clips/{k}.mp4", "score": 1.0} for k in ("a", "b")]}
+    scores: dict[str, object] = {
+        "nr=s.jsonl": [{"clip_id": f"clips/{k}.mp4", "score": 1.0} for k in ("a", "b")]
+    }
     case = make_case(tmp_path, features, scores, key_normalize="raw")
     result = case.run()
     assert result.ok

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io
+import scipy.io  # type: ignore[import-untyped, unused-ignore]
 
 from tests._keys import key_case
 from tests._tables import read_rows, write_table

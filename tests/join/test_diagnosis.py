@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import scipy.io
+import scipy.io  # type: ignore[import-untyped, unused-ignore]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -46,7 +46,9 @@ def test_a_sidecar_matching_no_key_fails_naming_the_fix_as_keywords(case: KeyCas
         'SidecarSpec(normalize_keys=["basename", "stem"]) would match 17 of 20 (85.00 %); if '
         "no match is expected, set SidecarSpec(allow_no_match=True)"
     )
-    (report,) = caught.value.report
+    reports = caught.value.report
+    assert isinstance(reports, tuple)
+    (report,) = reports
     assert report.diagnosis == (
         KeyFix(
             {"normalize_keys": ["basename", "stem"]},

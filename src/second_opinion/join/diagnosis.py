@@ -236,10 +236,10 @@ def _best_steps(
     widest = frozenset(s for s in ADDED if s not in steps)
     if choices is not None:
         widest = frozenset().union(*choices) if choices else frozenset()
-    most = _matches(con, keys, partners, widest, n)
+    most = _widest(con, keys, partners, widest, n)
     if most <= floor:
         return None
-    _sample_pairs(con, keys, partners, widest, n)
+    _sample_pairs(con, n)
 
     def judged(added: frozenset[KeyNormalization]) -> tuple[int, int]:
         return (_paired(con, added, n), -len(added))
@@ -253,31 +253,43 @@ def _best_steps(
             if step in chosen and judged(chosen - {step})[0] >= best[0]:
                 chosen = chosen - {step}
                 best = judged(chosen)
-    con.execute("DROP TABLE so_diag_pairs")
+    for table in ("so_diag_pairs", "so_diag_kw", "so_diag_pw"):
+        con.execute(f"DROP TABLE {table}")
     matched = most if chosen == widest else _matches(con, keys, partners, chosen, n)
     return (chosen, matched) if matched > floor else None
 
 
-def _sample_pairs(
+def _widest(
     con: duckdb.DuckDBPyConnection,
     keys: str,
     partners: str,
     added: Iterable[KeyNormalization],
     n: int,
-) -> None:
-    """``so_diag_pairs``: the rows of ``keys`` (``k<i>``) and ``partners`` (``p<i>``) that
-    match once ``added`` is applied, among :data:`SAMPLE` rows of ``keys`` chosen by the hash
-    of their keys (the same rows every run)."""
+) -> int:
+    """How many rows of ``keys`` have a partner in ``partners`` once ``added`` is applied; both
+    kept with their keys so transformed (``a<i>``) as ``so_diag_kw`` and ``so_diag_pw``."""
     extra = canonical_steps(added)
+    items = ", ".join(f"n{i}, {normalize_sql(f'n{i}', extra)} AS a{i}" for i in range(n))
+    for table, source in (("so_diag_kw", keys), ("so_diag_pw", partners)):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {items} FROM {source}")
+    names = ", ".join(f"a{i}" for i in range(n))
+    row = first_row(con, f"SELECT count(*) FROM so_diag_kw SEMI JOIN so_diag_pw USING ({names})")
+    return int(row[0]) if row else 0
+
+
+def _sample_pairs(con: duckdb.DuckDBPyConnection, n: int) -> None:
+    """``so_diag_pairs``: the keys (``k<i>``) and partners (``p<i>``) of :func:`_widest`'s
+    tables that match, among :data:`SAMPLE` keys chosen by the hash of their keys (the same
+    rows every run)."""
     columns = ", ".join(f"n{i}" for i in range(n))
-    pick = f"SELECT {', '.join(f'n{i} AS k{i}' for i in range(n))} FROM {keys} "
-    pick += f"ORDER BY hash({columns}), {columns} LIMIT {SAMPLE}"
-    found = ", ".join(f"n{i} AS p{i}, {normalize_sql(f'n{i}', extra)} AS a{i}" for i in range(n))
-    on = " AND ".join(f"{normalize_sql(f'k.k{i}', extra)} = p.a{i}" for i in range(n))
-    both = ", ".join([*(f"k.k{i}" for i in range(n)), *(f"p.p{i}" for i in range(n))])
+    names = ", ".join(f"a{i}" for i in range(n))
+    pick = f"SELECT * FROM so_diag_kw ORDER BY hash({columns}), {columns} LIMIT {SAMPLE}"
+    both = ", ".join(
+        [*(f"k.n{i} AS k{i}" for i in range(n)), *(f"p.n{i} AS p{i}" for i in range(n))]
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE so_diag_pairs AS SELECT {both} FROM ({pick}) k "
-        f"JOIN (SELECT {found} FROM {partners}) p ON {on}"
+        f"JOIN so_diag_pw p USING ({names})"
     )
 
 
