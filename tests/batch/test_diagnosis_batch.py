@@ -95,7 +95,7 @@ def test_a_per_frame_file_as_a_second_sidecar_is_told_its_frame_column_field(
     (job,) = run_batch(_manifest(case, padded, frames), jobs=1).jobs
     assert job.error is not None
     assert job.error.endswith(
-        "and column 'frame_idx' numbers the rows: a per-frame file; pool its frames per clip "
+        ", and column 'frame_idx' numbers the rows: a per-frame file; pool its frames per clip "
         'with jobs[0].sidecars[1].frame_column: "frame_idx" (the mean; other statistics with '
         "jobs[0].sidecars[1].pool)"
     )

@@ -84,7 +84,7 @@ def test_a_per_frame_file_is_told_frame_column_not_on_duplicate(folder: Path) ->
     result = run_cli(*BASE, "-s", "dover=frames.csv", cwd=folder)
     assert result.returncode == 2
     assert result.stderr.endswith(
-        "and column 'frame_idx' numbers the rows: a per-frame file; pool its frames per clip "
+        ", and column 'frame_idx' numbers the rows: a per-frame file; pool its frames per clip "
         "with --frame-column dover:frame_idx (the mean; other statistics with --pool "
         "dover:STATS)\n"
     )

@@ -127,8 +127,8 @@ def test_a_per_frame_file_is_told_its_frame_column_never_a_duplicate_policy(
     with pytest.raises(Exception, match="frames") as caught:
         join(_spec(case.base, scorer="dover", path=case.frames))
     assert caught.value.args[0].endswith(
-        "17 key(s) repeat ('3339962845' x4, '8171831850' x4, '6076608135' x4, '8751538577' x4, "
-        "'7518773518' x4) and column 'frame_idx' numbers the rows: a per-frame file; pool its "
+        "17 duplicate key(s) ('3339962845' x4, '8171831850' x4, '6076608135' x4, '8751538577' x4, "
+        "'7518773518' x4), and column 'frame_idx' numbers the rows: a per-frame file; pool its "
         'frames per clip with SidecarSpec(frame_column="frame_idx") (the mean; other '
         "statistics with pool of 'dover')"
     )

@@ -76,7 +76,7 @@ def print_coverage(reports: Sequence[Coverage]) -> None:
             ("sidecar key not in the base", r.unmatched_sidecar, "base"),
         ):
             for item in items:
-                hint = unicode_hint(item.key, item.closest)
+                hint = unicode_hint(item.key, item.closest, "--normalize-keys")
                 console.print(
                     f"  {r.scorer}: {label} {_fmt_key(item.key)}; "
                     f"closest {other} key {_fmt_key(item.closest)}" + (f"; {hint}" if hint else ""),

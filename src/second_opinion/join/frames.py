@@ -109,8 +109,8 @@ def refuse_duplicates(
         say = sidecar.say
         if frames is not None:
             msg = (
-                f"{sidecar.key_source}: {total} key(s) repeat ({shown}) and column {frames!r} "
-                f"numbers the rows: a per-frame file; {frame_advice(say, frames)}"
+                f"{sidecar.key_source}: {total} duplicate key(s) ({shown}), and column "
+                f"{frames!r} numbers the rows: a per-frame file; {frame_advice(say, frames)}"
             )
         else:
             first = say.said({"on_duplicate": "first"})

@@ -160,13 +160,16 @@ _INVISIBLE = frozenset({"Mn", "Me", "Mc", "Cf", "Co", "Cn", "Zl", "Zp"})
 """Unicode categories :func:`key_repr` escapes: marks, format, private and unassigned."""
 
 
-def unicode_hint(key: Sequence[str], other: Sequence[str] | None) -> str | None:
+def unicode_hint(
+    key: Sequence[str], other: Sequence[str] | None, option: str = "normalize_keys"
+) -> str | None:
     """The fix when ``key`` and ``other`` (its closest key on the other side) differ only in
-    Unicode normalisation; None otherwise."""
+    Unicode normalisation (``option``: the normalisation option as the caller spells it); None
+    otherwise."""
     if other is None or tuple(key) == tuple(other):
         return None
     if [unicodedata.normalize("NFC", k) for k in key] != [
         unicodedata.normalize("NFC", k) for k in other
     ]:
         return None
-    return "they differ only in Unicode normalisation (NFC/NFD): add nfc to normalize_keys"
+    return f"they differ only in Unicode normalisation (NFC/NFD): add nfc to {option}"

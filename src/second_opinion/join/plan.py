@@ -344,8 +344,8 @@ def no_score_columns(
         only = " (only a header)" if table.format in ("csv", "tsv") else ""
         return SchemaError(
             f"{table.path}: no numeric score columns: the table has no rows{only}, so no column "
-            f"reads as numbers; add the rows, or {fix} (a sidecar with no rows then matches "
-            "nothing)"
+            f"reads as numbers; add the rows, or {fix} and set "
+            f"{say.said({'allow_no_match': True})} (a sidecar with no rows matches nothing)"
         )
     shown = "; ".join(reasons[:EXAMPLES]) + ("; …" if len(reasons) > EXAMPLES else "")
     return SchemaError(

@@ -18,11 +18,11 @@ from second_opinion.join.keys import key_repr, unicode_hint
 from second_opinion.join.plan import JoinPlan, Sidecar
 
 
-def _shown(item: UnmatchedKey, other: str) -> str:
+def _shown(item: UnmatchedKey, other: str, sidecar: Sidecar) -> str:
     """An unmatched key as a message shows it; with its closest key when only Unicode
     normalisation keeps them apart."""
     shown = key_repr("|".join(item.key))
-    hint = unicode_hint(item.key, item.closest)
+    hint = unicode_hint(item.key, item.closest, sidecar.say.named("normalize_keys"))
     if hint is None or item.closest is None:
         return shown
     return f"{shown} (closest {other} key {key_repr('|'.join(item.closest))}: {hint})"
@@ -42,7 +42,7 @@ def _no_match(report: Coverage, sidecar: Sidecar) -> str:
     elif not report.diagnosis and report.unmatched_base:
         item = report.unmatched_base[0]
         closest = key_repr("|".join(item.closest)) if item.closest else "none"
-        example = f" (base key {_shown(item, 'sidecar')}, closest sidecar key {closest})"
+        example = f" (base key {key_repr('|'.join(item.key))}, closest sidecar key {closest})"
     return (
         f"{report.scorer}: no base key has a sidecar row (0 of {report.base_rows:,} matched)"
         f"{example}{_fixes(report)}; if no match is expected, set "
@@ -58,7 +58,7 @@ def check_policies(plan: JoinPlan, coverage: tuple[Coverage, ...]) -> None:
             problems.append(_no_match(report, sidecar))
             continue
         if sidecar.spec.on_missing == "error" and report.missing:
-            shown = ", ".join(_shown(u, "sidecar") for u in report.unmatched_base)
+            shown = ", ".join(_shown(u, "sidecar", sidecar) for u in report.unmatched_base)
             policy = sidecar.say.said({"on_missing": "error"})
             problems.append(
                 f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
