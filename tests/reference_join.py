@@ -52,6 +52,7 @@ class RefSidecar:
     on_missing: OnMissing = "null"
     on_duplicate: OnDuplicate = "error"
     min_coverage: float = 0.0
+    allow_no_match: bool = False
 
     @property
     def per_frame(self) -> bool:
@@ -352,7 +353,22 @@ def _join_one(
         ),
         unmatched_sidecar=unmatched_sidecar,
     )
-    if sidecar.on_missing == "error" and coverage.missing:
+    if not matched and not sidecar.allow_no_match:
+        errors.append(
+            ExpectedError(
+                "policy",
+                (
+                    "join policy failed",
+                    (
+                        f"{sidecar.scorer}: no base key has a sidecar row "
+                        f"(0 of {len(base_keys):,} matched)"
+                    ),
+                    "if no match is expected, set SidecarSpec(allow_no_match=True)",
+                ),
+                f"{sidecar.scorer}: no base key matched",
+            )
+        )
+    elif sidecar.on_missing == "error" and coverage.missing:
         errors.append(
             ExpectedError(
                 "policy",
@@ -360,13 +376,13 @@ def _join_one(
                     "join policy failed",
                     (
                         f"{sidecar.scorer}: {coverage.missing} base key(s) have no sidecar row "
-                        "(on_missing=error)"
+                        '(on_missing="error")'
                     ),
                 ),
                 f"{sidecar.scorer}: missing keys under on_missing=error",
             )
         )
-    if coverage.coverage < sidecar.min_coverage:
+    if coverage.coverage < sidecar.min_coverage and (matched or sidecar.allow_no_match):
         errors.append(
             ExpectedError(
                 "policy",

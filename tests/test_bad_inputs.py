@@ -359,7 +359,10 @@ TABLES = [
         "a header and no rows",
         has=(
             "the table has no rows (only a header)",
-            "add the rows, or name the score columns in columns of 'niqe'",
+            (
+                "add the rows, or name the score columns in --columns niqe:COLUMNS and set "
+                "--allow-no-match niqe"
+            ),
         ),
     ),
     t(
@@ -518,7 +521,7 @@ TABLES = [
             "output column 'so_niqe_score' of sidecar 'niqe' collides with column 'So_Niqe_Score'",
             "of base table <DIR>/tables/base_output_name_case.csv",
             "differ only in case",
-            "set a different prefix for 'niqe'",
+            "set a different --prefix niqe:PREFIX",
         ),
     ),
     t(
@@ -527,7 +530,7 @@ TABLES = [
         has=(
             "output column 'so_niqe_score_zscore' of sidecar 'niqe' collides with column",
             "'so_niqe_score_zscore' of sidecar 'niqe'",
-            "leave column 'score_zscore' out with columns of 'niqe', or rename it in",
+            "leave column 'score_zscore' out with --columns niqe:COLUMNS, or rename it in",
             "<DIR>/tables/derived_name_collision.csv",
         ),
         lacks=("prefix",),

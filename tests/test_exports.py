@@ -30,6 +30,7 @@ PUBLIC = [
     "JoinReport",
     "JoinResult",
     "JoinSpec",
+    "KeyFix",
     "KeyProblemError",
     "MemoryTable",
     "Migration",

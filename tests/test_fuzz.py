@@ -42,8 +42,9 @@ from second_opinion.batch.manifest.models import (
 )
 from second_opinion.errors import InputError, SchemaError, SecondOpinionError, UnreadableFileError
 from second_opinion.join.keys import normalize_key, normalize_sql
+from second_opinion.join.options import Align
 from second_opinion.join.run import join
-from second_opinion.join.spec import Align, JoinSpec, SidecarSpec
+from second_opinion.join.spec import JoinSpec, SidecarSpec
 from second_opinion.tables.formats import connect
 from second_opinion.tables.reading import open_table
 

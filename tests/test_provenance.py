@@ -260,6 +260,56 @@ def test_a_record_of_this_schema_is_read(tmp_path: Path) -> None:
     assert read_record(_write(tmp_path, json.dumps(data).encode())) == data
 
 
+COVERED = {
+    "scorer": "dover",
+    "coverage": 0.5,
+    "matched": 1,
+    "base_rows": 2,
+    "missing": 1,
+    "extra": 0,
+}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        COVERED | {"per_frame": True},  # written before the key diagnosis
+        COVERED | {"per_frame": False},
+        COVERED | {"per_frame": None, "diagnosis": []},
+        COVERED
+        | {
+            "per_frame": {"column": "frame_idx"},
+            "diagnosis": [
+                {"text": 'jobs[0].sidecars[0].normalize_keys: ["stem"]', "matched": 2, "rows": 2}
+            ],
+        },
+    ],
+)
+def test_coverage_of_old_and_new_records_is_read(tmp_path: Path, entry: dict[str, object]) -> None:
+    data = minimal_record() | {"coverage": [entry], "warnings": ["dover: 1 of 2 base keys matched"]}
+    assert read_record(_write(tmp_path, json.dumps(data).encode())) == data
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            {"diagnosis": [{"text": "x", "matched": "2", "rows": 2}]},
+            "coverage[0].diagnosis[0].matched",
+        ),
+        ({"diagnosis": [{"matched": 2, "rows": 2}]}, "coverage[0].diagnosis[0].text is missing"),
+        ({"per_frame": {"col": "f"}}, "coverage[0].per_frame"),
+        ({"per_frame": "frame"}, "coverage[0].per_frame"),
+    ],
+)
+def test_a_diagnosis_or_frame_column_of_the_wrong_shape_is_refused(
+    tmp_path: Path, entry: dict[str, object], problem: str
+) -> None:
+    data = minimal_record() | {"coverage": [COVERED | entry]}
+    with pytest.raises(ProvenanceUnreadable, match=rf"malformed: {re.escape(problem)}"):
+        read_record(_write(tmp_path, json.dumps(data).encode()))
+
+
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [
@@ -268,6 +318,7 @@ def test_a_record_of_this_schema_is_read(tmp_path: Path) -> None:
         ("inputs", ["x"], "inputs[0] is invalid"),
         ("fingerprint", 3, "fingerprint is invalid (Input should be a valid string)"),
         ("coverage", [{"scorer": "a"}], "coverage[0].coverage is missing"),
+        ("warnings", [3], "warnings[0] is invalid"),
     ],
 )
 def test_a_record_of_the_wrong_shape_is_unreadable_with_the_field_named(

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from second_opinion.ingest.ingest import ingest
     from second_opinion.ingest.report import IngestReport
     from second_opinion.join.coverage import Coverage, UnmatchedKey
+    from second_opinion.join.diagnosis import KeyFix
     from second_opinion.join.keys import normalize_key
     from second_opinion.join.run import JoinReport, JoinResult, join, join_coverage, join_to_file
     from second_opinion.join.spec import JoinSpec, SidecarSpec
@@ -98,6 +99,7 @@ _LAZY = {
     "JoinReport": "second_opinion.join.run",
     "JoinResult": "second_opinion.join.run",
     "JoinSpec": "second_opinion.join.spec",
+    "KeyFix": "second_opinion.join.diagnosis",
     "MemoryTable": "second_opinion.tables.memory",
     "Migration": "second_opinion.batch.original.migrate",
     "ReportFiles": "second_opinion.audit.output",
@@ -177,6 +179,7 @@ __all__ = [
     "JoinReport",
     "JoinResult",
     "JoinSpec",
+    "KeyFix",
     "KeyProblemError",
     "MemoryTable",
     "Migration",

@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 TableFormat = Literal["jsonl", "csv", "tsv", "parquet", "json", "arrow"]
 """A table's format: a file's, or ``arrow`` for an in-memory table (tables.memory)."""
-KeyNormalization = Literal["nfc", "strip", "auto", "basename", "stem", "lower"]
+KeyNormalization = Literal["nfc", "strip", "auto", "basename", "stem", "lower", "number"]
 PoolStat = Literal["mean", "median", "min", "max", "std", "p5", "p95", "harmonic_mean"]
 OnMissing = Literal["null", "drop", "error", "mark"]
 Records = Literal["table", "wrapper"]

@@ -210,6 +210,16 @@ class _Input(_Part):
         return self
 
 
+class _Fix(_Part):
+    text: str
+    matched: int
+    rows: int
+
+
+class _Frames(_Part):
+    column: str
+
+
 class _Coverage(_Part):
     scorer: str
     coverage: float
@@ -217,6 +227,8 @@ class _Coverage(_Part):
     base_rows: int
     missing: int
     extra: int
+    diagnosis: list[_Fix] = []
+    per_frame: _Frames | bool | None = None  # a bool in records written before diagnoses
 
 
 class RecordSchema(_Part):
@@ -233,6 +245,7 @@ class RecordSchema(_Part):
     inputs: list[_Input]
     output: _Output
     coverage: list[_Coverage]
+    warnings: list[str] = []
 
 
 def _shape_problem(data: dict[str, Any]) -> str | None:

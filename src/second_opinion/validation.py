@@ -54,6 +54,9 @@ class Wording:
     """The offending value is shown when the message does not hold it: ``(got 5000)``."""
     explain: Explain | None = None
     """The document's own account of an error, tried before pydantic's (with ``document``)."""
+    locate: Callable[[Loc], str | None] | None = None
+    """Where an error is, said the caller's way (a CLI's flag); ``None`` from it: the message
+    stands alone (it names what it is about). Without it: the location of the field."""
 
 
 PYTHON = Wording()
@@ -158,7 +161,10 @@ def validation_problems(
 
 def problem(error: ErrorDetails, *, loc: Loc, schema: type[BaseModel], wording: Wording) -> str:
     """One pydantic error as a message: location, what is wrong, the value, the fix."""
-    where = _document_location(schema, loc) if wording.document else _plain_location(loc)
+    if wording.locate is not None:
+        where = wording.locate(loc) or ""
+    else:
+        where = _document_location(schema, loc) if wording.document else _plain_location(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
         known = model_at(schema, [p for p in loc[:-1] if isinstance(p, str)])
@@ -230,12 +236,13 @@ def build(
     what: str,
     wording: Wording = PYTHON,
     lone_problem_alone: bool = False,
+    context: Mapping[str, object] | None = None,
 ) -> _M:
     """Validate ``fields`` into ``model``, or raise one :class:`UsageError` listing every
     problem under ``invalid <what>:`` (with ``lone_problem_alone``, a single problem is the
-    whole message)."""
+    whole message); ``context`` is pydantic's validation context, for the validators."""
     try:
-        return model.model_validate(fields)
+        return model.model_validate(fields, context=dict(context) if context else None)
     except ValidationError as exc:
         problems = validation_problems(exc, schema=model, wording=wording)
         if lone_problem_alone and len(problems) == 1:

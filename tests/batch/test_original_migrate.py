@@ -96,6 +96,7 @@ def test_the_smoke_manifest_migrates_to_a_native_manifest(tmp_path: Path) -> Non
         "normalize_keys": ["strip", "auto"],
         "on_missing": "mark",
         "prefix": "second_opinion_{scorer}_",
+        "allow_no_match": True,  # the original writes every row, whatever matched
     }
     note = (
         "tables[0] (smoke_table_a): audit_json /tmp/second-opinion-original-smoke/"
@@ -148,7 +149,14 @@ def test_a_sidecar_split_into_scorer_groups_records_its_files_rows(tmp_path: Pat
                 "features": "f.jsonl",
                 "key": ["clip_id"],
                 "output": "t.jsonl",
-                "sidecars": [{"scorer": "mixed", "path": "mixed.jsonl", "records": "wrapper"}],
+                "sidecars": [
+                    {
+                        "scorer": "mixed",
+                        "path": "mixed.jsonl",
+                        "records": "wrapper",
+                        "normalize_keys": ["strip"],  # the base's ' c2 '
+                    }
+                ],
             }
         ],
     }

@@ -57,6 +57,7 @@ def test_a_result_names_the_job_and_its_output_as_the_manifest_does(scaffold: Sc
         "seconds": 0.0,
         "error": "it broke",
         "notes": ["n"],
+        "warnings": [],
     }
     coverage["niqe"] = 1.0
     assert result.coverage == {"niqe": 0.5}  # a copy, not the caller's dict

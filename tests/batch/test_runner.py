@@ -526,6 +526,7 @@ def test_the_provenance_record_says_what_produced_the_output(ran: Scaffold) -> N
         "inputs",
         "output",
         "coverage",
+        "warnings",
     }
     tool = record["tool"]
     assert tool["name"] == "second-opinion"
@@ -597,6 +598,12 @@ def test_the_provenance_record_says_what_produced_the_output(ran: Scaffold) -> N
     assert coverage["unmatched_base"] == [
         {"key": ["a007"], "closest": ["/videos/corpus_a/A008.mp4"]}
     ]
+    assert (coverage["diagnosis"], coverage["per_frame"]) == ([], None)
+    warning = (  # nothing would match more
+        "niqe: 11 of 12 base keys matched (91.67 %); no key normalisation or other key column "
+        "would match more"
+    )
+    assert record["warnings"] == [warning]
 
     expected_fp = fingerprint(spec_digest(spec), [features["sha256"], sidecar["sha256"]], ".jsonl")
     assert record["fingerprint"] == expected_fp
@@ -609,7 +616,7 @@ def test_the_record_of_a_per_frame_job_counts_frames_and_clips(ran: Scaffold) ->
     assert (features["role"], features["rows"]) == ("features", 10)
     assert (dover["role"], dover["scorer"]) == ("sidecar", "dover")
     assert dover["rows"] == 38  # frame rows, not clips
-    assert record["coverage"][0]["per_frame"] is True
+    assert record["coverage"][0]["per_frame"] == {"column": "frame"}
     assert record["output"]["columns"][-1] == "so_dover_n_frames"
     assert record["fingerprint"] == fingerprint(
         record["spec_sha256"], [features["sha256"], dover["sha256"]], ".csv"

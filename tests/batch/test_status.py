@@ -79,7 +79,10 @@ def test_a_failed_last_run_is_reported_with_its_error(scaffold: Scaffold) -> Non
         result.run_id,
     )
     assert failed.reason.startswith(f"its last run ({result.run_id}) failed: ")
-    assert failed.reason.endswith("dover: coverage 0.1000 (1/10) is below the minimum 0.7")
+    assert failed.reason.endswith(
+        "dover: coverage 0.1000 (1/10) is below the minimum 0.7 "
+        "(jobs[1].sidecars[0].min_coverage: 0.7)"
+    )
 
 
 def test_a_missing_input_is_the_manifest_error_batch_gives(scaffold: Scaffold) -> None:

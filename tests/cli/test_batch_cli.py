@@ -49,6 +49,7 @@ JOB_KEYS = [
     "seconds",
     "error",
     "notes",
+    "warnings",
 ]
 
 

@@ -27,7 +27,7 @@ from tests.cli._run import run_cli
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = (str(Path(sys.executable).parent / "second-opinion"),)
 
-REPORT_KEYS = ["ok", "output", "rows", "columns", "coverage"]
+REPORT_KEYS = ["ok", "output", "rows", "columns", "coverage", "warnings"]
 FAILURE_KEYS = ["ok", "error", "coverage"]
 COVERAGE_KEYS = [
     "scorer",
@@ -46,6 +46,7 @@ COVERAGE_KEYS = [
     "unmatched_sidecar",
     "per_frame",
     "higher_is_better",
+    "diagnosis",
 ]
 BASE_COLUMNS = ["clip_id", "mos", "vmaf"]
 
@@ -203,7 +204,12 @@ def test_console_script_joins_and_prints_the_json_report(corpus: Corpus) -> None
         program=CONSOLE_SCRIPT,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    nothing = "no key normalisation or other key column would match more"
+    warnings = [
+        f"niqe: 3 of 4 base keys matched (75.00 %); {nothing}",
+        f"dover: 3 of 4 base keys matched (75.00 %); {nothing}",
+    ]
+    assert result.stderr == "".join(f"warning: {w}\n" for w in warnings)  # coverage below 100 %
     report = json.loads(result.stdout)  # stdout is the JSON document and nothing else
     assert list(report) == REPORT_KEYS
     columns = [
@@ -234,12 +240,14 @@ def test_console_script_joins_and_prints_the_json_report(corpus: Corpus) -> None
         "coverage": 0.75,
         "unmatched_base": [{"key": ["d"], "closest": niqe["unmatched_base"][0]["closest"]}],
         "unmatched_sidecar": [{"key": ["/data/konvid/x.mp4"], "closest": ["a"]}],
-        "per_frame": False,
+        "per_frame": None,
         "higher_is_better": False,
+        "diagnosis": [],
     }
+    assert report["warnings"] == warnings
     assert (dover["scorer"], dover["sidecar_rows"], dover["sidecar_keys"]) == ("dover", 6, 3)
     assert (dover["matched"], dover["missing"], dover["extra"]) == (3, 1, 0)
-    assert (dover["per_frame"], dover["higher_is_better"]) == (True, True)
+    assert (dover["per_frame"], dover["higher_is_better"]) == ({"column": "frame"}, True)
     assert dover["unmatched_base"][0]["key"] == ["d"]
     rows = read_rows(out)
     assert list(rows[0]) == columns
@@ -308,7 +316,8 @@ def test_coverage_below_min_coverage_exits_1_prints_coverage_and_keeps_the_old_o
     )
     assert result.returncode == 1, result.stderr
     assert result.stderr == (
-        "error: join policy failed:\n  niqe: coverage 0.7500 (3/4) is below the minimum 0.9\n"
+        "error: join policy failed:\n  niqe: coverage 0.7500 (3/4) is below the minimum 0.9 "
+        "(--min-coverage niqe:0.9)\n"
     )
     assert re.search(r"niqe\s.*3/4\s.*75\.00 %", result.stdout)  # the coverage table
     assert re.search(r"vmaf2\s.*4/4\s.*100\.00 %", result.stdout)
@@ -341,8 +350,8 @@ def test_on_missing_error_with_json_reports_ok_false_the_error_and_coverage(
     assert list(report) == FAILURE_KEYS
     assert report["ok"] is False
     expected = (
-        "join policy failed:\n  niqe: 1 base key(s) have no sidecar row (on_missing=error), "
-        "e.g. 'd'"
+        "join policy failed:\n  niqe: 1 base key(s) have no sidecar row "
+        "(--on-missing niqe:error), e.g. 'd'"
     )
     assert report["error"] == expected
     assert [c["scorer"] for c in report["coverage"]] == ["niqe", "fast"]
@@ -408,7 +417,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
         lambda c: ["-f", str(c.base), "-k", "clip", "-s", f"vmaf2={c.vmaf2}", *_out(c)],
         (
             r"^error: .*base\.csv: key column 'clip' not found \(columns: clip_id, mos, vmaf\); "
-            r"fix the key \(option key\)"
+            r"fix --key$"
         ),
     ),
     (
@@ -416,7 +425,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
         lambda c: ["-f", str(c.base), "-k", "clip_id", "-s", f"niqe={c.niqe}", *_out(c)],
         (
             r"^error: .*niqe\.jsonl: key column 'clip_id' not found \(columns: video, score\); "
-            r"map the sidecar's key column to 'clip_id' with key_map of 'niqe'$"
+            r"map the sidecar's key column to 'clip_id' with --key-map niqe:COLUMN=clip_id$"
         ),
     ),
     (
@@ -429,7 +438,9 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
         _duplicates,
         (
             r"^error: .*dup\.csv: 1 duplicate key\(s\) \('a' x2\); "
-            r"set on_duplicate of 'dup' to first, last or mean, or fix the sidecar$"
+            r"keep one row per key with --on-duplicate dup:first \(or last, or mean\), or fix the "
+            r"sidecar; if the rows are frames, name the column that numbers them with "
+            r"--frame-column dup:COLUMN$"
         ),
     ),
     (
@@ -473,7 +484,10 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
     (
         "unknown --on-missing",
         lambda c: [*_vmaf2(c, "--on-missing", "maybe"), *_out(c)],
-        r"on_missing: Input should be 'null', 'drop', 'error' or 'mark' \(got 'maybe'\)",
+        (
+            r"^  --on-missing vmaf2: Input should be 'null', 'drop', 'error' or 'mark' "
+            r"\(got 'maybe'\)$"
+        ),
     ),
     (
         "--min-coverage not a number",
@@ -483,7 +497,7 @@ USAGE_ERRORS: list[tuple[str, Args, str]] = [
     (
         "--min-coverage above 1",
         lambda c: [*_vmaf2(c, "--min-coverage", "vmaf2:1.5"), *_out(c)],
-        r"min_coverage: Input should be less than or equal to 1",
+        r"^  --min-coverage vmaf2: Input should be less than or equal to 1 \(got 1.5\)$",
     ),
 ]
 

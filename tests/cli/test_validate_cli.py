@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from second_opinion.join.spec import OPTION_FIELDS
+from second_opinion.join.options import OPTION_FIELDS
 from tests._tables import write_table
 from tests.cli._run import ENV, run_cli
 

@@ -31,8 +31,9 @@ from second_opinion import (
     join,
     join_to_file,
 )
+from second_opinion.join.options import Align
 from second_opinion.join.run import check_spec
-from second_opinion.join.spec import Align, build_join_spec
+from second_opinion.join.spec import build_join_spec
 from tests._matrices import write_mat73, write_text
 from tests._paths import KONVID, needs_real_data
 from tests._tables import read_rows, write_table
@@ -415,8 +416,8 @@ def test_duplicate_keys_are_an_error_by_default_naming_the_key(tmp_path: Path) -
     with pytest.raises(InputError) as info:
         run(tmp_path, aligned(tmp_path, path))
     assert info.value.message.endswith(
-        ": 1 duplicate key(s) ('a' x2); set on_duplicate of 'b' to first, last or mean, "
-        "or fix the sidecar"
+        ": 1 duplicate key(s) ('a' x2); keep one row per key with on_duplicate=\"first\" (or last, "
+        "or mean), or fix the sidecar"
     )
 
 
@@ -549,8 +550,8 @@ def test_a_missing_key_table_or_matrix_is_named(tmp_path: Path) -> None:
 def test_a_matrix_suffix_without_align_says_to_set_align(tmp_path: Path, suffix: str) -> None:
     line = _spec_problem(tmp_path, path=tmp_path / f"feats{suffix}")
     assert line == (
-        f"sidecars[0]: sidecar 'b': feats{suffix} is a score matrix with no key; set align: "
-        "{keys_from: <table listing the keys in row order>, column: <its key>}"
+        f"sidecars[0]: sidecar 'b': feats{suffix} is a score matrix with no key; set "
+        'align={"keys_from": <table listing the keys in row order>, "column": <its key column>}'
     )
 
 

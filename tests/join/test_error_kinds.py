@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from second_opinion.errors import EXIT_INPUT, KeyProblemError, SchemaError
+from second_opinion.join.options import Align
 from second_opinion.join.run import check_spec, join
-from second_opinion.join.spec import Align, JoinSpec, SidecarSpec
+from second_opinion.join.spec import JoinSpec, SidecarSpec
 from tests._tables import write_table
 
 BASE = [{"clip_id": "a", "mos": 4.0}, {"clip_id": "b", "mos": 3.0}]
@@ -84,8 +85,9 @@ def test_duplicate_sidecar_keys_under_on_duplicate_error_are_a_key_problem(
     base = write_table(tmp_path / "base.csv", BASE)
     side = write_table(tmp_path / "s.csv", [{"clip_id": "a", "s": 1.0}, {"clip_id": "a", "s": 2.0}])
     message = (
-        f"{side}: 1 duplicate key(s) ('a' x2); set on_duplicate of 'x' to first, last or mean, "
-        "or fix the sidecar"
+        f"{side}: 1 duplicate key(s) ('a' x2); keep one row per key with on_duplicate=\"first\" "
+        "(or last, or mean), or fix the sidecar; if the rows are frames, name the column that "
+        "numbers them with frame_column of 'x'"
     )
     with pytest.raises(KeyProblemError, match=f"^{re.escape(message)}$"):
         _join(base, SidecarSpec(scorer="x", path=side))

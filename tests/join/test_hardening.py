@@ -254,7 +254,8 @@ def test_the_closest_key_is_the_one_containing_it_where_the_nearest_neighbour_di
     keys = ["/data/1000.mp4", *(f"/data/10{n}.mp4" for n in range(14, 21))]
     side = write_table(tmp_path / "s.csv", [{"clip_id": k, "s": 1.0} for k in keys])
     base = write_table(tmp_path / "base.csv", [{"clip_id": "1000", "mos": 1.0}])
-    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(SidecarSpec(scorer="x", path=side),))
+    sidecar = SidecarSpec(scorer="x", path=side, allow_no_match=True)
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=(sidecar,))
     report = join(spec).coverage[0]
     assert report.unmatched_base[0].key == ("1000",)
     assert report.unmatched_base[0].closest == ("/data/1000.mp4",)
@@ -268,11 +269,14 @@ NFC, NFD = "caf\u00e9", "cafe\u0301"  # both print as café
 def test_nfc_matches_keys_that_differ_only_in_unicode_normalisation(tmp_path: Path) -> None:
     side = write_table(tmp_path / "s.csv", [{"clip_id": NFD, "s": 1.0}])
     base = write_table(tmp_path / "base.csv", [{"clip_id": NFC, "mos": 1.0}])
-    plain = SidecarSpec(scorer="x", path=side)
+    plain = SidecarSpec(scorer="x", path=side, allow_no_match=True)
     spec = JoinSpec(features=base, key=("clip_id",), sidecars=(plain,))
     report = join(spec).coverage[0]
     assert report.matched == 0
     assert report.unmatched_base[0].closest == (NFD,)
+    assert [f.said() for f in report.diagnosis] == [
+        'SidecarSpec(normalize_keys=["nfc"]) would match 1 of 1 (100.00 %)'
+    ]
     nfc = SidecarSpec(scorer="x", path=side, normalize_keys=("nfc",))
     matched = join(spec.model_copy(update={"sidecars": (nfc,)}))
     assert matched.coverage[0].matched == 1
@@ -288,15 +292,16 @@ def test_keys_that_differ_only_in_normalisation_are_shown_apart_with_the_fix(
         "they differ only in Unicode normalisation (NFC/NFD): add nfc to normalize_keys"
     )
     assert unicode_hint((NFC,), ("cafe",)) is None
-    side = write_table(tmp_path / "s.csv", [{"clip_id": NFD, "s": 1.0}])
-    base = write_table(tmp_path / "base.csv", [{"clip_id": NFC, "mos": 1.0}])
+    side = write_table(tmp_path / "s.csv", [{"clip_id": k, "s": 1.0} for k in (NFD, "b")])
+    base = write_table(tmp_path / "base.csv", [{"clip_id": k, "mos": 1.0} for k in (NFC, "b")])
     sidecar = SidecarSpec(scorer="x", path=side, on_missing="error")
     with pytest.raises(PolicyError) as caught:
         join(JoinSpec(features=base, key=("clip_id",), sidecars=(sidecar,)))
-    assert (
-        "x: 1 base key(s) have no sidecar row (on_missing=error), e.g. 'café' (closest sidecar "
-        "key 'cafe\\u0301': they differ only in Unicode normalisation (NFC/NFD): add nfc to "
-        "normalize_keys)" in caught.value.message
+    assert caught.value.message == (
+        'join policy failed:\n  x: 1 base key(s) have no sidecar row (on_missing="error"), e.g. '
+        "'café' (closest sidecar key 'cafe\\u0301': they differ only in Unicode normalisation "
+        '(NFC/NFD): add nfc to normalize_keys); SidecarSpec(normalize_keys=["nfc"]) would '
+        "match 2 of 2 (100.00 %)"
     )
 
 

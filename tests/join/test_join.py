@@ -337,7 +337,8 @@ def _dupes(tmp_path: Path) -> Path:
 def test_duplicates_are_an_error_by_default_listing_keys_with_counts(tmp_path: Path) -> None:
     with pytest.raises(
         InputError,
-        match=r"1 duplicate key\(s\) \('b' x3\); set on_duplicate of 'x' to first, last or mean",
+        match=r"1 duplicate key\(s\) \('b' x3\); keep one row per key with "
+        r'on_duplicate="first" \(or last, or mean\)',
     ):
         _run(tmp_path, [SidecarSpec(scorer="x", path=_dupes(tmp_path))])
 
@@ -626,6 +627,9 @@ def test_a_header_only_sidecar_says_it_has_no_rows(tmp_path: Path) -> None:
     side.write_text("clip_id,s\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"s.csv: no numeric score columns: the table has no rows"):
         _run(tmp_path, [SidecarSpec(scorer="x", path=side)])
-    # Named columns: allowed, and it matches nothing (ADR 0003).
-    result = _run(tmp_path, [SidecarSpec(scorer="x", path=side, columns=("s",))])
+    # Named columns: allowed, and it matches nothing (ADR 0003): a failure unless allowed.
+    with pytest.raises(PolicyError, match=r"x: no base key .*\(the sidecar has no rows\)"):
+        _run(tmp_path, [SidecarSpec(scorer="x", path=side, columns=("s",))])
+    allowed = SidecarSpec(scorer="x", path=side, columns=("s",), allow_no_match=True)
+    result = _run(tmp_path, [allowed])
     assert result.coverage[0].matched == 0

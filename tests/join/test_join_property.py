@@ -138,6 +138,7 @@ class SidecarPlan:
     on_missing: OnMissing = "null"
     on_duplicate: OnDuplicate = "error"
     min_coverage: float = 0.0
+    allow_no_match: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ def _sidecar(
         on_missing=draw(st.sampled_from(["null", "null", "null", "drop", "error"])),
         on_duplicate=draw(st.sampled_from(["first", "last", "mean", "error"])),
         min_coverage=draw(st.sampled_from([0.0, 0.0, 0.0, 0.0, 0.5, 1.0])),
+        allow_no_match=draw(st.booleans()),
     )
 
 
@@ -333,6 +335,7 @@ def _materialise(scenario: Scenario, folder: Path) -> tuple[JoinSpec, RefTable, 
                 on_missing=plan.on_missing,
                 on_duplicate=plan.on_duplicate,
                 min_coverage=plan.min_coverage,
+                allow_no_match=plan.allow_no_match,
             )
         )
         refs.append(
@@ -348,6 +351,7 @@ def _materialise(scenario: Scenario, folder: Path) -> tuple[JoinSpec, RefTable, 
                 on_missing=plan.on_missing,
                 on_duplicate=plan.on_duplicate,
                 min_coverage=plan.min_coverage,
+                allow_no_match=plan.allow_no_match,
             )
         )
     spec = JoinSpec(features=base_path, key=scenario.key, sidecars=tuple(specs))

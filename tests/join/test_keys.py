@@ -31,6 +31,17 @@ from second_opinion.tables.keys import (
         ("Clip_01", ["lower"], "clip_01"),
         ("Clip_01", [], "Clip_01"),
         ("İSTANBUL ΟΔΟΣ", ["lower"], "istanbul οδοσ"),
+        ("00123", ["number"], "123"),
+        ("123.0", ["number"], "123"),
+        ("123.", ["number"], "123"),
+        ("007.50", ["number"], "7.5"),
+        ("0.0", ["number"], "0"),
+        ("000", ["number"], "0"),
+        ("1000", ["number"], "1000"),
+        ("-0012", ["number"], "-0012"),
+        ("1e05", ["number"], "1e05"),
+        (".50", ["number"], ".50"),
+        ("/x/00123.MP4", ["basename", "stem", "number"], "123"),
     ],
 )
 def test_normalize_key_examples(key: str, steps: list[str], expected: str) -> None:
@@ -51,17 +62,17 @@ def test_unknown_step_is_a_usage_error_listing_the_choices() -> None:
     with pytest.raises(
         UsageError,
         match=r"unknown key normalisation 'upper'; choose from nfc, strip, auto, basename, stem, "
-        r"lower$",
+        r"lower, number$",
     ):
         canonical_steps(["upper"])
 
 
 STEPS = st.lists(
-    st.sampled_from(["nfc", "strip", "auto", "lower", "basename", "stem"]), unique=True
+    st.sampled_from(["nfc", "strip", "auto", "lower", "basename", "stem", "number"]), unique=True
 )
 COLUMNS = st.sampled_from(["clip_id", "path", "File_Name", "distorted_PATH", "video", "", "key"])
 KEYS = st.text(
-    alphabet=st.sampled_from([*"aAbZ09._-/\\ \t\nÉéßİΣẞǅﬀ", "\u0301", "\u0327", "\u212b"]),
+    alphabet=st.sampled_from([*"aAbZ0019._-/\\ \t\nÉéßİΣẞǅﬀ", "\u0301", "\u0327", "\u212b", "٣"]),
     max_size=20,
 )
 

@@ -136,7 +136,7 @@ def test_auto_is_decided_per_side_and_per_row(tmp_path: Path) -> None:
 def test_auto_keeps_base_keys_of_a_column_not_named_like_a_path(tmp_path: Path) -> None:
     base = _base(tmp_path, ["/corpus/a.mp4"], column="clip_id")
     scores = _jsonl(tmp_path / "s.jsonl", [{"path": "/elsewhere/a.mp4", "score": 1}])
-    spec = _spec(base, scores, normalize_keys=["strip", "auto"])
+    spec = _spec(base, scores, normalize_keys=["strip", "auto"], allow_no_match=True)
     assert _rows(spec)[0]["so_w_score"] is None
 
 
@@ -228,10 +228,16 @@ def test_not_json_rows_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"columns": ["score"]}, r"columns applies to records: table"),
-        ({"scorer_column": "c"}, r"scorer_column applies to records: table"),
-        ({"records": "table", "key_field": "id"}, r"key_field applies to records: wrapper"),
-        ({"records": "table", "on_missing": "mark"}, r"on_missing mark says 'missing' in a stat"),
+        ({"columns": ["score"]}, r'columns applies to records="table"'),
+        ({"scorer_column": "c"}, r'scorer_column applies to records="table"'),
+        ({"records": "table", "key_field": "id"}, r'key_field applies to records="wrapper"'),
+        (
+            {"records": "table", "on_missing": "mark"},
+            (
+                r"on_missing=\"mark\" says 'missing' in a status column; set status_column \(or "
+                r'records="wrapper"\), or use on_missing="null"'
+            ),
+        ),
     ],
 )
 def test_options_that_do_not_fit_the_records_kind_are_refused(

@@ -48,6 +48,7 @@ def _dry_run_one(plan: Plan, engine: Engine | None) -> JobResult:
         rows=made.rows,
         coverage=coverage_fractions(made.coverage),
         seconds=time.monotonic() - clock,
+        warnings=made.warnings,
     )
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from second_opinion.batch.manifest.jobs import AnyJob, Job, SaliencyJob
 from second_opinion.ingest.ingest import ingest_with
 from second_opinion.ingest.options import build_ingest_options
-from second_opinion.join.run import join_coverage, join_to_file
+from second_opinion.join.run import join_to_file, preview_join
 from second_opinion.join.spec import JoinSpec, build_join_spec
+from second_opinion.join.spelling import manifest_spelling
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.run import run_saliency
 from second_opinion.saliency.spec import build_saliency_spec
@@ -36,6 +37,9 @@ class Materialized:
     base_rows: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the join warns of (coverage below 100 %, a per-frame file reduced), as the
+    manifest spells the options."""
 
 
 def ingested_spec(job: Job, scratch: Path, phase: Phase = lambda _: None) -> JoinSpec:
@@ -64,10 +68,12 @@ def materialize(
     with tempfile.TemporaryDirectory(prefix="second-opinion-job-") as scratch:
         spec = ingested_spec(job, Path(scratch), phase)
         phase("joining")
-        report = join_to_file(spec, output, engine=engine)
+        report = join_to_file(spec, output, engine=engine, spelling=manifest_spelling(job.index))
     coverage = [c.to_dict() for c in report.coverage]
     base_rows = report.coverage[0].base_rows if report.coverage else report.rows
-    return Materialized(report.rows, report.columns, coverage, base_rows)
+    return Materialized(
+        report.rows, report.columns, coverage, base_rows, warnings=list(report.warnings)
+    )
 
 
 def preview(job: AnyJob, engine: Engine | None = None) -> Materialized:
@@ -76,6 +82,9 @@ def preview(job: AnyJob, engine: Engine | None = None) -> Materialized:
     if isinstance(job, SaliencyJob):
         return Materialized(len(read_clips(job.spec.clips)))
     with tempfile.TemporaryDirectory(prefix="second-opinion-preview-") as scratch:
-        coverage = join_coverage(ingested_spec(job, Path(scratch)), engine=engine)
+        spec = ingested_spec(job, Path(scratch))
+        coverage, warnings = preview_join(
+            spec, engine=engine, spelling=manifest_spelling(job.index)
+        )
     rows = coverage[0].base_rows if coverage else 0
-    return Materialized(rows, (), [c.to_dict() for c in coverage], rows)
+    return Materialized(rows, (), [c.to_dict() for c in coverage], rows, warnings=list(warnings))

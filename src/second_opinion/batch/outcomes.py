@@ -37,6 +37,9 @@ class JobResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     """What a done job left out, e.g. the clips a saliency job skipped, and why."""
+    warnings: list[str] = field(default_factory=list)
+    """What its join warns of: coverage below 100 % (with the key diagnosis's fix), a
+    per-frame file reduced to one row per key; options named as the manifest spells them."""
 
     @classmethod
     def for_job(
@@ -50,6 +53,7 @@ class JobResult:
         seconds: float = 0.0,
         error: str | None = None,
         notes: Sequence[str] = (),
+        warnings: Sequence[str] = (),
     ) -> JobResult:
         """How ``job`` ended: its name and output as the manifest gives them."""
         return cls(
@@ -62,6 +66,7 @@ class JobResult:
             seconds=seconds,
             error=error,
             notes=list(notes),
+            warnings=list(warnings),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +85,7 @@ class JobOutcome:
     coverage: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     inputs: tuple[FileHash, ...] = ()
     """The inputs' hashes, at the size and mtime they were planned at (done jobs only)."""
     output: FileHash | None = None
@@ -101,6 +107,7 @@ class JobOutcome:
             seconds=self.seconds,
             error=self.error,
             notes=self.notes,
+            warnings=self.warnings,
         )
 
 
@@ -141,4 +148,5 @@ def from_record(plan: Plan, status: Status) -> JobResult:
         reason=plan.reason,
         rows=record.get("output", {}).get("rows"),
         coverage=coverage_fractions(record.get("coverage", [])),
+        warnings=[str(w) for w in record.get("warnings", [])],
     )

@@ -17,6 +17,7 @@ from second_opinion.batch.original_saliency.checks import validate_original_sali
 from second_opinion.batch.validated import ValidationReport
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec
+from second_opinion.join.spelling import manifest_spelling
 from second_opinion.paths import resolved
 
 
@@ -98,4 +99,4 @@ def _job_problems(job: AnyJob, produced: set[Path]) -> list[str]:
             spec = ingested_spec(job, Path(scratch))
         except SecondOpinionError as exc:
             return [exc.message]
-        return check_spec(spec)
+        return check_spec(spec, spelling=manifest_spelling(job.index))

@@ -168,6 +168,7 @@ def run_job(
                 "columns": list(made.columns),
             },
             "coverage": coverage,
+            "warnings": list(made.warnings),
             **made.extra,
         }
         # The record is staged too (inside the output's confined folder), so a full disk fails
@@ -190,6 +191,7 @@ def run_job(
             rows=made.rows,
             coverage=coverage_fractions(coverage),
             notes=tuple(made.notes),
+            warnings=tuple(made.warnings),
             inputs=tuple(
                 FileHash(path=path, size=size, mtime_ns=mtime_ns, sha256=digest)
                 for path, (size, mtime_ns), digest in zip(

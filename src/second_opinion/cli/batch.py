@@ -278,6 +278,8 @@ def batch_command(
                 console.print(f"{job.name}: {job.error}", markup=False)
             for note in job.notes:
                 console.print(f"{job.name}: {note}", markup=False)
+            for warning in job.warnings:
+                console.print(f"{job.name}: warning: {warning}", markup=False)
         if result.audit is not None:
             audit = result.audit
             console.print(
@@ -378,6 +380,8 @@ def original_batch(
         for entry in result.report["tables"]:
             if entry["status"] != "ok":
                 console.print(f"{entry['id']}: {entry['error']}", markup=False)
+            for warning in entry.get("warnings", []):
+                console.print(f"{entry['id']}: warning: {warning}", markup=False)
     err_console.print(result.summary_line, markup=False, highlight=False)
     if not result.ok:
         failed = [e["id"] for e in result.report["tables"] if e["status"] != "ok"]

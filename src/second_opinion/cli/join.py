@@ -18,7 +18,7 @@ from second_opinion.cli.options import (
     scoped,
     split_list,
 )
-from second_opinion.cli.render import console, print_coverage, print_json
+from second_opinion.cli.render import console, print_coverage, print_json, print_warnings
 from second_opinion.errors import PolicyError, UsageError
 
 _SCOPED = "Prefix with SCORER: for one sidecar; without it, applies to all."
@@ -145,6 +145,13 @@ def join_command(
         list[str] | None,
         typer.Option(metavar="SCORER", help="A scorer whose scores are better when lower; repeat."),
     ] = None,
+    allow_no_match: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SCORER",
+            help="A sidecar that may match no base key (else that fails the join); repeat.",
+        ),
+    ] = None,
     derived: Annotated[
         list[str] | None,
         typer.Option(metavar="[SCORER:]KINDS", help=f"zscore,rank,delta:<base column>. {_SCOPED}"),
@@ -167,14 +174,20 @@ def join_command(
 ) -> None:
     """Join scorer sidecars onto a corpus table, print coverage, write the result atomically.
 
-    Exit status: 0 written; 1 a policy failed (--min-coverage, --on-missing error);
-    2 bad usage or invalid input. Nothing is written unless the join succeeds.
+    Exit status: 0 written; 1 a policy failed (a sidecar matched no key, --min-coverage,
+    --on-missing error); 2 bad usage or invalid input. Nothing is written unless the join
+    succeeds. Coverage below 100 % is a warning on stderr, with the fix the key diagnosis finds.
     """
     sidecars = parse_sidecars(sidecar)
     scorers = list(sidecars)
     lower = lower_is_better or []
     strict = no_scorer_fallback or []
-    for option, names in (("--lower-is-better", lower), ("--no-scorer-fallback", strict)):
+    unmatched = allow_no_match or []
+    for option, names in (
+        ("--lower-is-better", lower),
+        ("--no-scorer-fallback", strict),
+        ("--allow-no-match", unmatched),
+    ):
         for name in names:
             if name not in sidecars:
                 msg = f"{option} {name!r}: not a sidecar (sidecars: {', '.join(scorers)})"
@@ -208,6 +221,8 @@ def join_command(
         }
         if scorer in strict:
             spec["scorer_fallback"] = False
+        if scorer in unmatched:
+            spec["allow_no_match"] = True
         for field, values in per_option.items():
             if scorer in values:
                 value = values[scorer]
@@ -224,10 +239,13 @@ def join_command(
         specs.append(spec)
     from second_opinion.join.run import join_to_file  # noqa: PLC0415 - DuckDB, on use
     from second_opinion.join.spec import build_join_spec  # noqa: PLC0415
+    from second_opinion.join.spelling import CLI  # noqa: PLC0415
 
-    join_spec = build_join_spec(features=features, key=key, sidecars=specs)
+    join_spec = build_join_spec(features=features, key=key, sidecars=specs, spelling=CLI)
     try:
-        report = join_to_file(join_spec, output, engine=engine_of(memory_limit, temp_dir))
+        report = join_to_file(
+            join_spec, output, engine=engine_of(memory_limit, temp_dir), spelling=CLI
+        )
     except PolicyError as exc:
         if isinstance(exc.report, tuple):
             if as_json:
@@ -241,6 +259,7 @@ def join_command(
             else:
                 print_coverage(exc.report)
         raise
+    print_warnings(report.warnings)
     if as_json:
         print_json({"ok": True} | report.to_dict())
         return

@@ -60,8 +60,15 @@ def coverage_table(reports: Sequence[Coverage]) -> Table:
     return table
 
 
+def print_warnings(warnings: Sequence[str]) -> None:
+    """Warnings on stderr, one a line."""
+    for warning in warnings:
+        err_console.print(f"warning: {warning}", markup=False, highlight=False)
+
+
 def print_coverage(reports: Sequence[Coverage]) -> None:
-    """The coverage table, then up to five unmatched keys per side with their closest partner."""
+    """The coverage table, then up to five unmatched keys per side with their closest partner,
+    and the key diagnosis's fixes."""
     console.print(coverage_table(reports))
     for r in reports:
         for label, items, other in (
@@ -69,12 +76,14 @@ def print_coverage(reports: Sequence[Coverage]) -> None:
             ("sidecar key not in the base", r.unmatched_sidecar, "base"),
         ):
             for item in items:
-                hint = unicode_hint(item.key, item.closest)
+                hint = unicode_hint(item.key, item.closest, "--normalize-keys")
                 console.print(
                     f"  {r.scorer}: {label} {_fmt_key(item.key)}; "
                     f"closest {other} key {_fmt_key(item.closest)}" + (f"; {hint}" if hint else ""),
                     markup=False,
                 )
+        for fix in r.diagnosis:
+            console.print(f"  {r.scorer}: fix: {fix.said()}", markup=False)
 
 
 def print_coverage_dicts(reports: Sequence[dict[str, Any]]) -> None:

@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 from second_opinion.errors import InputError, KeyProblemError, UsageError
 from second_opinion.join.patterns import format_column_pattern, parse_column_pattern
 from second_opinion.join.spec import SidecarSpec
+from second_opinion.join.spelling import SidecarSpelling
+from second_opinion.matrices.core import VariableOption
 from second_opinion.matrices.read import read_matrix
 from second_opinion.tables.diagnosis import explain_scan_error, locate_bad_key
 from second_opinion.tables.formats import quote_ident
@@ -37,7 +39,7 @@ from second_opinion.tables.reading import open_table, scan_sql
 DEFAULT_PATTERN = "f{i}"
 
 
-def column_names(spec: SidecarSpec, count: int) -> tuple[str, ...]:
+def column_names(spec: SidecarSpec, count: int, say: SidecarSpelling) -> tuple[str, ...]:
     """The names of a score matrix's ``count`` columns, from ``spec.columns``."""
     columns = spec.columns
     if columns is None or isinstance(columns, str):
@@ -50,7 +52,7 @@ def column_names(spec: SidecarSpec, count: int) -> tuple[str, ...]:
         return tuple(format_column_pattern(parts, i) for i in range(1, count + 1))
     if len(columns) != count:
         msg = (
-            f"sidecar {spec.scorer!r}: columns lists {len(columns)} names but "
+            f"sidecar {spec.scorer!r}: {say.named('columns')} lists {len(columns)} names but "
             f"{file_of(spec.path).name} has {count} column{'s' if count != 1 else ''}; "
             f"list {count} name{'s' if count != 1 else ''}, or give a "
             "pattern such as 'f{i:02d}'"
@@ -59,16 +61,19 @@ def column_names(spec: SidecarSpec, count: int) -> tuple[str, ...]:
     return columns
 
 
-def read_keys(con: duckdb.DuckDBPyConnection, spec: SidecarSpec) -> list[str]:
+def read_keys(con: duckdb.DuckDBPyConnection, spec: SidecarSpec, say: SidecarSpelling) -> list[str]:
     """The keys of ``spec.align``, as text, in file order; a missing key is an error."""
     align = spec.align
     if align is None:
         msg = f"sidecar {spec.scorer!r} is not a score matrix (no align)"
         raise UsageError(msg)
     table = open_table(con, align.keys_from)
-    table.require(
-        [align.column], "key column", f"fix align.column of {spec.scorer!r} (a column of it)"
+    fix = say.choose(
+        python=f"fix align.column of {spec.scorer!r} (a column of it)",
+        cli=f"fix the COLUMN of --align {spec.scorer}:{align.keys_from}:COLUMN (a column of it)",
+        manifest=f"fix {say.name('align')}.column (a column of it)",
     )
+    table.require([align.column], "key column", fix)
     table.require_flat_keys([align.column])
     query = scan_sql(table, text=[align.column], numbers=())
     try:
@@ -102,14 +107,24 @@ def read_keys(con: duckdb.DuckDBPyConnection, spec: SidecarSpec) -> list[str]:
 
 
 def write_aligned(
-    con: duckdb.DuckDBPyConnection, spec: SidecarSpec, key_column: str, folder: Path
+    con: duckdb.DuckDBPyConnection,
+    spec: SidecarSpec,
+    key_column: str,
+    folder: Path,
+    say: SidecarSpelling,
 ) -> tuple[Path, tuple[str, ...]]:
-    """Write the matrix of ``spec`` with its keys as a Parquet table in ``folder``.
+    """Write the matrix of ``spec`` with its keys as a Parquet table in ``folder``; messages
+    name options as ``say`` spells them.
 
     Returns the table's path and its score columns; the key column is named ``key_column``.
     """
-    matrix = read_matrix(file_of(spec.path), spec.variable)
-    keys = read_keys(con, spec)
+    option = VariableOption()  # a Python caller's: variable='y_pred'
+    if say.surface != "python":
+        option = VariableOption(
+            say.name("variable", "NAME"), lambda name: say.setting({"variable": name})
+        )
+    matrix = read_matrix(file_of(spec.path), spec.variable, option=option)
+    keys = read_keys(con, spec, say)
     align = spec.align
     assert align is not None  # noqa: S101 - read_keys checked it
     if matrix.values.shape[0] != len(keys):
@@ -120,11 +135,11 @@ def write_aligned(
             "needs exactly one row per key, in the same order"
         )
         raise InputError(msg)
-    names = column_names(spec, matrix.values.shape[1])
+    names = column_names(spec, matrix.values.shape[1], say)
     if key_column in names or len(set(names)) != len(names):
         msg = (
             f"sidecar {spec.scorer!r}: the column names {list(names)} repeat a name or the key "
-            f"{key_column!r}; give distinct names in columns"
+            f"{key_column!r}; give distinct names in {say.named('columns')}"
         )
         raise UsageError(msg)
     arrays = {key_column: pa.array(keys, type=pa.string())}

@@ -1,32 +1,27 @@
 """Coverage: what matched, what did not, and why (data, not rendering), and its computation.
 
-:func:`measure_coverage` counts each loaded sidecar against the base in two passes (one over the
-base, one over the sidecar), and names, beside every unmatched key shown, the closest key of the
-other side (:func:`closest`); :func:`check_policies` then applies ``on_missing`` and
-``min_coverage``.
+:func:`measure_coverage` counts each loaded sidecar against the base in two anti joins (the
+base keys without a partner, the sidecar keys without one), names, beside every unmatched key
+shown, the closest key of the other side (:func:`closest`), and, below 100 %, the fixes the key
+diagnosis finds (:mod:`~second_opinion.join.diagnosis`); :mod:`~second_opinion.join.policies`
+then applies the policies and words the warnings.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import duckdb
 
 from second_opinion._typing import KEY_NORMALIZATIONS
-from second_opinion.errors import PolicyError
+from second_opinion.join.diagnosis import KeyFix, Unmatched, diagnose
 from second_opinion.join.key_checks import check_base_normalized
-from second_opinion.join.keys import (
-    edit_distance,
-    key_repr,
-    key_text,
-    normalize_key,
-    unicode_hint,
-)
+from second_opinion.join.keys import edit_distance, key_text, normalize_key, normalize_sql
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
-from second_opinion.join.session import first_row
+from second_opinion.join.session import first_row, scalar
 from second_opinion.join.sql import display, match, value_columns
 from second_opinion.join.wide import clean_columns, non_finite_counts
 
@@ -48,6 +43,9 @@ class Coverage:
 
     ``matched + missing == base_rows``; ``coverage == matched / base_rows``. Counts are of keys
     after normalisation; ``sidecar_rows`` counts rows as read (frames, for per-frame sidecars).
+    ``per_frame``: its frames were pooled; ``frame_column``: the column that numbers its rows as
+    frames (its ``frame_column``, or one recognised in a per-clip sidecar whose keys repeat);
+    ``diagnosis``: below 100 %, the fixes that would match more keys, best first.
     """
 
     scorer: str
@@ -66,93 +64,94 @@ class Coverage:
     unmatched_sidecar: tuple[UnmatchedKey, ...] = field(default=())
     per_frame: bool = False
     higher_is_better: bool = True
+    frame_column: str | None = None
+    diagnosis: tuple[KeyFix, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with a fixed key order."""
+        """A JSON-ready dict with a fixed key order; ``per_frame`` is ``{"column": …}`` (the
+        column that numbers its frames) or null, ``diagnosis`` a list of ``{"text", "matched",
+        "rows"}``."""
         data = asdict(self)
         for side in ("unmatched_base", "unmatched_sidecar"):
             data[side] = [
                 {"key": list(item.key), "closest": list(item.closest) if item.closest else None}
                 for item in getattr(self, side)
             ]
+        del data["frame_column"]
+        data["per_frame"] = {"column": self.frame_column} if self.frame_column else None
+        data["diagnosis"] = [fix.to_dict() for fix in self.diagnosis]
         return data
 
 
-def coverage_failures(reports: tuple[Coverage, ...], minimums: dict[str, float]) -> list[str]:
-    """One line per sidecar whose coverage is below its minimum."""
-    return [
-        f"{r.scorer}: coverage {r.coverage:.4f} ({r.matched}/{r.base_rows}) is below the "
-        f"minimum {minimums[r.scorer]:g}"
-        for r in reports
-        if r.coverage < minimums.get(r.scorer, 0.0)
-    ]
-
-
-def _shown(item: UnmatchedKey, other: str) -> str:
-    """An unmatched key as a message shows it; with its closest key when only Unicode
-    normalisation keeps them apart."""
-    shown = key_repr("|".join(item.key))
-    hint = unicode_hint(item.key, item.closest)
-    if hint is None or item.closest is None:
-        return shown
-    return f"{shown} (closest {other} key {key_repr('|'.join(item.closest))}: {hint})"
-
-
-def check_policies(plan: JoinPlan, coverage: tuple[Coverage, ...]) -> None:
-    """Raise :class:`PolicyError` naming every sidecar whose policy failed."""
-    problems = []
-    for report, sidecar in zip(coverage, plan.sidecars, strict=True):
-        if sidecar.spec.on_missing == "error" and report.missing:
-            shown = ", ".join(_shown(u, "sidecar") for u in report.unmatched_base)
-            problems.append(
-                f"{report.scorer}: {report.missing} base key(s) have no sidecar row "
-                f"(on_missing=error), e.g. {shown}"
-            )
-    minimums = {s.scorer: s.spec.min_coverage for s in plan.sidecars}
-    problems.extend(coverage_failures(coverage, minimums))
-    if problems:
-        raise PolicyError("join policy failed:\n  " + "\n  ".join(problems), coverage)
-
-
-def measure_coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan) -> tuple[Coverage, ...]:
-    """The coverage of every loaded sidecar of ``plan``, in order."""
-    reports = [_coverage(con, plan, sidecar) for sidecar in plan.sidecars]
+def measure_coverage(
+    con: duckdb.DuckDBPyConnection,
+    plan: JoinPlan,
+    frames: Mapping[str, str | None] | None = None,
+) -> tuple[Coverage, ...]:
+    """The coverage of every loaded sidecar of ``plan``, in order; ``frames``: the column that
+    numbers each sidecar's frames, by its table name, as loading found it."""
+    frames = frames or {}
+    reports = [_coverage(con, plan, sidecar, frames.get(sidecar.name)) for sidecar in plan.sidecars]
     return _with_base_closest(con, plan, reports)
 
 
-def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) -> Coverage:
+def _coverage(
+    con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar, frames: str | None
+) -> Coverage:
     """The coverage of one sidecar; unmatched sidecar keys get their closest partner later,
     in one lookup for all sidecars (see :func:`_with_base_closest`)."""
     base = plan.base
     check_base_normalized(con, base, sidecar)
     s, n = sidecar.name, len(base.key)
     condition = match(base, sidecar)
-    keys = ", ".join(f"b.{c}" for c in base.key_columns())
-    oks = ", ".join(f"s.ok{i}" for i in range(n))
-    # One pass over the base (left join): rows, matched rows, the first unmatched keys in
-    # base order; then the nulls per output column among the matched rows.
+    keys = ", ".join(base.key_columns())
+    normalised = ", ".join(
+        f"{normalize_sql(f'b.{base.column(k)}', sidecar.spec.normalize_keys, column=k)} AS n{i}"
+        for i, k in enumerate(base.key)
+    )
+    # One anti join each way keeps the unmatched keys (few, at a useful coverage): the base's
+    # as read and normalised, in base order; the sidecar's as read and normalised, with the
+    # row each was first read on. Counts and the first few come from them; so does the key
+    # diagnosis. Then the nulls per output column among the matched rows.
+    missing_table, extra_table = f"{s}_missing", f"{s}_extra"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {missing_table} AS SELECT b.rowid AS r, "
+        f"{', '.join(f'b.{c}' for c in base.key_columns())}, {normalised} FROM so_base b "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {s} s WHERE {condition})"
+    )
+    base_rows = scalar(con, "SELECT count(*) FROM so_base")
     base_pass = first_row(
-        con,
-        f"SELECT count(*), count(s.{COUNT}), (list([{keys}] ORDER BY b.rowid) "
-        f"FILTER (WHERE s.{COUNT} IS NULL))[1:{EXAMPLES}] "
-        f"FROM so_base b LEFT JOIN {s} s ON {condition}",
-    ) or (0, 0, None)
-    base_rows, matched = int(base_pass[0]), int(base_pass[1])
+        con, f"SELECT count(*), (list([{keys}] ORDER BY r))[1:{EXAMPLES}] FROM {missing_table}"
+    ) or (0, None)
+    matched = base_rows - int(base_pass[0])
     nulls = _nulls(con, sidecar, condition, matched)
-    missing_examples = [key_text(k) for k in base_pass[2] or []]
-    # One pass over the sidecar: keys, rows, duplicate keys, extra keys (and the first of
-    # them); non-finite values were counted when it was loaded.
-    order = "s.ok0" if sidecar.spec.per_frame else f"s.{ROW}"
+    missing_examples = [key_text(k) for k in base_pass[1] or []]
+    oks = ", ".join(f"ok{i}" for i in range(n))
+    nks = ", ".join(f"s.nk{i} AS n{i}" for i in range(n))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {extra_table} AS SELECT s.{ROW} AS r, "
+        f"{', '.join(f's.ok{i}' for i in range(n))}, {nks} FROM {s} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM so_base b WHERE {condition})"
+    )
     side_pass = first_row(
         con,
-        f"SELECT count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1), "
-        f"count(*) FILTER (WHERE extra), "
-        f"(list([{oks}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}] "
-        f"FROM (SELECT s.*, NOT EXISTS (SELECT 1 FROM so_base b WHERE {condition}) AS extra "
-        f"FROM {s} s) s",
-    ) or (0, 0, 0, 0, None)
-    extra_examples = [key_text(k) for k in side_pass[4] or []]
-    side_closest = closest(con, keys=missing_examples, source=f"{s} s", text=display(oks))
+        f"SELECT count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1) FROM {s}",
+    ) or (0, 0, 0)
+    order = "ok0" if sidecar.spec.per_frame else "r"
+    extra_pass = first_row(
+        con,
+        f"SELECT count(*), (list([{oks}] ORDER BY {order}))[1:{EXAMPLES}] FROM {extra_table}",
+    ) or (0, None)
+    extra = int(extra_pass[0])
+    extra_examples = [key_text(k) for k in extra_pass[1] or []]
+    shown = ", ".join(f"s.ok{i}" for i in range(n))
+    side_closest = closest(con, keys=missing_examples, source=f"{s} s", text=display(shown))
+    fixes: tuple[KeyFix, ...] = ()
+    if matched < base_rows:  # nothing to diagnose, and nothing spent, at 100 %
+        unmatched = Unmatched(missing_table, extra_table, extra)
+        fixes = diagnose(con, base, sidecar, matched=matched, rows=base_rows, unmatched=unmatched)
+    con.execute(f"DROP TABLE {missing_table}")
+    con.execute(f"DROP TABLE {extra_table}")
     return Coverage(
         scorer=sidecar.scorer,
         path=str(sidecar.spec.path),
@@ -161,7 +160,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
         sidecar_keys=int(side_pass[0]),
         matched=matched,
         missing=base_rows - matched,
-        extra=int(side_pass[3]),
+        extra=extra,
         duplicate_keys=0 if sidecar.spec.per_frame else int(side_pass[2]),
         nulls=nulls,
         non_finite=non_finite_counts(con, sidecar),
@@ -170,6 +169,8 @@ def _coverage(con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar) 
         unmatched_sidecar=tuple(UnmatchedKey(k, None) for k in extra_examples),
         per_frame=sidecar.spec.per_frame,
         higher_is_better=sidecar.spec.higher_is_better,
+        frame_column=frames,
+        diagnosis=fixes,
     )
 
 

@@ -17,9 +17,10 @@ import duckdb
 
 from second_opinion.errors import InputError
 from second_opinion.join.key_checks import check_keys
-from second_opinion.join.plan import Base, Owners, Sidecar, plan_sidecar
+from second_opinion.join.plan import Base, Owners, Sidecar, key_map_fix, plan_sidecar
 from second_opinion.join.session import JoinSession, first_row
 from second_opinion.join.spec import SidecarSpec, scorer_slug
+from second_opinion.join.spelling import SidecarSpelling
 from second_opinion.join.wrapper import plan_wrapper
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import TableFile
@@ -39,14 +40,17 @@ def plan_sidecars(
         return (plan_sidecar(session, spec=spec, index=index, base=base, owners=owners),)
     table = open_table(session.con, spec.path)
     keys = [spec.sidecar_key(k) for k in base.key]
-    table.require(
-        keys,
-        "key column",
-        f"map the sidecar's key column to {base.key[0]!r} with key_map of {spec.scorer!r}",
-    )
+    say = session.spelling.sidecar(index, spec.scorer)
+    table.require(keys, "key column", key_map_fix(say, base.key[0]))
     table.require_flat_keys(keys)
     groups = split_groups(
-        session.con, spec=spec, table=table, keys=keys, folder=session.scratch(), index=index
+        session.con,
+        spec=spec,
+        table=table,
+        keys=keys,
+        folder=session.scratch(),
+        index=index,
+        say=say,
     )
     return tuple(
         plan_sidecar(
@@ -69,6 +73,7 @@ def split_groups(
     keys: Sequence[str],
     folder: Path,
     index: int,
+    say: SidecarSpelling,
 ) -> list[tuple[str, Path]]:
     """Write each scorer's rows of ``table`` as a Parquet table in ``folder``; return
     (scorer, path) pairs in sorted order of the scorer."""
@@ -76,11 +81,9 @@ def split_groups(
     if column is None:
         msg = f"sidecar {spec.scorer!r} has no scorer_column"
         raise InputError(msg)
-    table.require([column], "scorer column", f"fix scorer_column of {spec.scorer!r}")
+    table.require([column], "scorer column", f"fix {say.name('scorer_column')}")
     if spec.status_column is not None:
-        table.require(
-            [spec.status_column], "status column", f"fix status_column of {spec.scorer!r}"
-        )
+        table.require([spec.status_column], "status column", f"fix {say.name('status_column')}")
     text = [*keys, column] + ([spec.status_column] if spec.status_column else [])
     others = [c for c in table.columns if c not in text]
     relation = f"so_split_{index}"
@@ -104,7 +107,12 @@ def split_groups(
         if row is not None and row[0] is not None:
             msg = (
                 f"{table.path} {table.location(int(row[0]))}: the scorer column {column!r} is "
-                "empty; name the row's scorer, or set scorer_fallback"
+                f"empty; name the row's scorer, or let it be {spec.scorer!r}'s: "
+                + say.choose(
+                    python=f"set {say.name('scorer_fallback')} to True",
+                    cli=f"leave out {say.setting({'scorer_fallback': False})}",
+                    manifest=say.setting({"scorer_fallback": True}),
+                )
             )
             raise InputError(msg)
     group = f"coalesce({value}, {quote_literal(spec.scorer)})"

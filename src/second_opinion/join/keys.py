@@ -14,8 +14,14 @@ unchanged. Steps always run in this order, whatever order they are asked for in:
              name starts with that dot: ``.hidden`` stays)
 ``lower``    lower-case, character by character (Unicode's simple case mapping, as DuckDB's
              ``lower()``: ``İ`` becomes ``i``, and a final ``Σ`` becomes ``σ``)
+``number``   a key that is a decimal number in ASCII digits (``[0-9]+``, optionally ``.`` and
+             more digits) is written in its plain form: leading zeros dropped (one kept before
+             the point), trailing zeros of the fraction dropped, and the point with them when
+             nothing is left: ``00123``, ``123.0`` and ``123.`` become ``123``, ``007.50``
+             becomes ``7.5``; any other key (a sign, an exponent, a letter) is left as it is
 
-So ``/data/konvid/3339962845.MP4`` with ``basename, stem, lower`` becomes ``3339962845``.
+So ``/data/konvid/3339962845.MP4`` with ``basename, stem, lower`` becomes ``3339962845``, and
+``0042`` with ``number`` matches ``42.0``.
 :func:`normalize_key` is the plain-Python definition; :func:`normalize_sql` builds the same
 transformation as a DuckDB expression, and a property test holds the two equal.
 """
@@ -32,6 +38,9 @@ from second_opinion.tables.keys import WHITESPACE, sql_string
 
 _DIRS = re.compile(r"^.*[/\\]", re.DOTALL)
 _EXTENSION = re.compile(r"([^/\\])\.[^./\\]*$", re.DOTALL)
+_NUMBER = re.compile(r"([0-9]+)(?:\.([0-9]*))?")
+NUMBER_SQL = "[0-9]+(\\.[0-9]*)?"
+"""The keys ``number`` rewrites, as a DuckDB (RE2) pattern matched against the whole key."""
 PATH_LIKE = ("path", "file", "name")
 """Parts of a key column's name that make ``auto`` take the basename."""
 
@@ -85,6 +94,10 @@ def normalize_key(key: str, steps: Iterable[KeyNormalization], *, column: str = 
         key = _EXTENSION.sub(r"\1", key)
     if "lower" in ordered:
         key = "".join(ch.lower()[:1] for ch in key)
+    if "number" in ordered and (found := _NUMBER.fullmatch(key)):
+        whole = found.group(1).lstrip("0") or "0"
+        fraction = (found.group(2) or "").rstrip("0")
+        key = f"{whole}.{fraction}" if fraction else whole
     return key
 
 
@@ -102,7 +115,17 @@ def normalize_sql(expr: str, steps: Iterable[KeyNormalization], *, column: str =
         expr = f"regexp_replace({expr}, '([^/\\\\])\\.[^./\\\\]*$', '\\1', 's')"
     if "lower" in ordered:
         expr = f"lower({expr})"
+    if "number" in ordered:
+        expr = number_sql(expr)
     return expr
+
+
+def number_sql(expr: str) -> str:
+    """The ``number`` step as a DuckDB expression over the text expression ``expr``."""
+    plain = f"regexp_replace({expr}, '^0+([0-9])', '\\1')"
+    plain = f"regexp_replace({plain}, '\\.0*$', '')"
+    plain = f"regexp_replace({plain}, '(\\.[0-9]*[1-9])0+$', '\\1')"
+    return f"CASE WHEN regexp_full_match({expr}, '{NUMBER_SQL}') THEN {plain} ELSE {expr} END"
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -137,13 +160,16 @@ _INVISIBLE = frozenset({"Mn", "Me", "Mc", "Cf", "Co", "Cn", "Zl", "Zp"})
 """Unicode categories :func:`key_repr` escapes: marks, format, private and unassigned."""
 
 
-def unicode_hint(key: Sequence[str], other: Sequence[str] | None) -> str | None:
+def unicode_hint(
+    key: Sequence[str], other: Sequence[str] | None, option: str = "normalize_keys"
+) -> str | None:
     """The fix when ``key`` and ``other`` (its closest key on the other side) differ only in
-    Unicode normalisation; None otherwise."""
+    Unicode normalisation (``option``: the normalisation option as the caller spells it); None
+    otherwise."""
     if other is None or tuple(key) == tuple(other):
         return None
     if [unicodedata.normalize("NFC", k) for k in key] != [
         unicodedata.normalize("NFC", k) for k in other
     ]:
         return None
-    return "they differ only in Unicode normalisation (NFC/NFD): add nfc to normalize_keys"
+    return f"they differ only in Unicode normalisation (NFC/NFD): add nfc to {option}"

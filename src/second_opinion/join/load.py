@@ -17,13 +17,15 @@ import duckdb
 
 from second_opinion._typing import PoolStat
 from second_opinion.errors import InputError, KeyProblemError
+from second_opinion.join.frames import frame_column, refuse_duplicates
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
-from second_opinion.join.keys import key_text, normalize_sql, with_auto
+from second_opinion.join.keys import normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
-from second_opinion.join.plan import COUNT, EXAMPLES, HIDDEN, ROW, Base, Sidecar
+from second_opinion.join.plan import COUNT, HIDDEN, ROW, Base, Sidecar
 from second_opinion.join.pooling import check_positive, pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
+from second_opinion.join.spelling import PYTHON, Spelling
 from second_opinion.join.wide import (
     WIDE_COLUMNS,
     create_non_finite,
@@ -39,10 +41,11 @@ from second_opinion.tables.keys import WHITESPACE, bad_key_sql, sql_string
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
 
 
-def load_base(con: duckdb.DuckDBPyConnection, spec: JoinSpec) -> Base:
-    """Open and load the base table as ``so_base``; refuse it without rows or usable keys."""
+def load_base(con: duckdb.DuckDBPyConnection, spec: JoinSpec, spelling: Spelling = PYTHON) -> Base:
+    """Open and load the base table as ``so_base``; refuse it without rows or usable keys (the
+    key option named as ``spelling`` says)."""
     table = open_table(con, spec.features)
-    table.require(spec.key, "key column", "fix the key (option key)")
+    table.require(spec.key, "key column", f"fix {spelling.key_option()}")
     table.require_flat_keys(spec.key)
     base = _load_base(con, Base(table=table, key=spec.key))
     if scalar(con, "SELECT count(*) FROM so_base") == 0:
@@ -120,15 +123,17 @@ def _create(
         raise explain_scan_error(table, exc, numbers=numbers) from None
 
 
-def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> None:
-    """Load ``sidecar`` as its temporary table, one row per normalised key.
+def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> str | None:
+    """Load ``sidecar`` as its temporary table, one row per normalised key; return the column
+    that numbers its frames: its ``frame_column``, or, for a per-clip sidecar whose keys repeat
+    (reduced by ``on_duplicate``), a column recognised as one (:mod:`~second_opinion.join.frames`).
 
     ``limited``: the connection has a memory limit, so quantile pooling may run in passes.
     """
     if sidecar.spec.per_frame:
         _load_per_frame(con, sidecar, limited=limited)
-    else:
-        _load_per_clip(con, sidecar)
+        return sidecar.spec.frame_column
+    return _load_per_clip(con, sidecar)
 
 
 def _scan(sidecar: Sidecar) -> str:
@@ -201,7 +206,7 @@ def _finite(sidecar: Sidecar) -> str:
     return ", ".join(f"c{i}, v{i}" for i in range(len(sidecar.columns)))
 
 
-def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
+def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | None:
     spec, n = sidecar.spec, len(sidecar.keys)
     raw = f"{sidecar.name}_raw"
     _create(con, table=sidecar.table, name=raw, query=_scan(sidecar), numbers=sidecar.columns)
@@ -225,8 +230,9 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         f"SELECT count(*) FROM (SELECT 1 FROM (SELECT {norm} FROM {raw}) GROUP BY {nks} "
         "HAVING count(*) > 1)",
     )
+    frames = frame_column(con, sidecar, relation=raw, keys=norm) if duplicated else None
     if duplicated and spec.on_duplicate == "error":
-        _refuse_duplicates(con, sidecar=sidecar, raw=raw, norm=norm, total=duplicated)
+        refuse_duplicates(con, sidecar=sidecar, raw=raw, norm=norm, total=duplicated, frames=frames)
     if not duplicated:  # one row per key already: no (ordered) aggregation needed
         columns = [f"{nks}, {', '.join(f'k{i} AS ok{i}' for i in range(n))}"]
         columns.append(f"1 AS {COUNT}, rowid AS {ROW}")
@@ -236,7 +242,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
             f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
         )
         con.execute(f"DROP TABLE {raw}")
-        return
+        return None
     last = "last" if spec.on_duplicate == "last" else "first"
     aggs = [f"{last}(t{j} ORDER BY rowid) AS t{j}" for j in range(len(sidecar.carried))]
     originals = ", ".join(f"first(k{i} ORDER BY rowid) AS ok{i}" for i in range(n))
@@ -246,7 +252,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         per_key = f"SELECT {', '.join([head, *aggs])} FROM ({keyed}) GROUP BY {nks}"
         dedupe_long(con, sidecar, per_key=per_key, rows=f"(SELECT rowid, {norm}, * FROM {raw})")
         con.execute(f"DROP TABLE {raw}")
-        return
+        return frames
     for i in range(scores):
         if spec.on_duplicate == "mean":
             aggs.append(f"{pool_sql('mean', f'v{i}')} AS p{i}")
@@ -257,29 +263,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> None:
         f"FROM ({source}) GROUP BY {nks}"
     )
     con.execute(f"DROP TABLE {raw}")
-
-
-def _refuse_duplicates(
-    con: duckdb.DuckDBPyConnection, *, sidecar: Sidecar, raw: str, norm: str, total: int
-) -> None:
-    """Refuse a sidecar's duplicate keys (``on_duplicate='error'``), the first few shown."""
-    ks, nks = _key_lists(sidecar)
-    n = len(sidecar.keys)
-    originals = ", ".join(f"first(k{i} ORDER BY rowid)" for i in range(n))
-    grouped = (
-        f"SELECT {originals}, count(*) AS n, min(rowid) AS first_row "
-        f"FROM (SELECT rowid, {ks}, {norm} FROM {raw}) "
-        f"GROUP BY {nks} HAVING n > 1"
-    )
-    dupes = con.execute(f"{grouped} ORDER BY first_row LIMIT {EXAMPLES}").fetchall()
-    if dupes:
-        shown = ", ".join(f"{'|'.join(key_text(d[:n]))!r} x{d[n]}" for d in dupes)
-        msg = (
-            f"{sidecar.key_source}: {total} duplicate key(s) ({shown}); "
-            f"set on_duplicate of {sidecar.spec.scorer!r} to first, last or mean, "
-            "or fix the sidecar"
-        )
-        raise KeyProblemError(msg)
+    return frames
 
 
 def _hidden(sidecar: Sidecar) -> str:

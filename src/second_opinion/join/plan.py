@@ -21,6 +21,7 @@ from second_opinion.errors import SchemaError, UsageError
 from second_opinion.join.aligned import write_aligned
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import SidecarSpec
+from second_opinion.join.spelling import SidecarSpelling
 from second_opinion.tables.diagnosis import why_not_numbers
 from second_opinion.tables.files import TableFile
 from second_opinion.tables.formats import column_key, is_numeric_type
@@ -73,6 +74,7 @@ class Sidecar:
     outputs: tuple[OutputColumn, ...]
     derived: tuple[Derived, ...]
     name: str  # temporary table name
+    say: SidecarSpelling  # how the caller spells its options, for messages
     group: str | None = None  # the scorer of this group of a grouped sidecar
     carried: tuple[str, ...] = ()  # columns carried as read; a status first
     path_flag: str | None = None  # column: whether ``auto`` takes each row's key's basename
@@ -170,35 +172,30 @@ def plan_sidecar(
     ``group``: one scorer's group of a split sidecar: (scorer, its table, its number).
     """
     aligned: tuple[str, ...] | None = None
+    say = session.spelling.sidecar(index, spec.scorer)
     name = f"so_sidecar_{index}"
     if group is not None:
         table = group[1]
         name = f"{name}_{group[2]}"
     elif spec.align is not None:
-        path, aligned = write_aligned(session.con, spec, base.key[0], session.scratch())
+        path, aligned = write_aligned(session.con, spec, base.key[0], session.scratch(), say)
         table = open_table(session.con, path)
     else:
         table = open_table(session.con, spec.path)
     keys = tuple(spec.sidecar_key(k) for k in base.key)
-    table.require(
-        keys,
-        "key column",
-        f"map the sidecar's key column to {base.key[0]!r} with key_map of {spec.scorer!r}",
-    )
+    table.require(keys, "key column", key_map_fix(say, base.key[0]))
     table.require_flat_keys(keys)
     if spec.frame_column is not None:
         table.require(
             [spec.frame_column],
             "frame column",
-            f"set frame_column of {spec.scorer!r} to its frame index column",
+            f"set {say.name('frame_column')} to its frame index column",
         )
     carried: tuple[str, ...] = ()
     if spec.status_column is not None:
-        table.require(
-            [spec.status_column], "status column", f"fix status_column of {spec.scorer!r}"
-        )
+        table.require([spec.status_column], "status column", f"fix {say.name('status_column')}")
         carried = (spec.status_column,)
-    columns = aligned if aligned is not None else _score_columns(session, spec, table, keys)
+    columns = aligned if aligned is not None else _score_columns(session, say, spec, table, keys)
     scorer = group[0] if group is not None else spec.scorer
     prefix = spec.prefix_for(scorer)
     outputs: list[OutputColumn] = []
@@ -218,13 +215,20 @@ def plan_sidecar(
         keys=keys,
         columns=columns,
         outputs=tuple(outputs),
-        derived=plan_derived(spec, scores, base.table),
+        derived=plan_derived(spec, scores, base.table, say),
         name=name,
+        say=say,
         group=scorer if group is not None else None,
         carried=carried,
     )
     claim_names(sidecar, owners)
     return sidecar
+
+
+def key_map_fix(say: SidecarSpelling, base_key: str) -> str:
+    """The fix for a sidecar that lacks the key column ``base_key``: map its own to it."""
+    option = say.name("key_map", f"COLUMN={base_key}")
+    return f"map the sidecar's key column to {base_key!r} with {option}"
 
 
 def claim_names(sidecar: Sidecar, owners: Owners) -> None:
@@ -252,19 +256,23 @@ def _collision(sidecar: Sidecar, claim: Claim, earlier: Claim) -> str:
         if claim.name != earlier.name
         else ""
     )
-    scorer = sidecar.spec.scorer
+    say = sidecar.say
     if earlier.owner != sidecar.label:
-        fix = f"set a different prefix for {scorer!r}"
+        fix = say.choose(
+            python=f"set a different prefix for {say.scorer!r}",
+            cli=f"set a different {say.name('prefix')}",
+            manifest=f"set a different {say.name('prefix')}",
+        )
     else:
         column = earlier.column or claim.column
         derived = [d for d in sidecar.derived if d.name in (claim.name, earlier.name)]
         if column is not None and sidecar.spec.records != "wrapper":
             fix = (
-                f"leave column {column!r} out with columns of {scorer!r}, or rename it in "
+                f"leave column {column!r} out with {say.name('columns')}, or rename it in "
                 f"{sidecar.score_source}"
             )
         elif derived:
-            fix = f"leave {derived[0].kind!r} out of derived of {scorer!r}"
+            fix = f"leave {derived[0].kind!r} out of {say.name('derived')}"
         else:
             fix = f"rename the columns of {sidecar.score_source}"
     return (
@@ -274,7 +282,11 @@ def _collision(sidecar: Sidecar, claim: Claim, earlier: Claim) -> str:
 
 
 def _score_columns(
-    session: JoinSession, spec: SidecarSpec, table: TableFile, keys: tuple[str, ...]
+    session: JoinSession,
+    say: SidecarSpelling,
+    spec: SidecarSpec,
+    table: TableFile,
+    keys: tuple[str, ...],
 ) -> tuple[str, ...]:
     """The score columns taken: the ones listed, or every numeric column besides the keys
     (decided over every value: :func:`~second_opinion.tables.reading.numeric_columns`)."""
@@ -283,9 +295,9 @@ def _score_columns(
         numeric = numeric_columns(session.con, table)
         columns = tuple(c for c in numeric if c not in not_scores)
         if not columns:
-            raise no_score_columns(table, not_scores, spec.scorer)
+            raise no_score_columns(table, not_scores, say)
         return columns
-    table.require(spec.columns, "score column", f"fix columns of {spec.scorer!r}")
+    table.require(spec.columns, "score column", f"fix {say.name('columns')}")
     for column in spec.columns:
         if column in not_scores:
             msg = f"{table.path}: column {column!r} is a key or frame column, not a score"
@@ -294,14 +306,15 @@ def _score_columns(
 
 
 def plan_derived(
-    spec: SidecarSpec, outputs: Sequence[OutputColumn], base: TableFile
+    spec: SidecarSpec, outputs: Sequence[OutputColumn], base: TableFile, say: SidecarSpelling
 ) -> tuple[Derived, ...]:
+    """The derived columns of ``spec``, computed from its ``outputs``."""
     derived: list[Derived] = []
     for kind in spec.derived:
         if kind.startswith("delta:"):
             column = kind.removeprefix("delta:")
             base.require(
-                [column], "base column for delta", f"fix derived 'delta:…' of {spec.scorer!r}"
+                [column], "base column for delta", f"fix 'delta:…' in {say.name('derived')}"
             )
             if not is_numeric_type(base.type_of(column)):
                 msg = (
@@ -315,10 +328,12 @@ def plan_derived(
     return tuple(derived)
 
 
-def no_score_columns(table: TableFile, not_scores: set[str | None], scorer: str) -> SchemaError:
+def no_score_columns(
+    table: TableFile, not_scores: set[str | None], say: SidecarSpelling
+) -> SchemaError:
     """The error for a sidecar none of whose columns reads as numbers, saying why."""
     candidates = [c for c in table.columns if c not in not_scores]
-    fix = f"name the score columns in columns of {scorer!r}"
+    fix = f"name the score columns in {say.name('columns')}"
     if not candidates:
         return SchemaError(
             f"{table.path}: no numeric score columns besides the key "
@@ -329,8 +344,8 @@ def no_score_columns(table: TableFile, not_scores: set[str | None], scorer: str)
         only = " (only a header)" if table.format in ("csv", "tsv") else ""
         return SchemaError(
             f"{table.path}: no numeric score columns: the table has no rows{only}, so no column "
-            f"reads as numbers; add the rows, or {fix} (a sidecar with no rows then matches "
-            "nothing)"
+            f"reads as numbers; add the rows, or {fix} and set "
+            f"{say.said({'allow_no_match': True})} (a sidecar with no rows matches nothing)"
         )
     shown = "; ".join(reasons[:EXAMPLES]) + ("; …" if len(reasons) > EXAMPLES else "")
     return SchemaError(

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from second_opinion.errors import SecondOpinionError, UsageError
-from second_opinion.join.coverage import Coverage, check_policies, measure_coverage
+from second_opinion.join.coverage import Coverage, measure_coverage
 from second_opinion.join.groups import plan_sidecars
 from second_opinion.join.load import load_base, load_sidecar
 from second_opinion.join.plan import Base, JoinPlan, base_owners
+from second_opinion.join.policies import check_policies, coverage_warnings
 from second_opinion.join.record import place_with_record, spec_inputs, staging_of
 from second_opinion.join.session import JoinSession
 from second_opinion.join.spec import JoinSpec
+from second_opinion.join.spelling import PYTHON, Spelling
 from second_opinion.join.sql import final_query, output_names
 from second_opinion.provenance import utc_now
 from second_opinion.tables.formats import Engine, same_file
@@ -35,10 +37,13 @@ if TYPE_CHECKING:  # pyarrow is imported by DuckDB when a table is asked for, no
 
 @dataclass(frozen=True)
 class JoinResult:
-    """The joined table (base rows in base order) and one coverage report per sidecar."""
+    """The joined table (base rows in base order), one coverage report per sidecar, and the
+    warnings: a sidecar that matched fewer than every base key (with the key diagnosis's fix,
+    if it found one), a per-frame file reduced to one row per key."""
 
     table: pa.Table
     coverage: tuple[Coverage, ...]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class JoinReport:
     rows: int
     columns: tuple[str, ...]
     coverage: tuple[Coverage, ...]
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict with a fixed key order."""
@@ -57,38 +63,54 @@ class JoinReport:
             "rows": self.rows,
             "columns": list(self.columns),
             "coverage": [c.to_dict() for c in self.coverage],
+            "warnings": list(self.warnings),
         }
 
 
-def join(spec: JoinSpec, *, engine: Engine | None = None) -> JoinResult:
-    """Join ``spec.sidecars`` onto ``spec.features``; return the table and coverage reports.
+def join(
+    spec: JoinSpec, *, engine: Engine | None = None, spelling: Spelling = PYTHON
+) -> JoinResult:
+    """Join ``spec.sidecars`` onto ``spec.features``; return the table, coverage reports and
+    warnings.
 
     Raises :class:`InputError` for unreadable or invalid input and :class:`PolicyError` when a
-    policy fails (``on_missing='error'`` with missing keys, coverage below ``min_coverage``).
+    policy fails (a sidecar that matches no base key, unless ``allow_no_match``;
+    ``on_missing='error'`` with missing keys; coverage below ``min_coverage``). Messages and
+    warnings name options as ``spelling`` says (a Python caller's keywords by default).
     """
-    with JoinSession(engine) as session:
-        plan, coverage = _prepare(session, spec)
+    with JoinSession(engine, spelling) as session:
+        plan, coverage, warnings = _prepare(session, spec)
         table = session.con.sql(final_query(plan)).to_arrow_table()
-    return JoinResult(table=table, coverage=coverage)
+    return JoinResult(table=table, coverage=coverage, warnings=warnings)
 
 
-def join_coverage(spec: JoinSpec, *, engine: Engine | None = None) -> tuple[Coverage, ...]:
+def join_coverage(
+    spec: JoinSpec, *, engine: Engine | None = None, spelling: Spelling = PYTHON
+) -> tuple[Coverage, ...]:
     """The coverage :func:`join` would report, without building or writing the table.
 
     Policies are checked as in :func:`join`: a failing one raises :class:`PolicyError`.
     """
-    with JoinSession(engine) as session:
-        return _prepare(session, spec)[1]
+    return preview_join(spec, engine=engine, spelling=spelling)[0]
 
 
-def check_spec(spec: JoinSpec) -> list[str]:
+def preview_join(
+    spec: JoinSpec, *, engine: Engine | None = None, spelling: Spelling = PYTHON
+) -> tuple[tuple[Coverage, ...], tuple[str, ...]]:
+    """The coverage and warnings :func:`join` would give, without building the table."""
+    with JoinSession(engine, spelling) as session:
+        _, coverage, warnings = _prepare(session, spec)
+    return coverage, warnings
+
+
+def check_spec(spec: JoinSpec, *, spelling: Spelling = PYTHON) -> list[str]:
     """Problems a join would meet that the files' headers already show; reads no data.
 
     Opens every table (schema from a sample), and checks key, frame and requested columns,
     output-name collisions and derived-feature base columns. Returns one message per problem.
     """
     problems: list[str] = []
-    with JoinSession() as session:
+    with JoinSession(spelling=spelling) as session:
         try:
             table = open_table(session.con, spec.features)
             table.require(spec.key, "key column", "fix 'key'")
@@ -110,6 +132,7 @@ def join_to_file(
     *,
     engine: Engine | None = None,
     provenance: bool = False,
+    spelling: Spelling = PYTHON,
 ) -> JoinReport:
     """Like :func:`join`, but write the result to ``output`` atomically (format from its suffix).
 
@@ -126,8 +149,8 @@ def join_to_file(
     started, clock = utc_now(), time.monotonic()
     target = staging_of(output) if provenance else output
     try:
-        with JoinSession(engine) as session:
-            plan, coverage = _prepare(session, spec)
+        with JoinSession(engine, spelling) as session:
+            plan, coverage, warnings = _prepare(session, spec)
             columns = output_names(plan)
             # The writer checks the header it wrote is this one, the one reported.
             rows = write_query(session.con, final_query(plan), target, columns=columns)
@@ -145,12 +168,17 @@ def join_to_file(
     finally:
         if provenance:
             target.unlink(missing_ok=True)
-    return JoinReport(output=output, rows=rows, columns=columns, coverage=coverage)
+    return JoinReport(
+        output=output, rows=rows, columns=columns, coverage=coverage, warnings=warnings
+    )
 
 
-def _prepare(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, tuple[Coverage, ...]]:
-    """Read every input once, check it, and compute coverage; raise on policy failure."""
-    base = load_base(session.con, spec)
+def _prepare(
+    session: JoinSession, spec: JoinSpec
+) -> tuple[JoinPlan, tuple[Coverage, ...], tuple[str, ...]]:
+    """Read every input once, check it, and compute coverage and warnings; raise on policy
+    failure."""
+    base = load_base(session.con, spec, session.spelling)
     owners = base_owners(base)
     # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast.
     sidecars = tuple(
@@ -159,8 +187,7 @@ def _prepare(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, tuple[Cove
         for planned in plan_sidecars(session, spec=sidecar, index=index, base=base, owners=owners)
     )
     plan = JoinPlan(base=base, sidecars=sidecars)
-    for sidecar in sidecars:
-        load_sidecar(session.con, sidecar, limited=session.limited)
-    coverage = measure_coverage(session.con, plan)
+    frames = {s.name: load_sidecar(session.con, s, limited=session.limited) for s in sidecars}
+    coverage = measure_coverage(session.con, plan, frames)
     check_policies(plan, coverage)
-    return plan, coverage
+    return plan, coverage, coverage_warnings(plan, coverage)

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 import duckdb
 
+from second_opinion.join.spelling import PYTHON, Spelling
 from second_opinion.tables.formats import Engine, connect
 
 SPILL_FOLDER = "second-opinion-spill"
@@ -22,9 +23,11 @@ SPILL_FOLDER = "second-opinion-spill"
 
 
 class JoinSession:
-    """One join's DuckDB connection (``con``) and scratch folder; a context manager."""
+    """One join's DuckDB connection (``con``) and scratch folder, and how its caller spells
+    the options (``spelling``, for messages); a context manager."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    def __init__(self, engine: Engine | None = None, spelling: Spelling = PYTHON) -> None:
+        self.spelling = spelling
         spill = Path(tempfile.gettempdir()) / SPILL_FOLDER
         self.con = connect(engine, temp_directory=str(spill))
         # Under a memory limit, quantile pooling runs in passes (see second_opinion.join.passes).

@@ -11,174 +11,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from second_opinion._typing import (
-    POOL_STATS,
-    KeyNormalization,
-    OnDuplicate,
-    OnMissing,
-    PoolStat,
-    Records,
+from pydantic import (
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
-from second_opinion.join.keys import canonical_steps
-from second_opinion.join.patterns import check_column_pattern
+
+from second_opinion.join.options import MATRIX_SUFFIXES, FrozenModel, MatrixOptions, SidecarOptions
+from second_opinion.join.spelling import PYTHON, SidecarSpelling, Spelling, cli_wording
 from second_opinion.tables.memory import MemoryTable, TableSource
+from second_opinion.validation import PYTHON as PYTHON_WORDING
 from second_opinion.validation import Loc, build, location
 
 SLUG = re.compile(r"^[a-z0-9_-]+$")
 _PLAIN = re.compile(r"^[a-z0-9_]+$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_DERIVED = re.compile(r"^(zscore|rank|delta:.+)$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SidecarOptions(_Model):
-    """How a sidecar is joined: every option but its scorer name and path.
-
-    Shared by :class:`SidecarSpec` and by the batch manifest's ``defaults`` and sidecar entries,
-    so each option is declared and validated in one place.
-    """
-
-    key_map: Annotated[
-        dict[str, str],
-        Field(description="Sidecar key column -> base key column, for keys named differently."),
-    ] = {}
-    records: Annotated[
-        Records,
-        Field(
-            description="table: the sidecar is a table. wrapper: JSON/JSONL score rows as the "
-            "original materializer reads them (key, score, status, runtime, frames per row)."
-        ),
-    ] = "table"
-    key_field: Annotated[
-        str | None,
-        Field(description="Wrapper records: the field holding each row's key (exact name)."),
-    ] = None
-    score_field: Annotated[
-        str | None,
-        Field(description="Wrapper records: the field holding each row's score, if present."),
-    ] = None
-    scorer_column: Annotated[
-        str | None,
-        Field(
-            description="Split the sidecar's rows by this column's values: one group of output "
-            "columns per scorer, in sorted order."
-        ),
-    ] = None
-    scorer_fallback: Annotated[
-        bool,
-        Field(
-            description="A row naming no scorer (competitor) belongs to this sidecar's scorer; "
-            "false: such a row is an error."
-        ),
-    ] = True
-    status_column: Annotated[
-        str | None,
-        Field(description="A column with each row's status; output <prefix>status ok/bad."),
-    ] = None
-    normalize_keys: Annotated[
-        tuple[KeyNormalization, ...],
-        Field(
-            description="Steps applied to keys on both sides before matching (strip, auto, "
-            "basename, stem, lower; auto is decided per side by its key column's name)."
-        ),
-    ] = ()
-    frame_column: Annotated[
-        str | None, Field(description="Set for per-frame sidecars: rows are pooled per key.")
-    ] = None
-    pool: Annotated[
-        tuple[PoolStat, ...], Field(description="Pooling statistics for per-frame sidecars.")
-    ] = ("mean",)
-    columns: Annotated[
-        tuple[str, ...] | str | None,
-        Field(
-            description="Score columns to take; default every non-key numeric column. For a "
-            "score matrix (align): the names of its columns, or a pattern with {i} (1-based)."
-        ),
-    ] = None
-    prefix: Annotated[
-        str | None,
-        Field(
-            description="Replaces 'so_<scorer>_' in output column names; {scorer} stands for "
-            "the scorer's slug."
-        ),
-    ] = None
-    on_missing: OnMissing = "null"
-    min_coverage: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    on_duplicate: OnDuplicate = "error"
-    higher_is_better: bool = True
-    derived: Annotated[
-        tuple[str, ...], Field(description="zscore, rank, and delta:<base column>.")
-    ] = ()
-
-    @field_validator("on_missing", mode="before")
-    @classmethod
-    def _yaml_null(cls, value: object) -> object:
-        # YAML reads an unquoted `on_missing: null` as None; it means the "null" policy.
-        return "null" if value is None else value
-
-    @field_validator("normalize_keys")
-    @classmethod
-    def _steps(cls, value: tuple[KeyNormalization, ...]) -> tuple[KeyNormalization, ...]:
-        return canonical_steps(value)
-
-    @field_validator("pool")
-    @classmethod
-    def _pool(cls, value: tuple[PoolStat, ...]) -> tuple[PoolStat, ...]:
-        if not value:
-            msg = f"pool needs at least one statistic ({', '.join(POOL_STATS)})"
-            raise ValueError(msg)
-        return tuple(dict.fromkeys(value))
-
-    @field_validator("columns")
-    @classmethod
-    def _columns(cls, value: tuple[str, ...] | str | None) -> tuple[str, ...] | str | None:
-        if isinstance(value, str):
-            return check_column_pattern(value)
-        if value is not None and not value:
-            msg = "columns is empty; leave it out to take every numeric column"
-            raise ValueError(msg)
-        if value is not None and len(set(value)) != len(value):
-            msg = f"columns repeats a name: {list(value)}"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("derived")
-    @classmethod
-    def _derived(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            if not _DERIVED.match(item):
-                msg = f"unknown derived feature {item!r}; use zscore, rank or delta:<base column>"
-                raise ValueError(msg)
-        return tuple(dict.fromkeys(value))
-
-
-OPTION_FIELDS: tuple[str, ...] = tuple(SidecarOptions.model_fields)
-MATRIX_SUFFIXES = (".mat", ".npy", ".npz")
-"""Sidecar files that are always score matrices (no key): they need ``align``."""
-
-
-class Align(_Model):
-    """Where the keys of a score matrix come from: a table's column, one key per matrix row."""
-
-    keys_from: Annotated[Path, Field(description="The table listing the keys in row order.")]
-    column: Annotated[str, Field(min_length=1, description="Its key column.")]
-
-
-class MatrixOptions(_Model):
-    """A sidecar's fields for score matrices (a bare matrix aligned to keys by row order)."""
-
-    variable: Annotated[
-        str | None,
-        Field(description="The matrix variable in a .mat/.npz file; default: the only one."),
-    ] = None
-    align: Annotated[
-        Align | None, Field(description="Set for a score matrix: where its row keys come from.")
-    ] = None
 
 
 def check_scorer(value: str) -> str:
@@ -214,14 +62,16 @@ class SidecarSpec(SidecarOptions, MatrixOptions):
         return check_scorer(value)
 
     @model_validator(mode="after")
-    def _frame_and_keys(self) -> Self:
+    def _frame_and_keys(self, info: ValidationInfo) -> Self:
+        say = spelling_in(info).sidecar(0, self.scorer).unlocated()
+        frame = say.option("frame_column")
         if self.frame_column is not None and self.frame_column in self.key_map:
-            msg = f"frame_column {self.frame_column!r} is also a key in key_map"
+            msg = f"{frame} {self.frame_column!r} is also a key in {say.option('key_map')}"
             raise ValueError(msg)
         if isinstance(self.columns, tuple) and self.frame_column in self.columns:
-            msg = f"frame_column {self.frame_column!r} cannot also be a score column"
+            msg = f"{frame} {self.frame_column!r} cannot also be a score column"
             raise ValueError(msg)
-        problem = matrix_problem(self) or records_problem(self)
+        problem = matrix_problem(self, say) or records_problem(self, say)
         if problem:
             raise ValueError(problem)
         return self
@@ -258,45 +108,58 @@ class SidecarSpec(SidecarOptions, MatrixOptions):
 _TABLE_ONLY = ("scorer_column", "status_column", "frame_column", "key_map", "columns", "align")
 
 
-def records_problem(sidecar: SidecarSpec) -> str | None:
-    """What is inconsistent between a sidecar's records kind and its other options, if any."""
+def spelling_in(info: ValidationInfo) -> Spelling:
+    """The spelling a model is validated for: ``context={"spelling": …}``, else Python's."""
+    context = info.context
+    found = context.get("spelling") if isinstance(context, dict) else None
+    return found if isinstance(found, Spelling) else PYTHON
+
+
+def records_problem(sidecar: SidecarSpec, say: SidecarSpelling) -> str | None:
+    """What is inconsistent between a sidecar's records kind and its other options, if any;
+    options named as ``say`` spells them."""
     name = sidecar.scorer
+    records = say.setting({"records": "table"})
+    wrapper = say.setting({"records": "wrapper"})
     if sidecar.records == "wrapper" and isinstance(sidecar.path, MemoryTable):
         return (
-            f"sidecar {name!r}: records='wrapper' reads the original's JSON/JSONL score files; "
-            "an in-memory table is read as a table: drop records, or give the file's path"
+            f"sidecar {name!r}: {wrapper} reads the original's JSON/JSONL score files; "
+            f"an in-memory table is read as a table: drop {say.option('records')}, or give the "
+            "file's path"
         )
     if sidecar.records == "wrapper":
         for option in _TABLE_ONLY:
             if getattr(sidecar, option):
                 return (
-                    f"sidecar {name!r}: {option} applies to records: table; wrapper rows give "
-                    "their key, score, status and scorer (competitor) themselves; drop "
-                    f"{option}"
+                    f"sidecar {name!r}: {say.option(option)} applies to {records}; wrapper rows "
+                    "give their key, score, status and scorer (competitor) themselves; drop "
+                    f"{say.option(option)}"
                 )
         return None
     for option in ("key_field", "score_field"):
         if getattr(sidecar, option) is not None:
-            return f"sidecar {name!r}: {option} applies to records: wrapper; drop {option}"
+            shown = say.option(option)
+            return f"sidecar {name!r}: {shown} applies to {wrapper}; drop {shown}"
+    status, frame = say.option("status_column"), say.option("frame_column")
     if sidecar.status_column is not None and sidecar.frame_column is not None:
-        return (
-            f"sidecar {name!r}: status_column applies to a per-clip sidecar; drop "
-            "status_column or frame_column"
-        )
+        return f"sidecar {name!r}: {status} applies to a per-clip sidecar; drop {status} or {frame}"
     if sidecar.scorer_column is not None and sidecar.scorer_column == sidecar.status_column:
         return (
-            f"sidecar {name!r}: scorer_column and status_column are both {sidecar.status_column!r}"
+            f"sidecar {name!r}: {say.option('scorer_column')} and {status} are both "
+            f"{sidecar.status_column!r}"
         )
     if sidecar.on_missing == "mark" and sidecar.status_column is None:
         return (
-            f"sidecar {name!r}: on_missing mark says 'missing' in a status column; set "
-            "status_column (or records: wrapper), or use on_missing null"
+            f"sidecar {name!r}: {say.setting({'on_missing': 'mark'})} says 'missing' in a status "
+            f"column; set {say.name('status_column')} (or {wrapper}), or use "
+            f"{say.setting({'on_missing': 'null'})}"
         )
     return None
 
 
-def matrix_problem(sidecar: SidecarSpec) -> str | None:
-    """What is inconsistent between a sidecar's matrix fields and its other options, if any."""
+def matrix_problem(sidecar: SidecarSpec, say: SidecarSpelling) -> str | None:
+    """What is inconsistent between a sidecar's matrix fields and its other options, if any;
+    options named as ``say`` spells them."""
     name = sidecar.scorer
     memory = isinstance(sidecar.path, MemoryTable)
     if memory and sidecar.align is not None:
@@ -306,26 +169,40 @@ def matrix_problem(sidecar: SidecarSpec) -> str | None:
         )
     if sidecar.align is None:
         if isinstance(sidecar.path, Path) and sidecar.path.suffix.lower() in MATRIX_SUFFIXES:
-            return (
-                f"sidecar {name!r}: {sidecar.path.name} is a score matrix with no key; set "
-                "align: {keys_from: <table listing the keys in row order>, column: <its key>}"
+            fix = say.choose(
+                python='align={"keys_from": <table listing the keys in row order>, '
+                '"column": <its key column>}',
+                cli=f"--align {name}:TABLE:COLUMN (the table listing the keys in row order, "
+                "and its key column)",
+                manifest="align: {keys_from: <table listing the keys in row order>, "
+                "column: <its key>}",
             )
+            return f"sidecar {name!r}: {sidecar.path.name} is a score matrix with no key; set {fix}"
         if sidecar.variable is not None:
-            return f"sidecar {name!r}: variable applies to a score matrix; set align as well"
+            return (
+                f"sidecar {name!r}: {say.option('variable')} applies to a score matrix; set "
+                f"{say.name('align')} as well"
+            )
         if isinstance(sidecar.columns, str):
             return (
-                f"sidecar {name!r}: a columns pattern ({sidecar.columns!r}) names a score "
-                "matrix's columns; list the score columns to take instead"
+                f"sidecar {name!r}: a {say.option('columns')} pattern ({sidecar.columns!r}) names "
+                "a score matrix's columns; list the score columns to take instead"
             )
         return None
     if sidecar.frame_column is not None:
-        return f"sidecar {name!r}: a score matrix has one row per clip; drop frame_column"
+        return (
+            f"sidecar {name!r}: a score matrix has one row per clip; drop "
+            f"{say.option('frame_column')}"
+        )
     if sidecar.key_map:
-        return f"sidecar {name!r}: a score matrix has no key column to map; drop key_map"
+        return (
+            f"sidecar {name!r}: a score matrix has no key column to map; drop "
+            f"{say.option('key_map')}"
+        )
     return None
 
 
-class JoinSpec(_Model):
+class JoinSpec(FrozenModel):
     """A base (corpus) table, its key columns, and the sidecars to join onto it.
 
     ``features`` and each sidecar's ``path`` take a file's path or an in-memory table: anything
@@ -339,24 +216,31 @@ class JoinSpec(_Model):
     sidecars: tuple[SidecarSpec, ...] = ()
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        problems = join_spec_problems(self.key, self.sidecars)
+    def _consistent(self, info: ValidationInfo) -> Self:
+        spelling = spelling_in(info)
+        problems = join_spec_problems(self.key, self.sidecars, spelling)
         if problems:
             loc, message = problems[0]
-            msg = f"{location(loc)}: {message}"
-            raise ValueError(msg)
+            if spelling.surface != "cli":
+                message = f"{location(loc)}: {message}"
+            elif loc[0] == "key":  # a sidecar's problem names its sidecar
+                message = f"{spelling.key_option()}: {message}"
+            raise ValueError(message)
         return self
 
 
 def join_spec_problems(
-    key: Sequence[str], sidecars: Sequence[SidecarSpec]
+    key: Sequence[str], sidecars: Sequence[SidecarSpec], spelling: Spelling = PYTHON
 ) -> list[tuple[Loc, str]]:
-    """Problems between the key and the sidecars, each with the field it belongs to."""
+    """Problems between the key and the sidecars, each with the field it belongs to; options
+    named as ``spelling`` spells them."""
     problems: list[tuple[Loc, str]] = []
+    keys = spelling.key_option()
     if len(set(key)) != len(key):
-        problems.append((("key",), f"key repeats a column: {list(key)}"))
+        problems.append((("key",), f"{keys} repeats a column: {list(key)}"))
     seen: set[str] = set()
     for index, sidecar in enumerate(sidecars):
+        key_map = spelling.sidecar(index, sidecar.scorer).unlocated().option("key_map")
         if sidecar.scorer in seen:
             message = (
                 f"scorer {sidecar.scorer!r} appears twice; give each sidecar its own scorer name"
@@ -366,8 +250,8 @@ def join_spec_problems(
         for side, base in sidecar.key_map.items():
             if base not in key:
                 message = (
-                    f"sidecar {sidecar.scorer!r}: key_map maps {side!r} to {base!r}, "
-                    f"which is not a key column (key: {', '.join(key)})"
+                    f"sidecar {sidecar.scorer!r}: {key_map} maps {side!r} to {base!r}, "
+                    f"which is not a key column ({keys}: {', '.join(key)})"
                 )
                 problems.append((("sidecars", index, "key_map"), message))
         if sidecar.records == "wrapper" and len(key) != 1:
@@ -383,11 +267,22 @@ def join_spec_problems(
             )
             problems.append((("sidecars", index, "align"), message))
         if len(set(sidecar.key_map.values())) != len(sidecar.key_map):
-            message = f"sidecar {sidecar.scorer!r}: key_map maps two columns to one base key"
+            message = f"sidecar {sidecar.scorer!r}: {key_map} maps two columns to one base key"
             problems.append((("sidecars", index, "key_map"), message))
     return problems
 
 
-def build_join_spec(**fields: object) -> JoinSpec:
-    """Build a :class:`JoinSpec`; every problem is listed in one :class:`UsageError`."""
-    return build(JoinSpec, fields, what="join spec")
+def build_join_spec(*, spelling: Spelling = PYTHON, **fields: object) -> JoinSpec:
+    """Build a :class:`JoinSpec`; every problem is listed in one :class:`UsageError`, said as
+    ``spelling`` spells the options (the CLI's flags: ``--pool dover: …``)."""
+    if spelling.surface == "cli":
+        sidecars = fields.get("sidecars")
+        listed = sidecars if isinstance(sidecars, list | tuple) else ()
+        scorers = [str(s.get("scorer", "")) if isinstance(s, dict) else "" for s in listed]
+        wording = cli_wording(scorers)
+        return build(
+            JoinSpec, fields, what="options", wording=wording, context={"spelling": spelling}
+        )
+    return build(
+        JoinSpec, fields, what="join spec", wording=PYTHON_WORDING, context={"spelling": spelling}
+    )

@@ -372,6 +372,7 @@ def plan_wrapper(
     """Read wrapper sidecar number ``index`` and plan one per-clip sidecar per scorer, with
     the columns ``score``, ``status``, ``runtime_ms``, ``frames``, ``source`` (in that order)."""
     planned = []
+    say = session.spelling.sidecar(index, spec.scorer)
     for number, (scorer, path) in enumerate(write_groups(spec, session.scratch(), index)):
         prefix = spec.prefix_for(scorer)
         outputs = (
@@ -387,8 +388,9 @@ def plan_wrapper(
             keys=(KEY,),
             columns=SCORES,
             outputs=outputs,
-            derived=plan_derived(spec, [o for o in outputs if not o.carried], base.table),
+            derived=plan_derived(spec, [o for o in outputs if not o.carried], base.table, say),
             name=f"so_sidecar_{index}_{number}",
+            say=say,
             group=scorer,
             carried=CARRIED,
             path_flag=PATH_KEY,

@@ -11,6 +11,7 @@ datasets and datasets whose data is stored in another file.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -146,7 +147,27 @@ def _listing(variables: list[Variable]) -> str:
     return ", ".join(v.describe() for v in variables) if variables else "none"
 
 
-def choose(path: Path, variables: list[Variable], variable: str | None) -> Variable:
+def _keyword(name: str) -> str:
+    return f"variable={name!r}"
+
+
+@dataclass(frozen=True)
+class VariableOption:
+    """How the caller names the option that picks a variable, for messages: its name, and a
+    setting of it to a name (a Python caller's ``variable='y_pred'``; a CLI's ``--variable``
+    and ``--variable brisque:y_pred``)."""
+
+    name: str = "variable"
+    setting: Callable[[str], str] = _keyword
+
+
+def choose(
+    path: Path,
+    variables: list[Variable],
+    variable: str | None,
+    option: VariableOption = VariableOption(),
+) -> Variable:
+    """The variable to read: the one named ``variable``, or the only numeric matrix."""
     if variable is not None:
         for v in variables:
             if v.name == variable:
@@ -157,7 +178,7 @@ def choose(path: Path, variables: list[Variable], variable: str | None) -> Varia
         hint = f"; did you mean {close[0]!r}?" if close else ""
         msg = (
             f"{path}: no variable {variable!r}{hint} (variables: {_listing(variables)}); "
-            "pass one of these names as variable"
+            f"pass one of these names as {option.name}"
         )
         raise InputError(msg)
     candidates = [v for v in variables if v.candidate]
@@ -169,13 +190,13 @@ def choose(path: Path, variables: list[Variable], variable: str | None) -> Varia
     if not candidates:
         msg = (
             f"{path}: no numeric matrix among the variables ({_listing(variables)}); "
-            "save the scores as a numeric matrix, or pass the name of one as variable"
+            f"save the scores as a numeric matrix, or pass the name of one as {option.name}"
         )
         raise SchemaError(msg)
     msg = (
         f"{path}: {len(candidates)} variables could be the score matrix "
-        f"({_listing(candidates)}); pass the name of the one to read as variable "
-        f"(e.g. variable={candidates[-1].name!r})"
+        f"({_listing(candidates)}); pass the name of the one to read as {option.name} "
+        f"(e.g. {option.setting(candidates[-1].name)})"
     )
     raise InputError(msg)
 

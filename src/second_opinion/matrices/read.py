@@ -9,7 +9,14 @@ import numpy.typing as npt
 
 from second_opinion._typing import MatrixFormat
 from second_opinion.errors import InputError
-from second_opinion.matrices.core import ScoreMatrix, Variable, choose, refusal, score_matrix
+from second_opinion.matrices.core import (
+    ScoreMatrix,
+    Variable,
+    VariableOption,
+    choose,
+    refusal,
+    score_matrix,
+)
 from second_opinion.matrices.formats import container_format, format_family
 from second_opinion.matrices.mat5 import list_mat5, load_mat5
 from second_opinion.matrices.mat73 import list_mat73, load_mat73
@@ -18,18 +25,24 @@ from second_opinion.matrices.text import read_text
 from second_opinion.tables.formats import check_file
 
 
-def read_matrix(path: str | Path, variable: str | None = None) -> ScoreMatrix:
+def read_matrix(
+    path: str | Path,
+    variable: str | None = None,
+    *,
+    option: VariableOption = VariableOption(),  # noqa: B008 - frozen, so shared safely
+) -> ScoreMatrix:
     """Read a bare score matrix (rows = clips) from a MATLAB, NumPy or headerless text file.
 
     ``variable`` names the variable of a ``.mat``/``.npz`` file; without it the file must hold one
     numeric matrix. See :mod:`second_opinion.matrices` for formats, shapes and what is refused.
+    ``option`` says how messages name ``variable`` (as the caller spells it).
     """
     path = Path(path)
     family, delimiter, compressed = format_family(path)
     check_file(path)
     if family in ("npy", "csv") and variable is not None:
         what = "a .npy file holds one array" if family == "npy" else "a text file holds one matrix"
-        msg = f"{path}: {what} and has no variables; leave out variable (got {variable!r})"
+        msg = f"{path}: {what} and has no variables; leave out {option.name} (got {variable!r})"
         raise InputError(msg)
     if family == "csv":
         array, shape = read_text(path, delimiter, compressed)
@@ -38,7 +51,7 @@ def read_matrix(path: str | Path, variable: str | None = None) -> ScoreMatrix:
         return read_npy(path)
     fmt = container_format(path, family)
     variables = _list(path, fmt)
-    chosen = choose(path, variables, variable)
+    chosen = choose(path, variables, variable, option)
     if chosen.kind in ("other", "complex"):
         raise refusal(path, chosen)
     array = _load(path, fmt, chosen)

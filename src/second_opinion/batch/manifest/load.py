@@ -40,7 +40,9 @@ from second_opinion.batch.manifest.models import (
 )
 from second_opinion.errors import InputError, SecondOpinionError
 from second_opinion.ingest.options import IngestOptions
-from second_opinion.join.spec import OPTION_FIELDS, JoinSpec, SidecarSpec, join_spec_problems
+from second_opinion.join.options import OPTION_FIELDS
+from second_opinion.join.spec import JoinSpec, SidecarSpec, join_spec_problems
+from second_opinion.join.spelling import MANIFEST
 from second_opinion.paths import resolved
 from second_opinion.saliency.clips import read_clips
 from second_opinion.saliency.spec import SaliencySpec
@@ -279,18 +281,19 @@ def _resolve_job(
         )
         merged = _merge(defaults, sidecar, sidecar_path, keys_from)
         try:
-            sidecars.append(SidecarSpec.model_validate(merged))
+            sidecars.append(SidecarSpec.model_validate(merged, context={"spelling": MANIFEST}))
         except ValidationError as exc:
             problems.extend(_schema_problems(exc, ("jobs", index, "sidecars", j)))
     output = _resolve(entry.output, output_dir, f"{at}.output", problems)
     if len(problems) > count or not key:
         return None
-    for loc, message in join_spec_problems(key, sidecars):
+    for loc, message in join_spec_problems(key, sidecars, MANIFEST):
         problems.append(f"{location(('jobs', index, *loc))}: {message}")
     if len(problems) > count:
         return None
     try:
-        spec = JoinSpec(features=features, key=tuple(key), sidecars=tuple(sidecars))
+        fields = {"features": features, "key": tuple(key), "sidecars": tuple(sidecars)}
+        spec = JoinSpec.model_validate(fields, context={"spelling": MANIFEST})
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, ("jobs", index)))
         return None

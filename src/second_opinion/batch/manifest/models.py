@@ -14,11 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from second_opinion.audit.options import AuditOptions
 from second_opinion.ingest.options import MetadataOptions
-from second_opinion.join.spec import (
-    MatrixOptions,
-    SidecarOptions,
-    check_scorer,
-)
+from second_opinion.join.options import MatrixOptions, SidecarOptions
+from second_opinion.join.spec import check_scorer
 
 MANIFEST_VERSION = 1
 JOB_NAME = r"^[a-z0-9][a-z0-9_.-]*$"

@@ -12,6 +12,7 @@ from second_opinion.batch.original.translate import table_spec
 from second_opinion.batch.validated import ValidationReport
 from second_opinion.errors import SecondOpinionError
 from second_opinion.join.run import check_spec
+from second_opinion.join.spelling import original_spelling
 
 
 def table_problems(table: OriginalTable) -> list[str]:
@@ -30,7 +31,7 @@ def table_problems(table: OriginalTable) -> list[str]:
         spec, _ = table_spec(table)
     except SecondOpinionError as exc:
         return [exc.message]
-    return check_spec(spec)
+    return check_spec(spec, spelling=original_spelling(table.index))
 
 
 def validate_original(

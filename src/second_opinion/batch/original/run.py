@@ -78,7 +78,7 @@ def run_tables(
     for table in manifest.tables:
         entry = _table_entry(table)
         try:
-            audit = materialize_table(
+            audit, warnings = materialize_table(
                 table, manifest=manifest.path, invocation=invocation, engine=engine
             )
         except (SecondOpinionError, OSError) as exc:
@@ -87,7 +87,10 @@ def run_tables(
                 break
             continue
         summary = {k: audit[k] for k in ("input_rows", "output_rows", "competitors")}
-        entries.append({**entry, "status": "ok", "summary": summary})
+        done = {**entry, "status": "ok", "summary": summary}
+        if warnings:  # an addition to the original's report, only where there is something
+            done["warnings"] = list(warnings)
+        entries.append(done)
     return entries
 
 

@@ -29,8 +29,9 @@ from second_opinion.batch.original.writing import write_table
 from second_opinion.errors import PolicyError, SchemaError
 from second_opinion.hashing import sha256_file
 from second_opinion.join.coverage import Coverage
-from second_opinion.join.run import join
+from second_opinion.join.run import JoinResult, join
 from second_opinion.join.spec import JoinSpec, build_join_spec, scorer_slug
+from second_opinion.join.spelling import original_spelling
 from second_opinion.provenance import (
     SCHEMA,
     environment,
@@ -54,20 +55,24 @@ def _candidates(columns: tuple[str, ...], prefix: str) -> list[str]:
     return [c for c in columns if pattern.match(c)]
 
 
-def _joined(table: OriginalTable, spec: JoinSpec, engine: Engine | None) -> tuple[pa.Table, Any]:
-    """The joined table (one row per feature row) and its coverage; base columns the join would
-    write are refused, or, with ``overwrite``, replaced."""
+def _joined(
+    table: OriginalTable, spec: JoinSpec, engine: Engine | None
+) -> tuple[pa.Table, JoinResult]:
+    """The joined table (one row per feature row) and the join's result (coverage, warnings);
+    base columns the join would write are refused, or, with ``overwrite``, replaced."""
+    spelling = original_spelling(table.index)
     base = join(revalidated(spec, build_join_spec, sidecars=()), engine=engine).table
     candidates = _candidates(tuple(base.column_names), table.options.prefix)
     if not candidates:
-        result = join(spec, engine=engine)
-        return result.table, result.coverage
+        result = join(spec, engine=engine, spelling=spelling)
+        return result.table, result
     import pyarrow.parquet as pq  # noqa: PLC0415 - only when the base has such columns
 
     with tempfile.TemporaryDirectory(prefix="second-opinion-original-") as scratch:
         projected = Path(scratch) / "features.parquet"
         pq.write_table(base.drop_columns(candidates), projected)
-        result = join(revalidated(spec, build_join_spec, features=projected), engine=engine)
+        projected_spec = revalidated(spec, build_join_spec, features=projected)
+        result = join(projected_spec, engine=engine, spelling=spelling)
     kept = [c for c in base.column_names if c not in candidates]
     new = [c for c in result.table.column_names if c not in kept]
     clash = [c for c in new if c in candidates]
@@ -81,7 +86,7 @@ def _joined(table: OriginalTable, spec: JoinSpec, engine: Engine | None) -> tupl
     joined = base.select([*kept, *others])
     for name in new:
         joined = joined.append_column(name, result.table.column(name))
-    return joined, result.coverage
+    return joined, result
 
 
 def _status_column(table: OriginalTable, scorer: str) -> str:
@@ -128,7 +133,11 @@ def _apply_policy(
 
 
 def _record(
-    table: OriginalTable, spec: JoinSpec, output: pa.Table, coverage: tuple[Coverage, ...]
+    table: OriginalTable,
+    spec: JoinSpec,
+    output: pa.Table,
+    coverage: tuple[Coverage, ...],
+    warnings: tuple[str, ...],
 ) -> dict[str, Any]:
     """The provenance record beside the output (docs/provenance.md)."""
     canonical = spec.model_dump(mode="json")
@@ -158,6 +167,7 @@ def _record(
             "columns": list(output.column_names),
         },
         "coverage": [c.to_dict() for c in coverage],
+        "warnings": list(warnings),
     }
 
 
@@ -167,14 +177,16 @@ def materialize_table(
     manifest: Path,
     invocation: Invocation,
     engine: Engine | None = None,
-) -> dict[str, Any]:
-    """Run ``table``: write its output, provenance record and audit JSON; return the audit."""
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Run ``table``: write its output, provenance record and audit JSON; return the audit and
+    the join's warnings (coverage below 100 %, with the key diagnosis's fix)."""
     spec, key = table_spec(table, on_missing="mark")
-    joined, coverage = _joined(table, spec, engine)
+    joined, result = _joined(table, spec, engine)
+    coverage = result.coverage
     competitors = _competitors(table, joined, coverage)
     output = _apply_policy(table, joined, competitors)
     write_table(output, table.out)
-    record = _record(table, spec, output, coverage)
+    record = _record(table, spec, output, coverage, result.warnings)
     write_text(provenance_path(table.out), record_text(record))
     audit: dict[str, Any] = {
         "feature_table": str(table.features),
@@ -197,4 +209,4 @@ def materialize_table(
     audit["run_provenance"] = run_provenance(invocation, inputs=inputs, outputs=outputs)
     if table.audit_json is not None:
         write_json(table.audit_json, audit)
-    return audit
+    return audit, result.warnings

@@ -92,6 +92,8 @@ def sidecar_fields(
             "normalize_keys": NORMALIZE_STEPS[options.key_normalize],
             "on_missing": on_missing or ON_MISSING[options.missing_policy],
             "prefix": column_prefix(options),
+            # The original writes every row whatever matched (mark: status 'missing').
+            "allow_no_match": True,
         }
         if source.label is None:
             fields["scorer_fallback"] = False
