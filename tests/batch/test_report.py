@@ -60,7 +60,9 @@ def test_each_job_has_the_status_of_the_newest_run_that_names_it(report: BatchRe
     assert report.job("after-broken").reason == "input from job 'broken' is not ready (failed)"
     broken = report.job("broken")
     assert broken.error is not None
-    assert "niqe: coverage 0.0000 (0/11) is below the minimum 0.5" in broken.error
+    # Nothing matches: the join fails (issue 16 §1) before the minimum coverage is looked at.
+    assert "niqe: no base key has a sidecar row (0 of 11 matched)" in broken.error
+    assert "set jobs[3].sidecars[0].allow_no_match: true" in broken.error
     assert {job.run_id for job in report.jobs} == {report.runs[0].run_id}
 
 
@@ -109,10 +111,10 @@ def test_coverage_and_unmatched_keys_come_from_the_current_record(report: BatchR
     assert niqe.coverage == pytest.approx(11 / 12)
     assert niqe.unmatched_base == (KeySample(("a007",), ("/videos/corpus_a/A008.mp4",)),)
     assert niqe.unmatched_sidecar == (KeySample(("/videos/corpus_a/A099.mp4",), ("a004",)),)
-    # today's records: no diagnosis, per_frame a boolean
+    # 11 of 12 and nothing would match more: no fix named; per_frame names the frame column
     assert (niqe.diagnosis, niqe.per_frame, niqe.frame_column) == ((), False, None)
     (dover,) = report.job("corpus-b").coverage
-    assert (dover.per_frame, dover.frame_column) == (True, None)
+    assert (dover.per_frame, dover.frame_column) == (True, "frame")
     assert report.scorers == ("dover", "niqe", "niqe2")
 
 
@@ -215,14 +217,9 @@ def _with_diagnosis(data: dict[str, Any]) -> None:
     entry["diagnosis"] = [
         {"text": "--normalize-keys niqe:basename,stem would match", "matched": 11, "rows": 12},
         {"text": f"key_map to {HOSTILE}", "matched": 3, "rows": 12},
-        {"text": "no counts: left out", "matched": None, "rows": 12},
-        "not an object: left out",
     ]
     entry["per_frame"] = {"column": "frame<idx>"}
-    entry["unmatched_base"] = [
-        {"key": [HOSTILE], "closest": None},
-        {"key": "not a list: left out"},
-    ]
+    entry["unmatched_base"] = [{"key": [HOSTILE], "closest": None}]
 
 
 def test_a_record_with_the_key_diagnosis_shows_it(copy: Path) -> None:

@@ -239,8 +239,9 @@ def test_a_reader_given_twice_is_refused_with_the_fix() -> None:
         (
             {"records": "wrapper"},
             (
-                "sidecar 'niqe': records='wrapper' reads the original's JSON/JSONL score files; "
-                "an in-memory table is read as a table: drop records, or give the file's path"
+                "sidecar 'niqe': records=\"wrapper\" reads the original's JSON/JSONL score "
+                "files; an in-memory table is read as a table: drop records, or give the file's "
+                "path"
             ),
         ),
         (
@@ -265,7 +266,7 @@ def test_messages_name_an_in_memory_table_by_its_keyword() -> None:
         join(JoinSpec(features=BASE, key=("clip",)))
     assert caught.value.message == (
         "features=<in-memory pyarrow.Table>: key column 'clip' not found (columns: clip_id, mos, "
-        "vmaf); fix the key (option key)"
+        "vmaf); fix key"
     )
     with pytest.raises(ColumnNotFoundError) as caught:
         join(
