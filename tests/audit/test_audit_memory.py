@@ -53,6 +53,21 @@ def test_an_in_memory_corpus_audits_as_its_file_and_is_recorded_from_memory(
     assert again.sha256 == {"a": content_sha256(table)}
 
 
+@pytest.mark.parametrize("library", ["polars", "pandas"])
+def test_a_polars_or_pandas_corpus_audits_as_its_file(tmp_path: Path, library: str) -> None:
+    module = pytest.importorskip(library)  # dev dependencies: installed wherever tests run
+    path = write_corpus(tmp_path / "a.parquet", corpus_columns(30, seed=4))
+    table = pq.read_table(path)
+    frame = module.from_arrow(table) if library == "polars" else table.to_pandas()
+    options = build_options(**OPTIONS)
+    from_file = audit_json(run_audit([("a", path)], options))
+    in_memory = audit_json(run_audit([("a", frame)], options))
+    assert _without(in_memory, "path", "source", "sha256") == _without(
+        from_file, "path", "source", "sha256"
+    )
+    assert in_memory["corpora"]["a"]["source"] == "memory"
+
+
 def test_an_unnamed_in_memory_corpus_is_named_by_its_position(tmp_path: Path) -> None:
     path = write_corpus(tmp_path / "a.parquet", corpus_columns(30, seed=4))
     result = run_audit([path, pq.read_table(path)], build_options(**OPTIONS))

@@ -3,6 +3,7 @@ provenance by content hash, and messages that name the keyword."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -61,9 +62,11 @@ MAKERS: dict[str, Maker] = {
     ),
     "duckdb relation": lambda t: duckdb.connect().from_arrow(t),
     "__arrow_c_stream__ only": CapsuleOnly,
+    "polars.DataFrame": lambda t: importlib.import_module("polars").from_arrow(t),
+    "pandas.DataFrame": lambda t: t.to_pandas(),
 }
-"""Every kind of in-memory table the dev environment has (polars and pandas are not
-dependencies; CapsuleOnly speaks the bare protocol, as they do)."""
+"""Every kind of in-memory table: polars and pandas (>= 2.2) are dev dependencies only, never
+the package's; CapsuleOnly speaks the bare protocol, as they do."""
 
 
 def _sidecars(per_clip: Any, per_frame: Any) -> tuple[SidecarSpec, ...]:
@@ -146,6 +149,22 @@ def test_the_example_read_by_duckdb_joins_as_the_example_files(tmp_path: Path) -
 
 
 # --- provenance -------------------------------------------------------------------------------
+
+
+def test_a_polars_frame_is_joined_and_recorded_by_its_content_hash(tmp_path: Path) -> None:
+    polars = importlib.import_module("polars")
+    base, _, dover = _files(tmp_path)
+    frame = polars.from_arrow(PER_CLIP)  # strings as string_view
+    spec = JoinSpec(features=base, key=("clip_id",), sidecars=_sidecars(frame, dover))
+    output = tmp_path / "joined.parquet"
+    report = join_to_file(spec, output, provenance=True)
+    niqe = read_record(output)["inputs"][1]
+    assert (niqe["kind"], niqe["rows"], niqe["source"]) == ("polars.DataFrame", 4, "memory")
+    assert niqe["sha256"] == content_sha256(
+        PER_CLIP.cast(pa.schema([("video", pa.large_string()), ("niqe", pa.float64())]))
+    )
+    assert report.coverage[0].matched == 3
+    assert pq.read_table(output).column("so_niqe_niqe").to_pylist() == [3.0, 5.5, None, None, None]
 
 
 def test_join_to_file_records_an_in_memory_input_by_its_content_hash(tmp_path: Path) -> None:

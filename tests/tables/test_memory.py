@@ -84,6 +84,49 @@ def test_every_arrow_stream_reads_to_the_same_table(make: Any, kind: str | None)
         assert memory.kind.endswith(kind)
 
 
+def _large(table: pa.Table) -> pa.Table:
+    """``table`` with its strings as ``large_string`` (how pandas and polars hand them over)."""
+    return table.cast(
+        pa.schema(
+            (pa.field(f.name, pa.large_string()) if f.type == pa.string() else f)
+            for f in table.schema
+        )
+    )
+
+
+@pytest.mark.parametrize("library", ["polars", "pandas"])
+def test_polars_and_pandas_frames_read_and_hash_as_their_values(library: str) -> None:
+    module = pytest.importorskip(library)  # dev dependencies: installed wherever tests run
+    table = _table().drop_columns(["n", "ok"])  # pandas makes nullable ints and bools floats
+    frame = module.from_arrow(table) if library == "polars" else table.to_pandas()
+    memory = read_arrow(frame, "features")
+    assert memory.kind == f"{library}.DataFrame"
+    assert memory.rows == 7
+    assert memory.table.column("score").to_pylist() == ROWS["score"]
+    assert memory.table.column("clip_id").to_pylist() == ROWS["clip_id"]
+    # polars hands strings over as string_view, pandas as large_string: both hash as the
+    # large_string table of the same values (a view's buffers are laid out as polars chose).
+    assert memory.sha256 == content_sha256(_large(table))
+
+
+def test_view_columns_hash_as_the_large_type_of_their_values() -> None:
+    views = pa.table(
+        {
+            "s": pa.array(["a", None, "a much longer string than twelve bytes"], pa.string_view()),
+            "b": pa.array([b"x", b"", None], pa.binary_view()),
+        }
+    )
+    large = pa.table(
+        {
+            "s": pa.array(["a", None, "a much longer string than twelve bytes"], pa.large_string()),
+            "b": pa.array([b"x", b"", None], pa.large_binary()),
+        }
+    )
+    assert content_sha256(views) == content_sha256(large)
+    assert content_sha256(views.slice(1)) == content_sha256(large.slice(1))
+    assert content_sha256(views) != content_sha256(large.slice(1))
+
+
 def test_a_record_batch_reader_is_read_once_and_a_second_read_is_refused() -> None:
     table = _table()
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())

@@ -302,7 +302,8 @@ def canonical_table(table: pa.Table) -> pa.Table:
     filled (with 0, "" or false) and, after it, whether each value is valid (a column named
     ""). So the bytes under a null and the padding bits of a validity bitmap, which producers
     leave as they like (DuckDB sets them), never reach the hash; nested columns keep their
-    nulls as they are."""
+    nulls as they are. View columns (polars' strings) hash as the large type of the same values:
+    a view's buffers lay the values out as its producer chose."""
     import pyarrow as pa  # noqa: PLC0415 - only when an in-memory table is met
     import pyarrow.compute as pc  # noqa: PLC0415
 
@@ -311,6 +312,8 @@ def canonical_table(table: pa.Table) -> pa.Table:
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_dictionary(field.type):
             column = column.cast(field.type.value_type)  # noqa: PLW2901 - decoded in place
+        if pa.types.is_string_view(column.type) or pa.types.is_binary_view(column.type):
+            column = column.cast(_VIEW_AS[str(column.type)])  # noqa: PLW2901 - as values
         zero = _zero(column.type)
         if column.null_count and zero is not None:
             fields += [pa.field(field.name, column.type, False), pa.field("", pa.bool_(), False)]
@@ -319,6 +322,10 @@ def canonical_table(table: pa.Table) -> pa.Table:
             fields.append(pa.field(field.name, column.type, field.nullable))
             columns.append(column)
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+_VIEW_AS = {"string_view": "large_string", "binary_view": "large_binary"}
+"""The type a view column is hashed as (:func:`canonical_table`)."""
 
 
 def _zero(kind: pa.DataType) -> pa.Scalar | None:
