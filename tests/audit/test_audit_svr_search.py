@@ -142,12 +142,19 @@ def test_fold_blocks_copied_by_runs_are_the_rows_taken(n: int, data: st.DataObje
     chosen = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
     fit = np.flatnonzero(chosen).astype(np.intp)
     held_out = np.flatnonzero(~np.asarray(chosen, dtype=bool)).astype(np.intp)
-    gram = np.arange(n * n, dtype=np.float64).reshape(n, n)
+    gram = np.arange(n * n, dtype=np.float64).reshape(n, n) / 7.0
     runs = (search_module._runs(fit), search_module._runs(held_out))
-    blocks = search_module._fold_blocks(gram, runs)
+    (blocks,) = search_module._fold_kernels(gram, [runs])
     assert blocks is not None
-    np.testing.assert_array_equal(blocks[0], gram.take(fit, axis=0).take(fit, axis=1))
-    np.testing.assert_array_equal(blocks[1], gram.take(held_out, axis=0).take(fit, axis=1))
+    square = gram.take(fit, axis=0).take(fit, axis=1)
+    if blocks.fit32 is None:  # libsvm fits
+        np.testing.assert_array_equal(blocks.fit, square)
+    else:  # the compiled solver fits: rounded to float32 as libsvm rounds it
+        assert blocks.fit is None
+        assert blocks.fit32.dtype == np.float32
+        np.testing.assert_array_equal(blocks.fit32, square.astype(np.float32))
+    np.testing.assert_array_equal(blocks.diagonal, np.diagonal(square))
+    np.testing.assert_array_equal(blocks.held_out, gram.take(held_out, axis=0).take(fit, axis=1))
     assert all(b - a >= 1 for a, b in runs[0] + runs[1])
     assert sum(b - a for a, b in runs[0]) == fit.size
 

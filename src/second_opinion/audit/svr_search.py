@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from types import ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,12 @@ from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler
 from sklearn.svm import SVR
 
 from second_opinion._typing import SearchMode
+
+_smo: ModuleType | None
+try:  # compiled when the package is built (hatch_build.py); libsvm itself where it is not
+    from second_opinion.audit import _smo
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _smo = None
 
 SEARCH_DRAWS = 10  # RandomizedSearchCV's default, as the benchmark's script uses it
 SVR_C_GRID: tuple[float, ...] = tuple(2.0**p for p in range(1, 11))
@@ -88,7 +96,8 @@ def svr_choice(
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         for gamma in dict.fromkeys(c["gamma"] for c in candidates):  # one kernel per gamma
             gram = None if distance is None else np.exp(-gamma * distance)
-            blocks = [_fold_blocks(gram, run) for run in runs]  # shared by this gamma's candidates
+            # The fold kernels are shared by this gamma's candidates.
+            blocks = _fold_kernels(gram, runs)
             for index, candidate in enumerate(candidates):
                 if candidate["gamma"] == gamma:
                     fits = zip(folds, blocks, strict=True)
@@ -102,7 +111,20 @@ def svr_choice(
     return float(best["C"]), float(best["gamma"])
 
 
-Blocks = tuple[FloatArray, FloatArray] | None
+class FoldKernel(NamedTuple):
+    """One fold's kernel: its rows against the fitting rows."""
+
+    held_out: FloatArray
+    """held-out × fit."""
+    fit: FloatArray | None
+    """fit × fit, for libsvm (None when the compiled solver fits)."""
+    fit32: npt.NDArray[np.float32] | None
+    """fit × fit rounded to float32 as libsvm rounds it, for the compiled solver."""
+    diagonal: FloatArray
+    """The diagonal of fit × fit, unrounded (libsvm's QD)."""
+
+
+Blocks = FoldKernel | None
 
 
 Runs = list[tuple[int, int]]
@@ -119,19 +141,32 @@ def _runs(indices: IndexArray) -> Runs:
     return [(int(indices[a]), int(indices[b - 1]) + 1) for a, b in zip(starts, stops, strict=True)]
 
 
-def _fold_blocks(gram: FloatArray | None, runs: tuple[Runs, Runs]) -> Blocks:
-    """A fold's kernel rows, (fit × fit, held-out × fit) of ``gram``, copied slice by slice from
-    the fold's ``runs`` (:func:`_runs`: the same values as taking the rows, several times
-    faster); None without a kernel."""
+def _fold_kernels(gram: FloatArray | None, runs: list[tuple[Runs, Runs]]) -> list[Blocks]:
+    """Each fold's :class:`FoldKernel` from ``gram``, copied slice by slice from the fold's
+    ``runs`` (:func:`_runs`: the same values as taking the rows, several times faster); Nones
+    without a kernel. For the compiled solver the fit × fit blocks come from ``gram`` rounded
+    to float32 once (the same values as rounding each block)."""
     if gram is None:
-        return None
-    fit, held_out = runs
-    return _block(gram, fit, fit), _block(gram, held_out, fit)
+        return [None for _ in runs]
+    gram32 = gram.astype(np.float32) if _smo is not None else None
+    diagonal = gram.diagonal()
+    kernels: list[Blocks] = []
+    for fit, held_out in runs:
+        kernels.append(
+            FoldKernel(
+                held_out=_block(gram, held_out, fit),
+                fit=_block(gram, fit, fit) if gram32 is None else None,
+                fit32=None if gram32 is None else _block(gram32, fit, fit),
+                diagonal=np.concatenate([diagonal[a:b] for a, b in fit] or [diagonal[:0]]),
+            )
+        )
+    return kernels
 
 
-def _block(gram: FloatArray, rows: Runs, columns: Runs) -> FloatArray:
+def _block(gram: npt.NDArray[Any], rows: Runs, columns: Runs) -> npt.NDArray[Any]:
     if not rows or not columns:
-        return np.empty((sum(b - a for a, b in rows), sum(b - a for a, b in columns)))
+        shape = (sum(b - a for a, b in rows), sum(b - a for a, b in columns))
+        return np.empty(shape, dtype=gram.dtype)
     return np.block([[gram[r0:r1, c0:c1] for c0, c1 in columns] for r0, r1 in rows])
 
 
@@ -155,9 +190,29 @@ def _fold_score(
         if blocks is None:
             rbf = SVR(kernel="rbf", C=c, gamma=gamma, max_iter=max_iter).fit(x[fit], y[fit])
             return _r2(y[held_out], rbf.predict(x[held_out]))
-        model = SVR(kernel="precomputed", C=c, max_iter=max_iter).fit(blocks[0], y[fit])
-    rows = blocks[1].take(model.support_, axis=1)
-    return _r2(y[held_out], rows @ model.dual_coef_[0] + model.intercept_[0])
+        if blocks.fit32 is None:
+            model = SVR(kernel="precomputed", C=c, max_iter=max_iter).fit(blocks.fit, y[fit])
+            support, dual, intercept = model.support_, model.dual_coef_[0], model.intercept_[0]
+        else:
+            support, dual, intercept = solve_svr(blocks.fit32, blocks.diagonal, y[fit], c, max_iter)
+    rows = blocks.held_out.take(support, axis=1)
+    return _r2(y[held_out], rows @ dual + intercept)
+
+
+def solve_svr(
+    kernel: npt.NDArray[np.float32], diagonal: FloatArray, y: FloatArray, c: float, max_iter: int
+) -> tuple[IndexArray, FloatArray, float]:
+    """``SVR(kernel='precomputed', C=c, max_iter=max_iter).fit`` on the kernel whose float32
+    rounding is ``kernel`` and whose diagonal is ``diagonal``, by the compiled solver
+    (``_smo``, which takes libsvm's steps): ``(support_, dual_coef_[0], intercept_[0])``, bit for
+    bit those of scikit-learn (epsilon 0.1, tol 1e-3, shrinking, unit sample weights)."""
+    if _smo is None:  # pragma: no cover - guarded by the caller
+        msg = "the compiled SVR solver is not built"
+        raise RuntimeError(msg)
+    coef = np.empty(y.shape[0], dtype=np.float64)
+    rho, _, _ = _smo.svr(kernel, diagonal, np.ascontiguousarray(y), c, 0.1, 1e-3, max_iter, coef)
+    support = np.flatnonzero(coef)
+    return support, coef[support], -rho
 
 
 def _squared_distances(x: FloatArray) -> FloatArray | None:
