@@ -8,10 +8,12 @@
  *
  * What differs from libsvm is only how the work is done: the kernel is one dense float32 matrix
  * (libsvm's Qfloat; libsvm rounds each kernel value to it the same way), read in place rather
- * than through an LRU cache of rows, and the column of the first working variable is gathered
- * once per iteration rather than three times. Every floating-point expression is evaluated as
- * libsvm writes it, in the same order and precision (built with -ffp-contract=off: no fused
- * multiply-adds).
+ * than through an LRU cache of rows; the column of the first working variable is gathered once
+ * per iteration rather than twice; and where the CPU has AVX2, the scans for the working pair,
+ * the column gathers and the gradient update run four or eight variables at a time. Every
+ * floating-point expression is evaluated as libsvm writes it, in the same precision, each
+ * variable's on its own (the vector loops never add across variables), and the build passes
+ * -ffp-contract=off: no fused multiply-adds.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -44,17 +46,29 @@ typedef struct {
     int *active_set;
     float *buf_a;
     float *buf_b;
-    double *work;      /* l doubles of scratch for the working-set scans */
     double *yd;        /* y as double, for the vector loops */
     long long *up;     /* -1 where the variable is in I_up (may grow), else 0 */
     long long *low;    /* -1 where the variable is in I_low (may shrink), else 0 */
+    unsigned *flip;    /* 0x80000000 where y is -1, else 0: the sign bit get_q flips */
     int simd;          /* the AVX2 loops (same results) */
     double eps;
     int unshrink;
 } Solver;
 
+
+#if SMO_AVX2
+__attribute__((target("avx2"))) static void get_q_avx2(const Solver *s, int i, int len,
+                                                      float *out);
+#endif
+
 /* Column i of Q, entries [0, len): Q[i][j] = y[i] y[j] K[index[i]][index[j]], in float. */
 static void get_q(const Solver *s, int i, int len, float *out) {
+#if SMO_AVX2
+    if (s->simd) {
+        get_q_avx2(s, i, len, out);
+        return;
+    }
+#endif
     const float *row = s->K + (size_t)s->index[i] * (size_t)s->n;
     const signed char yi = s->y[i];
     const signed char *y = s->y;
@@ -97,6 +111,7 @@ static void swap_index(Solver *s, int i, int j) {
     SWAP(double, s->yd[i], s->yd[j]);
     SWAP(long long, s->up[i], s->up[j]);
     SWAP(long long, s->low[i], s->low[j]);
+    SWAP(unsigned, s->flip[i], s->flip[j]);
 }
 
 static void reconstruct_gradient(Solver *s) {
@@ -208,117 +223,7 @@ static void update_g_scalar(Solver *s, const float *q_i, const float *q_j, doubl
     for (int k = 0; k < s->active_size; k++) G[k] += q_i[k] * delta_i + q_j[k] * delta_j;
 }
 
-#if SMO_AVX2
-#include <immintrin.h>
-/* The same three loops with AVX2, four variables at a time: every lane computes libsvm's
- * expression for its variable (y * x is exact for y = +1 or -1: -(y G) is libsvm's -G[t] or
- * G[t], gmax + y G its gmax + G[j] or gmax - G[j], (QD[i] + QD[j]) - (2 y[i] y[j]) Q_i[j] its
- * QD[i] + QD[j] -/+ 2.0 y[i] Q_i[j]); a variable that is no candidate gets -inf (i) or +inf (j).
- * The extreme is then taken over all lanes, and the index is the last variable holding it, as
- * libsvm's `>=` and `<=` keep the last. Adds and multiplies stay separate: no fused
- * multiply-add (the build passes -ffp-contract=off). */
-__attribute__((target("avx2"))) static int select_i_avx2(const Solver *s, double *gmax_out) {
-    const int active = s->active_size;
-    const double *G = s->G, *yd = s->yd;
-    const long long *up = s->up;
-    double *work = s->work;
-    const __m256d sign = _mm256_set1_pd(-0.0), low = _mm256_set1_pd(-HUGE_VAL);
-    __m256d best = low;
-    int t = 0;
-    for (; t + 4 <= active; t += 4) {
-        const __m256d v = _mm256_xor_pd(_mm256_mul_pd(_mm256_loadu_pd(yd + t), _mm256_loadu_pd(G + t)), sign);
-        const __m256d m = _mm256_castsi256_pd(_mm256_loadu_si256((const __m256i *)(up + t)));
-        const __m256d val = _mm256_blendv_pd(low, v, m);
-        _mm256_storeu_pd(work + t, val);
-        best = _mm256_max_pd(best, val);
-    }
-    double lanes[4];
-    _mm256_storeu_pd(lanes, best);
-    double gmax = -HUGE_VAL;
-    for (int k = 0; k < 4; k++) gmax = lanes[k] > gmax ? lanes[k] : gmax;
-    for (; t < active; t++) {
-        const double v = -(yd[t] * G[t]);
-        work[t] = up[t] ? v : -HUGE_VAL;
-        if (up[t] && v > gmax) gmax = v;
-    }
-    for (t = active - 1; t >= 0; t--)
-        if (up[t] && work[t] == gmax) {
-            *gmax_out = work[t];
-            return t;
-        }
-    *gmax_out = -HUGE_VAL;
-    return -1;
-}
-
-__attribute__((target("avx2"))) static int select_j_avx2(const Solver *s, int i, double gmax,
-                                                        const float *q_i, double *gmax2_out) {
-    const int active = s->active_size;
-    const double *G = s->G, *yd = s->yd, *QD = s->QD;
-    const long long *lo = s->low;
-    double *work = s->work;
-    const __m256d sign = _mm256_set1_pd(-0.0), zero = _mm256_setzero_pd();
-    const __m256d inf = _mm256_set1_pd(HUGE_VAL), ninf = _mm256_set1_pd(-HUGE_VAL);
-    const __m256d tau = _mm256_set1_pd(TAU), g = _mm256_set1_pd(gmax);
-    const double qd_i = QD[i], two_yi = 2.0 * yd[i];
-    const __m256d qdi = _mm256_set1_pd(qd_i), tyi = _mm256_set1_pd(two_yi);
-    __m256d best = inf, top = ninf;
-    int j = 0;
-    for (; j + 4 <= active; j += 4) {
-        const __m256d y4 = _mm256_loadu_pd(yd + j);
-        const __m256d v = _mm256_mul_pd(y4, _mm256_loadu_pd(G + j));
-        const __m256d m = _mm256_castsi256_pd(_mm256_loadu_si256((const __m256i *)(lo + j)));
-        const __m256d gd = _mm256_add_pd(g, v);
-        const __m256d q = _mm256_cvtps_pd(_mm_loadu_ps(q_i + j));
-        const __m256d qc = _mm256_sub_pd(_mm256_add_pd(qdi, _mm256_loadu_pd(QD + j)),
-                                         _mm256_mul_pd(_mm256_mul_pd(tyi, y4), q));
-        const __m256d den = _mm256_blendv_pd(tau, qc, _mm256_cmp_pd(qc, zero, _CMP_GT_OQ));
-        const __m256d obj = _mm256_div_pd(_mm256_xor_pd(_mm256_mul_pd(gd, gd), sign), den);
-        const __m256d take = _mm256_and_pd(m, _mm256_cmp_pd(gd, zero, _CMP_GT_OQ));
-        const __m256d val = _mm256_blendv_pd(inf, obj, take);
-        _mm256_storeu_pd(work + j, val);
-        best = _mm256_min_pd(best, val);
-        top = _mm256_max_pd(top, _mm256_blendv_pd(ninf, v, m));
-    }
-    double lanes[4], tops[4];
-    _mm256_storeu_pd(lanes, best);
-    _mm256_storeu_pd(tops, top);
-    double obj_min = HUGE_VAL, gmax2 = -HUGE_VAL;
-    for (int k = 0; k < 4; k++) {
-        obj_min = lanes[k] < obj_min ? lanes[k] : obj_min;
-        gmax2 = tops[k] > gmax2 ? tops[k] : gmax2;
-    }
-    for (; j < active; j++) {
-        const double v = yd[j] * G[j];
-        const double gd = gmax + v;
-        const double qc = (qd_i + QD[j]) - (two_yi * yd[j]) * q_i[j];
-        const double obj = -(gd * gd) / (qc > 0 ? qc : TAU);
-        const int take = lo[j] && gd > 0;
-        work[j] = take ? obj : HUGE_VAL;
-        if (take && obj < obj_min) obj_min = obj;
-        if (lo[j] && v > gmax2) gmax2 = v;
-    }
-    *gmax2_out = gmax2;
-    if (!(obj_min < HUGE_VAL)) return -1;
-    for (j = active - 1; j >= 0; j--)
-        if (work[j] == obj_min) return j;
-    return -1;
-}
-
-__attribute__((target("avx2"))) static void update_g_avx2(Solver *s, const float *q_i,
-                                                         const float *q_j, double delta_i,
-                                                         double delta_j) {
-    double *G = s->G;
-    const int active = s->active_size;
-    const __m256d di = _mm256_set1_pd(delta_i), dj = _mm256_set1_pd(delta_j);
-    int k = 0;
-    for (; k + 4 <= active; k += 4) {
-        const __m256d a = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(q_i + k)), di);
-        const __m256d b = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(q_j + k)), dj);
-        _mm256_storeu_pd(G + k, _mm256_add_pd(_mm256_loadu_pd(G + k), _mm256_add_pd(a, b)));
-    }
-    for (; k < active; k++) G[k] += q_i[k] * delta_i + q_j[k] * delta_j;
-}
-#endif
+#include "_smo_avx2.h"
 
 /* 1 when optimal; otherwise 0 with the pair in *out_i, *out_j and Q's column of *out_i (over
  * the active set) left in q_i. libsvm's second-order selection (WSS 3 of Fan et al.). */
@@ -407,7 +312,17 @@ static double calculate_rho(const Solver *s) {
     return nr_free > 0 ? sum_free / nr_free : (ub + lb) / 2;
 }
 
-/* Solves; returns the iterations taken, -1 when max_iter stopped it (*timed_out set). */
+/* Variable i left (was_upper) or reached its upper bound: G_bar loses or gains C_i Q_i. */
+static void update_g_bar(Solver *s, int i, double C_i, int was_upper, float *q) {
+    const int l = s->l;
+    get_q(s, i, l, q);
+    if (was_upper)
+        for (int k = 0; k < l; k++) s->G_bar[k] -= C_i * q[k];
+    else
+        for (int k = 0; k < l; k++) s->G_bar[k] += C_i * q[k];
+}
+
+/* Solves; returns the iterations taken (*timed_out set when max_iter stopped it). */
 static int solve(Solver *s, int max_iter, int *timed_out) {
     const int l = s->l;
     int iter = 0;
@@ -510,20 +425,8 @@ static int solve(Solver *s, int max_iter, int *timed_out) {
         const int ui = IS_UPPER(s, i), uj = IS_UPPER(s, j);
         update_status(s, i);
         update_status(s, j);
-        if (ui != IS_UPPER(s, i)) {
-            get_q(s, i, l, q_i);
-            if (ui)
-                for (int k = 0; k < l; k++) s->G_bar[k] -= C_i * q_i[k];
-            else
-                for (int k = 0; k < l; k++) s->G_bar[k] += C_i * q_i[k];
-        }
-        if (uj != IS_UPPER(s, j)) {
-            get_q(s, j, l, q_j);
-            if (uj)
-                for (int k = 0; k < l; k++) s->G_bar[k] -= C_j * q_j[k];
-            else
-                for (int k = 0; k < l; k++) s->G_bar[k] += C_j * q_j[k];
-        }
+        if (ui != IS_UPPER(s, i)) update_g_bar(s, i, C_i, ui, q_i);
+        if (uj != IS_UPPER(s, j)) update_g_bar(s, j, C_j, uj, q_j);
     }
     return iter;
 }
@@ -609,14 +512,14 @@ static PyObject *svr(PyObject *self, PyObject *args) {
     s.active_set = malloc(sizeof(int) * (size_t)l);
     s.buf_a = malloc(sizeof(float) * (size_t)l);
     s.buf_b = malloc(sizeof(float) * (size_t)l);
-    s.work = malloc(sizeof(double) * (size_t)l);
     s.yd = malloc(sizeof(double) * (size_t)l);
     s.up = malloc(sizeof(long long) * (size_t)l);
     s.low = malloc(sizeof(long long) * (size_t)l);
+    s.flip = malloc(sizeof(unsigned) * (size_t)l);
     double *rows = malloc(sizeof(double) * (size_t)l);
     PyObject *result = NULL;
     if (!s.y || !s.index || !s.QD || !s.G || !s.G_bar || !s.alpha || !s.p || !s.C || !s.status ||
-        !s.active_set || !s.buf_a || !s.buf_b || !s.work || !s.yd || !s.up || !s.low || !rows) {
+        !s.active_set || !s.buf_a || !s.buf_b || !s.yd || !s.up || !s.low || !s.flip || !rows) {
         PyErr_NoMemory();
         goto done;
     }
@@ -638,6 +541,7 @@ static PyObject *svr(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < l; i++) {
         s.yd[i] = s.y[i];
+        s.flip[i] = s.y[i] == -1 ? 0x80000000u : 0u;
         update_status(&s, i);
         s.active_set[i] = i;
         s.G[i] = s.p[i];
@@ -665,10 +569,10 @@ done:
     free(s.active_set);
     free(s.buf_a);
     free(s.buf_b);
-    free(s.work);
     free(s.yd);
     free(s.up);
     free(s.low);
+    free(s.flip);
     free(rows);
     PyBuffer_Release(&yv);
     PyBuffer_Release(&kv);

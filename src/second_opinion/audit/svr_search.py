@@ -21,6 +21,7 @@ The search modes (``SearchMode``):
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -39,6 +40,8 @@ _smo: ModuleType | None
 try:  # compiled when the package is built (hatch_build.py); libsvm itself where it is not
     from second_opinion.audit import _smo
 except ImportError:  # pragma: no cover - a build without a C compiler
+    _smo = None
+if os.environ.get("SECOND_OPINION_NO_EXTENSION"):  # libsvm on purpose: to compare, or to rule out
     _smo = None
 
 SEARCH_DRAWS = 10  # RandomizedSearchCV's default, as the benchmark's script uses it
