@@ -1,6 +1,6 @@
 """Loading a join's inputs into DuckDB, each file read once.
 
-The base is loaded into the temporary table ``so_base`` (its ``rowid`` is the file order); a
+The base is loaded into the table ``so_base`` (its ``rowid`` is the file order); a
 per-clip sidecar is loaded and reduced to one row per key; a per-frame sidecar is streamed
 straight into its per-key pooled aggregate (in passes over key hashes under a memory limit, see
 :mod:`second_opinion.join.passes`). The key checks of :mod:`second_opinion.join.key_checks` run
@@ -97,8 +97,7 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
             for c in table.columns
         ]
         con.execute(
-            f"CREATE TEMP TABLE so_base AS SELECT {', '.join(select)} FROM so_base_text "
-            "ORDER BY rowid"
+            f"CREATE TABLE so_base AS SELECT {', '.join(select)} FROM so_base_text ORDER BY rowid"
         )
         con.execute("DROP TABLE so_base_text")
         final |= typed
@@ -116,15 +115,15 @@ def _create(
     query: str,
     numbers: Sequence[str],
 ) -> None:
-    """Create the temporary table ``name`` from ``query``, a scan of ``table``."""
+    """Create the table ``name`` from ``query``, a scan of ``table``."""
     try:
-        con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+        con.execute(f"CREATE TABLE {name} AS {query}")
     except duckdb.Error as exc:
         raise explain_scan_error(table, exc, numbers=numbers) from None
 
 
 def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> str | None:
-    """Load ``sidecar`` as its temporary table, one row per normalised key; return the column
+    """Load ``sidecar`` as its table, one row per normalised key; return the column
     that numbers its frames: its ``frame_column``, or, for a per-clip sidecar whose keys repeat
     (reduced by ``on_duplicate``), a column recognised as one (:mod:`~second_opinion.join.frames`).
 
@@ -238,9 +237,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | No
         columns.append(f"1 AS {COUNT}, rowid AS {ROW}")
         columns.extend(f"v{i} AS p{i}" for i in range(scores))
         columns.extend(f"t{j}" for j in range(len(sidecar.carried)))
-        con.execute(
-            f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
-        )
+        con.execute(f"CREATE TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})")
         con.execute(f"DROP TABLE {raw}")
         return None
     last = "last" if spec.on_duplicate == "last" else "first"
@@ -259,7 +256,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | No
         else:
             aggs.append(f"{last}(v{i} ORDER BY rowid) AS p{i}")
     con.execute(
-        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join([head, *aggs])} "
+        f"CREATE TABLE {sidecar.name} AS SELECT {', '.join([head, *aggs])} "
         f"FROM ({source}) GROUP BY {nks}"
     )
     con.execute(f"DROP TABLE {raw}")
@@ -358,11 +355,11 @@ def _pool_narrow(
             f"SELECT {nks}, {originals}, count(*) AS {COUNT}, NULL::BIGINT AS {ROW}, "
             f"{', '.join(aggs)} FROM {finite} {filter_}GROUP BY {nks}"
         )
-        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TEMP TABLE {sidecar.name} AS "
+        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TABLE {sidecar.name} AS "
         con.execute(into + query)
     sums = ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
     con.execute(
-        f"CREATE TEMP TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
+        f"CREATE TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
         f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n, false AS clean "
         f"FROM {sidecar.name}"
     )

@@ -19,6 +19,7 @@ from second_opinion.errors import SecondOpinionError, UsageError
 from second_opinion.join.coverage import Coverage, measure_coverage
 from second_opinion.join.groups import plan_sidecars
 from second_opinion.join.load import load_base, load_sidecar
+from second_opinion.join.overlap import write_while
 from second_opinion.join.plan import Base, JoinPlan, base_owners
 from second_opinion.join.policies import check_policies, coverage_warnings
 from second_opinion.join.record import place_with_record, spec_inputs, staging_of
@@ -150,10 +151,20 @@ def join_to_file(
     target = staging_of(output) if provenance else output
     try:
         with JoinSession(engine, spelling) as session:
-            plan, coverage, warnings = _prepare(session, spec)
+            plan, frames = _load(session, spec)
             columns = output_names(plan)
             # The writer checks the header it wrote is this one, the one reported.
-            rows = write_query(session.con, final_query(plan), target, columns=columns)
+            if session.limited:  # one query at a time within the memory limit
+                coverage, warnings = _check(session, plan, frames)
+                rows = write_query(session.con, final_query(plan), target, columns=columns)
+            else:  # the write runs beside the coverage; put in place once policies pass
+                rows, (coverage, warnings) = write_while(
+                    session.con,
+                    final_query(plan),
+                    target,
+                    columns=columns,
+                    check=lambda: _check(session, plan, frames),
+                )
         if provenance:
             place_with_record(
                 spec,
@@ -178,6 +189,13 @@ def _prepare(
 ) -> tuple[JoinPlan, tuple[Coverage, ...], tuple[str, ...]]:
     """Read every input once, check it, and compute coverage and warnings; raise on policy
     failure."""
+    plan, frames = _load(session, spec)
+    return (plan, *_check(session, plan, frames))
+
+
+def _load(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, dict[str, str | None]]:
+    """Read every input once and check its keys; return the plan and, by sidecar table, the
+    column that numbers its frames."""
     base = load_base(session.con, spec, session.spelling)
     owners = base_owners(base)
     # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast.
@@ -188,6 +206,13 @@ def _prepare(
     )
     plan = JoinPlan(base=base, sidecars=sidecars)
     frames = {s.name: load_sidecar(session.con, s, limited=session.limited) for s in sidecars}
+    return plan, frames
+
+
+def _check(
+    session: JoinSession, plan: JoinPlan, frames: dict[str, str | None]
+) -> tuple[tuple[Coverage, ...], tuple[str, ...]]:
+    """Coverage and warnings of the loaded inputs; raise on policy failure."""
     coverage = measure_coverage(session.con, plan, frames)
     check_policies(plan, coverage)
-    return plan, coverage, coverage_warnings(plan, coverage)
+    return coverage, coverage_warnings(plan, coverage)
