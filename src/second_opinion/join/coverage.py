@@ -2,9 +2,9 @@
 
 :func:`measure_coverage` counts each loaded sidecar against the base in two anti joins (the
 base keys without a partner, the sidecar keys without one), names, beside every unmatched key
-shown, the closest key of the other side (:func:`closest`), and, below 100 %, the fixes the key
-diagnosis finds (:mod:`~second_opinion.join.diagnosis`); :mod:`~second_opinion.join.policies`
-then applies the policies and words the warnings.
+shown, the closest key of the other side (:mod:`~second_opinion.join.closest`), and, below
+100 %, the fixes the key diagnosis finds (:mod:`~second_opinion.join.diagnosis`);
+:mod:`~second_opinion.join.policies` then applies the policies and words the warnings.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ from typing import Any
 
 import duckdb
 
-from second_opinion._typing import KEY_NORMALIZATIONS
+from second_opinion.join.closest import closest
 from second_opinion.join.diagnosis import KeyFix, Unmatched, diagnose
 from second_opinion.join.key_checks import check_base_normalized
-from second_opinion.join.keys import edit_distance, key_text, normalize_key, normalize_sql
+from second_opinion.join.keys import key_text, normalize_sql
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.sql import display, match, value_columns
 from second_opinion.join.wide import clean_columns, non_finite_counts
-
-NEIGHBOURS = 6
-"""Keys on each side, in sorted order, considered as a closest key."""
 
 
 @dataclass(frozen=True)
@@ -209,62 +206,3 @@ def _with_base_closest(
         )
         for r in reports
     )
-
-
-def closest(
-    con: duckdb.DuckDBPyConnection, *, keys: Sequence[tuple[str, ...]], source: str, text: str
-) -> list[tuple[str, ...] | None]:
-    """For each key, a key of the other side (``text`` over ``source``) to show beside it as its
-    likely partner.
-
-    First choice: the shortest other key that contains this key once it is normalised with
-    every step, compared in lower case and Unicode normalisation form C (``3339962845`` finds
-    ``/data/3339962845.mp4``, which tells the user which normalisation would match them).
-    Otherwise: among the ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest
-    by edit distance after normalisation, then by raw edit distance, then alphabetically (so a
-    typo in a later character is found). One scan of the other side's keys, never an all-pairs
-    distance.
-    """
-    if not keys:
-        return []
-    texts = ["|".join(k) for k in keys]
-    loose = [normalize_key(t, KEY_NORMALIZATIONS) for t in texts]
-    aggregates, params = [], []
-    for wanted, target in zip(texts, loose, strict=True):
-        aggregates.append(
-            "arg_min(d, (length(d), d)) FILTER (WHERE contains(ld, ?)), "
-            f"min(d, {NEIGHBOURS}) FILTER (WHERE d >= ?), "
-            f"max(d, {NEIGHBOURS}) FILTER (WHERE d < ?)"
-        )
-        params.extend([target or None, wanted, wanted])
-    row = (
-        first_row(
-            con,
-            f"SELECT {', '.join(aggregates)} "
-            f"FROM (SELECT {text} AS d, lower(nfc_normalize({text})) AS ld FROM {source})",
-            params,
-        )
-        or ()
-    )
-    found: list[tuple[str, ...] | None] = []
-    for i, (wanted, target) in enumerate(zip(texts, loose, strict=True)):
-        containing, above, below = row[3 * i : 3 * i + 3] if row else (None, None, None)
-        neighbours = [str(d) for d in (above or []) + (below or [])]
-        if containing is not None:
-            found.append(tuple(str(containing).split("|")))
-        elif neighbours:
-            found.append(tuple(_nearest(neighbours, wanted=wanted, target=target).split("|")))
-        else:
-            found.append(None)
-    return found
-
-
-def _nearest(candidates: Sequence[str], *, wanted: str, target: str) -> str:
-    """The candidate nearest ``target`` (``wanted`` normalised) after normalisation, then
-    nearest ``wanted`` as written, then the first alphabetically."""
-
-    def distance(candidate: str) -> tuple[int, int, str]:
-        loose = normalize_key(candidate, KEY_NORMALIZATIONS)
-        return edit_distance(loose, target), edit_distance(candidate, wanted), candidate
-
-    return min(candidates, key=distance)

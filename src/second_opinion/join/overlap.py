@@ -38,12 +38,14 @@ def write_while(
     *,
     columns: Sequence[str],
     check: Callable[[], T],
+    write: Callable[..., int] = write_query,
 ) -> tuple[int, T]:
     """Write ``query`` to ``output`` (as :func:`write_query`) on a cursor of ``con``, in a
     thread, while ``check()`` runs here on ``con``; return the rows written and what the check
     returned. The file is put in place only after the check returned; if the check raises, its
     exception is raised and nothing is written. A failure of the write is raised after a
-    successful check (the order the two would fail in one after the other)."""
+    successful check (the order the two would fail in one after the other). ``write``: the
+    writer, :func:`write_query` or one that takes the same arguments."""
     cursor = con.cursor()
     cursor.execute("SET enable_progress_bar = false")
     checked = threading.Event()
@@ -54,15 +56,15 @@ def write_while(
         if state["failed"]:
             raise _Abandoned
 
-    def write() -> None:
+    def run() -> None:
         try:
-            state["rows"] = write_query(cursor, query, output, columns=columns, ready=ready)
+            state["rows"] = write(cursor, query, output, columns=columns, ready=ready)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             state["error"] = exc
 
     # The thread sees this one's context (the engine an out-of-memory message names).
     context = contextvars.copy_context()
-    thread = threading.Thread(target=context.run, args=(write,), name="second-opinion-write")
+    thread = threading.Thread(target=context.run, args=(run,), name="second-opinion-write")
     thread.start()
     try:
         try:

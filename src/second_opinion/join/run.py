@@ -164,6 +164,7 @@ def join_to_file(
                     target,
                     columns=columns,
                     check=lambda: _check(session, plan, frames),
+                    write=write_query,
                 )
         if provenance:
             place_with_record(
