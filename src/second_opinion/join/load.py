@@ -21,7 +21,7 @@ from second_opinion.join.frames import frame_column, refuse_duplicates
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
-from second_opinion.join.plan import COUNT, HIDDEN, ROW, Base, Sidecar
+from second_opinion.join.plan import COUNT, FILE_ROW, HIDDEN, ROW, Base, Sidecar
 from second_opinion.join.pooling import check_positive, pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
@@ -36,8 +36,9 @@ from second_opinion.join.wide import (
 from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import STORED_TYPES, TableFile
-from second_opinion.tables.formats import is_numeric_type, quote_ident, quote_literal
+from second_opinion.tables.formats import column_key, is_numeric_type, quote_ident, quote_literal
 from second_opinion.tables.keys import WHITESPACE, bad_key_sql, sql_string
+from second_opinion.tables.memory import MemoryTable
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
 
 
@@ -68,6 +69,13 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
     table, key = base.table, base.key
     aliases = {c: base.column(c) for c in table.columns}
     others = [c for c in table.columns if c not in key]
+    if _rereadable(table):  # keys loaded; the final query reads the rest from the file
+        query = scan_sql(table, text=key, numbers=(), aliases=aliases)
+        _create(con, table=table, name="so_base", query=query, numbers=())
+        scan = scan_sql(
+            table, text=key, numbers=(), others=others, aliases=aliases, row_number=FILE_ROW
+        )
+        return dataclasses.replace(base, scan=scan)
     if table.format in STORED_TYPES:  # types from every value, or stored
         query = scan_sql(table, text=key, numbers=(), others=others, aliases=aliases)
         _create(con, table=table, name="so_base", query=query, numbers=())
@@ -105,6 +113,17 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
         _create(con, table=table, name="so_base", query=query, numbers=floats)
     loaded = tuple(final.get(c, table.type_of(c)) for c in table.columns)
     return dataclasses.replace(base, table=dataclasses.replace(table, types=loaded))
+
+
+def _rereadable(table: TableFile) -> bool:
+    """Whether the final query may read the base's rows from its file instead of a loaded copy:
+    a Parquet file (typed as stored, cheap to scan again, numbered by DuckDB in file order)
+    with no column of the name DuckDB gives that number."""
+    return (
+        table.format == "parquet"
+        and not isinstance(table.path, MemoryTable)
+        and all(column_key(c) != column_key("file_row_number") for c in table.columns)
+    )
 
 
 def _create(
