@@ -17,6 +17,7 @@ import duckdb
 
 from second_opinion._typing import PoolStat
 from second_opinion.errors import InputError, KeyProblemError
+from second_opinion.join.clip_table import eligible, load_clip_table
 from second_opinion.join.frames import frame_column, refuse_duplicates
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import normalize_sql, with_auto
@@ -154,7 +155,7 @@ def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: b
     return _load_per_clip(con, sidecar)
 
 
-def _scan(sidecar: Sidecar) -> str:
+def _scan(sidecar: Sidecar, row_number: str | None = None) -> str:
     table = sidecar.table
     aliases = {k: f"k{i}" for i, k in enumerate(sidecar.keys)}
     aliases |= {c: f"c{i}" for i, c in enumerate(sidecar.columns)}
@@ -170,6 +171,7 @@ def _scan(sidecar: Sidecar) -> str:
         numbers=sidecar.columns,
         others=others,
         aliases=aliases,
+        row_number=row_number,
     )
 
 
@@ -226,6 +228,14 @@ def _finite(sidecar: Sidecar) -> str:
 
 def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | None:
     spec, n = sidecar.spec, len(sidecar.keys)
+    if eligible(sidecar) and load_clip_table(
+        con,
+        sidecar,
+        scan=_scan(sidecar, row_number=ROW),
+        normalized=_normalized(sidecar),
+        carried=_carried(sidecar),
+    ):
+        return None  # one row per key, read and checked in one pass
     raw = f"{sidecar.name}_raw"
     _create(con, table=sidecar.table, name=raw, query=_scan(sidecar), numbers=sidecar.columns)
     check_keys(
