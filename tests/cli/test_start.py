@@ -116,3 +116,17 @@ def test_the_join_path_loads_no_pyarrow_or_numpy_until_a_matrix_or_wrapper_is_me
     # records and in-memory tables only.
     code = "import second_opinion.cli.join, second_opinion.join.run, second_opinion.join.overlap"
     assert _loaded(code) == ["duckdb"]
+
+
+def test_the_coverage_modules_load_beside_the_write_not_at_start() -> None:
+    # join.run loads coverage, the key diagnosis and provenance when the check runs (beside
+    # the write in its thread), so that the write starts sooner.
+    code = (
+        "import sys, json, second_opinion.join.run\n"
+        "names = ('coverage', 'diagnosis', 'closest', 'policies', 'record')\n"
+        "print(json.dumps([n for n in names if f'second_opinion.join.{n}' in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

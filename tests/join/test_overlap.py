@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from second_opinion.errors import PolicyError, UsageError
-from second_opinion.join.overlap import write_while
+from second_opinion.join.overlap import side_by_side, write_while
 
 
 @pytest.fixture
@@ -71,3 +72,26 @@ def test_the_writes_error_is_raised_after_a_passing_check(
             check=lambda: checked.append(True),
         )
     assert checked == [True]
+
+
+def test_side_by_side_returns_in_order_and_raises_the_first_tasks_error(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    def make(i: int) -> Any:
+        def task(cursor: duckdb.DuckDBPyConnection) -> int:
+            cursor.execute(f"CREATE TABLE t{i} AS SELECT {i} AS v")
+            return int(cursor.execute(f"SELECT v FROM t{i}").fetchall()[0][0])
+
+        return task
+
+    assert side_by_side(con, [make(i) for i in range(4)]) == [0, 1, 2, 3]
+    assert con.execute("SELECT count(*) FROM t3").fetchall() == [(1,)]  # seen by all cursors
+
+    def fails(message: str) -> Any:
+        def task(cursor: duckdb.DuckDBPyConnection) -> int:
+            raise UsageError(message)
+
+        return task
+
+    with pytest.raises(UsageError, match="first"):
+        side_by_side(con, [make(10), fails("first"), fails("second")])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -84,3 +85,28 @@ def write_while(
     rows = state["rows"]
     assert isinstance(rows, int)  # noqa: S101 - written, or the error was raised
     return rows, result
+
+
+def side_by_side(
+    con: duckdb.DuckDBPyConnection,
+    tasks: Sequence[Callable[[duckdb.DuckDBPyConnection], T]],
+    *,
+    workers: int = 2,
+) -> list[T]:
+    """Run each task on a cursor of its own of ``con``'s database, ``workers`` at a time, and
+    return their results in order. If tasks raise, the first one's exception (in task order) is
+    raised once all have ended: what running them one after the other would raise, since none
+    sees what another does. For loading inputs into tables of their own (a connection cannot
+    see another's ``TEMP`` tables or registered in-memory tables)."""
+    if len(tasks) < 2 or workers < 2:
+        return [task(con) for task in tasks]
+
+    def run(task: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        with con.cursor() as cursor:
+            cursor.execute("SET enable_progress_bar = false")
+            return task(cursor)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="second-opinion-load") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, run, task) for task in tasks]
+        wait(futures)
+    return [future.result() for future in futures]
