@@ -69,8 +69,8 @@ def profile_tool(corpus: Corpus, workload: str, fmt: str, output: Path) -> Timed
     original: Callable[..., None] = JoinSession.__init__
     timed: list[TimedConnection] = []
 
-    def init(self: Any, engine: Any = None) -> None:
-        original(self, engine)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
         self.con = TimedConnection(self.con)
         timed.append(self.con)
 

@@ -76,3 +76,57 @@ def test_the_report_command_reads_records_without_duckdb(tmp_path: Path) -> None
     )
     assert _loaded(code) == []
     assert (tmp_path / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "loaded", "absent"),
+    [
+        (["join", "--help"], "second_opinion.cli.join", "second_opinion.cli.audit"),
+        (["report", "--help"], "second_opinion.cli.report", "second_opinion.cli.batch"),
+        (["--help"], None, "second_opinion.cli.join"),
+    ],
+)
+def test_a_run_loads_only_the_module_of_its_command(
+    args: list[str], loaded: str | None, absent: str
+) -> None:
+    # The other commands are listed from a static table (second_opinion.cli.commands).
+    code = (
+        "import sys, io, json, contextlib\n"
+        "from second_opinion.cli.main import main\n"
+        "quiet = io.StringIO()\n"
+        "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"
+        "    try:\n"
+        f"        main({args!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "names = sorted(m for m in sys.modules if m.startswith('second_opinion.cli.'))\n"
+        "print(json.dumps(names))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert absent not in modules
+    if loaded is not None:
+        assert loaded in modules
+
+
+def test_the_join_path_loads_no_pyarrow_or_numpy_until_a_matrix_or_wrapper_is_met() -> None:
+    # DuckDB writes and reads files itself; pyarrow and NumPy are for score matrices, wrapper
+    # records and in-memory tables only.
+    code = "import second_opinion.cli.join, second_opinion.join.run, second_opinion.join.overlap"
+    assert _loaded(code) == ["duckdb"]
+
+
+def test_the_coverage_modules_load_beside_the_write_not_at_start() -> None:
+    # join.run loads coverage, the key diagnosis and provenance when the check runs (beside
+    # the write in its thread), so that the write starts sooner.
+    code = (
+        "import sys, json, second_opinion.join.run\n"
+        "names = ('coverage', 'diagnosis', 'closest', 'policies', 'record')\n"
+        "print(json.dumps([n for n in names if f'second_opinion.join.{n}' in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -2,31 +2,25 @@
 
 Each command parses its options, calls one library function and renders the result. Errors are
 turned into a message on stderr and an exit code in :func:`main`, the one place that does so.
+A run loads only the module of the command it runs (:mod:`~second_opinion.cli.commands` lists
+the others' names and help for ``--help``); :data:`app`, the whole app, is built on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Annotated
 
 import typer
 from typer.core import TyperOption
 
 from second_opinion._version import __version__
-from second_opinion.cli.audit import audit_command
-from second_opinion.cli.batch import batch_command
-from second_opinion.cli.ingest import ingest_command
-from second_opinion.cli.inspect import inspect_command
-from second_opinion.cli.join import join_command
-from second_opinion.cli.manifest import schema_command, validate_command
-from second_opinion.cli.migrate import migrate_command
+from second_opinion.cli.commands import COMMANDS, invoked
 from second_opinion.cli.options import with_omitted_values
 from second_opinion.cli.render import err_console
-from second_opinion.cli.report import report_command
-from second_opinion.cli.smoke import smoke_command
-from second_opinion.cli.status import status_command
 from second_opinion.errors import SecondOpinionError, exit_code_for
 
 _option_type = TyperOption.display_type_rich
@@ -39,13 +33,7 @@ def _flag_type(self: TyperOption, ctx: typer.Context) -> str | None:
 
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign, assignment]
 
-app = typer.Typer(
-    name="second-opinion",
-    help="Join second-opinion scores onto video-quality corpora, in batches, and audit the mix.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+HELP = "Join second-opinion scores onto video-quality corpora, in batches, and audit the mix."
 
 
 def _version(value: bool) -> None:
@@ -54,7 +42,6 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -64,17 +51,40 @@ def _root(
     """Join second-opinion scores onto video-quality corpora, in batches, and audit the mix."""
 
 
-app.command("join")(join_command)
-app.command("batch")(batch_command)
-app.command("status")(status_command)
-app.command("validate")(validate_command)
-app.command("schema")(schema_command)
-app.command("inspect")(inspect_command)
-app.command("smoke")(smoke_command)
-app.command("audit")(audit_command)
-app.command("ingest")(ingest_command)
-app.command("migrate")(migrate_command)
-app.command("report")(report_command)
+def _not_loaded() -> None:  # pragma: no cover - main() loads the command it runs
+    """A command listed by name and help only."""
+    msg = "a command was run without being loaded"
+    raise AssertionError(msg)
+
+
+def build_app(loaded: Collection[str] | None = None) -> typer.Typer:
+    """The app with the commands named in ``loaded`` (None: every command) loaded from their
+    modules; the others are listed by name and help only."""
+    built = typer.Typer(
+        name="second-opinion",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    built.callback()(_root)
+    for command in COMMANDS:
+        if loaded is None or command.name in loaded:
+            module = importlib.import_module(f"second_opinion.cli.{command.module}")
+            built.command(command.name)(getattr(module, command.function))
+        else:
+            built.command(command.name, help=command.help)(_not_loaded)
+    return built
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole app, every command loaded (for tests and documentation)."""
+    if name == "app":
+        whole = build_app()
+        globals()["app"] = whole
+        return whole
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 def _out_of_memory(exc: Exception) -> SecondOpinionError | None:
@@ -94,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     try:
         args = with_omitted_values(sys.argv[1:] if argv is None else argv)
-        app(args=args, prog_name="second-opinion")
+        command = invoked(args)
+        run = build_app([command.name] if command is not None else [])
+        run(args=args, prog_name="second-opinion")
     except SecondOpinionError as exc:
         err_console.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(exit_code_for(exc))
@@ -111,3 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             highlight=False,
         )
         sys.exit(exit_code_for(exc))
+
+
+def entry() -> None:
+    """The ``second-opinion`` console script: :func:`main` on the process's arguments."""
+    main()

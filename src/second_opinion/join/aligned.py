@@ -21,15 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from second_opinion.errors import InputError, KeyProblemError, UsageError
 from second_opinion.join.patterns import format_column_pattern, parse_column_pattern
 from second_opinion.join.spec import SidecarSpec
 from second_opinion.join.spelling import SidecarSpelling
-from second_opinion.matrices.core import VariableOption
-from second_opinion.matrices.read import read_matrix
 from second_opinion.tables.diagnosis import explain_scan_error, locate_bad_key
 from second_opinion.tables.formats import quote_ident
 from second_opinion.tables.keys import bad_key_message, key_problem, may_be_json
@@ -118,6 +114,13 @@ def write_aligned(
 
     Returns the table's path and its score columns; the key column is named ``key_column``.
     """
+    # NumPy and pyarrow load only when a score matrix is met (a join without one never needs them)
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from second_opinion.matrices.core import VariableOption  # noqa: PLC0415
+    from second_opinion.matrices.read import read_matrix  # noqa: PLC0415
+
     option = VariableOption()  # a Python caller's: variable='y_pred'
     if say.surface != "python":
         option = VariableOption(

@@ -2,9 +2,9 @@
 
 :func:`measure_coverage` counts each loaded sidecar against the base in two anti joins (the
 base keys without a partner, the sidecar keys without one), names, beside every unmatched key
-shown, the closest key of the other side (:func:`closest`), and, below 100 %, the fixes the key
-diagnosis finds (:mod:`~second_opinion.join.diagnosis`); :mod:`~second_opinion.join.policies`
-then applies the policies and words the warnings.
+shown, the closest key of the other side (:mod:`~second_opinion.join.closest`), and, below
+100 %, the fixes the key diagnosis finds (:mod:`~second_opinion.join.diagnosis`);
+:mod:`~second_opinion.join.policies` then applies the policies and words the warnings.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ from typing import Any
 
 import duckdb
 
-from second_opinion._typing import KEY_NORMALIZATIONS
+from second_opinion.join.closest import closest
 from second_opinion.join.diagnosis import KeyFix, Unmatched, diagnose
 from second_opinion.join.key_checks import check_base_normalized
-from second_opinion.join.keys import edit_distance, key_text, normalize_key, normalize_sql
+from second_opinion.join.keys import key_text, normalize_sql
 from second_opinion.join.plan import COUNT, EXAMPLES, ROW, JoinPlan, Sidecar
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.sql import display, match, value_columns
 from second_opinion.join.wide import clean_columns, non_finite_counts
-
-NEIGHBOURS = 6
-"""Keys on each side, in sorted order, considered as a closest key."""
 
 
 @dataclass(frozen=True)
@@ -91,67 +88,74 @@ def measure_coverage(
     """The coverage of every loaded sidecar of ``plan``, in order; ``frames``: the column that
     numbers each sidecar's frames, by its table name, as loading found it."""
     frames = frames or {}
-    reports = [_coverage(con, plan, sidecar, frames.get(sidecar.name)) for sidecar in plan.sidecars]
+    rows = scalar(con, "SELECT count(*) FROM so_base")
+    reports = [
+        _coverage(con, plan, sidecar, frames.get(sidecar.name), rows) for sidecar in plan.sidecars
+    ]
     return _with_base_closest(con, plan, reports)
 
 
 def _coverage(
-    con: duckdb.DuckDBPyConnection, plan: JoinPlan, sidecar: Sidecar, frames: str | None
+    con: duckdb.DuckDBPyConnection,
+    plan: JoinPlan,
+    sidecar: Sidecar,
+    frames: str | None,
+    base_rows: int,
 ) -> Coverage:
     """The coverage of one sidecar; unmatched sidecar keys get their closest partner later,
     in one lookup for all sidecars (see :func:`_with_base_closest`)."""
     base = plan.base
     check_base_normalized(con, base, sidecar)
     s, n = sidecar.name, len(base.key)
-    condition = match(base, sidecar)
-    keys = ", ".join(base.key_columns())
+    steps = sidecar.spec.normalize_keys
     normalised = ", ".join(
-        f"{normalize_sql(f'b.{base.column(k)}', sidecar.spec.normalize_keys, column=k)} AS n{i}"
+        f"{normalize_sql(f'b.{base.column(k)}', steps, column=k)} AS bn{i}"
         for i, k in enumerate(base.key)
     )
-    # One anti join each way keeps the unmatched keys (few, at a useful coverage): the base's
-    # as read and normalised, in base order; the sidecar's as read and normalised, with the
-    # row each was first read on. Counts and the first few come from them; so does the key
-    # diagnosis. Then the nulls per output column among the matched rows.
-    missing_table, extra_table = f"{s}_missing", f"{s}_extra"
+    # One full outer join keeps the unmatched keys of both sides (few, at a useful coverage):
+    # as read (k<i>) and normalised (n<i>), with the row each was read on (r: the base's in
+    # base order; the sidecar's, the row it was first read on). Counts and the first few come
+    # from it; so does the key diagnosis. Then the nulls per output column among the matched.
+    table = f"{s}_unmatched"
+    shown = ", ".join(f"k{i}" for i in range(n))
+    kept = [f"coalesce(b.{c}, s.ok{i}) AS k{i}" for i, c in enumerate(base.key_columns())]
+    kept += [f"coalesce(b.bn{i}, s.nk{i}) AS n{i}" for i in range(n)]
+    rows = f"SELECT rowid AS r, {', '.join(base.key_columns())}, {normalised} FROM so_base b"
+    on = " AND ".join(f"b.bn{i} = s.nk{i}" for i in range(n))
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {missing_table} AS SELECT b.rowid AS r, "
-        f"{', '.join(f'b.{c}' for c in base.key_columns())}, {normalised} FROM so_base b "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {s} s WHERE {condition})"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT b.r IS NULL AS extra, "
+        f"coalesce(b.r, s.{ROW}) AS r, {', '.join(kept)} FROM ({rows}) b FULL JOIN {s} s "
+        f"ON {on} WHERE b.r IS NULL OR s.{COUNT} IS NULL"
     )
-    base_rows = scalar(con, "SELECT count(*) FROM so_base")
-    base_pass = first_row(
-        con, f"SELECT count(*), (list([{keys}] ORDER BY r))[1:{EXAMPLES}] FROM {missing_table}"
-    ) or (0, None)
-    matched = base_rows - int(base_pass[0])
-    nulls = _nulls(con, sidecar, condition, matched)
-    missing_examples = [key_text(k) for k in base_pass[1] or []]
-    oks = ", ".join(f"ok{i}" for i in range(n))
-    nks = ", ".join(f"s.nk{i} AS n{i}" for i in range(n))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {extra_table} AS SELECT s.{ROW} AS r, "
-        f"{', '.join(f's.ok{i}' for i in range(n))}, {nks} FROM {s} s "
-        f"WHERE NOT EXISTS (SELECT 1 FROM so_base b WHERE {condition})"
+    order = "k0" if sidecar.spec.per_frame else "r"
+    counts = first_row(
+        con,
+        f"SELECT count(*) FILTER (WHERE NOT extra), "
+        f"(list([{shown}] ORDER BY r) FILTER (WHERE NOT extra))[1:{EXAMPLES}], "
+        f"count(*) FILTER (WHERE extra), "
+        f"(list([{shown}] ORDER BY {order}) FILTER (WHERE extra))[1:{EXAMPLES}], "
+        f"(SELECT [count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1)] "
+        f"FROM {s}) FROM {table}",
     )
-    side_pass = first_row(
-        con,
-        f"SELECT count(*), coalesce(sum({COUNT}), 0), count(*) FILTER (WHERE {COUNT} > 1) FROM {s}",
-    ) or (0, 0, 0)
-    order = "ok0" if sidecar.spec.per_frame else "r"
-    extra_pass = first_row(
-        con,
-        f"SELECT count(*), (list([{oks}] ORDER BY {order}))[1:{EXAMPLES}] FROM {extra_table}",
-    ) or (0, None)
-    extra = int(extra_pass[0])
-    extra_examples = [key_text(k) for k in extra_pass[1] or []]
-    shown = ", ".join(f"s.ok{i}" for i in range(n))
-    side_closest = closest(con, keys=missing_examples, source=f"{s} s", text=display(shown))
+    assert counts is not None  # noqa: S101 - an aggregate has one row
+    matched = base_rows - int(counts[0])
+    nulls = _nulls(con, sidecar, match(base, sidecar), matched)
+    missing_examples = [key_text(k) for k in counts[1] or []]
+    extra = int(counts[2])
+    extra_examples = [key_text(k) for k in counts[3] or []]
+    side_pass = counts[4]
+    side_keys = ", ".join(f"s.ok{i}" for i in range(n))
+    side_closest = closest(con, keys=missing_examples, source=f"{s} s", text=display(side_keys))
     fixes: tuple[KeyFix, ...] = ()
     if matched < base_rows:  # nothing to diagnose, and nothing spent, at 100 %
-        unmatched = Unmatched(missing_table, extra_table, extra)
+        items = f"r, {', '.join(f'n{i}' for i in range(n))}"
+        unmatched = Unmatched(
+            f"(SELECT {items} FROM {table} WHERE NOT extra)",
+            f"(SELECT {items} FROM {table} WHERE extra)",
+            extra,
+        )
         fixes = diagnose(con, base, sidecar, matched=matched, rows=base_rows, unmatched=unmatched)
-    con.execute(f"DROP TABLE {missing_table}")
-    con.execute(f"DROP TABLE {extra_table}")
+    con.execute(f"DROP TABLE {table}")
     return Coverage(
         scorer=sidecar.scorer,
         path=str(sidecar.spec.path),
@@ -209,62 +213,3 @@ def _with_base_closest(
         )
         for r in reports
     )
-
-
-def closest(
-    con: duckdb.DuckDBPyConnection, *, keys: Sequence[tuple[str, ...]], source: str, text: str
-) -> list[tuple[str, ...] | None]:
-    """For each key, a key of the other side (``text`` over ``source``) to show beside it as its
-    likely partner.
-
-    First choice: the shortest other key that contains this key once it is normalised with
-    every step, compared in lower case and Unicode normalisation form C (``3339962845`` finds
-    ``/data/3339962845.mp4``, which tells the user which normalisation would match them).
-    Otherwise: among the ``NEIGHBOURS`` keys on each side of it in sorted order, the nearest
-    by edit distance after normalisation, then by raw edit distance, then alphabetically (so a
-    typo in a later character is found). One scan of the other side's keys, never an all-pairs
-    distance.
-    """
-    if not keys:
-        return []
-    texts = ["|".join(k) for k in keys]
-    loose = [normalize_key(t, KEY_NORMALIZATIONS) for t in texts]
-    aggregates, params = [], []
-    for wanted, target in zip(texts, loose, strict=True):
-        aggregates.append(
-            "arg_min(d, (length(d), d)) FILTER (WHERE contains(ld, ?)), "
-            f"min(d, {NEIGHBOURS}) FILTER (WHERE d >= ?), "
-            f"max(d, {NEIGHBOURS}) FILTER (WHERE d < ?)"
-        )
-        params.extend([target or None, wanted, wanted])
-    row = (
-        first_row(
-            con,
-            f"SELECT {', '.join(aggregates)} "
-            f"FROM (SELECT {text} AS d, lower(nfc_normalize({text})) AS ld FROM {source})",
-            params,
-        )
-        or ()
-    )
-    found: list[tuple[str, ...] | None] = []
-    for i, (wanted, target) in enumerate(zip(texts, loose, strict=True)):
-        containing, above, below = row[3 * i : 3 * i + 3] if row else (None, None, None)
-        neighbours = [str(d) for d in (above or []) + (below or [])]
-        if containing is not None:
-            found.append(tuple(str(containing).split("|")))
-        elif neighbours:
-            found.append(tuple(_nearest(neighbours, wanted=wanted, target=target).split("|")))
-        else:
-            found.append(None)
-    return found
-
-
-def _nearest(candidates: Sequence[str], *, wanted: str, target: str) -> str:
-    """The candidate nearest ``target`` (``wanted`` normalised) after normalisation, then
-    nearest ``wanted`` as written, then the first alphabetically."""
-
-    def distance(candidate: str) -> tuple[int, int, str]:
-        loose = normalize_key(candidate, KEY_NORMALIZATIONS)
-        return edit_distance(loose, target), edit_distance(candidate, wanted), candidate
-
-    return min(candidates, key=distance)

@@ -79,8 +79,9 @@ class KeyFix:
 
 @dataclass(frozen=True)
 class Unmatched:
-    """The keys coverage found without a partner, as temporary tables of their normalised keys
-    ``n<i>``: the base's (``missing``) and the sidecar's (``extra``, ``extra_keys`` of them)."""
+    """The keys coverage found without a partner, as relations (tables or parenthesised
+    queries) of their normalised keys ``n<i>``: the base's (``missing``) and the sidecar's
+    (``extra``, ``extra_keys`` of them)."""
 
     missing: str
     extra: str
@@ -236,9 +237,10 @@ def _best_steps(
     widest = frozenset(s for s in ADDED if s not in steps)
     if choices is not None:
         widest = frozenset().union(*choices) if choices else frozenset()
-    most = _widest(con, keys, partners, widest, n)
+    most = _matches(con, keys, partners, widest, n)  # one statement; nothing kept when no gain
     if most <= floor:
         return None
+    _keep_widest(con, keys, partners, widest, n)
     _sample_pairs(con, n)
 
     def judged(added: frozenset[KeyNormalization]) -> tuple[int, int]:
@@ -259,26 +261,23 @@ def _best_steps(
     return (chosen, matched) if matched > floor else None
 
 
-def _widest(
+def _keep_widest(
     con: duckdb.DuckDBPyConnection,
     keys: str,
     partners: str,
     added: Iterable[KeyNormalization],
     n: int,
-) -> int:
-    """How many rows of ``keys`` have a partner in ``partners`` once ``added`` is applied; both
-    kept with their keys so transformed (``a<i>``) as ``so_diag_kw`` and ``so_diag_pw``."""
+) -> None:
+    """Keep ``keys`` and ``partners`` with their keys transformed by ``added`` (``a<i>``) as
+    ``so_diag_kw`` and ``so_diag_pw``, for :func:`_sample_pairs`."""
     extra = canonical_steps(added)
     items = ", ".join(f"n{i}, {normalize_sql(f'n{i}', extra)} AS a{i}" for i in range(n))
     for table, source in (("so_diag_kw", keys), ("so_diag_pw", partners)):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {items} FROM {source}")
-    names = ", ".join(f"a{i}" for i in range(n))
-    row = first_row(con, f"SELECT count(*) FROM so_diag_kw SEMI JOIN so_diag_pw USING ({names})")
-    return int(row[0]) if row else 0
 
 
 def _sample_pairs(con: duckdb.DuckDBPyConnection, n: int) -> None:
-    """``so_diag_pairs``: the keys (``k<i>``) and partners (``p<i>``) of :func:`_widest`'s
+    """``so_diag_pairs``: the keys (``k<i>``) and partners (``p<i>``) of :func:`_keep_widest`'s
     tables that match, among :data:`SAMPLE` keys chosen by the hash of their keys (the same
     rows every run)."""
     columns = ", ".join(f"n{i}" for i in range(n))

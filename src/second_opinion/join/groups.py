@@ -89,7 +89,7 @@ def split_groups(
     relation = f"so_split_{index}"
     query = scan_sql(table, text=text, numbers=(), others=others)
     try:
-        con.execute(f"CREATE TEMP TABLE {relation} AS {query}")
+        con.execute(f"CREATE TABLE {relation} AS {query}")
     except duckdb.Error as exc:
         raise explain_scan_error(table, exc, numbers=()) from None
     check_keys(

@@ -1,6 +1,6 @@
 """Loading a join's inputs into DuckDB, each file read once.
 
-The base is loaded into the temporary table ``so_base`` (its ``rowid`` is the file order); a
+The base is loaded into the table ``so_base`` (its ``rowid`` is the file order); a
 per-clip sidecar is loaded and reduced to one row per key; a per-frame sidecar is streamed
 straight into its per-key pooled aggregate (in passes over key hashes under a memory limit, see
 :mod:`second_opinion.join.passes`). The key checks of :mod:`second_opinion.join.key_checks` run
@@ -17,11 +17,12 @@ import duckdb
 
 from second_opinion._typing import PoolStat
 from second_opinion.errors import InputError, KeyProblemError
+from second_opinion.join.clip_table import eligible, load_clip_table
 from second_opinion.join.frames import frame_column, refuse_duplicates
 from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
-from second_opinion.join.plan import COUNT, HIDDEN, ROW, Base, Sidecar
+from second_opinion.join.plan import COUNT, FILE_ROW, HIDDEN, ROW, Base, Sidecar
 from second_opinion.join.pooling import check_positive, pool_sql
 from second_opinion.join.session import first_row, scalar
 from second_opinion.join.spec import JoinSpec
@@ -36,8 +37,9 @@ from second_opinion.join.wide import (
 from second_opinion.join.wrapper import OK_STATUSES
 from second_opinion.tables.diagnosis import explain_scan_error
 from second_opinion.tables.files import STORED_TYPES, TableFile
-from second_opinion.tables.formats import is_numeric_type, quote_ident, quote_literal
+from second_opinion.tables.formats import column_key, is_numeric_type, quote_ident, quote_literal
 from second_opinion.tables.keys import WHITESPACE, bad_key_sql, sql_string
+from second_opinion.tables.memory import MemoryTable
 from second_opinion.tables.reading import open_table, scan_sql, whole_column_types
 
 
@@ -68,6 +70,13 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
     table, key = base.table, base.key
     aliases = {c: base.column(c) for c in table.columns}
     others = [c for c in table.columns if c not in key]
+    if _rereadable(table):  # keys loaded; the final query reads the rest from the file
+        query = scan_sql(table, text=key, numbers=(), aliases=aliases)
+        _create(con, table=table, name="so_base", query=query, numbers=())
+        scan = scan_sql(
+            table, text=key, numbers=(), others=others, aliases=aliases, row_number=FILE_ROW
+        )
+        return dataclasses.replace(base, scan=scan)
     if table.format in STORED_TYPES:  # types from every value, or stored
         query = scan_sql(table, text=key, numbers=(), others=others, aliases=aliases)
         _create(con, table=table, name="so_base", query=query, numbers=())
@@ -97,8 +106,7 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
             for c in table.columns
         ]
         con.execute(
-            f"CREATE TEMP TABLE so_base AS SELECT {', '.join(select)} FROM so_base_text "
-            "ORDER BY rowid"
+            f"CREATE TABLE so_base AS SELECT {', '.join(select)} FROM so_base_text ORDER BY rowid"
         )
         con.execute("DROP TABLE so_base_text")
         final |= typed
@@ -106,6 +114,17 @@ def _load_base(con: duckdb.DuckDBPyConnection, base: Base) -> Base:
         _create(con, table=table, name="so_base", query=query, numbers=floats)
     loaded = tuple(final.get(c, table.type_of(c)) for c in table.columns)
     return dataclasses.replace(base, table=dataclasses.replace(table, types=loaded))
+
+
+def _rereadable(table: TableFile) -> bool:
+    """Whether the final query may read the base's rows from its file instead of a loaded copy:
+    a Parquet file (typed as stored, cheap to scan again, numbered by DuckDB in file order)
+    with no column of the name DuckDB gives that number."""
+    return (
+        table.format == "parquet"
+        and not isinstance(table.path, MemoryTable)
+        and all(column_key(c) != column_key("file_row_number") for c in table.columns)
+    )
 
 
 def _create(
@@ -116,15 +135,15 @@ def _create(
     query: str,
     numbers: Sequence[str],
 ) -> None:
-    """Create the temporary table ``name`` from ``query``, a scan of ``table``."""
+    """Create the table ``name`` from ``query``, a scan of ``table``."""
     try:
-        con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+        con.execute(f"CREATE TABLE {name} AS {query}")
     except duckdb.Error as exc:
         raise explain_scan_error(table, exc, numbers=numbers) from None
 
 
 def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: bool) -> str | None:
-    """Load ``sidecar`` as its temporary table, one row per normalised key; return the column
+    """Load ``sidecar`` as its table, one row per normalised key; return the column
     that numbers its frames: its ``frame_column``, or, for a per-clip sidecar whose keys repeat
     (reduced by ``on_duplicate``), a column recognised as one (:mod:`~second_opinion.join.frames`).
 
@@ -136,7 +155,7 @@ def load_sidecar(con: duckdb.DuckDBPyConnection, sidecar: Sidecar, *, limited: b
     return _load_per_clip(con, sidecar)
 
 
-def _scan(sidecar: Sidecar) -> str:
+def _scan(sidecar: Sidecar, row_number: str | None = None) -> str:
     table = sidecar.table
     aliases = {k: f"k{i}" for i, k in enumerate(sidecar.keys)}
     aliases |= {c: f"c{i}" for i, c in enumerate(sidecar.columns)}
@@ -152,6 +171,7 @@ def _scan(sidecar: Sidecar) -> str:
         numbers=sidecar.columns,
         others=others,
         aliases=aliases,
+        row_number=row_number,
     )
 
 
@@ -208,6 +228,14 @@ def _finite(sidecar: Sidecar) -> str:
 
 def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | None:
     spec, n = sidecar.spec, len(sidecar.keys)
+    if eligible(sidecar) and load_clip_table(
+        con,
+        sidecar,
+        scan=_scan(sidecar, row_number=ROW),
+        normalized=_normalized(sidecar),
+        carried=_carried(sidecar),
+    ):
+        return None  # one row per key, read and checked in one pass
     raw = f"{sidecar.name}_raw"
     _create(con, table=sidecar.table, name=raw, query=_scan(sidecar), numbers=sidecar.columns)
     check_keys(
@@ -238,9 +266,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | No
         columns.append(f"1 AS {COUNT}, rowid AS {ROW}")
         columns.extend(f"v{i} AS p{i}" for i in range(scores))
         columns.extend(f"t{j}" for j in range(len(sidecar.carried)))
-        con.execute(
-            f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})"
-        )
+        con.execute(f"CREATE TABLE {sidecar.name} AS SELECT {', '.join(columns)} FROM ({source})")
         con.execute(f"DROP TABLE {raw}")
         return None
     last = "last" if spec.on_duplicate == "last" else "first"
@@ -259,7 +285,7 @@ def _load_per_clip(con: duckdb.DuckDBPyConnection, sidecar: Sidecar) -> str | No
         else:
             aggs.append(f"{last}(v{i} ORDER BY rowid) AS p{i}")
     con.execute(
-        f"CREATE TEMP TABLE {sidecar.name} AS SELECT {', '.join([head, *aggs])} "
+        f"CREATE TABLE {sidecar.name} AS SELECT {', '.join([head, *aggs])} "
         f"FROM ({source}) GROUP BY {nks}"
     )
     con.execute(f"DROP TABLE {raw}")
@@ -358,11 +384,11 @@ def _pool_narrow(
             f"SELECT {nks}, {originals}, count(*) AS {COUNT}, NULL::BIGINT AS {ROW}, "
             f"{', '.join(aggs)} FROM {finite} {filter_}GROUP BY {nks}"
         )
-        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TEMP TABLE {sidecar.name} AS "
+        into = f"INSERT INTO {sidecar.name} " if part else f"CREATE TABLE {sidecar.name} AS "
         con.execute(into + query)
     sums = ", ".join(f"coalesce(sum(bad{i}), 0)" for i in range(len(sidecar.columns)))
     con.execute(
-        f"CREATE TEMP TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
+        f"CREATE TABLE {sidecar.name}_nonfinite AS SELECT unnest(range("
         f"{len(sidecar.columns)})) AS col, unnest([{sums}]) AS n, false AS clean "
         f"FROM {sidecar.name}"
     )

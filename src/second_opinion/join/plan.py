@@ -34,6 +34,9 @@ EXAMPLES = 5
 ROW = "__so_row"
 """Column of a loaded sidecar (and of the joined rows): the file row a key was first read on."""
 
+FILE_ROW = "__so_file_row"
+"""Column of the base's :attr:`Base.scan`: the row's number in the file, from 0."""
+
 COUNT = "__so_n"
 """Column of a loaded sidecar: how many rows (or frames) the key had."""
 
@@ -115,10 +118,22 @@ class Sidecar:
 
 @dataclass(frozen=True)
 class Base:
-    """The base table (its types as loaded, once loaded) and the join's key columns."""
+    """The base table (its types as loaded, once loaded) and the join's key columns.
+
+    ``scan``: for a Parquet file, whose values need no retyping, a ``SELECT`` of every column
+    under its internal name and the file's row number (:data:`FILE_ROW`), which the final
+    query reads instead of a loaded copy (``so_base`` then holds the key columns only).
+    """
 
     table: TableFile
     key: tuple[str, ...]
+    scan: str | None = None
+
+    def relation(self) -> tuple[str, str]:
+        """What the final query reads the base's rows from, and their order (file order)."""
+        if self.scan is not None:
+            return f"({self.scan})", FILE_ROW
+        return "so_base", "rowid"
 
     def column(self, name: str) -> str:
         """The internal name of base column ``name``: positional, so no user name can clash."""

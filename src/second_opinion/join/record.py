@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from second_opinion.hashing import sha256_file
+from second_opinion.join.spec import spec_inputs
 from second_opinion.placing import put_in_place, staging_token, write_text_in_place
 from second_opinion.provenance import (
     SCHEMA,
@@ -32,17 +33,6 @@ from second_opinion.tables.memory import MemoryTable, TablePath
 if TYPE_CHECKING:
     from second_opinion.join.coverage import Coverage
     from second_opinion.join.spec import JoinSpec
-
-
-def spec_inputs(spec: JoinSpec) -> list[tuple[str, str | None, TablePath]]:
-    """(role, scorer, table) of each input of ``spec``, base first; a score matrix's key table
-    follows its matrix (role ``keys``)."""
-    found: list[tuple[str, str | None, TablePath]] = [("features", None, spec.features)]
-    for sidecar in spec.sidecars:
-        found.append(("sidecar", sidecar.scorer, sidecar.path))
-        if sidecar.align is not None:
-            found.append(("keys", sidecar.scorer, sidecar.align.keys_from))
-    return found
 
 
 def staging_of(output: Path) -> Path:

@@ -10,29 +10,32 @@ then run on those small tables, in one private connection
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from second_opinion.errors import SecondOpinionError, UsageError
-from second_opinion.join.coverage import Coverage, measure_coverage
 from second_opinion.join.groups import plan_sidecars
 from second_opinion.join.load import load_base, load_sidecar
-from second_opinion.join.plan import Base, JoinPlan, base_owners
-from second_opinion.join.policies import check_policies, coverage_warnings
-from second_opinion.join.record import place_with_record, spec_inputs, staging_of
+from second_opinion.join.overlap import side_by_side, write_while
+from second_opinion.join.plan import Base, JoinPlan, Sidecar, base_owners
 from second_opinion.join.session import JoinSession
-from second_opinion.join.spec import JoinSpec
+from second_opinion.join.spec import JoinSpec, spec_inputs
 from second_opinion.join.spelling import PYTHON, Spelling
 from second_opinion.join.sql import final_query, output_names
-from second_opinion.provenance import utc_now
 from second_opinion.tables.formats import Engine, same_file
+from second_opinion.tables.memory import MemoryTable
 from second_opinion.tables.reading import open_table
 from second_opinion.tables.writing import write_query
 
 if TYPE_CHECKING:  # pyarrow is imported by DuckDB when a table is asked for, not at start-up
     import pyarrow as pa
+
+    from second_opinion.join.coverage import Coverage
 
 
 @dataclass(frozen=True)
@@ -146,15 +149,32 @@ def join_to_file(
         if isinstance(path, Path) and same_file(path, output):
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
-    started, clock = utc_now(), time.monotonic()
-    target = staging_of(output) if provenance else output
+    started, clock, target = "", time.monotonic(), output
+    if provenance:
+        from second_opinion.join.record import staging_of  # noqa: PLC0415 - only with a record
+        from second_opinion.provenance import utc_now  # noqa: PLC0415
+
+        started, target = utc_now(), staging_of(output)
     try:
         with JoinSession(engine, spelling) as session:
-            plan, coverage, warnings = _prepare(session, spec)
+            plan, frames = _load(session, spec)
             columns = output_names(plan)
             # The writer checks the header it wrote is this one, the one reported.
-            rows = write_query(session.con, final_query(plan), target, columns=columns)
+            if session.limited:  # one query at a time within the memory limit
+                coverage, warnings = _check(session, plan, frames)
+                rows = write_query(session.con, final_query(plan), target, columns=columns)
+            else:  # the write runs beside the coverage; put in place once policies pass
+                rows, (coverage, warnings) = write_while(
+                    session.con,
+                    final_query(plan),
+                    target,
+                    columns=columns,
+                    check=lambda: _check(session, plan, frames),
+                    write=write_query,
+                )
         if provenance:
+            from second_opinion.join.record import place_with_record  # noqa: PLC0415
+
             place_with_record(
                 spec,
                 staged=target,
@@ -178,6 +198,13 @@ def _prepare(
 ) -> tuple[JoinPlan, tuple[Coverage, ...], tuple[str, ...]]:
     """Read every input once, check it, and compute coverage and warnings; raise on policy
     failure."""
+    plan, frames = _load(session, spec)
+    return (plan, *_check(session, plan, frames))
+
+
+def _load(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, dict[str, str | None]]:
+    """Read every input once and check its keys; return the plan and, by sidecar table, the
+    column that numbers its frames."""
     base = load_base(session.con, spec, session.spelling)
     owners = base_owners(base)
     # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast.
@@ -187,7 +214,27 @@ def _prepare(
         for planned in plan_sidecars(session, spec=sidecar, index=index, base=base, owners=owners)
     )
     plan = JoinPlan(base=base, sidecars=sidecars)
-    frames = {s.name: load_sidecar(session.con, s, limited=session.limited) for s in sidecars}
+    tasks = [functools.partial(_load_one, sidecar=s, limited=session.limited) for s in sidecars]
+    # Files load side by side (a query on one small file keeps one core busy); an in-memory
+    # table is registered on this connection only, and a memory limit is shared by all.
+    files = all(not isinstance(s.table.path, MemoryTable) for s in sidecars)
+    workers = 1 if session.limited or not files else 2
+    loaded = side_by_side(session.con, tasks, workers=workers)
+    return plan, {s.name: frame for s, frame in zip(sidecars, loaded, strict=True)}
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, *, sidecar: Sidecar, limited: bool) -> str | None:
+    return load_sidecar(con, sidecar, limited=limited)
+
+
+def _check(
+    session: JoinSession, plan: JoinPlan, frames: dict[str, str | None]
+) -> tuple[tuple[Coverage, ...], tuple[str, ...]]:
+    """Coverage and warnings of the loaded inputs; raise on policy failure."""
+    # Loaded here, not at start-up: beside the write, which then starts sooner.
+    from second_opinion.join.coverage import measure_coverage  # noqa: PLC0415
+    from second_opinion.join.policies import check_policies, coverage_warnings  # noqa: PLC0415
+
     coverage = measure_coverage(session.con, plan, frames)
     check_policies(plan, coverage)
-    return plan, coverage, coverage_warnings(plan, coverage)
+    return coverage, coverage_warnings(plan, coverage)

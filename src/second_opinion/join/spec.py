@@ -20,7 +20,7 @@ from pydantic import (
 
 from second_opinion.join.options import MATRIX_SUFFIXES, FrozenModel, MatrixOptions, SidecarOptions
 from second_opinion.join.spelling import PYTHON, SidecarSpelling, Spelling, cli_wording
-from second_opinion.tables.memory import MemoryTable, TableSource
+from second_opinion.tables.memory import MemoryTable, TablePath, TableSource
 from second_opinion.validation import PYTHON as PYTHON_WORDING
 from second_opinion.validation import Loc, build, location
 
@@ -286,3 +286,14 @@ def build_join_spec(*, spelling: Spelling = PYTHON, **fields: object) -> JoinSpe
     return build(
         JoinSpec, fields, what="join spec", wording=PYTHON_WORDING, context={"spelling": spelling}
     )
+
+
+def spec_inputs(spec: JoinSpec) -> list[tuple[str, str | None, TablePath]]:
+    """(role, scorer, table) of each input of ``spec``, base first; a score matrix's key table
+    follows its matrix (role ``keys``)."""
+    found: list[tuple[str, str | None, TablePath]] = [("features", None, spec.features)]
+    for sidecar in spec.sidecars:
+        found.append(("sidecar", sidecar.scorer, sidecar.path))
+        if sidecar.align is not None:
+            found.append(("keys", sidecar.scorer, sidecar.align.keys_from))
+    return found

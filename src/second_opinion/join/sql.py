@@ -68,7 +68,10 @@ def final_query(plan: JoinPlan) -> str:
         if sidecar.spec.on_missing == "drop":
             drops.append(f"{alias}.{COUNT} IS NOT NULL")
     where = f" WHERE {' AND '.join(drops)}" if drops else ""
-    inner = f"SELECT b.rowid AS {ROW}, {', '.join(selects)} FROM so_base b {' '.join(joins)}{where}"
+    rows, order = base.relation()
+    inner = (
+        f"SELECT b.{order} AS {ROW}, {', '.join(selects)} FROM {rows} b {' '.join(joins)}{where}"
+    )
     return f"SELECT {', '.join(outer)} FROM ({inner}) AS j ORDER BY j.{ROW}"
 
 

@@ -65,7 +65,7 @@ def create_non_finite(con: duckdb.DuckDBPyConnection, name: str, relation: str, 
     either (then a matched key's value is never null); one group per column, in long form.
     Return the non-finite values in all."""
     con.execute(
-        f"CREATE TEMP TABLE {name}_nonfinite AS SELECT col, "
+        f"CREATE TABLE {name}_nonfinite AS SELECT col, "
         "count(*) FILTER (WHERE NOT isfinite(c)) AS n, "
         "count(*) FILTER (WHERE c IS NULL OR NOT isfinite(c)) = 0 AS clean "
         f"FROM (SELECT unnest(range({n})) AS col, unnest({scores_list(n)}) AS c FROM {relation}) "
@@ -130,7 +130,7 @@ def pool_long(
             f"SELECT {nks}, col, {originals}, count(*) AS n, {', '.join(aggs)} "
             f"FROM ({long}) GROUP BY {nks}, col"
         )
-        into = f"INSERT INTO {name}_long " if part else f"CREATE TEMP TABLE {name}_long AS "
+        into = f"INSERT INTO {name}_long " if part else f"CREATE TABLE {name}_long AS "
         con.execute(into + query)
     lists = [f"list(s_{s} ORDER BY col) AS l_{s}" for s in stats]
     if harmonic:
@@ -146,11 +146,11 @@ def pool_long(
             items += [f"l_nonpos[{i + 1}] AS nonpos{i}", f"l_nonpos_key[{i + 1}] AS nonpos_key{i}"]
             items.append(f"l_mn[{i + 1}] AS min{i}")
     con.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT {nks}, {oks}, n AS {COUNT}, NULL::BIGINT AS {ROW}, "
+        f"CREATE TABLE {name} AS SELECT {nks}, {oks}, n AS {COUNT}, NULL::BIGINT AS {ROW}, "
         f"{', '.join(items)}, hid AS {HIDDEN} FROM ({gathered})"
     )
     con.execute(
-        f"CREATE TEMP TABLE {name}_nonfinite AS SELECT col, sum(bad) AS n, false AS clean "
+        f"CREATE TABLE {name}_nonfinite AS SELECT col, sum(bad) AS n, false AS clean "
         f"FROM {name}_long GROUP BY col"
     )
     con.execute(f"DROP TABLE {name}_long")
@@ -179,6 +179,6 @@ def dedupe_long(
     same = " AND ".join(f"h.{k} IS NOT DISTINCT FROM g.{k}" for k in nks)
     items = ", ".join(f"g.l[{i + 1}] AS p{i}" for i in range(n))
     con.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT h.*, {items} FROM ({per_key}) h "
+        f"CREATE TABLE {name} AS SELECT h.*, {items} FROM ({per_key}) h "
         f"JOIN ({gathered}) g ON {same}"
     )

@@ -29,9 +29,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from second_opinion.decoding import json_problem
 from second_opinion.errors import InputError, KeyProblemError, UnreadableFileError
 from second_opinion.join.keys import normalize_key, path_like
@@ -342,6 +339,9 @@ def _refuse_duplicates(spec: SidecarSpec, records: list[WrapperRecord]) -> None:
 def write_groups(spec: SidecarSpec, folder: Path, index: int) -> list[tuple[str, Path]]:
     """Write each scorer's records as a per-clip Parquet table in ``folder``; return
     (scorer, path) pairs in sorted order of the scorer."""
+    import pyarrow as pa  # noqa: PLC0415 - only when wrapper records are met
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     records = read_records(spec)
     groups: dict[str, list[WrapperRecord]] = {}
     for record in records:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from second_opinion._typing import TableFormat
-from second_opinion.errors import SchemaError, UnreadableFileError
+from second_opinion.errors import InternalError, SchemaError, UnreadableFileError
 from second_opinion.tables.diagnosis import _format_label, _not_utf8_error, explain_scan_error
 from second_opinion.tables.files import (
     _FIELD_LIMIT,
@@ -349,12 +349,14 @@ def scan_sql(
     numbers: Sequence[str],
     others: Sequence[str] = (),
     aliases: dict[str, str] | None = None,
+    row_number: str | None = None,
 ) -> str:
     """A ``SELECT`` that reads ``table`` once, in file order.
 
     ``text`` columns (keys) come out as VARCHAR, ``numbers`` as DOUBLE (numeric strings coerced),
     ``others`` as sniffed. Output columns keep their names unless ``aliases`` renames them; the
-    select list follows the order of ``table.columns``.
+    select list follows the order of ``table.columns``. ``row_number``: a column to add, the
+    row's number in the file from 0 (a Parquet file only).
     """
     aliases = aliases or {}
     wanted = set(text) | set(numbers) | set(others)
@@ -373,7 +375,8 @@ def scan_sql(
     elif isinstance(table.path, MemoryTable):
         reader = quote_ident(table.path.view)
     else:
-        reader = _reader_sql(table.path, table.format)
+        numbered = ", file_row_number=true" if row_number is not None else ""
+        reader = _reader_sql(table.path, table.format, numbered)
     select = []
     for column in table.columns:
         if column not in wanted:
@@ -387,4 +390,9 @@ def scan_sql(
         else:
             expr = quote_ident(column)
         select.append(f"{expr} AS {quote_ident(aliases.get(column, column))}")
+    if row_number is not None:
+        if table.format != "parquet" or isinstance(table.path, MemoryTable):
+            msg = f"{table.path}: row numbers are read from Parquet files only"
+            raise InternalError(msg)
+        select.append(f"file_row_number AS {quote_ident(row_number)}")
     return f"SELECT {', '.join(select)} FROM {reader}"

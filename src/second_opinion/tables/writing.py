@@ -8,7 +8,7 @@ import gzip
 import json
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -108,6 +108,7 @@ def write_query(
     output: Path,
     *,
     columns: Sequence[str] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> int:
     """Write the result of ``query`` to ``output`` atomically; return the number of rows.
 
@@ -120,6 +121,9 @@ def write_query(
     complete: on any failure nothing new is left at ``output`` (a previous file there is kept as
     it was) and the temporary file is removed. A ``.json`` output is one document,
     ``{"rows": [...]}``: DuckDB writes the array, which is then wrapped.
+
+    ``ready``: called once the rows are written and checked, before the rename; if it raises,
+    nothing is put in place (a caller that wrote while it was still checking the inputs).
     """
     fmt, compressed = output_format(output)
     folder = output.parent if str(output.parent) else Path()
@@ -152,6 +156,8 @@ def write_query(
         _check_header(output, written_header(con, target, fmt, compressed), expected)
         if fmt == "json":
             _wrap_rows(array, tmp)
+        if ready is not None:
+            ready()
         tmp.replace(output)
         return int(copied[0][0]) if copied and copied[0] and copied[0][0] is not None else 0
     except duckdb.Error as exc:

@@ -15,8 +15,7 @@ from second_opinion.audit.options import AuditOptions, build_options
 from second_opinion.batch.dependencies import job_dependencies
 from second_opinion.errors import InputError
 from second_opinion.ingest.options import IngestOptions
-from second_opinion.join.record import spec_inputs
-from second_opinion.join.spec import JoinSpec
+from second_opinion.join.spec import JoinSpec, spec_inputs
 from second_opinion.saliency.spec import SaliencySpec
 from second_opinion.tables.memory import file_of
 from second_opinion.validation import revalidated
