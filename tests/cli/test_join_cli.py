@@ -810,3 +810,23 @@ def test_no_scorer_fallback_names_an_unknown_sidecar(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--no-scorer-fallback 'y': not a sidecar (sidecars: x)" in result.stderr
+
+
+def test_keys_print_as_written_never_as_emoji_or_markup(tmp_path: Path) -> None:
+    """rich turned ``:smile:`` into an emoji even with markup off; warnings, errors and the
+    coverage lines now print every key as it is written."""
+    base = write_table(
+        tmp_path / "base.csv",
+        [{"clip_id": ":smile:", "mos": 1.0}, {"clip_id": "[bold]b[/bold]", "mos": 2.0}],
+    )
+    side = write_table(tmp_path / "s.csv", [{"clip_id": "[bold]b[/bold]", "s": 1.0}])
+    out = tmp_path / "out.jsonl"
+    human = run("join", "-f", base, "-k", "clip_id", "-s", f"x={side}", "-o", out)
+    assert human.returncode == 0, human.stderr
+    assert "x: 1 of 2 base keys matched (50.00 %)" in human.stderr
+    assert "base key without a sidecar row ':smile:'" in human.stdout
+    assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in human.stdout + human.stderr
+    as_json = run("join", "-f", base, "-k", "clip_id", "-s", f"x={side}", "-o", out, "--json")
+    report = json.loads(as_json.stdout)
+    assert report["coverage"][0]["unmatched_base"][0]["key"] == [":smile:"]
+    assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in as_json.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from second_opinion.errors import EXIT_INPUT, KeyProblemError, SchemaError
+from second_opinion.errors import EXIT_INPUT, InputError, KeyProblemError, SchemaError
 from second_opinion.join.options import Align
 from second_opinion.join.run import check_spec, join
 from second_opinion.join.spec import JoinSpec, SidecarSpec
@@ -34,6 +34,25 @@ def test_duplicate_base_keys_are_a_key_problem(tmp_path: Path) -> None:
     with pytest.raises(KeyProblemError, match=f"^{re.escape(message)}$") as caught:
         _join(base)
     assert caught.value.exit_code == EXIT_INPUT
+
+
+@pytest.mark.parametrize("sidecar_problem", ["a missing key column", "a bad score file"])
+def test_the_base_keys_problem_is_told_before_any_sidecars(
+    tmp_path: Path, sidecar_problem: str
+) -> None:
+    """The base's keys are checked beside the sidecars' loads, yet their error comes first,
+    whether a sidecar fails when it is planned or when it is loaded."""
+    base = write_table(tmp_path / "base.csv", [*BASE, {"clip_id": "b", "mos": 0.0}])
+    if sidecar_problem == "a missing key column":
+        side = write_table(tmp_path / "s.csv", [{"clip": "a", "s": 1.0}])
+    else:
+        side = write_table(tmp_path / "s.csv", [{"clip_id": "a", "s": "x"}, {"clip_id": "a"}])
+    sidecars = (SidecarSpec(scorer="x", path=side), SidecarSpec(scorer="y", path=side))
+    with pytest.raises(SchemaError if "score" in sidecar_problem else InputError) as alone:
+        _join(write_table(tmp_path / "fine.csv", BASE), *sidecars)
+    assert "duplicate" not in alone.value.message
+    with pytest.raises(KeyProblemError, match="duplicate key\\(s\\) in the base table"):
+        _join(base, *sidecars)
 
 
 def test_base_keys_clashing_after_normalisation_are_a_key_problem(tmp_path: Path) -> None:

@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from second_opinion.errors import UsageError
-from second_opinion.join.keys import canonical_steps, normalize_key, normalize_sql, resolve_steps
+from second_opinion.join.keys import (
+    canonical_steps,
+    edit_distance,
+    normalize_key,
+    normalize_sql,
+    resolve_steps,
+)
 from second_opinion.tables.formats import quote_literal
 from second_opinion.tables.keys import (
     WHITESPACE,
@@ -189,3 +195,45 @@ def test_bad_key_sql_flags_null() -> None:
 )
 def test_bad_key_message(value: object, problem: KeyProblem, message: str) -> None:
     assert bad_key_message("f.csv line 3", ["clip_id", "v"], "v", value, problem, "row") == message
+
+
+def _levenshtein(a: str, b: str) -> int:
+    """The textbook dynamic programme, the reference for the bit-parallel one."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+_NEAR_TEXT = st.text(alphabet="ab/._0é日", max_size=12)
+
+
+@given(_NEAR_TEXT | st.text(max_size=80), _NEAR_TEXT | st.text(max_size=80))
+def test_edit_distance_equals_the_dynamic_programme(a: str, b: str) -> None:
+    assert edit_distance(a, b) == _levenshtein(a, b)
+    assert edit_distance(b, a) == _levenshtein(a, b)
+
+
+@given(_NEAR_TEXT, _NEAR_TEXT)
+def test_edit_distance_equals_duckdbs_levenshtein(a: str, b: str) -> None:
+    row = duckdb.execute("SELECT levenshtein(?, ?)", [a, b]).fetchone()
+    assert row is not None
+    assert edit_distance(a, b) == row[0]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("", "", 0),
+        ("", "abc", 3),
+        ("kitten", "sitting", 3),
+        ("clip0122951", "clip0122950", 1),
+        ("x" * 70, "y" * 70, 70),
+        ("a" * 65 + "b", "a" * 66, 1),
+    ],
+)
+def test_edit_distance_known_values(a: str, b: str, expected: int) -> None:
+    assert edit_distance(a, b) == expected

@@ -20,7 +20,7 @@ from typer.core import TyperOption
 from second_opinion._version import __version__
 from second_opinion.cli.commands import COMMANDS, invoked
 from second_opinion.cli.options import with_omitted_values
-from second_opinion.cli.render import err_console
+from second_opinion.cli.render import print_line
 from second_opinion.errors import SecondOpinionError, exit_code_for
 
 _option_type = TyperOption.display_type_rich
@@ -108,19 +108,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         run = build_app([command.name] if command is not None else [])
         run(args=args, prog_name="second-opinion")
     except SecondOpinionError as exc:
-        err_console.print(f"error: {exc.message}", markup=False, highlight=False)
+        print_line(f"error: {exc.message}", err=True)
         sys.exit(exit_code_for(exc))
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
         if (exhausted := _out_of_memory(exc)) is not None:  # a limit, not a bug
-            err_console.print(f"error: {exhausted.message}", markup=False, highlight=False)
+            print_line(f"error: {exhausted.message}", err=True)
             sys.exit(exit_code_for(exhausted))
         trace = "".join(traceback.format_exception(exc))
-        err_console.print(trace, markup=False, highlight=False)
-        err_console.print(
+        print_line(trace.rstrip("\n"), err=True)
+        print_line(
             f"internal error: {type(exc).__name__}: {exc}; this is a bug in second-opinion, "
             "please report it with the traceback above",
-            markup=False,
-            highlight=False,
+            err=True,
         )
         sys.exit(exit_code_for(exc))
 

@@ -14,6 +14,7 @@ neighbours are two ``ORDER BY … LIMIT`` scans (a top-N, not a sort of the othe
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 import duckdb
@@ -23,6 +24,10 @@ from second_opinion.join.keys import edit_distance, normalize_key
 
 NEIGHBOURS = 6
 """Keys on each side, in sorted order, considered as a closest key."""
+
+SPAN = 2048
+"""Keys between the first and the last key asked about read at once (past it, a key's
+neighbours are scanned for on their own)."""
 
 
 def closest(
@@ -35,52 +40,112 @@ def closest(
     texts = ["|".join(k) for k in keys]
     loose = [normalize_key(t, KEY_NORMALIZATIONS) for t in texts]
     other = f"(SELECT {text} AS d FROM {source})"
-    parts: list[str] = []
-    params: list[object] = []
-    for i, wanted in enumerate(texts):
-        parts.append(
-            f"(SELECT {i} AS i, 1 AS side, d FROM {other} WHERE d >= ? "
-            f"ORDER BY d LIMIT {NEIGHBOURS})"
-        )
-        parts.append(
-            f"(SELECT {i} AS i, 2 AS side, d FROM {other} WHERE d < ? "
-            f"ORDER BY d DESC LIMIT {NEIGHBOURS})"
-        )
-        params.extend([wanted, wanted])
+    containing, neighbours = _first_pass(con, other, texts, loose)
+    found: list[tuple[str, ...] | None] = []
+    for i, (wanted, target) in enumerate(zip(texts, loose, strict=True)):
+        if i in containing:
+            found.append(tuple(containing[i].split("|")))
+        elif candidates := neighbours[wanted]:
+            found.append(tuple(_nearest(candidates, wanted=wanted, target=target).split("|")))
+        else:
+            found.append(None)
+    return found
+
+
+def _first_pass(
+    con: duckdb.DuckDBPyConnection, other: str, texts: Sequence[str], loose: Sequence[str]
+) -> tuple[dict[int, str], dict[str, list[str]]]:
+    """The shortest key holding each normalised key (by position), and the neighbours of each
+    key as written (by text).
+
+    The keys asked about are usually few and close together (the first unmatched ones, keys
+    appended past the end of the other side), so one statement reads the other side's keys
+    between the first and the last of them, sorted, up to :data:`SPAN` rows, with the
+    :data:`NEIGHBOURS` keys before the first and after the last, and the containment lookup.
+    A key whose neighbours that span does not hold takes two top-N scans of its own.
+    """
+    ordered = sorted(set(texts), key=_order)
+    first, last = ordered[0], ordered[-1]
+    top = f"SELECT 0 AS i, {{}} AS side, d FROM {other} WHERE {{}} ORDER BY d {{}} LIMIT {{}}"
+    parts = [
+        f"({top.format(1, 'd < ?', 'DESC', NEIGHBOURS)})",
+        f"({top.format(2, 'd >= ? AND d < ?', 'ASC', SPAN)})",
+        f"({top.format(3, 'd >= ?', 'ASC', NEIGHBOURS)})",
+    ]
+    params: list[object] = [first, first, last, last]
     targets = [(i, t) for i, t in enumerate(loose) if t]
     if targets:
         # The rows whose folded key holds any target (one pass of one regular expression),
-        # then, per key, the shortest of those that holds it.
-        pattern = "|".join(_literal(t) for _, t in targets)
+        # then, per key, the shortest of those that holds it. An ASCII key is its own fold in
+        # lower case: one no longer than every target holds one only by being equal to it, a
+        # cheap test that spares most rows the pattern.
+        shortest = min(len(t) for _, t in targets)
+        maybe = (
+            f"strlen(d) <> length(d) OR length(d) > {shortest} "
+            "OR list_contains(?::VARCHAR[], lower(d))"
+        )
         folded = (
-            f"(SELECT d, ld FROM (SELECT d, lower(nfc_normalize(d)) AS ld FROM {other}) "
-            "WHERE regexp_matches(ld, ?))"
+            f"(SELECT d, ld FROM (SELECT d, lower(nfc_normalize(d)) AS ld FROM {other} "
+            f"WHERE {maybe}) WHERE regexp_matches(ld, ?))"
         )
         wanted_list = "(SELECT unnest(?::BIGINT[]) AS i, unnest(?::VARCHAR[]) AS t)"
         parts.append(
             f"(SELECT w.i, 0 AS side, arg_min(c.d, (length(c.d), c.d)) AS d FROM {folded} c "
             f"JOIN {wanted_list} w ON contains(c.ld, w.t) GROUP BY w.i)"
         )
-        params.extend([pattern, [i for i, _ in targets], [t for _, t in targets]])
-    rows = con.execute(" UNION ALL ".join(parts), params).fetchall()
+        wanted = [t for _, t in targets]
+        pattern = "|".join(_literal(t) for t in wanted)
+        params.extend([wanted, pattern, [i for i, _ in targets], wanted])
     containing: dict[int, str] = {}
-    neighbours: dict[int, list[str]] = {}
-    for i, side, d in rows:
-        if d is None:
-            continue
-        if side == 0:
-            containing[int(i)] = str(d)
-        else:
-            neighbours.setdefault(int(i), []).append(str(d))
-    found: list[tuple[str, ...] | None] = []
-    for i, (wanted, target) in enumerate(zip(texts, loose, strict=True)):
-        if i in containing:
-            found.append(tuple(containing[i].split("|")))
-        elif i in neighbours:
-            found.append(tuple(_nearest(neighbours[i], wanted=wanted, target=target).split("|")))
-        else:
-            found.append(None)
+    read: dict[int, list[str]] = {1: [], 2: [], 3: []}
+    for i, side, d in con.execute(" UNION ALL ".join(parts), params).fetchall():
+        if d is not None:
+            if side == 0:
+                containing[int(i)] = str(d)
+            else:
+                read[int(side)].append(str(d))
+    before, span, after = read[1][::-1], sorted(read[2], key=_order), read[3]
+    whole = len(span) < SPAN  # every key between the first and the last one asked about
+    reach = _order(span[-1]) if span else b""
+    neighbours: dict[str, list[str]] = {}
+    for key in ordered:
+        at = bisect.bisect_left(span, _order(key), key=_order)
+        # Complete below when the span holds every key from the first one asked about up to
+        # this one; above when it holds them all, or six past it, or this is the last one.
+        if whole or reach >= _order(key):
+            below = (before + span[:at])[-NEIGHBOURS:]
+            if whole or len(span) - at >= NEIGHBOURS or key == last:
+                neighbours[key] = below + (span[at:] + after)[:NEIGHBOURS]
+    missing = [key for key in ordered if key not in neighbours]
+    if missing:
+        neighbours |= _scanned(con, other, missing)
+    return containing, neighbours
+
+
+def _scanned(
+    con: duckdb.DuckDBPyConnection, other: str, keys: Sequence[str]
+) -> dict[str, list[str]]:
+    """The :data:`NEIGHBOURS` keys of the other side before and after each key: two top-N
+    scans per key, in one statement."""
+    parts: list[str] = []
+    for j in range(len(keys)):
+        parts.append(
+            f"(SELECT {j} AS i, d FROM {other} WHERE d >= ? ORDER BY d LIMIT {NEIGHBOURS})"
+        )
+        parts.append(
+            f"(SELECT {j} AS i, d FROM {other} WHERE d < ? ORDER BY d DESC LIMIT {NEIGHBOURS})"
+        )
+    found: dict[str, list[str]] = {key: [] for key in keys}
+    params = [key for key in keys for _ in range(2)]
+    for j, d in con.execute(" UNION ALL ".join(parts), params).fetchall():
+        if d is not None:
+            found[keys[int(j)]].append(str(d))
     return found
+
+
+def _order(text: str) -> bytes:
+    """``text`` as DuckDB orders text: by its UTF-8 bytes."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _literal(text: str) -> str:

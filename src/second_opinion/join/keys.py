@@ -129,16 +129,37 @@ def number_sql(expr: str) -> str:
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions), as DuckDB's levenshtein()."""
+    """Levenshtein distance (insertions, deletions, substitutions), as DuckDB's levenshtein().
+
+    Bit-parallel (Myers 1999, in Hyyrö's formulation for edit distance): one column of the
+    distance matrix is two bit vectors over the shorter string, updated in a few integer
+    operations per character of the longer one.
+    """
     if len(a) < len(b):
         a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    if a == b or not b:
+        return len(a) - len(b)
+    m = len(b)
+    mask, high = (1 << m) - 1, 1 << (m - 1)
+    matches: dict[str, int] = {}
+    for i, ch in enumerate(b):
+        matches[ch] = matches.get(ch, 0) | (1 << i)
+    plus, minus, score = mask, 0, m  # vertical deltas of the current column: +1 and -1
+    for ch in a:
+        eq = matches.get(ch, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        hp = (minus | ~(xh | plus)) & mask
+        hm = plus & xh
+        if hp & high:
+            score += 1
+        elif hm & high:
+            score -= 1
+        hp = ((hp << 1) | 1) & mask
+        hm = (hm << 1) & mask
+        plus = (hm | ~(xv | hp)) & mask
+        minus = hp & xv
+    return score
 
 
 def key_text(values: Sequence[object]) -> tuple[str, ...]:

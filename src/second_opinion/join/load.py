@@ -19,7 +19,7 @@ from second_opinion._typing import PoolStat
 from second_opinion.errors import InputError, KeyProblemError
 from second_opinion.join.clip_table import eligible, load_clip_table
 from second_opinion.join.frames import frame_column, refuse_duplicates
-from second_opinion.join.key_checks import check_base_keys, check_keys, refuse_bad_key_in_file
+from second_opinion.join.key_checks import check_keys, refuse_bad_key_in_file
 from second_opinion.join.keys import normalize_sql, with_auto
 from second_opinion.join.passes import HOLISTIC_STATS, pooling_passes
 from second_opinion.join.plan import COUNT, FILE_ROW, HIDDEN, ROW, Base, Sidecar
@@ -44,8 +44,9 @@ from second_opinion.tables.reading import open_table, scan_sql, whole_column_typ
 
 
 def load_base(con: duckdb.DuckDBPyConnection, spec: JoinSpec, spelling: Spelling = PYTHON) -> Base:
-    """Open and load the base table as ``so_base``; refuse it without rows or usable keys (the
-    key option named as ``spelling`` says)."""
+    """Open and load the base table as ``so_base``; refuse it without rows or key columns (the
+    key option named as ``spelling`` says). Its keys' values are checked by the caller
+    (:func:`~second_opinion.join.key_checks.check_base_keys`, beside the sidecars' loads)."""
     table = open_table(con, spec.features)
     table.require(spec.key, "key column", f"fix {spelling.key_option()}")
     table.require_flat_keys(spec.key)
@@ -53,7 +54,6 @@ def load_base(con: duckdb.DuckDBPyConnection, spec: JoinSpec, spelling: Spelling
     if scalar(con, "SELECT count(*) FROM so_base") == 0:
         msg = f"{table.path}: the table has no rows"
         raise InputError(msg)
-    check_base_keys(con, base)
     return base
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ import duckdb
 
 from second_opinion.errors import SecondOpinionError, UsageError
 from second_opinion.join.groups import plan_sidecars
+from second_opinion.join.key_checks import check_base_keys
 from second_opinion.join.load import load_base, load_sidecar
 from second_opinion.join.overlap import side_by_side, write_while
 from second_opinion.join.plan import Base, JoinPlan, Sidecar, base_owners
@@ -207,20 +209,35 @@ def _load(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, dict[str, str
     column that numbers its frames."""
     base = load_base(session.con, spec, session.spelling)
     owners = base_owners(base)
-    # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast.
-    sidecars = tuple(
-        planned
-        for index, sidecar in enumerate(spec.sidecars)
-        for planned in plan_sidecars(session, spec=sidecar, index=index, base=base, owners=owners)
-    )
+    # Plan every sidecar (schemas only) before loading any, so a wrong column name fails fast;
+    # a problem with the base's keys is still the first one told.
+    try:
+        sidecars = tuple(
+            planned
+            for index, sidecar in enumerate(spec.sidecars)
+            for planned in plan_sidecars(
+                session, spec=sidecar, index=index, base=base, owners=owners
+            )
+        )
+    except BaseException:
+        check_base_keys(session.con, base)
+        raise
     plan = JoinPlan(base=base, sidecars=sidecars)
-    tasks = [functools.partial(_load_one, sidecar=s, limited=session.limited) for s in sidecars]
+    # The base's key checks run beside the first loads, and their error comes first.
+    tasks: list[Callable[[duckdb.DuckDBPyConnection], str | None]]
+    tasks = [functools.partial(_check_base, base=base)]
+    tasks += [functools.partial(_load_one, sidecar=s, limited=session.limited) for s in sidecars]
     # Files load side by side (a query on one small file keeps one core busy); an in-memory
     # table is registered on this connection only, and a memory limit is shared by all.
     files = all(not isinstance(s.table.path, MemoryTable) for s in sidecars)
     workers = 1 if session.limited or not files else 2
-    loaded = side_by_side(session.con, tasks, workers=workers)
+    loaded = side_by_side(session.con, tasks, workers=workers)[1:]
     return plan, {s.name: frame for s, frame in zip(sidecars, loaded, strict=True)}
+
+
+def _check_base(con: duckdb.DuckDBPyConnection, *, base: Base) -> str | None:
+    check_base_keys(con, base)
+    return None  # as a sidecar's load: no frame column
 
 
 def _load_one(con: duckdb.DuckDBPyConnection, *, sidecar: Sidecar, limited: bool) -> str | None:
