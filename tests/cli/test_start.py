@@ -130,3 +130,27 @@ def test_the_coverage_modules_load_beside_the_write_not_at_start() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["join", "--bogus"], 2)])
+def test_the_console_script_ends_with_exit_handlers_run_and_output_whole(
+    args: list[str], code: int
+) -> None:
+    """``entry`` freezes the run's objects out of the last collections at exit, and nothing
+    else: exit handlers still run after the command's output, and the exit code is kept."""
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handler ran', flush=True))\n"
+        f"sys.argv = ['second-opinion', *{args!r}]\n"
+        "from second_opinion.cli.main import entry\n"
+        "entry()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stdout.endswith("exit handler ran\n")
+    if code == 0:
+        assert done.stdout.startswith("second-opinion ")
+    else:
+        assert "--bogus" in done.stderr

@@ -8,6 +8,7 @@ the others' names and help for ``--help``); :data:`app`, the whole app, is built
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import traceback
@@ -125,5 +126,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def entry() -> None:
-    """The ``second-opinion`` console script: :func:`main` on the process's arguments."""
-    main()
+    """The ``second-opinion`` console script: :func:`main` on the process's arguments.
+
+    When the command has ended, every object it made is frozen out of the garbage collector:
+    the interpreter's last collections at exit would traverse them all (30–50 ms after a
+    join, more than a tenth of a small one) only for the process to end. Exit handlers still
+    run; every resource the command opened was closed by the command.
+    """
+    try:
+        main()
+    finally:
+        gc.freeze()
