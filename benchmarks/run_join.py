@@ -14,6 +14,7 @@ benchmark. ``--commit REV`` benchmarks ``src/`` of that commit instead of the wo
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -39,14 +40,28 @@ TARGET = 1.3  # the tool within 1.3x of the hand-written query, in time and in p
 QUIET = 0.1  # other processes may use at most this fraction of one CPU during a run
 
 
-def tool_command(tool: Tool, corpus: Corpus, workload: str, fmt: str, output: Path) -> list[str]:
-    """The CLI call joining the workload's sidecars onto the base table."""
+def tool_command(
+    tool: Tool, corpus: Corpus, workload: str, fmt: str, output: Path, *, provenance: bool = False
+) -> list[str]:
+    """The CLI call joining the workload's sidecars onto the base table (``--provenance``:
+    also writing the provenance record, every input and the output hashed)."""
     command = [*tool.prefix, "join", "--features", str(corpus.base(fmt)), "--key", KEY]
     for scorer, path in corpus.sidecars(workload, fmt).items():
         command += ["--sidecar", f"{scorer}={path}"]
     if workload == "W2":
         command += ["--frame-column", FRAME, "--pool", ",".join(POOL)]
+    if provenance:
+        command.append("--provenance")
     return [*command, "--output", str(output), "--json"]
+
+
+def check_record(output: Path) -> None:
+    """Fail loudly unless the provenance record beside ``output`` names its bytes' SHA-256."""
+    record = json.loads(output.with_name(output.name + ".provenance.json").read_text())
+    digest = hashlib.sha256(output.read_bytes()).hexdigest()
+    if record["output"]["sha256"] != digest:
+        msg = f"the provenance record of {output} names another SHA-256"
+        raise MismatchError(msg)
 
 
 def hand_command(corpus: Corpus, workload: str, fmt: str, output: Path) -> list[str]:
@@ -113,6 +128,7 @@ def run_case(
     repeat: int,
     idle_timeout: float,
     attempts: int,
+    provenance: bool = False,
 ) -> dict[str, Any]:
     """Measure one workload x format ``repeat`` times each; alternate which goes first."""
     inputs = corpus.inputs(workload, fmt)
@@ -127,13 +143,19 @@ def run_case(
     with tempfile.TemporaryDirectory(prefix="so-bench-") as tmp:
         tool_out, hand_out = Path(tmp) / "tool.parquet", Path(tmp) / "hand.parquet"
         calls = [
-            (tool_command(tool, corpus, workload, fmt, tool_out), tool.env, tool_runs),
+            (
+                tool_command(tool, corpus, workload, fmt, tool_out, provenance=provenance),
+                tool.env,
+                tool_runs,
+            ),
             (hand_command(corpus, workload, fmt, hand_out), None, hand_runs),
         ]
         for index in range(repeat):
             for command, env, runs in calls if index % 2 == 0 else calls[::-1]:
                 runs.append(_measure(command, idle_timeout, attempts, env))
             matched = check_pair(tool_runs[-1], hand_runs[-1], tool_out, hand_out)
+            if provenance:
+                check_record(tool_out)
             print(
                 f"  {workload} {fmt} run {index + 1}/{repeat}: tool {_describe(tool_runs[-1])}, "
                 f"hand {_describe(hand_runs[-1])}; outputs equal",
@@ -145,6 +167,7 @@ def run_case(
     return {
         "workload": workload,
         "format": fmt,
+        "provenance": provenance,
         "rows": rows,
         "matched": matched,
         "tool_seconds": tool_s,
@@ -180,7 +203,8 @@ def format_table(cases: list[dict[str, Any]]) -> str:
         return " (noisy)" if any(r["disturbed"] for r in runs) else ""
 
     lines += [
-        f"| {c['workload']} | {c['format']}{noisy(c)} | {c['tool_seconds']:.2f} "
+        f"| {c['workload']} | {c['format']}{' + provenance' if c.get('provenance') else ''}"
+        f"{noisy(c)} | {c['tool_seconds']:.2f} "
         f"| {c['hand_seconds']:.2f} "
         f"| {ratio(c['time_ratio'])} | {mib(c['tool_peak_rss'])} | {mib(c['hand_peak_rss'])} "
         f"| {ratio(c['rss_ratio'])} |"
@@ -206,6 +230,11 @@ def main() -> None:
     )
     parser.add_argument("--commit", help="benchmark src/ of this commit, not the working tree")
     parser.add_argument(
+        "--provenance",
+        action="store_true",
+        help="the tool also writes its provenance record (join --provenance)",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=300.0,
@@ -226,6 +255,7 @@ def main() -> None:
                 repeat=args.repeat,
                 idle_timeout=args.idle_timeout,
                 attempts=args.attempts,
+                provenance=args.provenance,
             )
             for workload in check_workloads(split_list(args.workloads))
             for fmt in check_formats(split_list(args.formats))

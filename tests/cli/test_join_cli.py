@@ -7,6 +7,7 @@ Every test runs the command in a subprocess (``python -m second_opinion`` or the
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import re
@@ -830,3 +831,35 @@ def test_keys_print_as_written_never_as_emoji_or_markup(tmp_path: Path) -> None:
     report = json.loads(as_json.stdout)
     assert report["coverage"][0]["unmatched_base"][0]["key"] == [":smile:"]
     assert "\N{SMILING FACE WITH OPEN MOUTH AND SMILING EYES}" not in as_json.stderr
+
+
+def test_provenance_writes_a_record_that_inspect_checks(corpus: Corpus) -> None:
+    args = ["join", "-f", corpus.base, "-k", "clip_id", "-s", f"vmaf2={corpus.vmaf2}"]
+    result = run(*args, *niqe_args(corpus), "-o", corpus.out, "--provenance", "--json")
+    assert result.returncode == 0, result.stderr
+    record_path = corpus.folder / "out.csv.provenance.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    assert record["output"]["sha256"] == hashlib.sha256(corpus.out.read_bytes()).hexdigest()
+    assert record["output"]["rows"] == json.loads(result.stdout)["rows"] == 4
+    hashed = {i["path"]: i["sha256"] for i in record["inputs"]}
+    assert hashed == {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (corpus.base, corpus.vmaf2, corpus.niqe)
+    }
+    assert [c["scorer"] for c in record["coverage"]] == ["vmaf2", "niqe"]
+    checked = run("inspect", corpus.out, "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert json.loads(checked.stdout)["matches"] is True
+    corpus.out.write_text("edited\n", encoding="utf-8")
+    assert run("inspect", corpus.out).returncode == 1
+
+
+def test_provenance_of_a_failed_join_leaves_neither_output_nor_record(corpus: Corpus) -> None:
+    before = corpus.files()
+    result = run(
+        "join", "-f", corpus.base, "-k", "clip_id", *niqe_args(corpus), "-o", corpus.out,
+        "--min-coverage", "1.0", "--provenance",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "niqe" in result.stderr
+    assert corpus.files() == before  # no output, no record, no staged file left

@@ -12,7 +12,9 @@ from second_opinion.errors import PolicyError
 
 
 def inspect_command(
-    output: Annotated[Path, typer.Argument(help="An output table written by a batch.")],
+    output: Annotated[
+        Path, typer.Argument(help="An output written by batch, or by join --provenance.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Show an output's provenance record and check the output against it.

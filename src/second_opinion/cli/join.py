@@ -170,6 +170,14 @@ def join_command(
     ] = None,
     memory_limit: Annotated[str | None, typer.Option(help=MEMORY_LIMIT_HELP)] = None,
     temp_dir: Annotated[Path | None, typer.Option(help=TEMP_DIR_HELP)] = None,
+    provenance: Annotated[
+        bool,
+        typer.Option(
+            "--provenance",
+            help="Also write OUTPUT.provenance.json, as batch does (every input's and the "
+            "output's SHA-256, versions, timings, coverage); both put in place together.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Join scorer sidecars onto a corpus table, print coverage, write the result atomically.
@@ -244,7 +252,11 @@ def join_command(
     join_spec = build_join_spec(features=features, key=key, sidecars=specs, spelling=CLI)
     try:
         report = join_to_file(
-            join_spec, output, engine=engine_of(memory_limit, temp_dir), spelling=CLI
+            join_spec,
+            output,
+            engine=engine_of(memory_limit, temp_dir),
+            provenance=provenance,
+            spelling=CLI,
         )
     except PolicyError as exc:
         if isinstance(exc.report, tuple):

@@ -9,7 +9,9 @@ key and each scorer's direction from the record, as it does for a batch output.
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +42,48 @@ def staging_of(output: Path) -> Path:
     return output.with_name(f".{output.name}.{staging_token()}.staging{''.join(output.suffixes)}")
 
 
+class InputHashes:
+    """The SHA-256 of every file input of a join, computed in a thread from the join's start:
+    hashlib and DuckDB release the GIL, so the hashing runs beside the join (as a batch job
+    hashes its inputs) instead of after it. The staged output is hashed there too, once
+    written (:meth:`add`), while the join's database closes."""
+
+    def __init__(self, spec: JoinSpec) -> None:
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-opinion-hash")
+        self._hashes: dict[Path, Future[str]] = {}
+        for _, _, path in spec_inputs(spec):
+            if not isinstance(path, MemoryTable):
+                self.add(path)
+
+    def add(self, path: Path) -> None:
+        """Hash ``path`` after the files before it."""
+        if path not in self._hashes:
+            self._hashes[path] = self._pool.submit(self._hash, path)
+
+    def _hash(self, path: Path) -> str:
+        if self._stop.is_set():  # the join failed: nobody will ask
+            return ""
+        return sha256_file(path)
+
+    def of(self, path: Path) -> str:
+        """The SHA-256 of ``path`` (an ``OSError`` if it could not be read)."""
+        self.add(path)
+        return self._hashes[path].result()
+
+    def close(self) -> None:
+        """Stop after the file being hashed, and wait for the thread."""
+        self._stop.set()
+        self._pool.shutdown(wait=True)
+
+
 def _input(
-    role: str, scorer: str | None, source: TablePath, coverage: tuple[Coverage, ...], base: int
+    role: str,
+    scorer: str | None,
+    source: TablePath,
+    coverage: tuple[Coverage, ...],
+    base: int,
+    hashes: InputHashes,
 ) -> dict[str, Any]:
     if isinstance(source, MemoryTable):
         item: dict[str, Any] = {"role": role, **source.describe()}
@@ -50,7 +92,7 @@ def _input(
             "role": role,
             "path": str(source),
             "size": source.stat().st_size,
-            "sha256": sha256_file(source),
+            "sha256": hashes.of(source),
         }
         # Rows as read: a sidecar split into scorer groups reports one coverage per group.
         read = [c.sidecar_rows for c in coverage if c.path == str(source)]
@@ -70,11 +112,13 @@ def place_with_record(
     coverage: tuple[Coverage, ...],
     started: str,
     clock: float,
+    hashes: InputHashes,
 ) -> None:
-    """Hash the inputs and the staged output, write the record, and put both in place together
-    (:func:`~second_opinion.placing.put_in_place`: both old or both new)."""
+    """Write the record, with the inputs' and the staged output's SHA-256 from ``hashes``, and
+    put output and record in place together (:func:`~second_opinion.placing.put_in_place`:
+    both old or both new)."""
     base = coverage[0].base_rows if coverage else rows
-    inputs = [_input(*entry, coverage, base) for entry in spec_inputs(spec)]
+    inputs = [_input(*entry, coverage, base, hashes) for entry in spec_inputs(spec)]
     data = spec.model_dump(mode="json")
     spec_sha = spec_digest(data)
     suffix = "".join(output.suffixes)
@@ -95,7 +139,7 @@ def place_with_record(
         "output": {
             "path": str(output),
             "size": staged.stat().st_size,
-            "sha256": sha256_file(staged),
+            "sha256": hashes.of(staged),
             "rows": rows,
             "columns": list(columns),
         },

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pyarrow is imported by DuckDB when a table is asked for, no
     import pyarrow as pa
 
     from second_opinion.join.coverage import Coverage
+    from second_opinion.join.record import InputHashes
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,12 @@ def join_to_file(
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
     started, clock, target = "", time.monotonic(), output
+    hashes: InputHashes | None = None
     if provenance:
-        from second_opinion.join.record import staging_of  # noqa: PLC0415 - only with a record
+        from second_opinion.join.record import InputHashes, staging_of  # noqa: PLC0415
         from second_opinion.provenance import utc_now  # noqa: PLC0415
 
-        started, target = utc_now(), staging_of(output)
+        started, target, hashes = utc_now(), staging_of(output), InputHashes(spec)
     try:
         with JoinSession(engine, spelling) as session:
             plan, frames = _load(session, spec)
@@ -174,7 +176,9 @@ def join_to_file(
                     check=lambda: _check(session, plan, frames),
                     write=write_query,
                 )
-        if provenance:
+            if hashes is not None:  # hashed while the database closes
+                hashes.add(target)
+        if hashes is not None:
             from second_opinion.join.record import place_with_record  # noqa: PLC0415
 
             place_with_record(
@@ -186,9 +190,11 @@ def join_to_file(
                 coverage=coverage,
                 started=started,
                 clock=clock,
+                hashes=hashes,
             )
     finally:
-        if provenance:
+        if hashes is not None:
+            hashes.close()
             target.unlink(missing_ok=True)
     return JoinReport(
         output=output, rows=rows, columns=columns, coverage=coverage, warnings=warnings
