@@ -29,7 +29,6 @@ from second_opinion.audit.analysis import (
     analyse_gain,
     analyse_signal,
     redundancy,
-    wilcoxon_p,
 )
 from second_opinion.audit.corpus import Corpus
 from second_opinion.audit.cross import cross_corpus
@@ -38,6 +37,7 @@ from second_opinion.audit.options import AuditOptions, build_options
 from second_opinion.audit.protocol import RIDGE_ALPHAS, run_protocol, split_seeds
 from second_opinion.audit.run import run_audit
 from second_opinion.audit.signals import Signal, SignalSet, SignalSpec, resolve_signals
+from second_opinion.audit.wilcoxon import wilcoxon_p
 from second_opinion.errors import InputError
 from tests._audit_data import (
     BRISQUE_COLUMNS,

@@ -51,7 +51,7 @@ def test_closest_follows_its_rules(others: list[str], wanted: list[str]) -> None
     assert [f[0] if f else None for f in found] == expected
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     present=st.sets(st.integers(0, 60), max_size=40),
     wanted=st.lists(st.integers(0, 80), max_size=12),

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from second_opinion.audit.bootstrap import bootstrap_ci, intervals
 from second_opinion.audit.corpus import MIN_ROWS, Corpus
@@ -31,6 +29,7 @@ from second_opinion.audit.options import REDUNDANCY_THRESHOLD, AuditOptions
 from second_opinion.audit.progress import Counter, CountingPool, ProgressCallback
 from second_opinion.audit.protocol import MIN_TEST_ROWS, ProtocolResult, run_protocol
 from second_opinion.audit.signals import Signal, SignalSet, signal_rows
+from second_opinion.audit.wilcoxon import wilcoxon_p
 from second_opinion.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -158,19 +157,6 @@ class CrossCorpus:
     training_free: bool
     corpora: tuple[str, ...]
     srcc: FloatArray
-
-
-def wilcoxon_p(deltas: FloatArray) -> float:
-    """Two-sided Wilcoxon signed-rank p-value of paired differences (1.0 if all are zero)."""
-    finite = deltas[np.isfinite(deltas)]
-    if finite.size == 0:
-        return math.nan
-    if np.all(finite == 0):
-        return 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = stats.wilcoxon(finite, zero_method="wilcox", alternative="two-sided")
-    return float(result.pvalue)
 
 
 def _matrix(corpus: Corpus, columns: Sequence[str], rows: BoolArray) -> FloatArray:

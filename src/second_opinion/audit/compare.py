@@ -28,17 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from second_opinion.audit.analysis import (
-    BoolArray,
-    CorpusResult,
-    FloatArray,
-    SignalResult,
-    wilcoxon_p,
-)
+from second_opinion.audit.analysis import BoolArray, CorpusResult, FloatArray, SignalResult
 from second_opinion.audit.corpus import MIN_ROWS
 from second_opinion.audit.options import AuditOptions
 from second_opinion.audit.protocol import ProtocolResult, run_protocol
 from second_opinion.audit.signals import SignalSet
+from second_opinion.audit.wilcoxon import wilcoxon_p
 from second_opinion.errors import UsageError
 
 COMPARED: tuple[str, ...] = ("srcc", "plcc")
