@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from second_opinion.audit.wilcoxon import PERMUTED, wilcoxon_p
 

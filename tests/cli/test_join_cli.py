@@ -834,7 +834,15 @@ def test_keys_print_as_written_never_as_emoji_or_markup(tmp_path: Path) -> None:
 
 
 def test_provenance_writes_a_record_that_inspect_checks(corpus: Corpus) -> None:
-    args = ["join", "-f", corpus.base, "-k", "clip_id", "-s", f"vmaf2={corpus.vmaf2}"]
+    args: list[str | Path] = [
+        "join",
+        "-f",
+        corpus.base,
+        "-k",
+        "clip_id",
+        "-s",
+        f"vmaf2={corpus.vmaf2}",
+    ]
     result = run(*args, *niqe_args(corpus), "-o", corpus.out, "--provenance", "--json")
     assert result.returncode == 0, result.stderr
     record_path = corpus.folder / "out.csv.provenance.json"
