@@ -66,11 +66,10 @@ def _first_pass(
     """
     ordered = sorted(set(texts), key=_order)
     first, last = ordered[0], ordered[-1]
-    top = f"SELECT 0 AS i, {{}} AS side, d FROM {other} WHERE {{}} ORDER BY d {{}} LIMIT {{}}"
     parts = [
-        f"({top.format(1, 'd < ?', 'DESC', NEIGHBOURS)})",
-        f"({top.format(2, 'd >= ? AND d < ?', 'ASC', SPAN)})",
-        f"({top.format(3, 'd >= ?', 'ASC', NEIGHBOURS)})",
+        _top(other, "d < ?", i=0, side=1, descending=True, limit=NEIGHBOURS),
+        _top(other, "d >= ? AND d < ?", i=0, side=2, descending=False, limit=SPAN),
+        _top(other, "d >= ?", i=0, side=3, descending=False, limit=NEIGHBOURS),
     ]
     params: list[object] = [first, first, last, last]
     targets = [(i, t) for i, t in enumerate(loose) if t]
@@ -127,20 +126,27 @@ def _scanned(
 ) -> dict[str, list[str]]:
     """The :data:`NEIGHBOURS` keys of the other side before and after each key: two top-N
     scans per key, in one statement."""
-    parts: list[str] = []
-    for j in range(len(keys)):
-        parts.append(
-            f"(SELECT {j} AS i, d FROM {other} WHERE d >= ? ORDER BY d LIMIT {NEIGHBOURS})"
-        )
-        parts.append(
-            f"(SELECT {j} AS i, d FROM {other} WHERE d < ? ORDER BY d DESC LIMIT {NEIGHBOURS})"
-        )
+    parts = [
+        _top(other, where, i=j, side=side, descending=side == 1, limit=NEIGHBOURS)
+        for j in range(len(keys))
+        for side, where in ((1, "d < ?"), (3, "d >= ?"))
+    ]
     found: dict[str, list[str]] = {key: [] for key in keys}
     params = [key for key in keys for _ in range(2)]
-    for j, d in con.execute(" UNION ALL ".join(parts), params).fetchall():
+    for j, _, d in con.execute(" UNION ALL ".join(parts), params).fetchall():
         if d is not None:
             found[keys[int(j)]].append(str(d))
     return found
+
+
+def _top(other: str, where: str, *, i: int, side: int, descending: bool, limit: int) -> str:
+    """The first ``limit`` keys of ``other`` (in sorted order, or from the end) that meet
+    ``where``, as rows ``(i, side, d)``: a top-N scan, not a sort of the other side."""
+    order = "DESC" if descending else "ASC"
+    return (
+        f"(SELECT {i} AS i, {side} AS side, d FROM {other} WHERE {where} "
+        f"ORDER BY d {order} LIMIT {limit})"
+    )
 
 
 def _order(text: str) -> bytes:

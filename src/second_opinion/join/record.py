@@ -42,8 +42,8 @@ def staging_of(output: Path) -> Path:
     return output.with_name(f".{output.name}.{staging_token()}.staging{''.join(output.suffixes)}")
 
 
-class InputHashes:
-    """The SHA-256 of every file input of a join, computed in a thread from the join's start:
+class FileHashes:
+    """The SHA-256 of a join's files, every file input computed in a thread from its start:
     hashlib and DuckDB release the GIL, so the hashing runs beside the join (as a batch job
     hashes its inputs) instead of after it. The staged output is hashed there too, once
     written (:meth:`add`), while the join's database closes."""
@@ -83,7 +83,7 @@ def _input(
     source: TablePath,
     coverage: tuple[Coverage, ...],
     base: int,
-    hashes: InputHashes,
+    hashes: FileHashes,
 ) -> dict[str, Any]:
     if isinstance(source, MemoryTable):
         item: dict[str, Any] = {"role": role, **source.describe()}
@@ -112,7 +112,7 @@ def place_with_record(
     coverage: tuple[Coverage, ...],
     started: str,
     clock: float,
-    hashes: InputHashes,
+    hashes: FileHashes,
 ) -> None:
     """Write the record, with the inputs' and the staged output's SHA-256 from ``hashes``, and
     put output and record in place together (:func:`~second_opinion.placing.put_in_place`:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pyarrow is imported by DuckDB when a table is asked for, no
     import pyarrow as pa
 
     from second_opinion.join.coverage import Coverage
-    from second_opinion.join.record import InputHashes
+    from second_opinion.join.record import FileHashes
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,12 @@ def join_to_file(
             msg = f"{output}: the output is also an input; write to another file"
             raise UsageError(msg)
     started, clock, target = "", time.monotonic(), output
-    hashes: InputHashes | None = None
+    hashes: FileHashes | None = None
     if provenance:
-        from second_opinion.join.record import InputHashes, staging_of  # noqa: PLC0415
+        from second_opinion.join.record import FileHashes, staging_of  # noqa: PLC0415
         from second_opinion.provenance import utc_now  # noqa: PLC0415
 
-        started, target, hashes = utc_now(), staging_of(output), InputHashes(spec)
+        started, target, hashes = utc_now(), staging_of(output), FileHashes(spec)
     try:
         with JoinSession(engine, spelling) as session:
             plan, frames = _load(session, spec)
@@ -225,7 +225,7 @@ def _load(session: JoinSession, spec: JoinSpec) -> tuple[JoinPlan, dict[str, str
                 session, spec=sidecar, index=index, base=base, owners=owners
             )
         )
-    except BaseException:
+    except Exception:
         check_base_keys(session.con, base)
         raise
     plan = JoinPlan(base=base, sidecars=sidecars)
